@@ -1,0 +1,355 @@
+"""Configuration: the office's directory and the service settings, validated by pydantic.
+
+The TOML file is the base; `JIYAO_…` environment variables (nested with `__`) override it.
+The bot token is a secret: it comes only from the environment (`JIYAO_BOT__TOKEN`) or a
+secrets file (`[bot] token_file`), never from the TOML file itself.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.errors import ConfigError
+
+Level = Literal["central", "province", "prefecture", "county"]
+Branch = Literal[
+    "party", "government", "office", "department", "congress", "cppcc", "military", "enterprise"
+]
+Role = Literal["registrar", "dispatch", "section", "disclosure", "admin"]
+
+#: the section name that owns the registry-numbered codes
+REGISTRY_OWNER = "机要室"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Office(_Strict):
+    name: str
+    short: str = ""
+    timezone: str = "Asia/Shanghai"
+    addresses: list[str] = Field(min_length=1)
+    domains: list[str] = []
+    fax_gateway: list[str] = []
+    aliases: list[str] = []
+    groups: list[str] = []
+    #: 科室 names: mail addressed to one of them goes to it unopened (sealed, reason section)
+    sections: list[str] = []
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"未知时区 {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class Relay(_Strict):
+    name: str
+    addresses: list[str] = []
+
+
+class Org(_Strict):
+    name: str
+    level: Level
+    branch: Branch
+    codes: list[str] = []
+    domains: list[str] = []
+    addresses: list[str] = []
+    faxes: list[str] = []
+
+
+class Leader(_Strict):
+    name: str
+    title: str
+    chat_id: int
+    rank: int
+    areas: list[str] = []
+    orgs: list[str] = []
+    #: extra title keywords this leader reads (阅件 reading scope)
+    reading_scope: list[str] = []
+    #: mail addressed to this leader by name stays sealed (seed: 领导同志有特别交待的)
+    keep_sealed: bool = False
+
+
+class Staff(_Strict):
+    name: str
+    chat_id: int
+    roles: list[Role] = Field(min_length=1)
+    section: str | None = None
+
+
+class DispatchCode(_Strict):
+    code: str
+    numbered_by: str
+    style: Literal["year", "issue"] = "year"
+
+
+class Distribution(_Strict):
+    name: str
+    copies: int = Field(ge=0)
+    units: int = Field(ge=1)
+    per_unit: bool = False
+
+
+class Duty(_Strict):
+    name: str
+    chat_id: int
+
+
+class Disclosure(_Strict):
+    carriers: list[str] = Field(min_length=1)
+    withhold_reasons: list[str] = Field(min_length=1)
+    catalogue: dict[str, list[str]] = {}
+
+    def columns(self) -> list[str]:
+        """Every 公开栏目 as `栏目/子栏目`."""
+        return [f"{top}/{sub}" for top, subs in self.catalogue.items() for sub in subs]
+
+
+class Storage(_Strict):
+    data_dir: Path = Path("var")
+
+
+class Smtp(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=0, le=65535)
+    data_size_limit: int = Field(default=50 * 1024 * 1024, ge=1024)
+    timeout: float = Field(default=300.0, gt=0)
+    hostname: str = "jiyao.local"
+    #: STARTTLS for the fax gateway: both files or neither
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    require_tls: bool = False
+    #: AUTH LOGIN/PLAIN users (name → password); empty means no AUTH offered
+    auth_users: dict[str, SecretStr] = {}
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Smtp:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert 与 tls_key 须同时配置")
+        return self
+
+
+class Smarthost(_Strict):
+    host: str = "127.0.0.1"
+    port: int = Field(default=25, ge=0, le=65535)
+    from_address: str = ""
+    timeout: float = Field(default=30.0, gt=0)
+    enabled: bool = True
+
+
+class Bot(_Strict):
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    admin_chat_id: int | None = None
+    #: show titles of 秘密/机密 items in chat notices (§7: off unless policy allows)
+    classified_titles: bool = False
+    #: attach the document file to pushes of unclassified items
+    send_documents: bool = True
+    #: 简报 go to matching leaders (true) or to registry staff only (false)
+    briefings_to_leaders: bool = True
+    #: minutes to wait for 已阅 on 特急/特提 before resending and escalating
+    urgent_ack_minutes: int = Field(default=15, ge=1)
+    poll_timeout: float = Field(default=10.0, gt=0)
+
+
+class Registers(_Strict):
+    #: register number formats; `{year}` and `{seq:04d}` (widens past 9999)
+    format: dict[Literal["办件", "阅件"], str] = {
+        "办件": "办{year}-{seq:04d}",
+        "阅件": "阅{year}-{seq:04d}",
+    }
+
+
+class CalendarYear(_Strict):
+    holidays: list[str] = []
+    workdays: list[str] = []
+
+
+class Deadlines(_Strict):
+    #: default handling period for 办件 in working days, by urgency (""=ordinary)
+    default_workdays: dict[str, int] = {"": 15, "加急": 5, "特急": 2, "特提": 1}
+    #: remind this many working days before a due day
+    remind_before: list[int] = [5, 1]
+
+
+class Schedule(_Strict):
+    digest_time: str = "09:00"
+    sweep_seconds: int = Field(default=60, ge=1)
+
+
+class Settings(BaseSettings):
+    """The whole configuration: directory of the office plus service settings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JIYAO_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    office: Office
+    relay: list[Relay] = []
+    org: list[Org] = []
+    leader: list[Leader] = []
+    staff: list[Staff] = []
+    dispatch_code: list[DispatchCode] = []
+    distribution: list[Distribution] = []
+    duty: list[Duty] = []
+    disclosure: Disclosure
+    storage: Storage = Storage()
+    smtp: Smtp = Smtp()
+    smarthost: Smarthost = Smarthost()
+    bot: Bot = Bot()
+    registers: Registers = Registers()
+    calendar: dict[str, CalendarYear] = {}
+    deadlines: Deadlines = Deadlines()
+    schedule: Schedule = Schedule()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _TOML_PATH.get()
+        if path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Settings:
+        _check_unique("org", [o.name for o in self.org])
+        _check_unique("leader", [x.name for x in self.leader])
+        _check_unique("dispatch_code", [d.code for d in self.dispatch_code])
+        _check_unique("distribution", [d.name for d in self.distribution])
+        org_codes = [c for o in self.org for c in o.codes]
+        _check_unique("org.codes", org_codes)
+        names = {o.name for o in self.org}
+        for i, leader in enumerate(self.leader):
+            for org in leader.orgs:
+                if org not in names:
+                    raise ValueError(f"leader[{i}].orgs：未知机关 {org!r}（不在 [[org]] 中）")
+        for year in self.calendar:
+            if not (year.isdigit() and len(year) == 4):
+                raise ValueError(f"calendar.{year}：年份须为四位数字")
+        return self
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.office.tz
+
+    def bot_token(self) -> str | None:
+        """The bot token from the environment or the secrets file, else None."""
+        if self.bot.token is not None and self.bot.token.get_secret_value():
+            return self.bot.token.get_secret_value()
+        if self.bot.token_file is not None:
+            try:
+                text = self.bot.token_file.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    str(self.bot.token_file), "bot.token_file", f"无法读取密钥文件：{exc}"
+                ) from exc
+            return text or None
+        return None
+
+    def org_named(self, name: str) -> Org | None:
+        return next((o for o in self.org if o.name == name), None)
+
+
+def _check_unique(key: str, values: list[str]) -> None:
+    seen: set[str] = set()
+    for v in values:
+        if v in seen:
+            raise ValueError(f"{key}：重复的值 {v!r}")
+        seen.add(v)
+
+
+_TOML_PATH: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
+
+
+def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path:
+    """`--config FILE`, else `$JIYAO_CONFIG`, else `./config.toml`, else the example."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("JIYAO_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("config.toml")
+    if local.exists():
+        return local
+    return EXAMPLE_CONFIG
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load and validate the configuration; raise `ConfigError` naming file, key and problem."""
+    file = resolve_config_path(path)
+    shown = str(file)
+    if not file.is_file():
+        raise ConfigError(shown, "-", "配置文件不存在（用 --config 指定，或设置 JIYAO_CONFIG）")
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(shown, "-", f"无法读取：{exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(shown, "-", f"TOML 语法错误：{exc}") from exc
+    if isinstance(raw.get("bot"), dict) and "token" in raw["bot"]:
+        raise ConfigError(
+            shown, "bot.token",
+            "机器人令牌不得写在配置文件中，请用环境变量 JIYAO_BOT__TOKEN 或 token_file",
+        )
+    token = _TOML_PATH.set(file)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        key = ".".join(str(p) for p in err["loc"]) or "-"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "缺少必填项"
+        elif "input" in err and err["type"] not in {"value_error"}:
+            msg = f"{msg}（收到 {err['input']!r}）"
+        extra = f"；另有 {len(exc.errors()) - 1} 处错误" if len(exc.errors()) > 1 else ""
+        raise ConfigError(shown, key, msg + extra) from exc
+    finally:
+        _TOML_PATH.reset(token)
+    object.__setattr__(settings, "_source", file)
+    return settings

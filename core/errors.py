@@ -1,0 +1,58 @@
+"""One error base for jiyao; each subclass carries the data staff need to see."""
+
+from __future__ import annotations
+
+
+class JiyaoError(Exception):
+    """Base of every error jiyao raises on purpose; `str()` is a Chinese message for staff."""
+
+
+class ConfigError(JiyaoError):
+    """The configuration file or environment is missing or invalid."""
+
+    def __init__(self, file: str, key: str, problem: str) -> None:
+        self.file = file
+        self.key = key
+        self.problem = problem
+        super().__init__(f"配置错误：文件 {file}，键 {key}：{problem}")
+
+
+class NotFoundError(JiyaoError):
+    """A record asked for by number or id does not exist."""
+
+    def __init__(self, what: str, ref: str) -> None:
+        self.what = what
+        self.ref = ref
+        super().__init__(f"找不到{what}：{ref}")
+
+
+class InvalidInputError(JiyaoError):
+    """Input from staff (a command argument, a typed number) is not acceptable."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(message)
+
+
+class PermissionDeniedError(JiyaoError):
+    """The acting person may not do this (wrong role, wrong owner, not routed to them)."""
+
+    def __init__(self, message: str, *, actor: str | None = None) -> None:
+        self.actor = actor
+        super().__init__(message)
+
+
+class ConflictError(JiyaoError):
+    """The action conflicts with the record's state (already voided, already published…)."""
+
+
+class StorageError(JiyaoError):
+    """The database or blob store failed; the unit of work was rolled back."""
+
+
+class IntegrityError(JiyaoError):
+    """`jiyao check` or `jiyao audit verify` found a damaged record."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("完整性检查未通过：\n" + "\n".join(problems))

@@ -1,0 +1,80 @@
+"""The domain's words as types: kinds, outcomes, reasons, channels."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """The five kinds of incoming item (DOMAIN §3)."""
+
+    BAN = "办件"
+    YUE = "阅件"
+    CHAO = "抄件"
+    NEIKAN = "内刊"
+    JIANBAO = "简报"
+
+    @property
+    def numbered(self) -> bool:
+        """办件 and 阅件 have registers; the others are not numbered."""
+        return self in (Kind.BAN, Kind.YUE)
+
+
+class Outcome(StrEnum):
+    """What intake decided for an item (DOMAIN §2)."""
+
+    REGISTER = "register"
+    REVIEW = "review"
+    RETURN = "return"
+    QUARANTINE = "quarantine"
+    SEALED = "sealed"
+
+
+class Reason(StrEnum):
+    """Why an item was not simply registered."""
+
+    MISDIRECTED = "misdirected"
+    MANIFEST_MISMATCH = "manifest_mismatch"
+    DAMAGED = "damaged"
+    UNKNOWN_SENDER = "unknown_sender"
+    PERSONAL = "personal"
+    TOP_SECRET = "top_secret"  # noqa: S105 - a reason code (绝密), not a password
+    SECTION = "section"
+    UNREADABLE = "unreadable"
+    UNPARSEABLE = "unparseable"
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    FAX = "fax"
+    PAPER = "paper"
+
+
+OUTCOME_ZH: dict[str, str] = {
+    "register": "登记",
+    "review": "待分类",
+    "return": "退回",
+    "quarantine": "隔离",
+    "sealed": "封存",
+}
+
+REASON_ZH: dict[str, str] = {
+    "misdirected": "错投",
+    "manifest_mismatch": "签收单不符",
+    "damaged": "文件损坏",
+    "unknown_sender": "来文单位不明",
+    "personal": "亲启件",
+    "top_secret": "绝密件",
+    "section": "科室件",
+    "unreadable": "无法识读",
+    "unparseable": "无法解析",
+}
+
+SECRECY_LEVELS = ("秘密", "机密", "绝密")
+URGENCY_LEVELS = ("特提", "特急", "加急", "平急")
+
+#: the 15 文种 of 党政机关公文处理工作条例 Art. 8
+DOC_TYPES = (
+    "决议", "决定", "命令", "公报", "公告", "通告", "意见", "通知",
+    "通报", "报告", "请示", "批复", "议案", "函", "纪要",
+)

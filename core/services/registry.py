@@ -1,0 +1,324 @@
+"""Use cases of the incoming registers: register, classify, correct, convert, count, list."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from core.clock import iso
+from core.errors import ConflictError, InvalidInputError, NotFoundError
+from core.model import Channel, Kind, Outcome
+from core.registers import local_year_month, parse_number
+from core.services.context import Context
+from core.storage import audit
+from core.storage import items as repo
+from core.storage.db import Reader, Row, UnitOfWork
+
+PAPER_ACTOR = "staff"
+
+
+@dataclass(frozen=True)
+class Registered:
+    id: int
+    kind: str
+    number: str | None
+    year: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "number": self.number, "year": self.year}
+
+
+def _fmt(ctx: Context, kind: str) -> str:
+    return ctx.settings.registers.format[kind]  # type: ignore[index]
+
+
+def parse_kind(text: str) -> Kind:
+    try:
+        return Kind(text.strip())
+    except ValueError:
+        raise InvalidInputError(
+            f"未知类别 {text!r}，应为：{'、'.join(k.value for k in Kind)}", field="kind"
+        ) from None
+
+
+async def number_item(
+    ctx: Context, uow: UnitOfWork, *, item_id: int, kind: Kind, year: int, at: datetime
+) -> str | None:
+    """Take the register number an item of `kind` gets (None for unnumbered kinds)."""
+    if not kind.numbered:
+        return None
+    entry = await repo.take_number(
+        uow, item_id=item_id, kind=kind.value, year=year, fmt=_fmt(ctx, kind.value), at=at
+    )
+    return entry.number
+
+
+async def register_paper(
+    ctx: Context,
+    *,
+    kind: Kind,
+    sender: str,
+    title: str,
+    doc_number: str | None = None,
+    received: datetime | None = None,
+    actor: str = PAPER_ACTOR,
+) -> Registered:
+    """Register a paper item (brought by hand or 机要交通) with the same numbering."""
+    if not title.strip():
+        raise InvalidInputError("标题不能为空", field="title")
+    if not sender.strip():
+        raise InvalidInputError("来文单位不能为空", field="sender")
+    now = ctx.clock()
+    at = received or now
+    if at.tzinfo is None:
+        raise InvalidInputError("收文时间须带时区（例如 2026-03-01T09:00:00+08:00）")
+    year, month = local_year_month(at, ctx.settings.tz)
+    async with ctx.db.unit_of_work() as uow:
+        item_id = await repo.insert_item(
+            uow,
+            repo.NewItem(
+                received_at=at, year=year, month=month, channel=Channel.PAPER.value,
+                outcome=Outcome.REGISTER.value, kind=kind.value, sender=sender.strip(),
+                title=title.strip(), doc_number=doc_number, created_by=actor,
+                rule="paper", evidence="人工登记",
+            ),
+        )
+        number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=year, at=now)
+        await audit.append(
+            uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
+            detail={"kind": kind.value, "number": number, "channel": "paper", "title": title},
+        )
+        await uow.commit()
+    return Registered(item_id, kind.value, number, year)
+
+
+async def classify_review(ctx: Context, *, item_id: int, kind: Kind, actor: str) -> Registered:
+    """Staff classify an item waiting in review: it is registered and numbered now."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        item = await repo.get_item(uow, item_id)
+        if item is None:
+            raise NotFoundError("收件", str(item_id))
+        if item["outcome"] != Outcome.REVIEW.value:
+            raise ConflictError(f"收件 {item_id} 不在待分类队列中（当前：{item['outcome']}）")
+        await repo.update_item_class(uow, item, kind=kind.value, outcome=Outcome.REGISTER.value)
+        number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=item["year"], at=now)
+        await audit.append(
+            uow, at=now, actor=actor, action="classify", subject=f"item:{item_id}",
+            detail={"kind": kind.value, "number": number},
+        )
+        await uow.commit()
+    return Registered(item_id, kind.value, number, item["year"])
+
+
+@dataclass(frozen=True)
+class Corrected:
+    item_id: int
+    old_kind: str | None
+    new_kind: str
+    old_number: str | None
+    new_number: str | None
+
+
+async def resolve_ref(conn: Reader | UnitOfWork, ctx: Context, ref: str) -> Row:
+    """An item by register number (办2026-0001) or by id (123 / #123)."""
+    text = ref.strip().lstrip("#")
+    if text.isdigit():
+        item = await repo.get_item(conn, int(text))
+        if item is None:
+            raise NotFoundError("收件", ref)
+        return item
+    parsed = parse_number(text, {str(k): v for k, v in ctx.settings.registers.format.items()})
+    if parsed is None:
+        raise InvalidInputError(f"无法识别的编号 {ref!r}（例如 办2026-0001 或收件序号）")
+    row = await conn.fetchone(
+        "SELECT item_id FROM register_entries WHERE kind = ? AND year = ? AND seq = ?",
+        (parsed.kind.value, parsed.year, parsed.seq),
+    )
+    if row is None:
+        raise NotFoundError("编号", ref)
+    item = await repo.get_item(conn, row["item_id"])
+    if item is None:  # pragma: no cover - foreign key guarantees it
+        raise NotFoundError("收件", ref)
+    return item
+
+
+async def correct(ctx: Context, *, ref: str, kind: Kind, reason: str, actor: str) -> Corrected:
+    """Reclassify: the wrong entry stays (void, reason, link) and counts toward 错情率."""
+    if not reason.strip():
+        raise InvalidInputError("更正须说明理由", field="reason")
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        item = await resolve_ref(uow, ctx, ref)
+        if item["outcome"] != Outcome.REGISTER.value:
+            raise ConflictError(f"收件 {item['id']} 尚未登记（{item['outcome']}），不能更正类别")
+        if item["kind"] == kind.value:
+            raise ConflictError(f"收件 {item['id']} 已是{kind.value}")
+        old = await repo.active_entry(uow, item["id"])
+        new_number = None
+        new_entry_id = None
+        if kind.numbered:
+            entry = await repo.take_number(
+                uow, item_id=item["id"], kind=kind.value, year=item["year"],
+                fmt=_fmt(ctx, kind.value), at=now,
+            )
+            new_number, new_entry_id = entry.number, entry.id
+        if old is not None:
+            await repo.close_entry(
+                uow, old["id"], status="void", note=f"更正为{kind.value}：{reason}",
+                replaced_by=new_entry_id,
+            )
+        await repo.update_item_class(uow, item, kind=kind.value, outcome=Outcome.REGISTER.value)
+        await uow.execute(
+            "INSERT INTO corrections (item_id, year, from_kind, to_kind, reason, old_entry,"
+            " new_entry, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (item["id"], item["year"], item["kind"], kind.value, reason,
+             old["id"] if old else None, new_entry_id, actor, iso(now)),
+        )
+        await audit.append(
+            uow, at=now, actor=actor, action="correct", subject=f"item:{item['id']}",
+            detail={"from": item["kind"], "to": kind.value, "reason": reason,
+                    "old": old["number"] if old else None, "new": new_number},
+        )
+        await uow.commit()
+    return Corrected(item["id"], item["kind"], kind.value,
+                     old["number"] if old else None, new_number)
+
+
+async def convert_to_ban(
+    ctx: Context, uow: UnitOfWork, *, item: Row, actor: str, at: datetime
+) -> str | None:
+    """A 阅件 with a leader's 批示 becomes a 办件: keep the 阅件 entry (转办件), take a 办件 number.
+
+    Runs inside the caller's unit of work; returns the new 办件 number, or None when the
+    item is not a 阅件 (already 办件, or another kind).
+    """
+    if item["kind"] != Kind.YUE.value or item["outcome"] != Outcome.REGISTER.value:
+        return None
+    old = await repo.active_entry(uow, item["id"])
+    entry = await repo.take_number(
+        uow, item_id=item["id"], kind=Kind.BAN.value, year=item["year"],
+        fmt=_fmt(ctx, Kind.BAN.value), at=at,
+    )
+    if old is not None:
+        await repo.close_entry(
+            uow, old["id"], status="converted", note="领导批示，转办件", replaced_by=entry.id
+        )
+    await repo.update_item_class(uow, item, kind=Kind.BAN.value, outcome=Outcome.REGISTER.value)
+    await audit.append(
+        uow, at=at, actor=actor, action="convert", subject=f"item:{item['id']}",
+        detail={"from": old["number"] if old else None, "to": entry.number},
+    )
+    return entry.number
+
+
+async def next_number(ctx: Context, kind: Kind, *, year: int | None = None) -> str:
+    """The number the next registration of `kind` would take (takes nothing)."""
+    if not kind.numbered:
+        raise InvalidInputError(f"{kind.value}不编号，只有办件和阅件有登记号")
+    y = year or local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    async with ctx.db.reader() as r:
+        seq = await repo.peek_number(r, kind.value, y)
+    return _fmt(ctx, kind.value).format(year=y, seq=seq)
+
+
+@dataclass(frozen=True)
+class Counts:
+    year: int
+    month: int | None
+    by_kind: dict[str, int]
+    by_outcome: dict[str, int]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"year": self.year, "month": self.month, "counts": self.by_kind,
+                "outcomes": self.by_outcome}
+
+
+async def counts(ctx: Context, *, year: int | None = None, month: int | None = None) -> Counts:
+    """Items per kind (registered) and per outcome, from the counters (constant time)."""
+    y = year or local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    if month is not None and not 1 <= month <= 12:
+        raise InvalidInputError(f"月份应为 1–12，收到 {month}")
+    sql = "SELECT kind, outcome, SUM(n) AS n FROM item_counts WHERE year = ?"
+    params: list[Any] = [y]
+    if month is not None:
+        sql += " AND month = ?"
+        params.append(month)
+    sql += " GROUP BY kind, outcome"
+    by_kind = {k.value: 0 for k in Kind}
+    by_outcome = {o.value: 0 for o in Outcome}
+    async with ctx.db.reader() as r:
+        for row in await r.fetchall(sql, params):
+            if row["outcome"] in by_outcome:
+                by_outcome[row["outcome"]] += row["n"]
+            if row["outcome"] == Outcome.REGISTER.value and row["kind"] in by_kind:
+                by_kind[row["kind"]] += row["n"]
+    return Counts(y, month, by_kind, by_outcome)
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    year: int
+    registrations: int
+    corrections: list[dict[str, Any]]
+
+    @property
+    def rate(self) -> float:
+        return len(self.corrections) / self.registrations if self.registrations else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"year": self.year, "registrations": self.registrations,
+                "corrections": self.corrections, "errors": len(self.corrections),
+                "rate": round(self.rate, 6), "limit": 0.01, "within_limit": self.rate <= 0.01}
+
+
+async def errors(ctx: Context, *, year: int | None = None) -> ErrorReport:
+    """Corrections of the year against its registrations: the 错情率 (limit 1%)."""
+    y = year or local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    async with ctx.db.reader() as r:
+        total = await r.fetchone(
+            "SELECT COALESCE(SUM(n), 0) AS n FROM item_counts WHERE year = ? AND outcome = ?",
+            (y, Outcome.REGISTER.value),
+        )
+        rows = await r.fetchall(
+            "SELECT c.*, o.number AS old_number, n.number AS new_number FROM corrections c"
+            " LEFT JOIN register_entries o ON o.id = c.old_entry"
+            " LEFT JOIN register_entries n ON n.id = c.new_entry"
+            " WHERE c.year = ? ORDER BY c.id",
+            (y,),
+        )
+    corrections = [
+        {"item_id": r_["item_id"], "from": r_["from_kind"], "to": r_["to_kind"],
+         "reason": r_["reason"], "old_number": r_["old_number"],
+         "new_number": r_["new_number"], "actor": r_["actor"], "at": r_["at"]}
+        for r_ in rows
+    ]
+    return ErrorReport(y, int(total["n"]) if total else 0, corrections)
+
+
+async def show(ctx: Context, ref: str) -> dict[str, Any]:
+    """An item with its register entries, as a plain dict."""
+    async with ctx.db.reader() as r:
+        item = await resolve_ref(r, ctx, ref)
+        entries = await repo.entries_of(r, item["id"])
+    out = {k: item[k] for k in item.keys() if k not in {"findings"}}  # noqa: SIM118
+    out["entries"] = [dict(e) for e in entries]
+    active = [e for e in entries if e["status"] == "active"]
+    out["number"] = active[-1]["number"] if active else None
+    return out
+
+
+async def register_rows(ctx: Context, *, year: int) -> list[dict[str, Any]]:
+    """The 收文登记簿 of a year: one row per register entry, in number order."""
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall(
+            "SELECT e.number, e.kind, e.seq, e.status, e.note, e.registered_at,"
+            " n.number AS replaced_by_number, i.id AS item_id, i.received_at, i.channel,"
+            " i.sender, i.doc_number, i.title, i.secrecy, i.urgency"
+            " FROM register_entries e JOIN items i ON i.id = e.item_id"
+            " LEFT JOIN register_entries n ON n.id = e.replaced_by"
+            " WHERE e.year = ? ORDER BY e.kind, e.seq",
+            (year,),
+        )
+    return [dict(row) for row in rows]

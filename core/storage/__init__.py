@@ -1,0 +1,1 @@
+"""Storage: SQLite database, migrations, blob store, audit log and repositories."""

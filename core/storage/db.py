@@ -1,0 +1,277 @@
+"""The SQLite database: one writer connection behind a lock, separate readers, units of work.
+
+Every write runs inside a `BEGIN IMMEDIATE` transaction on the single writer connection,
+so numbers taken inside it are gap-free even across processes (the database lock orders
+them). A unit of work rolls back unless `commit()` was called.
+
+Group commit: units of work that queue up behind one another share one transaction
+(each in its own SAVEPOINT) and one fsync'd COMMIT. A unit's `async with` block exits
+only after that COMMIT is durable, so callers (the SMTP edge answering 250) never
+acknowledge anything that is not on disk; if the shared COMMIT fails, every unit in it
+raises and nothing of it remains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import aiosqlite
+
+from core.errors import StorageError
+from core.storage.audit_hash import entry_hash
+from core.storage.migrate import current_version, migrate
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 60_000
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+)
+
+Row = sqlite3.Row
+
+#: units of work committed together at most (bounds the wait of the first one)
+MAX_BATCH = 64
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in PRAGMAS:
+        await conn.execute(pragma)
+    return conn
+
+
+class UnitOfWork:
+    """One unit of work; rolled back on exit unless `commit()` was called."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+        self.committed = False
+
+    # one thread hop per call: execute_fetchall/execute_insert run whole on the db thread
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
+        """Run a statement; the cursor gives `rowcount` (closing it is optional)."""
+        return await self.conn.execute(sql, tuple(params))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        row = await self.conn.execute_insert(sql, tuple(params))
+        if row is None or row[0] is None:
+            raise StorageError("插入失败：没有行号")
+        return int(row[0])
+
+    async def commit(self) -> None:
+        """Keep this unit's changes; they are durable when the `async with` block exits."""
+        self.committed = True
+
+    async def rollback(self) -> None:
+        self.committed = False
+
+
+class Reader:
+    """A read-only view on a reader connection."""
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self.conn = conn
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return rows[0] if rows else None
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+
+class Database:
+    """The registry database file and its connections."""
+
+    def __init__(self, path: Path, *, readers: int = 2) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+        self._waiting = 0
+        self._batch: _Batch | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+        self._n_readers = readers
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    async def open(self) -> Database:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._writer = await _connect(self.path)
+            await self._writer.create_function(
+                "jiyao_audit_hash", 6, entry_hash, deterministic=True
+            )
+            await migrate(self._writer)
+            for _ in range(self._n_readers):
+                conn = await _connect(self.path)
+                await conn.execute("PRAGMA query_only=ON")
+                self._all_readers.append(conn)
+                self._readers.put_nowait(conn)
+        except sqlite3.Error as exc:
+            await self.close()
+            raise StorageError(f"无法打开数据库 {self.path}：{exc}") from exc
+        return self
+
+    async def close(self) -> None:
+        if self._batch is not None and self._writer is not None:
+            async with self._lock:
+                if self._batch is not None:
+                    await self._commit(self._writer, self._batch)
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+        self._readers = asyncio.Queue()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    async def schema_version(self) -> int:
+        async with self.reader() as r:
+            return await current_version(r.conn)
+
+    async def __aenter__(self) -> Database:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work in a `BEGIN IMMEDIATE` transaction, durable when the block exits."""
+        writer = self._writer
+        if writer is None:
+            raise StorageError("数据库未打开")
+        self._waiting += 1
+        try:
+            await self._lock.acquire()
+        finally:
+            self._waiting -= 1
+        ok = False
+        batch: _Batch | None = None
+        try:
+            first = self._batch is None
+            if first:
+                try:
+                    await writer.execute("BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise StorageError(f"数据库写入失败：{exc}") from exc
+                self._batch = _Batch()
+            else:
+                await writer.execute("SAVEPOINT uow")
+            batch = self._batch
+            assert batch is not None
+            uow = UnitOfWork(writer)
+            try:
+                yield uow
+                ok = uow.committed
+            finally:
+                ok = await self._end_unit(writer, batch, first=first, ok=ok)
+        finally:
+            self._lock.release()
+        if ok and batch is not None:
+            await asyncio.shield(batch.done)
+
+    async def _end_unit(
+        self, writer: aiosqlite.Connection, batch: _Batch, *, first: bool, ok: bool
+    ) -> bool:
+        """Keep or undo one unit, then commit the batch or leave it open for the next unit."""
+        try:
+            if ok:
+                if not first:
+                    await writer.execute("RELEASE uow")
+                batch.members += 1
+            elif first:
+                await writer.execute("ROLLBACK")
+            else:
+                await writer.execute("ROLLBACK TO uow")
+                await writer.execute("RELEASE uow")
+        except sqlite3.Error:
+            log.exception("ending a unit of work failed")
+            ok = False
+        if not writer.in_transaction:
+            # rolled back (first unit undone, or SQLite aborted the whole transaction)
+            self._batch = None
+            if batch.members:
+                batch.fail(StorageError("数据库事务中止，本批次全部未保存"))
+            else:
+                batch.succeed()
+            return False
+        if self._waiting == 0 or batch.members >= MAX_BATCH:
+            await self._commit(writer, batch)
+        elif not batch.flush_scheduled:
+            # a queued unit may be cancelled before its turn: make sure someone commits
+            batch.flush_scheduled = True
+            task = asyncio.create_task(self._flush(batch))
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+        return ok
+
+    async def _commit(self, writer: aiosqlite.Connection, batch: _Batch) -> None:
+        self._batch = None
+        try:
+            await writer.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.exception("commit failed")
+            try:
+                await writer.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.exception("rollback after failed commit failed")
+            batch.fail(StorageError(f"数据库提交失败：{exc}"))
+        else:
+            batch.succeed()
+
+    async def _flush(self, batch: _Batch) -> None:
+        async with self._lock:
+            if self._batch is batch and self._writer is not None:
+                await self._commit(self._writer, batch)
+
+    @asynccontextmanager
+    async def reader(self) -> AsyncIterator[Reader]:
+        conn = await self._readers.get()
+        try:
+            yield Reader(conn)
+        finally:
+            self._readers.put_nowait(conn)
+
+
+class _Batch:
+    """Units sharing one transaction; `done` resolves when their COMMIT is durable."""
+
+    def __init__(self) -> None:
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # a failed batch nobody waits on must not warn "exception never retrieved"
+        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self.members = 0
+        self.flush_scheduled = False
+
+    def succeed(self) -> None:
+        if not self.done.done():
+            self.done.set_result(None)
+
+    def fail(self, exc: BaseException) -> None:
+        if not self.done.done():
+            self.done.set_exception(exc)

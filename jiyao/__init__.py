@@ -1,0 +1,1 @@
+"""jiyao: the command line and the composition root."""

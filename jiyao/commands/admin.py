@@ -1,0 +1,70 @@
+"""`jiyao init`, `check`, `audit verify`, `backup`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.services import admin
+from core.services.context import Context
+from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.runner import with_context
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("init", help="创建或升级数据目录和数据库")
+    add_common(p, json_flag=False)
+    p.set_defaults(func=cmd_init)
+
+    p = sub.add_parser("check", help="检查数据库和文件库的完整性")
+    add_common(p)
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("audit", help="审计日志")
+    add_common(p)
+    p.add_argument("action", choices=["verify"], help="verify：校验哈希链")
+    p.set_defaults(func=cmd_audit)
+
+    p = sub.add_parser("backup", help="在线备份数据库")
+    add_common(p, json_flag=False)
+    p.add_argument("out", metavar="OUT", help="备份文件（或目录）")
+    p.set_defaults(func=cmd_backup)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+
+    async def run(ctx: Context) -> int:
+        return await ctx.db.schema_version()
+
+    version = with_context(args, run)
+    print(f"数据目录已就绪：{settings.storage.data_dir.resolve()}（数据库版本 {version}）")
+    return 0
+
+
+def _report(problems: list[str], ok: str, as_json: bool) -> int:
+    if as_json:
+        emit_json({"ok": not problems, "problems": problems})
+    elif problems:
+        print("发现问题：")
+        for p in problems:
+            print(f"  - {p}")
+    else:
+        print(ok)
+    return 1 if problems else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    problems = with_context(args, admin.check)
+    return _report(problems, "检查通过：数据库、登记簿、文件库和审计日志均完好。", args.json)
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    problems = with_context(args, admin.verify_audit)
+    return _report(problems, "审计日志校验通过：哈希链完整。", args.json)
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    dest = with_context(args, lambda ctx: admin.backup(ctx, Path(args.out)))
+    print(f"已备份到 {dest}")
+    return 0

@@ -1,0 +1,76 @@
+"""`jiyao export`: the 收文登记簿 (and, with --register dispatch, the 发文登记簿)."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from core.errors import InvalidInputError
+
+#: other registers (e.g. dispatch) add an exporter here: name → (rows(ctx, year), write)
+EXPORTERS: dict[str, Any] = {}
+
+
+def write_table(
+    rows: list[dict[str, Any]],
+    headers: Sequence[tuple[str, str]],
+    fmt: str,
+    out: Path,
+    *,
+    sheet: str,
+) -> None:
+    """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        with out.open("w", encoding="utf-8-sig", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow([h for _, h in headers])
+            for row in rows:
+                w.writerow(["" if row.get(k) is None else row.get(k) for k, _ in headers])
+        return
+    if fmt != "xlsx":
+        raise InvalidInputError(f"未知格式 {fmt!r}，应为 xlsx 或 csv")
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = sheet
+    ws.append([h for _, h in headers])
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        ws.append(["" if row.get(k) is None else row.get(k) for k, _ in headers])
+    ws.freeze_panes = "A2"
+    wb.save(out)
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from jiyao.commands.common import add_common
+
+    p = sub.add_parser("export", help="导出登记簿（默认收文；--register dispatch 为发文）")
+    add_common(p, json_flag=False)
+    p.add_argument("--register", default="incoming", help="incoming（收文）或 dispatch（发文）")
+    p.add_argument("--year", type=int, required=True)
+    p.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    p.add_argument("--out", help="输出文件（默认 <登记簿>-<年>.<格式>）")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from jiyao.commands import registers
+    from jiyao.commands.runner import with_context
+
+    exporters = {"incoming": (registers.export_incoming, registers.write_incoming), **EXPORTERS}
+    if args.register not in exporters:
+        raise InvalidInputError(f"未知登记簿 {args.register!r}，可选：{'、'.join(exporters)}")
+    rows_fn, write = exporters[args.register]
+    rows = with_context(args, lambda ctx: rows_fn(ctx, args.year))
+    out = Path(args.out or f"{args.register}-{args.year}.{args.format}")
+    write(rows, args.format, out)
+    print(f"已导出 {len(rows)} 条到 {out}")
+    return 0

@@ -1,0 +1,187 @@
+"""`jiyao register`, `show`, `next-number`, `counts`, `correct`, `errors`, `export`."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from core.errors import InvalidInputError
+from core.model import Kind
+from core.services import registry
+from core.services.context import Context
+from jiyao.commands.common import add_common, emit_json
+from jiyao.commands.export import write_table
+from jiyao.commands.runner import with_context
+
+KIND_CHOICES = [k.value for k in Kind]
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("register", help="登记纸质收件（与电子收件同一编号）")
+    add_common(p)
+    p.add_argument("--kind", required=True, choices=KIND_CHOICES, help="类别")
+    p.add_argument("--sender", required=True, help="来文单位")
+    p.add_argument("--title", required=True, help="标题")
+    p.add_argument("--doc-number", help="发文字号")
+    p.add_argument("--received", help="收文时间 ISO 8601（默认现在），如 2026-03-01T09:00+08:00")
+    p.set_defaults(func=cmd_register)
+
+    p = sub.add_parser("show", help="查看收件（按登记号或收件序号）")
+    add_common(p)
+    p.add_argument("ref", metavar="NUMBER|ID")
+    p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("next-number", help="查看下一个登记号（不占号）")
+    add_common(p)
+    p.add_argument("kind", choices=["办件", "阅件"])
+    p.set_defaults(func=cmd_next)
+
+    p = sub.add_parser("counts", help="按类别统计收件")
+    add_common(p)
+    p.add_argument("--year", type=int)
+    p.add_argument("--month", type=int)
+    p.set_defaults(func=cmd_counts)
+
+    p = sub.add_parser("correct", help="更正类别（错号作废并留痕，计入错情率）")
+    add_common(p)
+    p.add_argument("ref", metavar="NUMBER")
+    p.add_argument("--kind", required=True, choices=KIND_CHOICES)
+    p.add_argument("--reason", required=True)
+    p.set_defaults(func=cmd_correct)
+
+    p = sub.add_parser("errors", help="更正记录与年错情率")
+    add_common(p)
+    p.add_argument("--year", type=int)
+    p.set_defaults(func=cmd_errors)
+
+
+def _received(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"收文时间格式不对：{text!r}（例如 2026-03-01T09:00+08:00）"
+        ) from None
+    if dt.tzinfo is None:
+        raise InvalidInputError("收文时间须带时区（例如 2026-03-01T09:00+08:00）")
+    return dt
+
+
+def cmd_register(args: argparse.Namespace) -> int:
+    received = _received(args.received)
+    result = with_context(
+        args,
+        lambda ctx: registry.register_paper(
+            ctx, kind=Kind(args.kind), sender=args.sender, title=args.title,
+            doc_number=args.doc_number, received=received,
+        ),
+    )
+    if args.json:
+        emit_json(result.as_json())
+    elif result.number:
+        print(f"已登记：{result.kind} {result.number}（收件序号 {result.id}）")
+    else:
+        print(f"已登记：{result.kind}（不编号，收件序号 {result.id}）")
+    return 0
+
+
+FIELD_ZH = {
+    "id": "收件序号", "number": "登记号", "kind": "类别", "outcome": "结果", "reason": "原因",
+    "received_at": "收文时间", "channel": "渠道", "sender": "来文单位", "doc_number": "文号",
+    "doc_type": "文种", "title": "标题", "secrecy": "密级", "urgency": "紧急程度",
+    "envelope_no": "信封编号", "rule": "分类规则", "evidence": "依据", "deadline": "办理期限",
+}
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    item = with_context(args, lambda ctx: registry.show(ctx, args.ref))
+    if args.json:
+        emit_json(item)
+        return 0
+    for key, label in FIELD_ZH.items():
+        if item.get(key) not in (None, ""):
+            print(f"{label}：{item[key]}")
+    for e in item["entries"]:
+        status = {"active": "有效", "void": "作废", "converted": "转办件"}[e["status"]]
+        note = f"（{e['note']}）" if e["note"] else ""
+        print(f"登记簿：{e['number']} {status}{note}")
+    return 0
+
+
+def cmd_next(args: argparse.Namespace) -> int:
+    number = with_context(args, lambda ctx: registry.next_number(ctx, Kind(args.kind)))
+    if args.json:
+        emit_json({"kind": args.kind, "number": number})
+    else:
+        print(f"下一个{args.kind}编号：{number}")
+    return 0
+
+
+def cmd_counts(args: argparse.Namespace) -> int:
+    c = with_context(args, lambda ctx: registry.counts(ctx, year=args.year, month=args.month))
+    if args.json:
+        emit_json(c.as_json())
+        return 0
+    period = f"{c.year}年" + (f"{c.month}月" if c.month else "")
+    print(f"{period}收件统计")
+    for kind, n in c.by_kind.items():
+        print(f"  {kind}：{n}")
+    from core.model import OUTCOME_ZH
+
+    others = {k: v for k, v in c.by_outcome.items() if k != "register" and v}
+    for outcome, n in others.items():
+        print(f"  {OUTCOME_ZH[outcome]}：{n}")
+    return 0
+
+
+def cmd_correct(args: argparse.Namespace) -> int:
+    r = with_context(
+        args,
+        lambda ctx: registry.correct(
+            ctx, ref=args.ref, kind=Kind(args.kind), reason=args.reason, actor="staff"
+        ),
+    )
+    if args.json:
+        emit_json(r.__dict__)
+    else:
+        old = r.old_number or f"收件 {r.item_id}"
+        new = f"，新编号 {r.new_number}" if r.new_number else "（新类别不编号）"
+        print(f"已更正：{old} 由{r.old_kind}改为{r.new_kind}{new}；原登记作废留痕，计入错情率。")
+    return 0
+
+
+def cmd_errors(args: argparse.Namespace) -> int:
+    rep = with_context(args, lambda ctx: registry.errors(ctx, year=args.year))
+    if args.json:
+        emit_json(rep.as_json())
+        return 0
+    print(f"{rep.year}年：登记 {rep.registrations} 件，更正 {len(rep.corrections)} 件，"
+          f"错情率 {rep.rate:.2%}（上限 1%{'，已超' if rep.rate > 0.01 else ''}）")
+    for c in rep.corrections:
+        print(f"  {c['old_number'] or '收件 ' + str(c['item_id'])}：{c['from']}→{c['to']}，"
+              f"{c['reason']}（{c['actor']}，{c['at'][:10]}）"
+              + (f"，新编号 {c['new_number']}" if c["new_number"] else ""))
+    return 0
+
+
+def export_incoming(ctx: Context, year: int) -> Any:
+    return registry.register_rows(ctx, year=year)
+
+
+INCOMING_HEADERS = [
+    ("number", "登记号"), ("kind", "类别"), ("status", "状态"), ("registered_at", "登记时间"),
+    ("received_at", "收文时间"), ("channel", "渠道"), ("sender", "来文单位"),
+    ("doc_number", "文号"), ("title", "标题"), ("secrecy", "密级"), ("urgency", "紧急程度"),
+    ("note", "备注"), ("replaced_by_number", "更正/转办后编号"),
+]
+
+
+def write_incoming(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
+    status_zh = {"active": "有效", "void": "作废", "converted": "转办件"}
+    for row in rows:
+        row["status"] = status_zh.get(row["status"], row["status"])
+    write_table(rows, INCOMING_HEADERS, fmt, out, sheet="收文登记簿")

@@ -1,0 +1,32 @@
+"""`jiyao serve`, `jiyao intake`, `jiyao bot`: run the long-lived parts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from jiyao.commands.common import add_common, settings_from
+
+HELP = {
+    "serve": "运行全部服务：收文（SMTP）、退回通知、机器人与定时提醒",
+    "intake": "只运行收文守护进程（SMTP）和退回通知",
+    "bot": "只运行机器人（推送、批示、命令、定时提醒）",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    for name, text in HELP.items():
+        p = sub.add_parser(name, help=text)
+        add_common(p, json_flag=False)
+        p.set_defaults(func=cmd_run, part=name)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from jiyao import serve
+
+    settings = settings_from(args)
+    # httpx logs request URLs, which carry the bot token
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    return asyncio.run(serve.run(settings, serve.PARTS[args.part]))

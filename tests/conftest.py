@@ -1,0 +1,62 @@
+"""Shared fixtures: the example configuration on a fresh data directory, a frozen clock."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from core.config import Settings, Storage, load_settings
+from core.services.context import Context, open_context
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+CORPUS = SHARED / "corpus" / "dev"
+EXAMPLE = ROOT / "config.example.toml"
+
+
+class FrozenClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    base = load_settings(EXAMPLE)
+    return base.model_copy(update={"storage": Storage(data_dir=tmp_path / "data")})
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+async def ctx(settings: Settings, clock: FrozenClock) -> AsyncIterator[Context]:
+    c = await open_context(settings, clock=clock)
+    try:
+        yield c
+    finally:
+        await c.db.close()
+
+
+def run_cli(
+    *args: str, data_dir: Path, env: dict[str, str] | None = None, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run `jiyao` as staff would, in a subprocess on the example config."""
+    full_env = {**os.environ, "JIYAO_STORAGE__DATA_DIR": str(data_dir), **(env or {})}
+    full_env.pop("JIYAO_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "jiyao.cli", *args, "--config", str(EXAMPLE)],
+        capture_output=True, text=True, env=full_env, cwd=ROOT, check=check, timeout=120,
+    )

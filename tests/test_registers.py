@@ -1,0 +1,141 @@
+"""Registers: yearly numbering, corrections, conversions, counts and the 错情率."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from core.errors import ConflictError, InvalidInputError, NotFoundError
+from core.model import Kind
+from core.services import registry
+from core.services.context import Context
+
+CST = timezone(timedelta(hours=8))
+
+
+async def _reg(ctx: Context, kind: Kind, at: datetime | None = None) -> registry.Registered:
+    return await registry.register_paper(
+        ctx, kind=kind, sender="康定市人民政府", title="关于测试的请示", received=at
+    )
+
+
+async def test_numbers_start_at_0001_per_kind(ctx: Context) -> None:
+    """办件 and 阅件 have their own registers; 抄件 is not numbered."""
+    a = await _reg(ctx, Kind.BAN)
+    b = await _reg(ctx, Kind.YUE)
+    c = await _reg(ctx, Kind.BAN)
+    d = await _reg(ctx, Kind.CHAO)
+    assert (a.number, b.number, c.number, d.number) == (
+        "办2026-0001", "阅2026-0001", "办2026-0002", None,
+    )
+
+
+async def test_year_boundary_is_local(ctx: Context) -> None:
+    """23:59:59 local on 31 Dec is the old year; local midnight starts the new year at 0001."""
+    late = await _reg(ctx, Kind.BAN, datetime(2024, 12, 31, 23, 59, 59, tzinfo=CST))
+    first = await _reg(ctx, Kind.BAN, datetime(2024, 12, 31, 16, 0, 0, tzinfo=UTC))
+    assert late.number == "办2024-0001"
+    assert late.year == 2024
+    assert first.number == "办2025-0001"
+    assert first.year == 2025
+
+
+async def test_widens_past_9999(ctx: Context, caplog: pytest.LogCaptureFixture) -> None:
+    """The 10,000th number widens to five digits with a warning, never a refusal."""
+    async with ctx.db.unit_of_work() as uow:
+        await uow.execute("INSERT INTO register_seq (kind, year, last) VALUES ('办件', 2026, 9999)")
+        await uow.commit()
+    r = await _reg(ctx, Kind.BAN)
+    assert r.number == "办2026-10000"
+    assert "widened" in caplog.text
+
+
+async def test_correction_voids_and_links(ctx: Context) -> None:
+    """A correction keeps the wrong entry void with its reason and a link to the new one."""
+    a = await _reg(ctx, Kind.BAN)
+    fixed = await registry.correct(ctx, ref=a.number or "", kind=Kind.YUE, reason="应为阅件",
+                                   actor="文书处理室")
+    assert fixed.new_number == "阅2026-0001"
+    shown = await registry.show(ctx, "办2026-0001")
+    entries = {e["number"]: e for e in shown["entries"]}
+    assert entries["办2026-0001"]["status"] == "void"
+    assert "应为阅件" in entries["办2026-0001"]["note"]
+    assert entries["办2026-0001"]["replaced_by"] == entries["阅2026-0001"]["id"]
+    assert shown["number"] == "阅2026-0001"
+    nxt = await _reg(ctx, Kind.BAN)
+    assert nxt.number == "办2026-0002"  # the voided number is never reused
+
+
+async def test_errors_rate(ctx: Context) -> None:
+    """Corrections count toward the year's 错情率 over its registrations."""
+    for _ in range(3):
+        await _reg(ctx, Kind.BAN)
+    await _reg(ctx, Kind.CHAO)
+    await registry.correct(ctx, ref="办2026-0002", kind=Kind.CHAO, reason="下级抄送", actor="x")
+    rep = await registry.errors(ctx, year=2026)
+    assert rep.registrations == 4
+    assert len(rep.corrections) == 1
+    assert rep.rate == pytest.approx(0.25)
+    assert rep.corrections[0]["old_number"] == "办2026-0002"
+    assert rep.corrections[0]["new_number"] is None
+
+
+async def test_conversion_keeps_yue_entry(ctx: Context) -> None:
+    """A 阅件 converted by 批示 keeps its entry marked 转办件 and takes the next 办件 number."""
+    await _reg(ctx, Kind.BAN)
+    y = await _reg(ctx, Kind.YUE)
+    async with ctx.db.unit_of_work() as uow:
+        item = await uow.fetchone("SELECT * FROM items WHERE id = ?", (y.id,))
+        assert item is not None
+        number = await registry.convert_to_ban(ctx, uow, item=item, actor="州长", at=ctx.clock())
+        await uow.commit()
+    assert number == "办2026-0002"
+    shown = await registry.show(ctx, str(y.id))
+    statuses = {e["number"]: e["status"] for e in shown["entries"]}
+    assert statuses == {"阅2026-0001": "converted", "办2026-0002": "active"}
+    c = await registry.counts(ctx, year=2026)
+    assert c.by_kind["办件"] == 2
+    assert c.by_kind["阅件"] == 0
+    assert (await registry.errors(ctx, year=2026)).corrections == []
+
+
+async def test_counts_by_month(ctx: Context) -> None:
+    """Counts filter by year and month of the local receipt date."""
+    await _reg(ctx, Kind.BAN, datetime(2026, 1, 31, 23, 0, tzinfo=CST))
+    await _reg(ctx, Kind.BAN, datetime(2026, 2, 1, 1, 0, tzinfo=CST))
+    await _reg(ctx, Kind.JIANBAO, datetime(2026, 2, 3, 1, 0, tzinfo=CST))
+    jan = await registry.counts(ctx, year=2026, month=1)
+    feb = await registry.counts(ctx, year=2026, month=2)
+    assert jan.by_kind["办件"] == 1
+    assert feb.by_kind == {"办件": 1, "阅件": 0, "抄件": 0, "内刊": 0, "简报": 1}
+    with pytest.raises(InvalidInputError):
+        await registry.counts(ctx, year=2026, month=13)
+
+
+async def test_next_number_takes_nothing(ctx: Context) -> None:
+    """Peeking at the next number does not consume it."""
+    assert await registry.next_number(ctx, Kind.YUE) == "阅2026-0001"
+    assert await registry.next_number(ctx, Kind.YUE) == "阅2026-0001"
+    assert (await _reg(ctx, Kind.YUE)).number == "阅2026-0001"
+    with pytest.raises(InvalidInputError):
+        await registry.next_number(ctx, Kind.CHAO)
+
+
+async def test_bad_refs(ctx: Context) -> None:
+    """Unknown numbers and nonsense references are clear errors."""
+    with pytest.raises(NotFoundError):
+        await registry.show(ctx, "办2026-0099")
+    with pytest.raises(InvalidInputError):
+        await registry.show(ctx, "abc")
+    a = await _reg(ctx, Kind.BAN)
+    with pytest.raises(ConflictError):
+        await registry.correct(ctx, ref=a.number or "", kind=Kind.BAN, reason="x", actor="x")
+    with pytest.raises(InvalidInputError):
+        await registry.correct(ctx, ref=a.number or "", kind=Kind.YUE, reason=" ", actor="x")
+
+
+async def test_naive_time_refused(ctx: Context) -> None:
+    """A receipt time without a timezone is refused, not guessed."""
+    with pytest.raises(InvalidInputError):
+        await _reg(ctx, Kind.BAN, datetime(2026, 1, 1, 9, 0))  # noqa: DTZ001
