@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from core.errors import StorageError
+from core.services import dispatch
 from core.services.context import Context
 from core.storage import audit
 
@@ -45,6 +46,7 @@ async def check(ctx: Context) -> list[str]:
         problem = await asyncio.to_thread(ctx.blobs.verify, row["d"])
         if problem:
             problems.append(problem)
+    problems += await dispatch.check(ctx)
     problems += await verify_audit(ctx)
     return problems
 

@@ -31,11 +31,12 @@ from core.storage.migrate import current_version, migrate
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 60_000
+# busy_timeout first: switching a fresh file to WAL already needs the database lock
 PRAGMAS = (
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
 )
 
 Row = sqlite3.Row

@@ -10,10 +10,6 @@ from typing import Any
 
 from core.errors import InvalidInputError
 
-#: other registers (e.g. dispatch) add an exporter here: name → (rows(ctx, year), write)
-EXPORTERS: dict[str, Any] = {}
-
-
 def write_table(
     rows: list[dict[str, Any]],
     headers: Sequence[tuple[str, str]],
@@ -62,10 +58,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from jiyao.commands import registers
+    from jiyao.commands import dispatch, registers
     from jiyao.commands.runner import with_context
 
-    exporters = {"incoming": (registers.export_incoming, registers.write_incoming), **EXPORTERS}
+    # register name → (rows(ctx, year), write(rows, fmt, out))
+    exporters: dict[str, Any] = {
+        "incoming": (registers.export_incoming, registers.write_incoming),
+        "dispatch": (dispatch.export_dispatch, dispatch.write_dispatch),
+    }
     if args.register not in exporters:
         raise InvalidInputError(f"未知登记簿 {args.register!r}，可选：{'、'.join(exporters)}")
     rows_fn, write = exporters[args.register]

@@ -1,0 +1,135 @@
+"""SQL for outgoing numbers (dispatches, dispatch_seq). Services call these in a unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from core.clock import iso
+from core.numbering import Style, format_number
+from core.storage.db import Reader, Row, UnitOfWork
+
+
+@dataclass(frozen=True)
+class NewDispatch:
+    code: str
+    year: int
+    style: Style
+    title: str
+    owner: str
+    section: str | None
+    written_on: date | None
+    disclosure: str | None
+    withhold_reason: str | None
+    carrier: str | None
+    catalogue_column: str | None
+    taken_at: datetime
+    taken_by: str
+
+
+@dataclass(frozen=True)
+class TakenNumber:
+    id: int
+    code: str
+    year: int
+    seq: int
+    number: str
+
+
+async def bump_seq(uow: UnitOfWork, code: str, year: int) -> int:
+    """The next sequence of (code, year); call only inside a BEGIN IMMEDIATE unit of work."""
+    # fetchall steps the statement to completion (RETURNING writes as it is stepped)
+    rows = await uow.fetchall(
+        "INSERT INTO dispatch_seq (code, year, last) VALUES (?, ?, 1)"
+        " ON CONFLICT (code, year) DO UPDATE SET last = last + 1 RETURNING last",
+        (code, year),
+    )
+    return int(rows[0]["last"])
+
+
+async def insert(uow: UnitOfWork, new: NewDispatch) -> TakenNumber:
+    """Take the next number of the code's yearly sequence and record it."""
+    seq = await bump_seq(uow, new.code, new.year)
+    number = format_number(new.code, new.year, seq, new.style)
+    dispatch_id = await uow.insert(
+        "INSERT INTO dispatches (code, year, seq, number, style, title, owner, section,"
+        " written_on, disclosure, withhold_reason, carrier, catalogue_column, taken_at, taken_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (new.code, new.year, seq, number, new.style, new.title, new.owner, new.section,
+         new.written_on.isoformat() if new.written_on else None, new.disclosure,
+         new.withhold_reason, new.carrier, new.catalogue_column, iso(new.taken_at),
+         new.taken_by),
+    )
+    return TakenNumber(dispatch_id, new.code, new.year, seq, number)
+
+
+async def by_ref(conn: Reader | UnitOfWork, code: str, year: int, seq: int) -> Row | None:
+    return await conn.fetchone(
+        "SELECT * FROM dispatches WHERE code = ? AND year = ? AND seq = ?", (code, year, seq)
+    )
+
+
+async def latest_issue(conn: Reader | UnitOfWork, code: str, seq: int) -> Row | None:
+    """A year-less issue number (政府会 第3期): the latest year that has it."""
+    return await conn.fetchone(
+        "SELECT * FROM dispatches WHERE code = ? AND seq = ? AND style = 'issue'"
+        " ORDER BY year DESC LIMIT 1",
+        (code, seq),
+    )
+
+
+async def mark_void(
+    uow: UnitOfWork, dispatch_id: int, *, reason: str, at: datetime, by: str
+) -> None:
+    await uow.execute(
+        "UPDATE dispatches SET status = 'void', void_reason = ?, voided_at = ?, voided_by = ?"
+        " WHERE id = ? AND status = 'active'",
+        (reason, iso(at), by, dispatch_id),
+    )
+
+
+async def update_attributes(uow: UnitOfWork, dispatch_id: int, values: dict[str, Any]) -> None:
+    """Set 成文日期 and/or the disclosure attributes (column names are fixed by the caller)."""
+    allowed = {"written_on", "disclosure", "withhold_reason", "carrier", "catalogue_column"}
+    unknown = set(values) - allowed
+    if unknown:
+        raise ValueError(f"not updatable: {sorted(unknown)}")
+    if not values:
+        return
+    sets = ", ".join(f"{col} = ?" for col in values)
+    await uow.execute(
+        f"UPDATE dispatches SET {sets} WHERE id = ?", (*values.values(), dispatch_id)
+    )
+
+
+async def listing(
+    reader: Reader, *, year: int | None = None, code: str | None = None
+) -> list[Row]:
+    """Dispatches in register order (code, then sequence), optionally of one year/code."""
+    sql = "SELECT * FROM dispatches WHERE 1 = 1"
+    params: list[Any] = []
+    if year is not None:
+        sql += " AND year = ?"
+        params.append(year)
+    if code is not None:
+        sql += " AND code = ?"
+        params.append(code)
+    sql += " ORDER BY year, code, seq"
+    return await reader.fetchall(sql, params)
+
+
+async def sequence_problems(reader: Reader) -> list[str]:
+    """Every (code, year) sequence must be exactly 1..n with its counter at n."""
+    rows = await reader.fetchall(
+        "SELECT d.code, d.year, COUNT(*) AS n, MIN(d.seq) AS lo, MAX(d.seq) AS hi,"
+        " s.last AS last FROM dispatches d"
+        " LEFT JOIN dispatch_seq s ON s.code = d.code AND s.year = d.year"
+        " GROUP BY d.code, d.year"
+    )
+    return [
+        f"{row['year']}年{row['code']}发文字号不连续：{row['n']} 条，"
+        f"序号 {row['lo']}–{row['hi']}，计数器 {row['last']}"
+        for row in rows
+        if not (row["lo"] == 1 and row["hi"] == row["n"] == row["last"])
+    ]

@@ -1,0 +1,159 @@
+"""`jiyao take/void/amend/dispatches/copies` as staff run them, and the 发文登记簿 export."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import openpyxl
+
+from core.config import Settings
+from core.services import dispatch as svc
+from core.services.context import open_context
+from jiyao.commands.dispatch import export_dispatch, write_dispatch
+from tests.conftest import FrozenClock, run_cli
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_take_json_void_and_list(tmp_path: Path) -> None:
+    """take --json gives id/code/year/seq/number; void keeps the number; dispatches lists both."""
+    first = run_cli("take", "甘府发", "--title", "关于做好防汛工作的通知", "--date", "2026-03-01",
+                    "--disclosure", "主动公开", "--carrier", "政府网站", "--column", "工作计划",
+                    "--json", data_dir=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert json.loads(first.stdout) == {"id": 1, "code": "甘府发", "year": 2026, "seq": 1,
+                                        "number": "甘府发〔2026〕1号"}
+    second = run_cli("take", "甘府发", "--title", "草稿", "--date", "2026-03-02",
+                     data_dir=tmp_path)
+    assert second.returncode == 0, second.stderr
+    assert "已取号：甘府发〔2026〕2号" in second.stdout
+    assert "待补：公开属性" in second.stdout
+
+    void = run_cli("void", "甘府发[2026]第2号", "--reason", "文件撤回", data_dir=tmp_path)
+    assert void.returncode == 0, void.stderr
+    assert "已作废：甘府发〔2026〕2号（文件撤回）" in void.stdout
+
+    listed = run_cli("dispatches", "--year", "2026", "--json", data_dir=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = _json_lines(listed.stdout)
+    assert [(r["number"], r["status"]) for r in rows] == [
+        ("甘府发〔2026〕1号", "active"), ("甘府发〔2026〕2号", "void")]
+    assert rows[0]["catalogue_column"] == "业务工作/工作计划"
+    assert rows[1]["void_reason"] == "文件撤回"
+
+    table = run_cli("dispatches", "--year", "2026", data_dir=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "发文字号" in table.stdout
+    assert "作废：文件撤回" in table.stdout
+    assert "共 2 个文号，作废 1 个" in table.stdout
+
+
+def test_pending_take_is_listed_and_completed_by_amend(tmp_path: Path) -> None:
+    """A take without attributes is listed as 待补 until `jiyao amend` completes it."""
+    run_cli("take", "政府会", "--title", "常务会议纪要", "--section", "综合科", "--date",
+            "2026-01-02", data_dir=tmp_path, check=True)
+    table = run_cli("dispatches", "--year", "2026", data_dir=tmp_path)
+    assert "政府会 2026年第1期" in table.stdout
+    assert "待补公开属性" in table.stdout
+    # the short issue form (as printed on the document) finds the issue
+    amend = run_cli("amend", "政府会 第1期", "--section", "综合科", "--disclosure", "依申请公开",
+                    "--json", data_dir=tmp_path)
+    assert amend.returncode == 0, amend.stderr
+    assert json.loads(amend.stdout)["missing"] == []
+    listed = _json_lines(run_cli("dispatches", "--year", "2026", "--code", "政府会", "--json",
+                                 data_dir=tmp_path).stdout)
+    assert listed[0]["disclosure"] == "依申请公开"
+    assert listed[0]["short"] == "政府会 第1期"
+    gone = run_cli("void", "政府会 第5期", "--reason", "撤回", data_dir=tmp_path)
+    assert gone.returncode == 2
+    assert "找不到发文字号：政府会 第5期" in gone.stderr
+
+
+def test_refusals_are_chinese_and_exit_2(tmp_path: Path) -> None:
+    """Another owner's code, unknown codes and unknown carriers are refused with exit code 2."""
+    other = run_cli("take", "甘府发", "--title", "t", "--section", "综合科", data_dir=tmp_path)
+    assert other.returncode == 2
+    assert "错误：甘府发 由机要室编号，综合科不能取此字号" in other.stderr
+    unknown = run_cli("take", "甘府令", "--title", "t", data_dir=tmp_path)
+    assert unknown.returncode == 2
+    assert "未知发文代字" in unknown.stderr
+    carrier = run_cli("take", "甘府发", "--title", "t", "--disclosure", "主动公开", "--carrier",
+                      "报纸", "--column", "法规", data_dir=tmp_path)
+    assert carrier.returncode == 2
+    assert "未知公开载体 '报纸'，可选：政府网站、政府公报" in carrier.stderr
+    date_ = run_cli("take", "甘府发", "--title", "t", "--date", "2026/3/1", data_dir=tmp_path)
+    assert date_.returncode == 2
+    assert "成文日期格式不对" in date_.stderr
+    missing = run_cli("void", "甘府发〔2026〕7号", "--reason", "撤回", data_dir=tmp_path)
+    assert missing.returncode == 2
+    assert "找不到发文字号" in missing.stderr
+
+
+def test_copies_json_and_lines(tmp_path: Path) -> None:
+    """copies --json gives the total and the calculation; plain output is the lines."""
+    r = run_cli("copies", "--list", "州级各部门和各县", "--add-units", "2", "--json",
+                data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["total"] == 164
+    assert out["lines"][0] == "州级各部门和各县：158 份"
+    assert out["lines"][-1] == "合计：164 份"
+    multi = run_cli("copies", "--list", "报送省政府", "--list", "省级部门", "--departments",
+                    "3", "--json", data_dir=tmp_path)
+    assert json.loads(multi.stdout)["total"] == 30
+    fax = run_cli("copies", "--list", "州级各部门和各县", "--fax", data_dir=tmp_path)
+    assert fax.stdout.splitlines()[-1] == "合计：0 份"
+    bad = run_cli("copies", "--list", "全体", data_dir=tmp_path)
+    assert bad.returncode == 2
+    assert "未知发送名单 '全体'" in bad.stderr
+    assert "报送省政府" in bad.stderr
+
+
+async def test_dispatch_register_exports_to_xlsx_and_csv(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The 发文登记簿 export writes every number, voided ones included, with Chinese headers."""
+    ctx = await open_context(settings, clock=FrozenClock(datetime(2026, 5, 6, 2, 0, tzinfo=UTC)))
+    try:
+        await svc.take(ctx, code="甘府发", title="关于印发某办法的通知",
+                       written_on=date(2026, 5, 5), disclosure="主动公开", carrier="政府公报",
+                       column="规范性文件")
+        await svc.take(ctx, code="甘府发", title="撤回的文件")
+        await svc.void(ctx, number="甘府发〔2026〕2号", reason="文件撤回")
+        await svc.take(ctx, code="政府会", title="常务会议纪要", section="综合科")
+        rows = await export_dispatch(ctx, 2026)
+    finally:
+        await ctx.db.close()
+    out = tmp_path / "dispatch-2026.xlsx"
+    write_dispatch(rows, "xlsx", out)
+    ws = openpyxl.load_workbook(out).active
+    assert ws is not None
+    assert ws.title == "发文登记簿"
+    table = [list(r) for r in ws.iter_rows(values_only=True)]
+    head = table[0]
+    assert head[:4] == ["发文字号", "发文代字", "年份", "序号"]
+    col = {h: i for i, h in enumerate(head)}
+    body = {r[0]: r for r in table[1:]}
+    assert set(body) == {"甘府发〔2026〕1号", "甘府发〔2026〕2号", "政府会 2026年第1期"}
+    first = body["甘府发〔2026〕1号"]
+    assert first[col["成文日期"]] == "2026-05-05"
+    assert first[col["公开属性"]] == "主动公开"
+    assert first[col["公开栏目"]] == "政策法规/规范性文件"
+    assert first[col["状态"]] == "有效"
+    assert first[col["取号时间"]] == "2026-05-06 10:00"
+    voided = body["甘府发〔2026〕2号"]
+    assert (voided[col["状态"]], voided[col["作废理由"]]) == ("作废", "文件撤回")
+    pending = body["政府会 2026年第1期"]
+    assert pending[col["公开属性"]] == "待定"
+    assert pending[col["待补"]] == "公开属性、成文日期"
+    assert pending[col["编号科室"]] == "综合科"
+
+    csv_out = tmp_path / "dispatch-2026.csv"
+    write_dispatch(rows, "csv", csv_out)
+    text = csv_out.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("发文字号,发文代字,年份,序号,标题")
+    assert "甘府发〔2026〕2号" in text
