@@ -10,6 +10,7 @@ from typing import Any
 
 from core.errors import InvalidInputError
 
+
 def write_table(
     rows: list[dict[str, Any]],
     headers: Sequence[tuple[str, str]],
