@@ -1,0 +1,1 @@
+"""Builders of messages and documents for the reading tests."""
