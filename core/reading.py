@@ -1,0 +1,351 @@
+"""Read one incoming message and decide what intake does with it.
+
+`decide(raw, directory)` = parse the MIME message → extract each attachment →
+choose the main document → read its GB/T 9704 fields → find the sender → intake
+checks → classification rules. Pure (no I/O, no clock, no logging) and total:
+whatever goes wrong inside becomes a quarantined decision with a finding.
+
+A sealed item (亲启, 绝密, 科室) is stopped on its envelope and 版头 alone: its
+正文 is not read and its text is not kept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date
+from email.utils import getaddresses
+from pathlib import PurePath
+
+from core.classify import (
+    SEALING_CHECKS,
+    AttachmentState,
+    Item,
+    Verdict,
+    judge,
+    run_checks,
+)
+from core.directory import Directory, SenderMatch
+from core.documents import extract
+from core.fields import (
+    DocumentFields,
+    Field,
+    doc_type_of,
+    extract_fields,
+    head_fields,
+    normalize_doc_number,
+    title_from_subject,
+)
+from core.mail import Finding, ParsedMessage, parse_message
+from core.model import Channel, Kind, Outcome, Reason
+
+SeenEnvelope = Callable[[str], bool]
+
+#: keys of `jiyao classify --json`, in order
+JSON_KEYS = (
+    "file",
+    "outcome",
+    "kind",
+    "reason",
+    "sender",
+    "doc_number",
+    "doc_type",
+    "secrecy",
+    "urgency",
+    "title",
+    "envelope_no",
+    "rule",
+    "evidence",
+)
+
+_FAX_SUBJECT_RE = re.compile(r"(?i)fax\s+from\s+([+\d][\d\s\-]{4,})")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What intake decided for one message, with the data it rests on."""
+
+    outcome: Outcome
+    kind: Kind | None
+    reason: Reason | None
+    sender: str | None
+    doc_number: str | None
+    doc_type: str | None
+    secrecy: str | None
+    urgency: str | None
+    title: str | None
+    envelope_no: str | None
+    rule: str | None
+    evidence: str | None
+    message_id: str | None
+    from_address: str
+    subject: str
+    channel: Channel
+    fax_remote_id: str | None
+    issue_no: int | None
+    deadline: date | None
+    text: str
+    findings: tuple[Finding, ...]
+    fields: DocumentFields | None
+    attachments: tuple[AttachmentState, ...]
+
+    def as_json_row(self, file: str) -> dict[str, object]:
+        """The row `jiyao classify --json` prints: enum values as strings, null where none."""
+        return {
+            "file": file,
+            "outcome": self.outcome.value,
+            "kind": self.kind.value if self.kind else None,
+            "reason": self.reason.value if self.reason else None,
+            "sender": self.sender,
+            "doc_number": self.doc_number,
+            "doc_type": self.doc_type,
+            "secrecy": self.secrecy,
+            "urgency": self.urgency,
+            "title": self.title,
+            "envelope_no": self.envelope_no,
+            "rule": self.rule,
+            "evidence": self.evidence,
+        }
+
+
+def decide(
+    raw: bytes, directory: Directory, *, seen_envelope: SeenEnvelope = lambda _no: False
+) -> Decision:
+    """Decide one raw message; never raises (an internal failure quarantines the item)."""
+    try:
+        return _decide(raw, directory, seen_envelope)
+    except Exception as exc:  # total by contract: staff see the finding
+        return _failed(raw, exc)
+
+
+# ------------------------------------------------------------------ steps
+
+
+@dataclass(frozen=True)
+class _Message:
+    """The parsed message and what was extracted from its parts."""
+
+    parsed: ParsedMessage
+    attachments: tuple[AttachmentState, ...]
+    main_text: str
+    has_text: bool
+    findings: tuple[Finding, ...]
+    channel: Channel
+    fax_remote_id: str | None
+    to_names: tuple[str, ...]
+
+
+def _decide(raw: bytes, directory: Directory, seen_envelope: SeenEnvelope) -> Decision:
+    message = _read(raw, directory)
+    parsed = message.parsed
+    subject = parsed.subject or ""
+    year = parsed.date.year if parsed.date is not None else None
+
+    head = _with_envelope(head_fields(message.main_text), subject, message.attachments)
+    sender = _sender(parsed, directory, head, message.fax_remote_id)
+    head_item = _item(message, sender, head)
+    sealed = run_checks(head_item, directory, seen_envelope, SEALING_CHECKS)
+    if sealed is not None:
+        verdict = Verdict(sealed.outcome, None, sealed.reason, sealed.rule, sealed.evidence)
+        return _decision(message, sender, head, verdict, text="", keep_fields=False)
+
+    fields = _with_envelope(
+        extract_fields(message.main_text, year_hint=year), subject, message.attachments
+    )
+    if fields.doc_number != head.doc_number or fields.organ_names != head.organ_names:
+        sender = _sender(parsed, directory, fields, message.fax_remote_id)
+    verdict = judge(_item(message, sender, fields), directory, seen_envelope=seen_envelope)
+    return _decision(message, sender, fields, verdict, text=message.main_text, keep_fields=True)
+
+
+def _read(raw: bytes, directory: Directory) -> _Message:
+    parsed = parse_message(raw)
+    findings: list[Finding] = list(parsed.findings)
+    states: list[AttachmentState] = []
+    texts: list[str] = []
+    for att in parsed.documents:
+        got = extract(att)
+        findings.extend(got.findings)
+        states.append(
+            AttachmentState(
+                att.filename or "", att.content_type, att.sha256, len(att.data), got.status
+            )
+        )
+        if got.status == "ok" and got.text.strip():
+            texts.append(got.text)
+    main_text = _main_text(texts, parsed.body_text or "", has_documents=bool(states))
+    headers = {k.lower(): v for k, v in parsed.headers.items()}
+    fax = directory.is_fax_gateway(parsed.from_address or "")
+    remote = headers.get("x-fax-remote-id")
+    if fax and not remote:
+        m = _FAX_SUBJECT_RE.search(parsed.subject or "")
+        remote = m.group(1).strip() if m else None
+    to_names = tuple(name for name, _ in getaddresses([headers.get("to", "")]) if name)
+    return _Message(
+        parsed=parsed,
+        attachments=tuple(states),
+        main_text=main_text,
+        has_text=bool(main_text.strip()),
+        findings=tuple(findings),
+        channel=Channel.FAX if fax else Channel.EMAIL,
+        fax_remote_id=remote.strip() if remote else None,
+        to_names=to_names,
+    )
+
+
+def _main_text(texts: list[str], body: str, *, has_documents: bool) -> str:
+    """The main document: the first attachment that reads as a 公文 (字号, 文种 or 期号),
+    else the first with text; without readable attachments the body, when it is one
+    (a cover note like 请查收附件 is not)."""
+    for text in texts:
+        if _is_document(text):
+            return text
+    if texts:
+        return texts[0]
+    if not has_documents or _is_document(body):
+        return body
+    return ""
+
+
+def _is_document(text: str) -> bool:
+    head = head_fields(text)
+    return any(f is not None for f in (head.doc_number, head.doc_type, head.issue_no))
+
+
+def _with_envelope(
+    fields: DocumentFields, subject: str, attachments: tuple[AttachmentState, ...]
+) -> DocumentFields:
+    """Fill what the document did not give from the subject, then the file name
+    (a damaged attachment still has its 字号 and title on the envelope)."""
+    number = fields.doc_number
+    if number is None and fields.issue_no is None:
+        token = subject.split(maxsplit=1)[0] if subject.strip() else ""
+        found = normalize_doc_number(token) if token else None
+        if found is not None:
+            number = Field(found, subject)
+    title, doc_type = fields.title, fields.doc_type
+    if title is None:
+        candidates = [subject] + [PurePath(a.filename).stem for a in attachments]
+        for text in candidates:
+            found_title = title_from_subject(text)
+            if found_title is not None:
+                title = Field(found_title, text)
+                break
+        if title is not None and doc_type is None and fields.issue_no is None:
+            kind = doc_type_of(title.value)
+            doc_type = Field(kind, title.value) if kind else None
+    return replace(fields, doc_number=number, title=title, doc_type=doc_type)
+
+
+def _sender(
+    parsed: ParsedMessage, directory: Directory, fields: DocumentFields, fax_remote_id: str | None
+) -> SenderMatch:
+    return directory.resolve_sender(
+        parsed.from_address or "",
+        doc_number=fields.doc_number.value if fields.doc_number else None,
+        organ_names=fields.organ_names,
+        fax_remote_id=fax_remote_id,
+    )
+
+
+def _item(message: _Message, sender: SenderMatch, fields: DocumentFields) -> Item:
+    parsed = message.parsed
+    return Item(
+        parsed_ok=parsed.parsed_ok,
+        subject=parsed.subject or "",
+        headers=_ci_headers(parsed.headers),
+        to_names=message.to_names,
+        sender=sender,
+        fields=fields,
+        has_text=message.has_text,
+        attachments=message.attachments,
+        manifest=parsed.manifest,
+        finding_codes=frozenset(f.code for f in message.findings),
+        problem="；".join(f.detail for f in parsed.findings) if not parsed.parsed_ok else "",
+    )
+
+
+class _CIHeaders(dict[str, str]):
+    """Header look-up that ignores case (X-Personal, x-personal)."""
+
+    def get(self, key: str, default: str = "") -> str:  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
+def _ci_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
+    return _CIHeaders({k.lower(): str(v) for k, v in headers.items()})
+
+
+def _decision(
+    message: _Message,
+    sender: SenderMatch,
+    fields: DocumentFields,
+    verdict: Verdict,
+    *,
+    text: str,
+    keep_fields: bool,
+) -> Decision:
+    parsed = message.parsed
+    manifest = parsed.manifest
+    envelope = manifest.get("envelope_no") if isinstance(manifest, Mapping) else None
+    periodical = fields.is_periodical
+
+    def value(f: Field[str] | None) -> str | None:
+        return f.value if f is not None else None
+
+    return Decision(
+        outcome=verdict.outcome,
+        kind=verdict.kind,
+        reason=verdict.reason,
+        sender=sender.organ.name if sender.organ else None,
+        doc_number=None if periodical else value(fields.doc_number),
+        doc_type=None if periodical else value(fields.doc_type),
+        secrecy=value(fields.secrecy),
+        urgency=value(fields.urgency),
+        title=value(fields.title),
+        envelope_no=envelope.strip() if isinstance(envelope, str) and envelope.strip() else None,
+        rule=verdict.rule,
+        evidence=verdict.evidence,
+        message_id=parsed.message_id,
+        from_address=parsed.from_address or "",
+        subject=parsed.subject or "",
+        channel=message.channel,
+        fax_remote_id=message.fax_remote_id,
+        issue_no=fields.issue_no.value if fields.issue_no else None,
+        deadline=fields.deadline.value if fields.deadline and keep_fields else None,
+        text=text,
+        findings=message.findings,
+        fields=fields if keep_fields else None,
+        attachments=message.attachments,
+    )
+
+
+def _failed(raw: bytes, exc: Exception) -> Decision:
+    """Quarantine with a finding: something inside intake failed on this message."""
+    finding = Finding("internal_error", f"{type(exc).__name__}: {exc}")
+    return Decision(
+        outcome=Outcome.QUARANTINE,
+        kind=None,
+        reason=Reason.UNPARSEABLE,
+        sender=None,
+        doc_number=None,
+        doc_type=None,
+        secrecy=None,
+        urgency=None,
+        title=None,
+        envelope_no=None,
+        rule="internal_error",
+        evidence=f"处理时出错：{type(exc).__name__}（{len(raw)} 字节）",
+        message_id=None,
+        from_address="",
+        subject="",
+        channel=Channel.EMAIL,
+        fax_remote_id=None,
+        issue_no=None,
+        deadline=None,
+        text="",
+        findings=(finding,),
+        fields=None,
+        attachments=(),
+    )

@@ -1,0 +1,280 @@
+"""GB/T 9704 field extraction from document text (core.fields)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from core.fields import (
+    Field,
+    doc_type_of,
+    extract_fields,
+    find_deadline,
+    head_fields,
+    normalize_doc_number,
+    parse_date,
+    split_doc_number,
+    title_from_subject,
+)
+
+
+def val(field: Field[object] | None) -> object:
+    """A field's value, None when the field is absent."""
+    return field.value if field is not None else None
+
+
+FULL = """000123
+机密★1年
+特急
+甘孜州应急管理局文件
+甘应急发 [2024] 第 36 号　　　　签发人：张三
+甘孜州应急管理局关于进一步加强森林草原防灭火
+工作的紧急通知
+各县（市）人民政府，州级有关部门，
+州人民政府：
+今冬明春火险等级高。
+请于6月30日前报送工作开展情况。
+甘孜州应急管理局
+二〇二四年五月二十日
+（此件公开发布）
+抄送：州委办公室，州人大常委会办公室，
+州政协办公室。
+甘孜州应急管理局办公室　　2024年5月21日印发
+"""
+
+
+def test_full_document_every_element() -> None:
+    """Every element of a complete upward-style document is read with its source line."""
+    f = extract_fields(FULL)
+    assert val(f.copy_no) == "000123"
+    assert val(f.secrecy) == "机密"
+    assert val(f.secrecy_term) == "1年"
+    assert val(f.urgency) == "特急"
+    assert val(f.masthead) == "甘孜州应急管理局"
+    assert f.masthead.source_text == "甘孜州应急管理局文件"
+    assert val(f.doc_number) == "甘应急发〔2024〕36号"
+    assert val(f.signer) == "张三"
+    assert f.title is not None
+    assert f.title.value == "甘孜州应急管理局关于进一步加强森林草原防灭火工作的紧急通知"
+    assert val(f.doc_type) == "通知"
+    assert f.addressees is not None
+    assert f.addressees.value == "各县（市）人民政府，州级有关部门，州人民政府"
+    assert val(f.date) == date(2024, 5, 20)
+    assert val(f.signature) == "甘孜州应急管理局"
+    assert val(f.note) == "此件公开发布"
+    assert val(f.cc) == "州委办公室，州人大常委会办公室，州政协办公室"
+    assert val(f.printed_by) == "甘孜州应急管理局办公室"
+    assert val(f.printed_date) == date(2024, 5, 21)
+    assert val(f.deadline) == date(2024, 6, 30)
+    assert f.deadline.source_text == "请于6月30日前报送工作开展情况。"
+    assert f.body == "今冬明春火险等级高。请于6月30日前报送工作开展情况。"
+    assert not f.is_periodical
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("川府发〔2024〕21号", "川府发〔2024〕21号"),
+        ("川府发[2024]21号", "川府发〔2024〕21号"),
+        ("川府发(2024)21号", "川府发〔2024〕21号"),
+        ("川府发（2024）21号", "川府发〔2024〕21号"),
+        ("川府发［２０２４］第２１号", "川府发〔2024〕21号"),
+        ("川府发 〔2024〕 第 21 号", "川府发〔2024〕21号"),
+        ("川府发【2024】021号", "川府发〔2024〕21号"),
+        ("川办明电〔2024〕45号", "川办明电〔2024〕45号"),
+        ("没有字号", None),
+    ],
+)
+def test_doc_number_variants(raw: str, expected: str | None) -> None:
+    """Bracket, width, 第 and space variants all normalise to the GB/T 9704 form."""
+    assert normalize_doc_number(raw) == expected
+
+
+def test_split_doc_number() -> None:
+    """A canonical number splits into code, year and sequence."""
+    assert split_doc_number("甘孜县府发〔2024〕7号") == ("甘孜县府发", 2024, 7)
+    assert split_doc_number("not a number") is None
+
+
+@pytest.mark.parametrize(
+    ("title", "kind"),
+    [
+        ("关于切实做好防汛工作的紧急通知", "通知"),
+        ("关于同意调整的复函", "函"),
+        ("州长办公会议纪要", "纪要"),
+        ("四川省人民政府令", "命令"),
+        ("关于2024年预算的决议", "决议"),
+        ("关于学习贯彻全会精神的实施意见", "意见"),
+        ("政务情况交流（第12期）", None),
+        ("关于加强基层治理的意见（征求意见稿）", "意见"),
+    ],
+)
+def test_doc_type_of(title: str, kind: str | None) -> None:
+    """The trailing 文种 of a title is its doc type; 令 is 命令, 复函 is 函."""
+    assert doc_type_of(title) == kind
+
+
+def test_letter_format_masthead_without_wenjian() -> None:
+    """A 信函式 masthead (no 文件) is still the masthead, not part of the title."""
+    f = extract_fields(
+        "四川省人民政府\n川府函〔2024〕88号\n四川省人民政府关于征求意见的函\n各市（州）人民政府：\n请函复。"
+    )
+    assert val(f.masthead) == "四川省人民政府"
+    assert val(f.title) == "四川省人民政府关于征求意见的函"
+
+
+def test_title_without_number_after_masthead() -> None:
+    """Without a 字号 the masthead line is kept apart from the title below it."""
+    f = extract_fields(
+        "某某公司\n某某公司关于推介产品的函\n甘孜州人民政府：\n我公司拟推介。\n某某公司\n2024年6月4日"
+    )
+    assert val(f.masthead) == "某某公司"
+    assert val(f.title) == "某某公司关于推介产品的函"
+    assert f.doc_number is None
+
+
+def test_telegram_marker_and_urgency() -> None:
+    """A 明传电报 masthead is recognised as a telegram and its urgency read."""
+    f = extract_fields(
+        "特急\n四川省人民政府办公厅明传电报\n川办明电〔2024〕45号\n"
+        "四川省人民政府办公厅关于防范强降雨的紧急通知\n各市（州）人民政府：\n请立即部署。"
+    )
+    assert f.telegram is not None
+    assert val(f.masthead) == "四川省人民政府办公厅"
+    assert val(f.urgency) == "特急"
+    assert val(f.doc_number) == "川办明电〔2024〕45号"
+
+
+def test_periodical_issue_editor_title() -> None:
+    """A periodical gives its 期号, 编印单位 and `名称（第N期）` title, and no 文种."""
+    f = extract_fields(
+        "秘密★1年\n内部情况通报\n第33期　中共四川省委办公厅编　2024年9月6日\n"
+        "内部情况通报（第33期）\n内部参阅，注意保存。\n中共四川省委办公厅\n2024年9月7日"
+    )
+    assert f.is_periodical
+    assert val(f.issue_no) == 33
+    assert val(f.editor) == "中共四川省委办公厅"
+    assert val(f.title) == "内部情况通报（第33期）"
+    assert f.doc_type is None
+    assert val(f.secrecy) == "秘密"
+
+
+def test_periodical_title_built_from_masthead() -> None:
+    """Without a `（第N期）` line the title is the masthead plus the issue."""
+    f = extract_fields("工作简报\n第5期\n一、本周工作……\n某县人民政府办公室\n2024年3月1日")
+    assert val(f.title) == "工作简报（第5期）"
+
+
+def test_issue_number_in_body_is_not_a_periodical() -> None:
+    """`第3期培训班` in the 正文 does not make a document a periodical."""
+    f = extract_fields(
+        "甘孜州财政局文件\n甘财〔2024〕5号\n甘孜州财政局关于举办培训班的通知\n各县（市）财政局：\n"
+        "定于3月举办第3期培训班。"
+    )
+    assert f.issue_no is None
+    assert not f.is_periodical
+
+
+def test_communique_title_without_masthead() -> None:
+    """A long line ending in a 文种 at the top is the title even without masthead or 关于."""
+    f = extract_fields(
+        "中国共产党第二十届中央委员会第三次全体会议公报\n（2024年7月18日通过）\n全会听取了报告。"
+    )
+    assert val(f.title) == "中国共产党第二十届中央委员会第三次全体会议公报"
+    assert val(f.doc_type) == "公报"
+
+
+def test_decree_is_titled_by_its_masthead() -> None:
+    """A 政府令 (四川省人民政府令 / 第5号) is a 命令 titled by its own name."""
+    f = extract_fields("四川省人民政府令\n第5号\n《某办法》已经审议通过，现予公布。\n省长　某某")
+    assert val(f.title) == "四川省人民政府令"
+    assert val(f.doc_type) == "命令"
+
+
+def test_signer_on_its_own_line() -> None:
+    """A 签发人 printed on its own line under the 字号 is read and kept out of the title."""
+    f = extract_fields(
+        "康定市人民政府文件\n康府〔2024〕23号\n签发人：李某某\n康定市人民政府关于资金的请示\n"
+        "甘孜州人民政府：\n请批示。"
+    )
+    assert val(f.signer) == "李某某"
+    assert val(f.title) == "康定市人民政府关于资金的请示"
+
+
+def test_date_inside_body_is_not_the_written_date() -> None:
+    """A date alone in the 正文 (under 时间：) neither ends the 正文 nor is the 成文日期."""
+    f = extract_fields(
+        "甘孜州人民政府办公室\n甘府办函〔2024〕3号\n甘孜州人民政府办公室关于召开会议的通知\n"
+        "各县（市）人民政府：\n时间：\n2024年6月1日\n请准时参加。\n甘孜州人民政府办公室\n2024年5月20日"
+    )
+    assert val(f.date) == date(2024, 5, 20)
+    assert "请准时参加" in f.body
+    assert val(f.signature) == "甘孜州人民政府办公室"
+
+
+def test_main_addressee_after_body_in_banji() -> None:
+    """A 主送 printed in the 版记 (`主送：…。`) is read too."""
+    f = extract_fields(
+        "甘孜州财政局\n甘财〔2024〕9号\n甘孜州财政局关于资金的报告\n现将情况报告如下。\n甘孜州财政局\n"
+        "2024年3月1日\n主送：州人民政府。"
+    )
+    assert val(f.addressees) == "州人民政府"
+
+
+@pytest.mark.parametrize(
+    ("body", "year", "after", "expected"),
+    [
+        ("请于2024年6月30日前报送。", None, None, date(2024, 6, 30)),
+        ("请各地6月30日前报送。", 2024, None, date(2024, 6, 30)),
+        ("请于7月10日之前函复。", 2024, None, date(2024, 7, 10)),
+        ("请于1月10日前报送。", 2024, date(2024, 12, 20), date(2025, 1, 10)),
+        ("日前，国务院印发了通知。", 2024, None, None),
+        ("5月20日前后将有降雨。", 2024, None, None),
+        ("请于6月30日前报送。", None, None, None),
+    ],
+)
+def test_deadline(body: str, year: int | None, after: date | None, expected: date | None) -> None:
+    """于…前 / …日前 become a date; 日前 (recently) and 前后 (around) do not."""
+    found = find_deadline(body, year=year, after=after)
+    assert (found.value if found else None) == expected
+
+
+def test_deadline_year_from_doc_number() -> None:
+    """A deadline without a year takes the year of the document's 字号."""
+    f = extract_fields("甘财〔2023〕5号\n甘孜州财政局关于报送的通知\n各县：\n请于12月5日前报送。")
+    assert val(f.deadline) == date(2023, 12, 5)
+
+
+def test_parse_date_chinese_numerals() -> None:
+    """成文日期 in Chinese numerals (older GB/T 9704) parses too."""
+    assert parse_date("二〇二四年十二月三十一日") == date(2024, 12, 31)
+    assert parse_date("2024年2月30日") is None
+
+
+def test_title_from_subject() -> None:
+    """A subject gives a title only when it names one (ends with a 文种 or `（第N期）`)."""
+    assert title_from_subject("川办发〔2024〕43号 四川省人民政府办公厅关于防火的通知") == (
+        "四川省人民政府办公厅关于防火的通知"
+    )
+    assert title_from_subject("政务情况交流（第12期）") == "政务情况交流（第12期）"
+    assert title_from_subject("Fax from 08363322004 (2 pages)") is None
+    assert title_from_subject("州长亲启") is None
+
+
+def test_head_fields_do_not_read_the_body() -> None:
+    """The envelope view keeps the 版头 and 主送 but neither 正文 nor deadline."""
+    f = head_fields(FULL)
+    assert f.doc_number is not None
+    assert f.title is not None
+    assert f.addressees is not None
+    assert f.body == ""
+    assert f.deadline is None
+    assert f.cc is None
+
+
+def test_empty_text() -> None:
+    """Empty text gives empty fields, not an error."""
+    f = extract_fields("")
+    assert f.title is None
+    assert f.body == ""
