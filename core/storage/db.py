@@ -200,6 +200,7 @@ class Database:
         self, writer: aiosqlite.Connection, batch: _Batch, *, first: bool, ok: bool
     ) -> bool:
         """Keep or undo one unit, then commit the batch or leave it open for the next unit."""
+        batch.units += 1
         try:
             if ok:
                 if not first:
@@ -221,7 +222,8 @@ class Database:
             else:
                 batch.succeed()
             return False
-        if self._waiting == 0 or batch.members >= MAX_BATCH:
+        # failed units count too: a batch must close even under sustained failures
+        if self._waiting == 0 or batch.units >= MAX_BATCH:
             await self._commit(writer, batch)
         elif not batch.flush_scheduled:
             # a queued unit may be cancelled before its turn: make sure someone commits
@@ -266,7 +268,8 @@ class _Batch:
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         # a failed batch nobody waits on must not warn "exception never retrieved"
         self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
-        self.members = 0
+        self.members = 0  # units kept
+        self.units = 0  # units ended, kept or undone
         self.flush_scheduled = False
 
     def succeed(self) -> None:

@@ -1,0 +1,163 @@
+"""Return notices (退回通知): drain the outbox's `mail` events through the smarthost.
+
+At least once: an event is marked done only after the smarthost accepted the message;
+a failure is recorded and retried later with exponential backoff and jitter. A refusal
+for good (5xx) is not retried: staff are told in chat to reach the sender another way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+
+import aiosmtplib
+
+from core.routing import registry_staff
+from core.services import notices
+from core.services.context import Context
+from core.storage import outbox
+
+log = logging.getLogger("intake_daemon.mailer")
+
+POLL_SECONDS = 1.0
+BACKOFF_BASE = 30.0
+BACKOFF_MAX = 3600.0
+BATCH = 20
+
+
+def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
+    """Delay before retry number `attempts + 1`: doubling from 30 s to 1 h, ±20 % jitter."""
+    base = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(attempts, 20)))
+    jitter = (rng or random).uniform(0.8, 1.2)
+    return timedelta(seconds=base * jitter)
+
+
+def build_message(ctx: Context, payload: dict[str, object], *, now: datetime) -> EmailMessage:
+    settings = ctx.settings
+    sender = settings.smarthost.from_address or settings.office.addresses[0]
+    msg = EmailMessage()
+    msg["From"] = f"{settings.office.name} <{sender}>"
+    msg["To"] = str(payload["to"])
+    msg["Subject"] = str(payload["subject"])
+    msg["Date"] = format_datetime(now.astimezone(settings.tz))
+    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    # RFC 3834: an automatic reply; autoresponders must not answer it (no mail loops)
+    msg["Auto-Submitted"] = "auto-replied"
+    reply_to = payload.get("in_reply_to")
+    if reply_to:
+        msg["In-Reply-To"] = f"<{reply_to}>"
+        msg["References"] = f"<{reply_to}>"
+    msg.set_content(str(payload["body"]), charset="utf-8")
+    return msg
+
+
+def _permanent(exc: Exception) -> bool:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return all(r.code >= 500 for r in exc.recipients)
+    return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500
+
+
+class ReturnMailer:
+    """Component: mails pending return notices, polling about once a second."""
+
+    name = "退回通知"
+
+    def __init__(self, ctx: Context, *, poll: float = POLL_SECONDS) -> None:
+        self.ctx = ctx
+        self.poll = poll
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="return-mailer")
+        host = self.ctx.settings.smarthost
+        log.info("退回通知经 %s:%d 发送", host.host, host.port)
+
+    def wake(self) -> None:
+        """Look at the outbox now instead of at the next poll."""
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(self._task, timeout=self.ctx.settings.smarthost.timeout + 5)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                await self.drain()
+            except Exception:
+                log.exception("退回通知发送循环出错，稍后重试")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+            self._wake.clear()
+
+    async def drain(self) -> int:
+        """Send what is due now; returns how many were accepted by the smarthost."""
+        sent = 0
+        async with self.ctx.db.reader() as r:
+            events = await outbox.pending(r, outbox.MAIL, self.ctx.clock(), limit=BATCH)
+        for event in events:
+            if self._stopping:
+                break
+            if await self._send(event):
+                sent += 1
+        return sent
+
+    async def _send(self, event: outbox.Event) -> bool:
+        host = self.ctx.settings.smarthost
+        now = self.ctx.clock()
+        message = build_message(self.ctx, event.payload, now=now)
+        try:
+            await aiosmtplib.send(
+                message, hostname=host.host, port=host.port, timeout=host.timeout,
+                start_tls=False,
+            )
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            await self._failed(event, exc)
+            return False
+        async with self.ctx.db.unit_of_work() as uow:
+            await outbox.mark_done(uow, event.id, self.ctx.clock())
+            await uow.commit()
+        log.info("退回通知已发送：收件序号 %s → %s", event.item_id, event.target)
+        return True
+
+    async def _failed(self, event: outbox.Event, exc: Exception) -> None:
+        now = self.ctx.clock()
+        error = f"{type(exc).__name__}: {exc}"
+        async with self.ctx.db.unit_of_work() as uow:
+            if _permanent(exc):
+                # retrying a refusal for good only delays telling the sender
+                await outbox.mark_failed(uow, event.id, error=error, retry_at=now)
+                await outbox.mark_done(uow, event.id, now)
+                text = notices.undeliverable_notice(
+                    item_id=event.item_id, to=event.target, error=str(exc)[:200]
+                )
+                for chat_id in registry_staff(self.ctx.settings):
+                    await outbox.enqueue(
+                        uow, channel=outbox.CHAT, event="staff_notice", target=chat_id,
+                        payload={"text": text, "buttons": [], "blob": None, "filename": None,
+                                 "urgent": False},
+                        at=now, item_id=event.item_id,
+                    )
+                log.error("退回通知被拒收（不再重试）：收件序号 %s → %s：%s",
+                          event.item_id, event.target, error)
+            else:
+                retry = now + backoff(event.attempts)
+                await outbox.mark_failed(uow, event.id, error=error, retry_at=retry)
+                log.warning("退回通知发送失败（第 %d 次），%s 后重试：%s",
+                            event.attempts + 1, retry.isoformat(timespec="seconds"), error)
+            await uow.commit()

@@ -1,0 +1,113 @@
+"""`jiyao items`: what came in, with its outcome and register number."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import unicodedata
+from datetime import date, datetime, time
+from typing import Any
+
+from core.errors import InvalidInputError
+from core.model import OUTCOME_ZH, REASON_ZH, Outcome
+from core.services import receive
+from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.runner import with_context
+
+CHANNEL_ZH = {"email": "邮件", "fax": "传真", "paper": "纸质"}
+COLUMNS = (
+    ("id", "序号"), ("received", "收到时间"), ("channel", "渠道"), ("outcome", "结果"),
+    ("kind", "类别"), ("reason", "原因"), ("number", "登记号"), ("sender", "来文单位"),
+    ("doc_number", "文号"), ("title", "标题"),
+)
+TITLE_WIDTH = 40
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("items", help="列出收到的邮件和传真（结果、类别、登记号）")
+    add_common(p)
+    p.add_argument(
+        "--outcome", choices=[o.value for o in Outcome],
+        help="只列出此结果：register 登记、review 待分类、return 退回、"
+        "quarantine 隔离、sealed 封存",
+    )
+    p.add_argument(
+        "--since", metavar="YYYY-MM-DD|ISO|today",
+        help="只列出此时间以后收到的（日期按本单位时区；today 为今天零时）",
+    )
+    p.add_argument("--limit", type=int, help="最多列出条数")
+    p.set_defaults(func=cmd_items)
+
+
+def parse_since(text: str, tz: Any) -> datetime:
+    """`today`/`今天`, a date (local midnight in the office's zone), or an ISO time."""
+    if text.strip().lower() in ("today", "今天"):
+        return datetime.combine(datetime.now(tz).date(), time(0), tzinfo=tz)
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(
+            f"--since 格式不对：{text!r}（例如 2026-03-01 或 2026-03-01T09:00+08:00）"
+        ) from None
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    since = parse_since(args.since, settings.tz) if args.since else None
+    rows = with_context(
+        args,
+        lambda ctx: receive.list_items(ctx, outcome=args.outcome, since=since, limit=args.limit),
+    )
+    if args.json:
+        for row in rows:
+            emit_json(row)
+        return 0
+    if not rows:
+        sys.stdout.write("没有符合条件的收件。\n")
+        return 0
+    sys.stdout.write(render_table([_human(row, settings.tz) for row in rows]))
+    sys.stdout.write(f"共 {len(rows)} 件\n")
+    return 0
+
+
+def _human(row: dict[str, Any], tz: Any) -> dict[str, str]:
+    received = datetime.fromisoformat(row["received"]).astimezone(tz)
+    title = row["title"] or ""
+    if row["outcome"] == "sealed":
+        title = "（封存，不显示）"
+    elif len(title) > TITLE_WIDTH:
+        title = title[: TITLE_WIDTH - 1] + "…"
+    return {
+        "id": str(row["id"]),
+        "received": received.strftime("%Y-%m-%d %H:%M"),
+        "channel": CHANNEL_ZH.get(row["channel"], row["channel"]),
+        "outcome": OUTCOME_ZH.get(row["outcome"], row["outcome"]),
+        "kind": row["kind"] or "",
+        "reason": REASON_ZH.get(row["reason"], row["reason"] or ""),
+        "number": row["number"] or "",
+        "sender": row["sender"] or "",
+        "doc_number": row["doc_number"] or "",
+        "title": title,
+    }
+
+
+def _width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
+
+
+def render_table(rows: list[dict[str, str]]) -> str:
+    """A plain-text table whose columns line up with Chinese (double-width) text."""
+    widths = {
+        key: max(_width(label), *(_width(r[key]) for r in rows)) for key, label in COLUMNS
+    }
+    lines = ["  ".join(_pad(label, widths[key]) for key, label in COLUMNS).rstrip()]
+    lines.append("  ".join("-" * widths[key] for key, _ in COLUMNS))
+    lines += ["  ".join(_pad(r[key], widths[key]) for key, _ in COLUMNS).rstrip() for r in rows]
+    return "\n".join(lines) + "\n"

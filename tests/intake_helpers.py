@@ -1,0 +1,187 @@
+"""Helpers for the intake tests: corpus access, a loopback smarthost, daemon subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email
+import email.policy
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.conftest import CORPUS, EXAMPLE, ROOT
+
+OFFICE = "shouwen@gzz.gov.cn"
+
+
+def labels() -> list[dict[str, Any]]:
+    """Every labelled corpus file, in file order."""
+    lines = (CORPUS / "labels.jsonl").read_text(encoding="utf-8").splitlines()
+    return sorted((json.loads(x) for x in lines if x.strip()), key=lambda d: d["file"])
+
+
+def corpus(file: str) -> bytes:
+    return (CORPUS / file).read_bytes()
+
+
+def first(pred: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """The first labelled file satisfying `pred` (chosen by label, never by name)."""
+    return next(d for d in labels() if pred(d))
+
+
+_MID = re.compile(rb"(?im)^message-id:[^\n]*\n(?:[ \t][^\n]*\n)*")
+
+
+def with_message_id(raw: bytes, message_id: str) -> bytes:
+    """The same message under another Message-ID (a new delivery of the same content)."""
+    raw = raw.replace(b"\r\n", b"\n")
+    header = f"Message-ID: <{message_id}>\n".encode()
+    if _MID.search(raw):
+        return _MID.sub(lambda _m: header, raw, count=1)
+    return header + raw
+
+
+def realistic(n: int, tag: str) -> list[bytes]:
+    """n corpus messages, cycled, each under its own Message-ID."""
+    files = [d["file"] for d in labels()]
+    return [
+        with_message_id(corpus(files[i % len(files)]), f"{tag}.{i}@bench.example")
+        for i in range(n)
+    ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ------------------------------------------------------------------ loopback smarthost
+
+
+@dataclass
+class Captured:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+@dataclass
+class SmarthostHandler:
+    """Records what it accepts; `reply` lets a test make it refuse."""
+
+    messages: list[Captured] = field(default_factory=list)
+    reply: str = "250 OK"
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if not self.reply.startswith("250"):
+            return self.reply
+        raw = envelope.original_content or b""
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append(Captured(envelope.mail_from or "", list(envelope.rcpt_tos), msg))
+        self.arrived.set()
+        return self.reply
+
+    async def wait_for(self, n: int, timeout: float = 10.0) -> list[Captured]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"smarthost got {len(self.messages)} of {n} messages")
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), timeout=left)
+        return self.messages
+
+
+@contextlib.asynccontextmanager
+async def smarthost(port: int = 0) -> Any:
+    """A second aiosmtpd server on the test's loop: (handler, port)."""
+    handler = SmarthostHandler()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, enable_SMTPUTF8=True, loop=loop), "127.0.0.1", port
+    )
+    try:
+        yield handler, server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+# ------------------------------------------------------------------ daemon subprocess
+
+
+def daemon_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "JIYAO_STORAGE__DATA_DIR": str(data_dir),
+        "JIYAO_SMTP__PORT": str(port),
+        "JIYAO_SMARTHOST__ENABLED": "false",
+        **extra,
+    }
+    env.pop("JIYAO_CONFIG", None)
+    return env
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"daemon exited with {proc.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"daemon not listening on {port}")
+
+
+@contextlib.contextmanager
+def intake_process(data_dir: Path, port: int, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`jiyao intake` as a subprocess on the example config; stopped with SIGTERM."""
+    proc = start_intake(data_dir, port, log)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def start_intake(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "jiyao.cli", "intake", "--config", str(EXAMPLE)],
+            env=daemon_env(data_dir, port), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+        )
+    wait_listening(port, proc)
+    return proc
+
+
+def items_json(data_dir: Path, *args: str) -> list[dict[str, Any]]:
+    """`jiyao items --json` as a subprocess: one object per line."""
+    env = {**os.environ, "JIYAO_STORAGE__DATA_DIR": str(data_dir)}
+    env.pop("JIYAO_CONFIG", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "jiyao.cli", "items", "--json", "--config", str(EXAMPLE), *args],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
