@@ -368,7 +368,7 @@ _QING_RE = re.compile(r"(?<![申邀聘])请(?![示假])")
 #: a 请 inside a narrative clause (经提请…审议通过) does not ask anything
 _IMPERATIVE_RE = re.compile(
     r"(?:^|[，,：:、])(?:(?:各|你|有关|相关)[^，,。；]{0,14}?)?"
-    r"(?:[恳敬特并还另再也现故即烦提报]{0,2}请(?![示假])|[望希](?!望))"
+    r"(?:[恳敬特并还另再也现故即烦提报务]{0,2}请(?![示假])|[望希](?!望))"
 )
 #: a bare instruction closing a document: 遵照执行。 认真贯彻落实。 望参照执行。
 _BARE_IMPERATIVE_RE = re.compile(
@@ -390,6 +390,8 @@ _REPORT_ASK_RE = re.compile(
 _LETTER_ASK_RE = re.compile(
     "函复|复函|回复|答复|回函|反馈|意见|批准|审批|同意|支持|协助|配合|帮助|商请|恳请|请予"
 )
+#: a 函 that wants an answer without an imperative 请 (盼复。 妥否，望复。)
+_LETTER_WANTS_RE = re.compile(r"征求.{0,30}意见|商请|恳请|[盼望候]复|盼.{0,6}(?:函复|回复|答复|支持)")
 _INFORMATIONAL_RE = re.compile(
     "特此报告|特此通报|现予通报|予以通报|供参阅|供参考|请阅知|请知悉|特此函告|特此公告|特此通告|"
     "请查收|请审阅|请备案|请予备案|特此通知"
@@ -404,7 +406,12 @@ _DIRECTIVE_TYPES = ("通知", "意见")
 _NO_ADDRESSEE_TYPES = ("公告", "通告", "公报", "命令")
 _PROPOSAL_RE = re.compile("提案|议案|代表建议|委员建议|建议和提案|建议提案")
 _TELEGRAM_URGENCY = ("特提", "特急", "加急")
-_INTERNAL_RE = re.compile("内部刊物|内部资料|内部参阅|内部发行|内部参考|内参|注意保存|注意保密")
+_INTERNAL_RE = re.compile(
+    "内部刊物|内部资料|内部参阅|内部发行|内部参考|内参|注意保存|注意保密|领导参阅|仅供参阅|不得翻印|"
+    "不得外传"
+)
+#: a periodical whose very name says it is internal (内部情况通报, 政务参阅, 决策参考)
+_INTERNAL_NAME_RE = re.compile("内部|参阅|内参")
 _BRIEFING_RE = re.compile("简报|信息|情况反映|工作动态|动态|专报|快报|要情|通讯|参考")
 
 
@@ -422,8 +429,17 @@ def _request_sentence(body: str, verbs: re.Pattern[str]) -> str | None:
     return None
 
 
+#: what a deadline sets: something to send or to finish by then
+_DEADLINE_ACTION_RE = re.compile(
+    "报送|上报|报告|报|反馈|函复|复函|回复|答复|提交|提出|完成|落实|整改|办结|送达|汇总|填报"
+)
+#: a deadline the writer sets itself (我县将于…前完成) or reports as met
+_OWN_DEADLINE_RE = re.compile("已|了|我|本[县市局厅委单院部]|将于|拟于|计划|预计|力争")
+
+
 def _deadline_request(fields: DocumentFields) -> str | None:
-    """A deadline (于…前) in a sentence that asks or directs, not one that reports."""
+    """A deadline (于…前) in a sentence that asks or directs, not one that reports:
+    请…/务必…, or a bare `各市（州）于…前报送…` that sets what to send by then."""
     deadline = fields.deadline
     if deadline is None:
         return None
@@ -431,6 +447,14 @@ def _deadline_request(fields: DocumentFields) -> str | None:
     if "已" in text:
         return None
     if _QING_RE.search(text) or re.search("务必|必须|要|须|应", text):
+        return text
+    folded = fold_name(text)
+    at = re.search("(?:之前|以前|前)", folded)
+    if (
+        at is not None
+        and _OWN_DEADLINE_RE.search(folded) is None
+        and _DEADLINE_ACTION_RE.search(folded, at.end())
+    ):
         return text
     return None
 
@@ -444,6 +468,8 @@ def rule_neikan(r: Reading) -> RuleHit | Defer | None:
     if not f.is_periodical or r.relation is not Relation.SUPERIOR:
         return None
     marker = _INTERNAL_RE.search(f.body + (f.note.value if f.note else ""))
+    if marker is None and f.masthead is not None:
+        marker = _INTERNAL_NAME_RE.search(f.masthead.value)
     if marker is not None:
         return RuleHit("neikan", Kind.NEIKAN, f"{_issue(f)}；{marker.group(0)}")
     if f.secrecy is not None:
@@ -525,7 +551,7 @@ def rule_letter_request(r: Reading) -> RuleHit | Defer | None:
     sentence = _request_sentence(r.fields.body, _LETTER_ASK_RE)
     if sentence is None:
         sentence = next(
-            (s for s in sentences(r.fields.body) if re.search(r"征求.{0,30}意见|商请|恳请", s)),
+            (s for s in sentences(r.fields.body) if _LETTER_WANTS_RE.search(s)),
             None,
         )
     if sentence is not None:

@@ -29,6 +29,13 @@ _PEER_GOV_RE = re.compile(
 )
 #: characters that may stand right before our name in a sentence (请州人民政府…)
 _LEAD_INS = "请由报送和及与对向经并将把给为、，"
+#: the kind of organ a recipient name ends with, longest first (shared by an enumeration:
+#: 甘孜州、阿坝州人民政府 = 甘孜州人民政府 and 阿坝州人民政府)
+_ORGAN_TYPES = ("人民政府办公室", "人民政府办公厅", "人民政府", "政府办公室", "政府")
+#: what joins the members of an enumeration inside one recipient name
+_CONNECTORS = "和及与、"
+#: separators between recipients that do not share a name's tail (、 may: 党委、人民政府)
+_LIST_SEPARATORS = "，,；;"
 #: words that make a name generic (a group), not one specific organ
 _GENERIC_MARKS = ("各", "有关", "全省", "全州", "全国", "所属", "相关")
 
@@ -87,7 +94,7 @@ def split_recipients(line: str) -> list[str]:
     return [part for part, _ in _split_with_separators(line)]
 
 
-def _split_with_separators(line: str) -> list[tuple[str, str]]:
+def _split_with_separators(line: str, separators: str = _SEPARATORS) -> list[tuple[str, str]]:
     """(recipient, separator before it) pairs of a recipient line."""
     parts: list[tuple[str, str]] = []
     depth = 0
@@ -98,7 +105,7 @@ def _split_with_separators(line: str) -> list[tuple[str, str]]:
             depth += 1
         elif ch in ")）]〕】":
             depth = max(0, depth - 1)
-        if ch in _SEPARATORS and depth == 0:
+        if ch in separators and depth == 0:
             if current:
                 parts.append(("".join(current), before))
             current = []
@@ -149,6 +156,13 @@ class Directory:
         self.office_name = office_name
         self._aliases = {fold_name(a) for a in (office_name, *aliases) if a}
         self._groups = sorted({fold_name(g) for g in groups if g}, key=len, reverse=True)
+        #: (distributive prefix, organ type) of each group (各市(州), 人民政府)
+        self._group_forms = tuple(
+            (g.removesuffix(t), t)
+            for g in self._groups
+            for t in _ORGAN_TYPES[2:]
+            if g.endswith(t) and len(g) > len(t)
+        )
         self.sections = tuple(s for s in sections if s)
         self._office_addresses = {_address(a) for a in office_addresses}
         self._fax_gateways = {_address(a) for a in fax_gateways}
@@ -428,7 +442,40 @@ class Directory:
         for part in split_recipients(line):
             if self.is_us(part):
                 return part
+        for segment, _ in _split_with_separators(line, _LIST_SEPARATORS):
+            if self._enumerated_group(segment) or self._enumerated_us(segment):
+                return segment
         return None
+
+    def _enumerated_group(self, segment: str) -> bool:
+        """A group whose prefix and organ type enclose an enumeration that keeps our kind:
+        `各市（州）党委和人民政府`, `各市（州）和扩权试点县（市）人民政府`."""
+        text = segment
+        for suffix in _OFFICE_SUFFIXES:
+            text = text.removesuffix(suffix)
+        region = re.match(rf"^[{_CJK}]{{1,8}}?(?:省|自治区)(?=各|有关)", text)
+        if region is not None:
+            text = text[region.end() :]
+        for prefix, organ_type in self._group_forms:
+            if not (text.startswith(prefix) and text.endswith(organ_type)):
+                continue
+            middle = text[len(prefix) : len(text) - len(organ_type)]
+            if middle and (middle[0] in _CONNECTORS or middle[-1] in _CONNECTORS):
+                return True
+        return False
+
+    def _enumerated_us(self, segment: str) -> bool:
+        """An enumeration sharing its last member's organ type names us:
+        `甘孜州、阿坝州、凉山州人民政府` holds 甘孜州人民政府."""
+        members = [m for m, _ in _split_with_separators(segment, "、")]
+        if len(members) < 2:
+            return False
+        organ_type = next((t for t in _ORGAN_TYPES if members[-1].endswith(t)), None)
+        if organ_type is None:
+            return False
+        return any(
+            not m.endswith(_ORGAN_TYPES) and self.is_us(m + organ_type) for m in members[:-1]
+        )
 
     def names_other_peer(self, line: str | None) -> str | None:
         """A specific other government of our level named in the line, when nothing covers us."""

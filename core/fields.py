@@ -279,12 +279,16 @@ def _read_head(lines: list[str]) -> _Head:
     title_at: tuple[int, int] | None = None
     limit = min(len(lines), _HEAD_LINES)
     i = 0
+    consumed = 0  # lines up to here were read as head elements
+    stopped = False  # the head ended on a 主送 or a sentence
     while i < limit and title_at is None:
         line = lines[i]
         if _read_structural(line, values):
             i += 1
+            consumed = i
             continue
         if _ends_with_colon(line) or _is_sentence(line):
+            stopped = True
             break
         anchored = "doc_number" in values or "masthead" in values
         title_at = _title_span(lines, i, limit, has_anchor=anchored)
@@ -293,8 +297,11 @@ def _read_head(lines: list[str]) -> _Head:
                 values["masthead"] = Field(_organ_of_masthead(line), line.strip())
                 if "明传电报" in fold(line):
                     values["telegram"] = Field("明传电报", line.strip())
+                consumed = i + 1
             i += 1
-    end = i
+    # with no title and no 主送, the head is only what was read as head elements: the
+    # rest (a periodical's 正文, its 署名) belongs to the body and the tail
+    end = i if stopped or title_at is not None else consumed
     if title_at is not None:
         _set_title(lines, title_at, values)
         end = title_at[1] + 1
@@ -347,16 +354,29 @@ def _set_title(lines: list[str], span: tuple[int, int], values: dict[str, Field[
 
 
 def _read_issue_line(line: str, values: dict[str, Field[Any]]) -> bool:
-    """`第12期　国务院办公厅秘书局编　2024年4月1日`: 期号 and 编印单位."""
-    folded = unicodedata.normalize("NFKC", line)
+    """`第12期　国务院办公厅秘书局编　2024年4月1日`: 期号 and 编印单位; the 编印单位 may
+    stand on a line of its own under the 期号 (`国务院办公厅秘书局编印　2024年4月1日`)."""
     m = _ISSUE_RE.search(fold(line))
-    if m is None or _ISSUE_TITLE_RE.match(fold(line)) or _is_sentence(line):
+    if _is_sentence(line) or _ISSUE_TITLE_RE.match(fold(line)):
         return False
+    if m is None:
+        return "issue_no" in values and "editor" not in values and _read_editor(line, values)
     values["issue_no"] = Field(int(m["no"]), line.strip())
-    for tok in re.split(r"\s+", folded.strip()):
-        if tok.endswith("编") and len(tok) > 2:
-            values["editor"] = Field(tok.removesuffix("编").removesuffix("编印"), line.strip())
+    _read_editor(line, values)
     return True
+
+
+_EDITOR_SUFFIXES = ("编印", "主办", "编")
+
+
+def _read_editor(line: str, values: dict[str, Field[Any]]) -> bool:
+    """The 编印单位 token of a periodical's head line (…编, …编印, …主办)."""
+    for tok in re.split(r"\s+", unicodedata.normalize("NFKC", line).strip()):
+        for suffix in _EDITOR_SUFFIXES:
+            if tok.endswith(suffix) and len(tok) > len(suffix) + 1:
+                values["editor"] = Field(tok.removesuffix(suffix), line.strip())
+                return True
+    return False
 
 
 def _is_structural(line: str) -> bool:
@@ -409,10 +429,14 @@ def _organ_of_masthead(line: str) -> str:
     return name
 
 
+#: words of a sentence, never of a list of organs: `现将有关事项公告如下：` opens a 正文
+_NOT_ADDRESSEES_RE = re.compile("如下|现将|现就|根据|按照|为了|为进一步|经研究|特此")
+
+
 def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]) -> int:
     """主送: the line(s) right after the title that end with a colon."""
     for end in range(start, min(len(lines), start + _MAX_TITLE_LINES)):
-        if _is_sentence(lines[end]):
+        if _is_sentence(lines[end]) or _NOT_ADDRESSEES_RE.search(fold(lines[end])):
             return start
         if _ends_with_colon(lines[end]):
             raw = "".join(_squeeze(x) for x in lines[start : end + 1])
@@ -431,7 +455,8 @@ _CC_RE = re.compile(r"^(?:抄送|抄报|抄)[:：]")
 _PRINTED_RE = re.compile(rf"^(?P<organ>.*?)(?P<date>{_NUM}年{_NUM}月{_NUM}日)印发$")
 _DATE_LINE_RE = re.compile(rf"^{_NUM}年{_NUM}月{_NUM}日$")
 _NOTE_RE = re.compile(r"^[(（](?P<note>.+)[)）]$")
-_MAIN_TO_RE = re.compile(r"^主送[:：]")
+#: a 主送 placed at the foot, or the 分送 line of a 纪要 (which has no 主送 of its own)
+_MAIN_TO_RE = re.compile(r"^(?:主送|分送|发送)[:：]")
 
 
 def _read_tail(lines: list[str], start: int, values: dict[str, Field[Any]]) -> int:
@@ -453,10 +478,10 @@ def _read_tail(lines: list[str], start: int, values: dict[str, Field[Any]]) -> i
             continue
         if _MAIN_TO_RE.match(squeezed) and "addressees" not in values:
             body_end = min(body_end, i)
-            values["addressees"] = Field(
-                re.sub(r"^主送[:：]", "", squeezed).rstrip("。."), line.strip()
-            )
-        elif (m := _PRINTED_RE.match(fold(line))) is not None:
+            text, src, i = _read_list(lines, i, _MAIN_TO_RE)
+            values["addressees"] = Field(text, src)
+            continue
+        if (m := _PRINTED_RE.match(fold(line))) is not None:
             body_end = min(body_end, i)
             if m["organ"]:
                 values["printed_by"] = Field(m["organ"], line.strip())
@@ -503,25 +528,29 @@ def _signature_start(
     return date_at
 
 
-def _read_cc(lines: list[str], at: int, values: dict[str, Field[Any]]) -> int:
-    parts = [re.sub(r"^(?:抄送|抄报|抄)[:：]", "", _squeeze(lines[at]))]
+def _read_list(lines: list[str], at: int, label: re.Pattern[str]) -> tuple[str, str, int]:
+    """A `抄送：…。` (or `分送：…。`) list, which a narrow page wraps over up to 3 lines:
+    its text without label and full stop, its source lines, the index after it."""
+    parts = [label.sub("", _squeeze(lines[at]))]
     src = [lines[at].strip()]
     i = at + 1
     while not parts[-1].endswith(("。", ".")) and i < len(lines) and i < at + 3:
         nxt = _squeeze(lines[i])
-        if _PRINTED_RE.match(fold(nxt)) or _CC_RE.match(nxt):
+        if _PRINTED_RE.match(fold(nxt)) or _CC_RE.match(nxt) or _MAIN_TO_RE.match(nxt):
             break
         parts.append(nxt)
         src.append(lines[i].strip())
         i += 1
-    text = "".join(parts).rstrip("。.")
+    return "".join(parts).rstrip("。."), "\n".join(src), i
+
+
+def _read_cc(lines: list[str], at: int, values: dict[str, Field[Any]]) -> int:
+    text, source, i = _read_list(lines, at, _CC_RE)
     previous = values.get("cc")
     if previous is not None:
-        values["cc"] = Field(
-            f"{previous.value}，{text}", f"{previous.source_text}\n{chr(10).join(src)}"
-        )
+        values["cc"] = Field(f"{previous.value}，{text}", f"{previous.source_text}\n{source}")
     else:
-        values["cc"] = Field(text, "\n".join(src))
+        values["cc"] = Field(text, source)
     return i
 
 

@@ -47,3 +47,17 @@ def test_rule_detects_a_violation(tmp_path: Path) -> None:
     (tmp_path / "core" / "bad.py").write_text("from bot.app import ChatBot\n")
     (tmp_path / "bot" / "ok.py").write_text("import core.model\n")
     assert violations(tmp_path) == ["core/bad.py imports ['bot']"]
+
+
+def test_command_table_matches_modules() -> None:
+    """The fast-start table in jiyao.cli names exactly the subcommands each module registers."""
+    import argparse
+    import importlib
+
+    from jiyao.cli import COMMANDS
+
+    for module, names in COMMANDS.items():
+        parser = argparse.ArgumentParser()
+        sub = parser.add_subparsers()
+        importlib.import_module(f"jiyao.commands.{module}").add_parser(sub)
+        assert tuple(sub.choices) == names, module
