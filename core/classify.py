@@ -384,14 +384,17 @@ _ACTION_WORDS = (
 _ACTION_RE = re.compile(_ACTION_WORDS)
 #: what a 报告 may ask a superior for (DOMAIN §3: 批转/转发/审批, and help)
 _REPORT_ASK_RE = re.compile(
-    "批转|转发|审批|批准|批示|审定|审议|支持|协调|解决|帮助|给予|研究|拨付|同意"
+    "批转|转发|审批|批准|批示|批复|审定|审议|审核|审查|核准|核定|支持|协调|解决|帮助|给予|研究|"
+    "拨付|同意"
 )
 #: a 函 that asks for a reply, an opinion, approval or support
 _LETTER_ASK_RE = re.compile(
     "函复|复函|回复|答复|回函|反馈|意见|批准|审批|同意|支持|协助|配合|帮助|商请|恳请|请予"
 )
 #: a 函 that wants an answer without an imperative 请 (盼复。 妥否，望复。)
-_LETTER_WANTS_RE = re.compile(r"征求.{0,30}意见|商请|恳请|[盼望候]复|盼.{0,6}(?:函复|回复|答复|支持)")
+_LETTER_WANTS_RE = re.compile(
+    r"征求.{0,30}意见|商请|恳请|[盼望候]复|盼.{0,6}(?:函复|回复|答复|支持)"
+)
 _INFORMATIONAL_RE = re.compile(
     "特此报告|特此通报|现予通报|予以通报|供参阅|供参考|请阅知|请知悉|特此函告|特此公告|特此通告|"
     "请查收|请审阅|请备案|请予备案|特此通知"
@@ -433,8 +436,8 @@ def _request_sentence(body: str, verbs: re.Pattern[str]) -> str | None:
 _DEADLINE_ACTION_RE = re.compile(
     "报送|上报|报告|报|反馈|函复|复函|回复|答复|提交|提出|完成|落实|整改|办结|送达|汇总|填报"
 )
-#: a deadline the writer sets itself (我县将于…前完成) or reports as met
-_OWN_DEADLINE_RE = re.compile("已|了|我|本[县市局厅委单院部]|将于|拟于|计划|预计|力争")
+#: before the deadline: the writer sets it for itself (我县将于…前完成) or counts up to it
+_OWN_DEADLINE_RE = re.compile("我|本[县市区局厅委办单院部司]|将于|拟于|计划|预计|力争|截至|截止")
 
 
 def _deadline_request(fields: DocumentFields) -> str | None:
@@ -449,10 +452,11 @@ def _deadline_request(fields: DocumentFields) -> str | None:
     if _QING_RE.search(text) or re.search("务必|必须|要|须|应", text):
         return text
     folded = fold_name(text)
-    at = re.search("(?:之前|以前|前)", folded)
+    at = re.search(r"日(?:之前|以前|前)", folded)
     if (
         at is not None
-        and _OWN_DEADLINE_RE.search(folded) is None
+        and "了" not in folded
+        and _OWN_DEADLINE_RE.search(folded, 0, at.start()) is None
         and _DEADLINE_ACTION_RE.search(folded, at.end())
     ):
         return text
@@ -521,8 +525,11 @@ def rule_addressee_unclear(r: Reading) -> RuleHit | Defer | None:
     if r.in_main or r.in_cc:
         return None
     if r.fields.addressees is None and r.fields.cc is None:
-        if r.doc_type in _NO_ADDRESSEE_TYPES:
+        if r.doc_type in _NO_ADDRESSEE_TYPES and r.relation is not Relation.SUBORDINATE:
             return None
+        if r.doc_type in _NO_ADDRESSEE_TYPES:
+            # sent to us by a subordinate with neither 主送 nor 抄送: 抄件 or 阅件 is for staff
+            return Defer("addressee_missing", f"下级机关的{r.doc_type}未列主送、抄送机关")
         return Defer("addressee_missing", "未找到主送、抄送机关")
     return Defer("addressee_unclear", f"主送：{_main(r)}（未能确认包含本机关）")
 

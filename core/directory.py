@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from core.config import Settings
@@ -152,6 +152,7 @@ class Directory:
         relays: Iterable[tuple[str, Sequence[str]]],
         organs: Iterable[tuple[Organ, Sequence[str], Sequence[str], Sequence[str]]],
         leaders: Iterable[tuple[str, str, bool]] = (),
+        office_domains: Iterable[str] = (),
     ) -> None:
         self.office_name = office_name
         self._aliases = {fold_name(a) for a in (office_name, *aliases) if a}
@@ -160,11 +161,11 @@ class Directory:
         self._group_forms = tuple(
             (g.removesuffix(t), t)
             for g in self._groups
-            for t in _ORGAN_TYPES[2:]
-            if g.endswith(t) and len(g) > len(t)
+            if (t := next((t for t in _ORGAN_TYPES if g.endswith(t)), "")) and len(g) > len(t)
         )
         self.sections = tuple(s for s in sections if s)
         self._office_addresses = {_address(a) for a in office_addresses}
+        self._office_domains = {d.strip().lower().lstrip("@.") for d in office_domains if d}
         self._fax_gateways = {_address(a) for a in fax_gateways}
         self._relays: dict[str, str] = {}
         for name, addresses in relays:
@@ -198,7 +199,12 @@ class Directory:
             office_name=office.name,
             aliases=[office.short, *office.aliases],
             groups=office.groups,
-            sections=office.sections,
+            # the registry's own rooms (文书处理室, 机要室) open mail: not sections to seal for
+            sections=[
+                s
+                for s in office.sections
+                if not any(x.name == s and "registrar" in x.roles for x in settings.staff)
+            ],
             office_addresses=office.addresses,
             fax_gateways=office.fax_gateway,
             relays=[(r.name, r.addresses) for r in settings.relay],
@@ -212,6 +218,7 @@ class Directory:
                 for o in settings.org
             ],
             leaders=[(x.name, x.title, x.keep_sealed) for x in settings.leader],
+            office_domains=office.domains,
         )
 
     # ------------------------------------------------------------ organs
@@ -224,14 +231,20 @@ class Directory:
 
     def by_domain(self, address: str) -> Organ | None:
         """Longest configured domain the address's domain equals or is a subdomain of."""
+        found = self._domain_match(address)
+        return found[0] if found else None
+
+    def _domain_match(self, address: str) -> tuple[Organ, bool] | None:
+        """The organ of the longest matching domain, and whether the host is that domain
+        itself (not one of its subdomains)."""
         host = _address(address).rpartition("@")[2]
-        best: tuple[int, Organ] | None = None
+        best: tuple[str, Organ] | None = None
         for domain, organ in self._by_domain.items():
             if (host == domain or host.endswith("." + domain)) and (
-                best is None or len(domain) > best[0]
+                best is None or len(domain) > len(best[0])
             ):
-                best = (len(domain), organ)
-        return best[1] if best else None
+                best = (domain, organ)
+        return (best[1], best[0] == host) if best else None
 
     def relay_name(self, address: str) -> str | None:
         return self._relays.get(_address(address))
@@ -239,6 +252,13 @@ class Directory:
     def relay_name_matches(self, name: str) -> bool:
         """The name is one of the configured relays (a manifest may name the relay)."""
         return fold_name(name) in {fold_name(n) for n in self._relays.values()}
+
+    def is_own(self, address: str) -> bool:
+        """A mailbox of our own office (a colleague, a leader's secretary), not an organ's."""
+        a = _address(address)
+        if a in self._office_addresses:
+            return True
+        return self.by_address(a) is None and a.rpartition("@")[2] in self._office_domains
 
     def is_fax_gateway(self, address: str) -> bool:
         return _address(address) in self._fax_gateways
@@ -266,8 +286,9 @@ class Directory:
 
     def by_name(self, text: str) -> Organ | None:
         """The organ a name designates: exact, else the longest organ name it starts with
-        (`国务院办公厅秘书局` → 国务院办公厅, `雅江县人民政府办公室` → 雅江县人民政府)."""
-        name = fold_name(text)
+        (`国务院办公厅秘书局` → 国务院办公厅, `雅江县人民政府办公室` → 雅江县人民政府);
+        a national organ's formal prefix is dropped (中华人民共和国国务院令 → 国务院)."""
+        name = fold_name(text).removeprefix("中华人民共和国")
         if not name:
             return None
         if name in self._organs:
@@ -291,19 +312,40 @@ class Directory:
         doc_number: str | None = None,
         organ_names: Sequence[str] = (),
         fax_remote_id: str | None = None,
+        forwarded_from: Sequence[str] = (),
     ) -> SenderMatch:
         """Who sent the item: exact address, relay, fax gateway, then domain.
 
         Relayed items are attributed to the issuer (字号 prefix, then the names the
         document shows); a fax to its station id; mail from an organ's own address
         to the issuer its 字号 names when that issuer shares the organ's mailroom.
+        A forward (`forwarded_from`: the From of each message/rfc822 inside) is the
+        issuer's when an organ forwards another organ's document, and is resolved by
+        the original sender when one of our own mailboxes hands it over.
         """
         relay = self.relay_name(from_address)
         if relay is not None:
             return self._via_relay(relay, doc_number, organ_names)
         if self.is_fax_gateway(from_address):
             return self._via_fax((fax_remote_id or "").strip())
-        return self._via_mail(from_address, doc_number, organ_names)
+        if forwarded_from and self.is_own(from_address):
+            return self._via_colleague(from_address, forwarded_from, doc_number, organ_names)
+        return self._via_mail(from_address, doc_number, organ_names, forwarded=bool(forwarded_from))
+
+    def _via_colleague(
+        self,
+        from_address: str,
+        forwarded_from: Sequence[str],
+        doc_number: str | None,
+        organ_names: Sequence[str],
+    ) -> SenderMatch:
+        for original in forwarded_from:
+            if self.is_own(original):
+                continue
+            m = self.resolve_sender(original, doc_number=doc_number, organ_names=organ_names)
+            if m.organ is not None:
+                return replace(m, evidence=f"本机关 {from_address} 转来；原发件：{m.evidence}")
+        return SenderMatch(None, "forward", f"本机关 {from_address} 转来，原发件单位不在机关名录中")
 
     def _via_relay(
         self, relay: str, doc_number: str | None, organ_names: Sequence[str]
@@ -320,18 +362,38 @@ class Directory:
         return SenderMatch(organ, "fax", evidence, fax=True)
 
     def _via_mail(
-        self, from_address: str, doc_number: str | None, organ_names: Sequence[str]
+        self,
+        from_address: str,
+        doc_number: str | None,
+        organ_names: Sequence[str],
+        *,
+        forwarded: bool = False,
     ) -> SenderMatch:
         channel = self.by_address(from_address)
-        via = "address"
+        via, exact = "address", True
         if channel is None:
-            channel = self.by_domain(from_address)
+            found = self._domain_match(from_address)
+            channel, exact = found if found else (None, False)
             via = "domain"
         if channel is None:
             return SenderMatch(None, via, f"发件地址 {from_address} 不在机关名录中")
         evidence = f"发件地址 {from_address} 属{channel.name}"
         issuer = self._issuer(doc_number, organ_names)
-        if issuer is not None and issuer[0] != channel and self.same_family(issuer[0], channel):
+        if issuer is None and not exact and organ_names:
+            # a subdomain of a known organ's domain (fgw.sc.gov.cn under sc.gov.cn) whose
+            # document names an organ we do not know: another organ, not the parent's
+            return SenderMatch(
+                None,
+                via,
+                f"发件地址 {from_address} 为{channel.name}域名的下级域名，"
+                f"公文署名“{organ_names[0]}”不在机关名录中",
+            )
+        if (
+            issuer is not None
+            and issuer[0] != channel
+            and (forwarded or self.same_family(issuer[0], channel))
+        ):
+            # its mailroom sends for the organ; a forward carries the issuer's own document
             return SenderMatch(issuer[0], via, f"{evidence}；{issuer[1]}", channel_organ=channel)
         return SenderMatch(channel, via, evidence)
 
@@ -504,9 +566,16 @@ class Directory:
         for part in split_recipients(text):
             for section in self.sections:
                 s = fold_name(section)
-                if part == s or any(part == a + s for a in self._aliases):
-                    return section
+                for name in (part, *(part.removeprefix(a) for a in self._aliases)):
+                    if name == s or (
+                        name.startswith(s) and _SECTION_TAIL_RE.fullmatch(name[len(s) :])
+                    ):
+                        return section
         return None
+
+
+#: what may follow a section's name on an envelope (综合科收, 综合科（收）)
+_SECTION_TAIL_RE = re.compile(r"[(（]?(?:收|亲收|收启|启)[)）]?")
 
 
 def _is_generic(name: str) -> bool:

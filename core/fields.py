@@ -190,9 +190,13 @@ def split_doc_number(number: str) -> tuple[str, int, int] | None:
 
 def doc_type_of(title: str) -> str | None:
     """The 文种 a title ends with (紧急通知 → 通知, 复函 → 函, …令 → 命令); a trailing
-    status in parentheses (（试行）, （征求意见稿）) is looked past."""
+    remark in parentheses (（试行）, （征求意见稿）, （第二批）, （第258号）) is looked past,
+    a periodical's （第N期） is not."""
     t = fold(title).rstrip("。.")
-    t = re.sub(r"\((?:试行|暂行|修订|修订稿|草案|征求意见稿|送审稿|讨论稿)\)$", "", t)
+    for _ in range(2):
+        if _ISSUE_TITLE_RE.match(t):
+            return None
+        t = re.sub(r"\([^()]{1,16}\)$", "", t)
     for suffix, kind in _DOC_TYPE_SUFFIXES:
         if t.endswith(suffix):
             return kind
@@ -203,16 +207,45 @@ _ISSUE_TITLE_RE = re.compile(r"^(?P<name>.+?)[(]第(?P<no>\d{1,5})期[)]$")
 _ISSUE_RE = re.compile(r"(?:^|[^总])第(?P<no>\d{1,5})期")
 
 
+#: what a mail client or a sender puts before the title: 转发：, Fwd:, 【特急】
+_SUBJECT_PREFIX_RE = re.compile(r"^(?:(?:转发|回复|fwd?|re)\s*[:：]\s*|【[^】]{1,8}】\s*)+", re.I)
+#: a 发文字号 as printed in a subject (brackets and digits of either width)
+_SUBJECT_DOCNO = (
+    rf"(?P<code>[{_CJK}]{{1,10}})[〔\[(（【〖]\s*[0-9０-９]{{4}}\s*[〕\])）】〗]"
+    r"第?\s*[0-9０-９]{1,6}\s*号"
+)
+_SUBJECT_LEADING_RE = re.compile(rf"^[（(【\[]?{_SUBJECT_DOCNO}[）)】\]]?\s*")
+_SUBJECT_TRAILING_RE = re.compile(rf"(?:^|\s+|[（(【\[]){_SUBJECT_DOCNO}[）)】\]]?$")
+#: words that make a 字号 at the head of a subject part of the title (关于贯彻川办发…)
+_QUOTING_RE = re.compile("关于|贯彻|落实|根据|按照|执行|转发|印发")
+
+
+def _subject_core(subject: str) -> str:
+    return _SUBJECT_PREFIX_RE.sub("", subject.strip()).strip()
+
+
+def _subject_docno(text: str) -> tuple[str, str] | None:
+    """(字号 as printed, the subject without it) when the subject starts or ends with one."""
+    for pattern in (_SUBJECT_LEADING_RE, _SUBJECT_TRAILING_RE):
+        m = pattern.search(text)
+        if m is not None and not _QUOTING_RE.search(m["code"]):
+            return m.group(0), (text[: m.start()] + text[m.end() :]).strip()
+    return None
+
+
+def doc_number_from_subject(subject: str) -> str | None:
+    """The 发文字号 a subject starts or ends with (`川办发〔2024〕43号 …`, `…（川办发〔2024〕43号）`
+    also), not one quoted inside the title (关于贯彻川办发〔2024〕43号文件的报告)."""
+    found = _subject_docno(_subject_core(subject))
+    return normalize_doc_number(found[0]) if found is not None else None
+
+
 def title_from_subject(subject: str) -> str | None:
     """The title in a mail subject (`川办发〔2024〕43号 …的通知`), if it names one."""
-    rest = subject.strip()
-    m = _DOCNO_ANY_RE.search(fold(rest))
-    if m is not None:
-        parts = rest.split(maxsplit=1)
-        if len(parts) == 2 and normalize_doc_number(parts[0]) is not None:
-            rest = parts[1]
-        elif len(parts) == 1:
-            return None
+    rest = _subject_core(subject)
+    found = _subject_docno(rest)
+    if found is not None:
+        rest = found[1]
     rest = _halfwidth_alnum(_squeeze(rest))
     if len(rest) < 5:
         return None

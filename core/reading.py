@@ -31,10 +31,10 @@ from core.documents import extract
 from core.fields import (
     DocumentFields,
     Field,
+    doc_number_from_subject,
     doc_type_of,
     extract_fields,
     head_fields,
-    normalize_doc_number,
     title_from_subject,
 )
 from core.mail import Finding, ParsedMessage, parse_message
@@ -113,10 +113,19 @@ def decide(
     raw: bytes, directory: Directory, *, seen_envelope: SeenEnvelope = lambda _no: False
 ) -> Decision:
     """Decide one raw message; never raises (an internal failure quarantines the item)."""
+    return decide_parsed(parse_message(raw), directory, seen_envelope=seen_envelope, size=len(raw))
+
+
+def decide_parsed(
+    parsed: ParsedMessage, directory: Directory, *,
+    seen_envelope: SeenEnvelope = lambda _no: False, size: int = 0,
+) -> Decision:
+    """`decide` on a message parsed already (intake keeps its parts for the blob store);
+    `size` is the raw message's, for the finding when something inside fails."""
     try:
-        return _decide(raw, directory, seen_envelope)
+        return _decide(parsed, directory, seen_envelope)
     except Exception as exc:  # total by contract: staff see the finding
-        return _failed(raw, exc)
+        return _failed(size, exc)
 
 
 # ------------------------------------------------------------------ steps
@@ -136,8 +145,8 @@ class _Message:
     to_names: tuple[str, ...]
 
 
-def _decide(raw: bytes, directory: Directory, seen_envelope: SeenEnvelope) -> Decision:
-    message = _read(raw, directory)
+def _decide(parsed: ParsedMessage, directory: Directory, seen_envelope: SeenEnvelope) -> Decision:
+    message = _read(parsed, directory)
     parsed = message.parsed
     subject = parsed.subject or ""
     year = parsed.date.year if parsed.date is not None else None
@@ -159,8 +168,7 @@ def _decide(raw: bytes, directory: Directory, seen_envelope: SeenEnvelope) -> De
     return _decision(message, sender, fields, verdict, text=message.main_text, keep_fields=True)
 
 
-def _read(raw: bytes, directory: Directory) -> _Message:
-    parsed = parse_message(raw)
+def _read(parsed: ParsedMessage, directory: Directory) -> _Message:
     findings: list[Finding] = list(parsed.findings)
     states: list[AttachmentState] = []
     texts: list[str] = []
@@ -220,8 +228,7 @@ def _with_envelope(
     (a damaged attachment still has its 字号 and title on the envelope)."""
     number = fields.doc_number
     if number is None and fields.issue_no is None:
-        token = subject.split(maxsplit=1)[0] if subject.strip() else ""
-        found = normalize_doc_number(token) if token else None
+        found = doc_number_from_subject(subject)
         if found is not None:
             number = Field(found, subject)
     title, doc_type = fields.title, fields.doc_type
@@ -246,6 +253,7 @@ def _sender(
         doc_number=fields.doc_number.value if fields.doc_number else None,
         organ_names=fields.organ_names,
         fax_remote_id=fax_remote_id,
+        forwarded_from=[e.from_address for e in parsed.forwarded if e.from_address],
     )
 
 
@@ -321,7 +329,7 @@ def _decision(
     )
 
 
-def _failed(raw: bytes, exc: Exception) -> Decision:
+def _failed(size: int, exc: Exception) -> Decision:
     """Quarantine with a finding: something inside intake failed on this message."""
     finding = Finding("internal_error", f"{type(exc).__name__}: {exc}")
     return Decision(
@@ -336,7 +344,7 @@ def _failed(raw: bytes, exc: Exception) -> Decision:
         title=None,
         envelope_no=None,
         rule="internal_error",
-        evidence=f"处理时出错：{type(exc).__name__}（{len(raw)} 字节）",
+        evidence=f"处理时出错：{type(exc).__name__}（{size} 字节）",
         message_id=None,
         from_address="",
         subject="",
