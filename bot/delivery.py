@@ -1,0 +1,322 @@
+"""The delivery loop: drain the outbox's chat events into Telegram, at least once.
+
+- `route` events are expanded into one push per chat (core.services.chat.expand_route).
+- Every other chat event goes to its target chat: pushes are rendered from the item,
+  plain events carry {"text", "buttons", "blob", "filename"}.
+- Pacing: one worker per chat sends at most one message per `per_chat_interval` seconds
+  (Telegram: about 1/s per chat); PTB's AIORateLimiter keeps the whole bot under its
+  overall rate and waits out a 429 a few times before it reaches us.
+- Each send is claimed (in flight) before it goes out and recorded with its message id
+  in the same transaction that marks the event done. A failure is retried with backoff;
+  a send whose answer was lost, or one in flight when the process died, goes out again
+  marked 【重发】.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import warnings
+from collections import deque
+from datetime import timedelta
+
+import httpx
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.warnings import PTBDeprecationWarning
+
+from bot import render
+from core.errors import JiyaoError
+from core.services import chat
+from core.services.context import Context
+from core.storage import chat as chat_repo
+from core.storage.outbox import Event
+
+log = logging.getLogger("bot.delivery")
+
+POLL_SECONDS = 0.1
+PER_CHAT_INTERVAL = 1.05
+#: events taken per chat and per look: enough to keep a worker busy, few enough to be fair
+PER_CHAT_BATCH = 4
+BATCH = 2000
+BACKOFF_BASE = 1.0
+BACKOFF_MAX = 300.0
+#: seconds `stop()` lets sends in progress finish
+STOP_GRACE = 5.0
+
+
+def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
+    """Delay before the next try: doubling from 1 s to 5 min, ±20 % jitter."""
+    base = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(attempts, 16)))
+    return timedelta(seconds=base * (rng or random).uniform(0.8, 1.2))
+
+
+def maybe_delivered(exc: TelegramError) -> bool:
+    """The request may have reached Telegram though we got no answer (timeout, dropped
+    connection). A 5xx or 429 answer means it was not taken."""
+    if isinstance(exc, TimedOut):
+        return True
+    if isinstance(exc, NetworkError) and not isinstance(exc, RetryAfter):
+        cause = exc.__cause__
+        return cause is not None and not isinstance(cause, TelegramError)
+    return False
+
+
+def retry_after(exc: RetryAfter) -> timedelta:
+    """How long Telegram asked us to wait (an int until PTB 23, a timedelta after)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
+def queue_event(queue: deque[Event], event: Event) -> None:
+    """An urgent (特急/特提) event goes before the ordinary ones waiting for its chat."""
+    if not event.payload.get("urgent"):
+        queue.append(event)
+        return
+    position = next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
+    queue.insert(position, event)
+
+
+class Delivery:
+    """Drains the chat outbox; `wake()` after writing events to send them at once."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        bot: Bot,
+        *,
+        poll: float = POLL_SECONDS,
+        per_chat_interval: float = PER_CHAT_INTERVAL,
+    ) -> None:
+        self.ctx = ctx
+        self.bot = bot
+        self.poll = poll
+        self.per_chat_interval = per_chat_interval
+        self._wake = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._queues: dict[int, deque[Event]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._known: set[int] = set()
+        self._next_send: dict[int, float] = {}
+        self.sent = 0
+
+    async def start(self) -> None:
+        waiting = await chat.in_flight(self.ctx)
+        if waiting:
+            log.warning("上次停止时有 %d 条推送正在发送，将重发并标注【重发】", waiting)
+        self._task = asyncio.create_task(self._run(), name="chat-delivery")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self._stopped.set()
+        self._wake.set()
+        tasks = [t for t in (self._task, *self._workers.values()) if t is not None]
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._task = None
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            try:
+                busy = await self.pump()
+            except Exception:
+                log.exception("推送循环出错，稍后重试")
+                busy = False
+            if busy:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+            self._wake.clear()
+
+    async def pump(self) -> bool:
+        """Expand due routes and hand due events to the chat workers; True when routes
+        were expanded (their pushes are due now: look again at once)."""
+        now = self.ctx.clock()
+        async with self.ctx.db.reader() as r:
+            routes = await chat_repo.route_events(r, now, 200)
+        expanded = False
+        for event in routes:
+            if self._stopping:
+                return False
+            try:
+                await chat.expand_route(self.ctx, event.id)
+            except Exception as exc:
+                # one bad item must not hold up every other push
+                log.exception("收件 %s 的推送分发失败", event.item_id)
+                await chat.record_failure(self.ctx, event, error=f"{type(exc).__name__}: {exc}",
+                                          retry_at=now + backoff(event.attempts),
+                                          maybe_sent=False)
+                continue
+            expanded = True
+        async with self.ctx.db.reader() as r:
+            events = await chat_repo.sendable_events(r, now, PER_CHAT_BATCH, BATCH)
+        for event in events:
+            if event.id in self._known:
+                continue
+            chat_id = chat.chat_of(event)
+            if chat_id is None:
+                await chat.give_up(self.ctx, event, error=f"无效的聊天对象 {event.target!r}")
+                continue
+            self._known.add(event.id)
+            queue_event(self._queues.setdefault(chat_id, deque()), event)
+            if chat_id not in self._workers:
+                self._workers[chat_id] = asyncio.create_task(
+                    self._worker(chat_id), name=f"chat-{chat_id}"
+                )
+        return expanded
+
+    async def _worker(self, chat_id: int) -> None:
+        queue = self._queues[chat_id]
+        try:
+            while queue and not self._stopping:
+                wait = self._next_send.get(chat_id, 0.0) - time.monotonic()
+                if wait > 0:
+                    # the pause ends early when the loop stops: nothing is in flight yet
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._stopped.wait(), timeout=wait)
+                    if self._stopping:
+                        break
+                event = queue.popleft()
+                try:
+                    await self.deliver(event)
+                except Exception:
+                    log.exception("推送 %d 出错", event.id)
+                finally:
+                    self._next_send[chat_id] = time.monotonic() + self.per_chat_interval
+                    self._known.discard(event.id)
+        finally:
+            for event in queue:
+                self._known.discard(event.id)
+            queue.clear()
+            self._workers.pop(chat_id, None)
+
+    async def deliver(self, event: Event) -> bool:
+        """Send one event; True when it was sent and recorded."""
+        claim = await chat.claim(self.ctx, event)
+        if claim is None:
+            return False
+        try:
+            message = await self._send(event, resend=claim.resend)
+        except RetryAfter as exc:
+            wait = retry_after(exc) + timedelta(seconds=0.5)
+            await self._failed(event, exc, wait, maybe_sent=False)
+            return False
+        except (Forbidden, BadRequest, InvalidToken, ChatMigrated) as exc:
+            log.error(  # noqa: TRY400 - the refusal text says it all, a traceback would not
+                "推送 %d 至 %s 被拒绝，不再重试：%s", event.id, event.target, exc
+            )
+            await chat.give_up(self.ctx, event, error=f"{type(exc).__name__}: {exc}")
+            return False
+        except TelegramError as exc:
+            await self._failed(event, exc, backoff(event.attempts),
+                               maybe_sent=maybe_delivered(exc))
+            return False
+        except (JiyaoError, OSError, httpx.HTTPError) as exc:
+            await self._failed(event, exc, backoff(event.attempts), maybe_sent=False)
+            return False
+        except Exception as exc:
+            # rendering or reading the file failed before anything was sent
+            log.exception("推送 %d 无法生成", event.id)
+            await self._failed(event, exc, backoff(event.attempts), maybe_sent=False)
+            return False
+        await chat.record_sent(self.ctx, event, message_id=message.message_id,
+                               resend=claim.resend)
+        self.sent += 1
+        return True
+
+    async def _failed(
+        self, event: Event, exc: Exception, delay: timedelta, *, maybe_sent: bool
+    ) -> None:
+        log.warning("推送 %d 至 %s 失败（第 %d 次），%.0f 秒后重试：%s: %s", event.id,
+                    event.target, event.attempts + 1, delay.total_seconds(),
+                    type(exc).__name__, exc)
+        await chat.record_failure(
+            self.ctx, event, error=f"{type(exc).__name__}: {exc}",
+            retry_at=self.ctx.clock() + delay, maybe_sent=maybe_sent,
+        )
+
+    # ------------------------------------------------------------ sending
+    async def _send(self, event: Event, *, resend: bool) -> Message:
+        chat_id = chat.chat_of(event)
+        assert chat_id is not None
+        if event.event == chat_repo.PUSH:
+            return await self._send_push(event, chat_id, resend=resend)
+        payload = event.payload
+        text = str(payload.get("text") or "").strip() or "（空消息）"
+        if resend:
+            text = f"{render.RESEND_MARK}{text}"
+        markup = render.buttons_from_payload(payload.get("buttons"))
+        blob = payload.get("blob")
+        if blob:
+            data = await asyncio.to_thread(self.ctx.blobs.get, str(blob))
+            filename = str(payload.get("filename") or "附件")
+            return await self._document(chat_id, data, filename, text, markup, html=False)
+        return await self.bot.send_message(chat_id, text, reply_markup=markup)
+
+    async def _send_push(self, event: Event, chat_id: int, *, resend: bool) -> Message:
+        item_id = int(event.payload.get("item_id") or event.item_id or 0)
+        view = await chat.push_view(self.ctx, item_id)
+        if view is None:
+            raise BadRequest(f"收件 {item_id} 不存在")
+        settings = self.ctx.settings
+        role = str(event.payload.get("role") or chat.ROLE_STAFF)
+        leader = chat.leader_by_chat(settings, chat_id) is not None and role in (
+            chat.ROLE_LEADER, chat.ROLE_SUBSCRIBER)
+        text = render.push_text(
+            view, settings, chat_id=chat_id, role=role,
+            purpose=str(event.payload.get("purpose") or chat.PURPOSE_PUSH),
+            escalation=int(event.payload.get("escalation") or 0), resend=resend,
+        )
+        markup = render.push_buttons(view, chat_id=chat_id, role=role, leader=leader)
+        if render.attaches_file(view, settings) and view.blob:
+            data = await asyncio.to_thread(self.ctx.blobs.get, view.blob)
+            return await self._document(chat_id, data, view.filename or "原件", text, markup,
+                                        html=True)
+        return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
+                                           reply_markup=markup)
+
+    async def _document(
+        self, chat_id: int, data: bytes, filename: str, text: str,
+        markup: InlineKeyboardMarkup | None, *, html: bool,
+    ) -> Message:
+        """The file with the text as its caption; a text too long for a caption goes first
+        as its own message (with the buttons), the file after it as a reply."""
+        mode = ParseMode.HTML if html else None
+        length = render.plain_length(text) if html else len(text)
+        if length <= render.CAPTION_LIMIT:
+            return await self.bot.send_document(chat_id, document=data, filename=filename,
+                                                caption=text, parse_mode=mode,
+                                                reply_markup=markup)
+        message = await self.bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup)
+        try:
+            await self.bot.send_document(chat_id, document=data, filename=filename,
+                                         reply_to_message_id=message.message_id)
+        except TelegramError:
+            # the text (which holds the buttons) arrived; the file is a courtesy
+            log.warning("推送附件未能发送（收件消息已送达）", exc_info=True)
+        return message

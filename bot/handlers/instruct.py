@@ -1,0 +1,73 @@
+"""批示 by reply: a leader replies to a push (or to the 批示 prompt) with the instruction.
+
+The replied-to message leads to its item through the deliveries table, which survives a
+restart; a push sent just before a crash (never recorded) is still found by the
+收件序号 every push carries.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+
+from bot import render
+from bot.handlers.common import Ctx, principal_of, reply, runtime
+from core.errors import JiyaoError, PermissionDeniedError
+from core.services import chat
+
+log = logging.getLogger("bot.instruct")
+
+
+async def _item_of(update: Update, context: Ctx, replied: Message) -> int | None:
+    ctx = runtime(context).ctx
+    item_id = await chat.item_of_message(ctx, replied.chat.id, replied.message_id)
+    if item_id is not None:
+        return item_id
+    author = replied.from_user
+    if author is None or author.id != context.bot.id:
+        return None
+    return render.item_ref_in(replied.text or replied.caption)
+
+
+async def on_text(update: Update, context: Ctx) -> None:
+    """A plain text message: a 批示 when it replies to a push, else a hint."""
+    message = update.effective_message
+    principal = principal_of(update, context)
+    if message is None or principal is None:
+        return
+    replied = message.reply_to_message
+    if replied is None:
+        await reply(update, render.NOT_UNDERSTOOD)
+        return
+    item_id = await _item_of(update, context, replied)
+    if item_id is None:
+        await reply(update, "未找到所回复消息对应的收件。请回复机器人推送的收件消息作批示。")
+        return
+    if not principal.is_leader:
+        await reply(update, "只有领导可以批示。")
+        return
+    rt = runtime(context)
+    try:
+        done = await chat.instruct(rt.ctx, item_id=item_id, chat_id=principal.chat_id,
+                                   text=message.text or "", source_message=message.message_id)
+    except PermissionDeniedError as exc:
+        await reply(update, str(exc))
+        return
+    except JiyaoError as exc:
+        await reply(update, f"批示未能记录：{exc}")
+        return
+    rt.wake()
+    lines = [f"批示已记录（{done.label}，第{done.seq}条批示）。"]
+    if done.converted_from:
+        lines.append(f"本件已由阅件 {done.converted_from} 转为办件，办件编号 {done.number}。")
+    elif done.number:
+        lines.append(f"登记号：{done.number}。")
+    lines.append("已转文书处理室按批示办理。")
+    await message.reply_text("\n".join(lines), do_quote=True)
+
+
+async def on_other(update: Update, context: Ctx) -> None:
+    """Photos, voice, files: 批示 are taken as text only."""
+    if update.effective_message is not None and update.effective_message.reply_to_message:
+        await reply(update, "批示请以文字回复。")

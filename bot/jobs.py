@@ -1,0 +1,107 @@
+"""Scheduled work through PTB's JobQueue (APScheduler 3): the reminder sweeper, the daily
+digest and the 特急 escalation. Jobs only move rows into the outbox; the delivery loop
+sends them. Reminders are rows, not PTB jobs, so a restart loses none (DESIGN step 7).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import time
+from types import ModuleType
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.handlers.common import Runtime
+from core.services import chat
+
+log = logging.getLogger("bot.jobs")
+
+#: seconds between looks for unacknowledged 特急 items
+ESCALATE_SECONDS = 30.0
+#: APScheduler drops a run missed by more than misfire_grace_time (1 s by default): a
+#: late sweep must still run, once
+_JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
+
+_missing_logged: set[str] = set()
+
+
+def _optional(module: str) -> ModuleType | None:
+    """A service module another part provides, or None (logged once) while it is absent."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        if module not in _missing_logged:
+            _missing_logged.add(module)
+            log.info("%s 不存在，相关定时任务跳过", module)
+        return None
+
+
+def _runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
+    job = context.job
+    assert job is not None
+    assert isinstance(job.data, Runtime)
+    return job.data
+
+
+async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Move due reminders into the outbox (core.services.reminders.sweep)."""
+    rt = _runtime(context)
+    reminders = _optional("core.services.reminders")
+    if reminders is None:
+        return
+    try:
+        await reminders.sweep(rt.ctx, rt.ctx.clock())
+    except Exception:
+        log.exception("提醒扫描出错")
+    rt.wake()
+
+
+async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the daily digest for registry staff (idempotent per day)."""
+    rt = _runtime(context)
+    reminders = _optional("core.services.reminders")
+    if reminders is None or not hasattr(reminders, "enqueue_digest"):
+        return
+    try:
+        await reminders.enqueue_digest(rt.ctx, rt.ctx.clock())
+    except Exception:
+        log.exception("日报生成出错")
+    rt.wake()
+
+
+async def escalate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """特急 items nobody acknowledged in time go again, further down the duty list."""
+    rt = _runtime(context)
+    try:
+        if await chat.escalate_due(rt.ctx):
+            rt.wake()
+    except Exception:
+        log.exception("特急提醒升级出错")
+
+
+def _digest_time(text: str, rt: Runtime) -> time | None:
+    try:
+        hour, minute = (int(x) for x in text.split(":", 1))
+        return time(hour, minute, tzinfo=rt.ctx.settings.tz)
+    except ValueError:
+        log.error(  # noqa: TRY400 - a configuration mistake, not a crash
+            "schedule.digest_time 格式应为 HH:MM，收到 %r：日报不发送", text
+        )
+        return None
+
+
+def schedule(app: Application[Any, Any, Any, Any, Any, Any], rt: Runtime) -> None:
+    queue = app.job_queue
+    if queue is None:
+        log.error("JobQueue 不可用（需安装 python-telegram-bot[job-queue]）：提醒与特急升级未启动")
+        return
+    settings = rt.ctx.settings
+    queue.run_repeating(sweep_job, interval=settings.schedule.sweep_seconds, first=1.0,
+                        name="reminders", data=rt, job_kwargs=_JOB_KWARGS)
+    queue.run_repeating(escalate_job, interval=ESCALATE_SECONDS, first=5.0,
+                        name="urgent", data=rt, job_kwargs=_JOB_KWARGS)
+    at = _digest_time(settings.schedule.digest_time, rt)
+    if at is not None:
+        queue.run_daily(digest_job, time=at, name="digest", data=rt, job_kwargs=_JOB_KWARGS)

@@ -1,0 +1,336 @@
+"""Chinese chat texts and buttons: pushes, callback data, command answers.
+
+Pushes are HTML (parse_mode HTML), every value escaped. What a push may show is decided
+here (DOMAIN §7): a classified (秘密/机密) item gets a notice only — kind, number, sender,
+that it is classified — no title unless `[bot] classified_titles`, no text, no file.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from core.config import Settings
+from core.model import OUTCOME_ZH, REASON_ZH, Kind
+from core.routing import is_urgent
+from core.services.chat import (
+    PURPOSE_CIRCULATE,
+    ROLE_LEADER,
+    ROLE_SUBSCRIBER,
+    Found,
+    ItemStatus,
+    PushView,
+    ReviewEntry,
+    chat_name,
+)
+
+RESEND_MARK = "【重发】"
+#: Telegram: captions up to 1024 characters, files the Bot API uploads up to 50 MB
+CAPTION_LIMIT = 1024
+UPLOAD_LIMIT = 50 * 1024 * 1024
+#: the item reference every push and prompt carries: lets a reply find its item even
+#: when the message itself was never recorded (sent just before a crash)
+ITEM_REF = re.compile(r"收件序号\s*(\d{1,12})")
+
+# ------------------------------------------------------------------ callback data
+READ, INSTRUCT, PASS_ON, KIND = "r", "i", "n", "k"
+KIND_CODES: dict[str, Kind] = {
+    "b": Kind.BAN, "y": Kind.YUE, "c": Kind.CHAO, "n": Kind.NEIKAN, "j": Kind.JIANBAO,
+}
+CODE_OF_KIND = {k: c for c, k in KIND_CODES.items()}
+_CALLBACK = re.compile(r"^([rink]):(\d{1,12})(?::([bycnj]))?$")
+
+
+@dataclass(frozen=True)
+class Callback:
+    action: str
+    item_id: int
+    kind: Kind | None = None
+
+
+def callback(action: str, item_id: int, kind: Kind | None = None) -> str:
+    """Short prefixed callback data (well under Telegram's 64 bytes)."""
+    data = f"{action}:{item_id}" + (f":{CODE_OF_KIND[kind]}" if kind else "")
+    assert len(data.encode()) <= 64
+    return data
+
+
+def parse_callback(data: str | None) -> Callback | None:
+    """The button pressed, or None for data this bot never made (stale or forged)."""
+    m = _CALLBACK.match(data or "")
+    if m is None:
+        return None
+    action, item, code = m.groups()
+    if (action == KIND) != (code is not None):
+        return None
+    return Callback(action, int(item), KIND_CODES[code] if code else None)
+
+
+def item_ref_in(text: str | None) -> int | None:
+    m = ITEM_REF.search(text or "")
+    return int(m.group(1)) if m else None
+
+
+# ------------------------------------------------------------------ times
+def local(settings: Settings, at: datetime) -> str:
+    lt = at.astimezone(settings.tz)
+    return f"{lt.year}年{lt.month}月{lt.day}日 {lt:%H:%M}"
+
+
+def day_text(text: str) -> str:
+    try:
+        d = date.fromisoformat(text[:10])
+    except ValueError:
+        return text
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+# ------------------------------------------------------------------ pushes
+def _e(text: object) -> str:
+    return html.escape(str(text), quote=False)
+
+
+def shows_title(view: PushView, settings: Settings) -> bool:
+    return bool(view.title) and (not view.classified or settings.bot.classified_titles)
+
+
+def attaches_file(view: PushView, settings: Settings) -> bool:
+    """The document goes with the push: policy allows it, the item is not classified."""
+    return (
+        settings.bot.send_documents and not view.classified and view.blob is not None
+        and view.outcome != "sealed" and 0 < view.blob_size <= UPLOAD_LIMIT
+    )
+
+
+def _head(view: PushView) -> str:
+    kind = view.kind or OUTCOME_ZH.get(view.outcome, "收件")
+    number = view.number or "（不编号）"
+    return f"<b>{_e(kind)}</b> {_e(number)}"
+
+
+def push_text(
+    view: PushView, settings: Settings, *, chat_id: int, role: str, purpose: str,
+    escalation: int = 0, resend: bool = False,
+) -> str:
+    """The push a chat gets for an item (HTML)."""
+    lines: list[str] = []
+    if resend:
+        lines.append(f"{RESEND_MARK}上次推送时系统中断，可能已收到，请勿重复办理。")
+    if is_urgent(view.urgency):
+        lines.append(f"‼️<b>【{_e(view.urgency)}】</b>")
+    if escalation:
+        lines.append(f"<b>【第{escalation}次提醒】</b>推送后尚无人点“已阅”，请立即阅处。")
+    lines.append(_head(view))
+    if view.classified:
+        lines.append(f"<b>【涉密件·{_e(view.secrecy)}】</b>")
+    position = view.position_of(chat_id)
+    if view.circulation and position is not None:
+        lines.append(f"传阅：第 {position[0]}/{position[1]} 位"
+                     + ("（上一位已阅，传至您处）" if purpose == PURPOSE_CIRCULATE else ""))
+    lines.append(f"来文单位：{_e(view.sender or '不明')}")
+    if view.doc_number and not view.classified:
+        lines.append(f"文号：{_e(view.doc_number)}")
+    if shows_title(view, settings):
+        lines.append(f"标题：{_e(view.title)}")
+    if view.urgency and not is_urgent(view.urgency):
+        lines.append(f"紧急程度：{_e(view.urgency)}")
+    lines.append(f"收到时间：{local(settings, view.received_at)}"
+                 + ("（纸质件）" if view.channel == "paper" else ""))
+    if view.deadline:
+        lines.append(f"办理期限：{day_text(view.deadline)}")
+    if view.classified:
+        lines.append("本件为涉密件，正文和附件不在聊天中发送，请到机要室阅办。")
+    elif view.blob and not attaches_file(view, settings):
+        lines.append("原件请在收文系统中查看。")
+    if view.circulation:
+        order = " → ".join(_e(name) for name, _, _ in view.circulation)
+        lines.append(f"传阅顺序：{order}")
+    if role == ROLE_LEADER:
+        lines.append("回复本消息即可批示。")
+    elif role == ROLE_SUBSCRIBER:
+        lines.append("（按您订阅的关键词推送）")
+    lines.append(f"收件序号 {view.item_id}")
+    return "\n".join(lines)
+
+
+def push_buttons(
+    view: PushView, *, chat_id: int, role: str, leader: bool
+) -> InlineKeyboardMarkup | None:
+    """已阅 and 批示 for leaders (传下一位 for the current 内刊 holder); 已阅 for urgent."""
+    row: list[InlineKeyboardButton] = []
+    if leader or is_urgent(view.urgency) or role == ROLE_SUBSCRIBER:
+        row.append(InlineKeyboardButton("已阅", callback_data=callback(READ, view.item_id)))
+    if leader:
+        row.append(InlineKeyboardButton("批示", callback_data=callback(INSTRUCT, view.item_id)))
+        holder = next((s for _, c, s in view.circulation if c == chat_id), None)
+        if holder == "current":
+            row.append(InlineKeyboardButton("传下一位",
+                                            callback_data=callback(PASS_ON, view.item_id)))
+    return InlineKeyboardMarkup([row]) if row else None
+
+
+def after_read_buttons(item_id: int, leader: bool) -> InlineKeyboardMarkup | None:
+    """Once read, only 批示 stays (for a leader)."""
+    if not leader:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("批示", callback_data=callback(INSTRUCT, item_id))]]
+    )
+
+
+def buttons_from_payload(rows: object) -> InlineKeyboardMarkup | None:
+    """Buttons of a plain outbox event: [[{"text", "data"}]]; anything malformed is dropped."""
+    if not isinstance(rows, list):
+        return None
+    keyboard = []
+    for row in rows:
+        if not isinstance(row, list):
+            continue
+        buttons = [
+            InlineKeyboardButton(str(b["text"]), callback_data=str(b["data"]))
+            for b in row
+            if isinstance(b, dict) and b.get("text") and b.get("data")
+            and len(str(b["data"]).encode()) <= 64
+        ]
+        if buttons:
+            keyboard.append(buttons)
+    return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
+def plain_length(html_text: str) -> int:
+    """Characters Telegram counts for an HTML text (tags removed, entities decoded)."""
+    return len(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
+
+
+# ------------------------------------------------------------------ command answers
+REFUSAL = "您无权使用本机器人。如需开通，请联系机要室。"
+NOT_UNDERSTOOD = "请回复推送消息以作批示，或发送 /help 查看可用命令。"
+
+USAGE = {
+    "next": "用法：/next 办件 或 /next 阅件",
+    "counts": "用法：/counts、/counts 2026 或 /counts 2026-03",
+    "find": "用法：/find 关键词（例如 /find 防汛）",
+    "doc": "用法：/doc 编号（例如 /doc 办2026-0001，或收件序号 /doc 12）",
+    "correct": "用法：/correct 编号 类别 理由（例如 /correct 阅2026-0003 办件 含请示事项）",
+    "errors": "用法：/errors 或 /errors 2026",
+    "subscribe": "用法：/subscribe 关键词（例如 /subscribe 防汛）",
+}
+
+
+def help_text(name: str, commands: Sequence[tuple[str, str]], leader: bool) -> str:
+    lines = [f"{name}，您好。您可以使用："]
+    lines += [f"/{cmd} — {text}" for cmd, text in commands]
+    if leader:
+        lines.append("收到推送后：点“已阅”表示已阅；回复推送消息或点“批示”即可批示。")
+    return "\n".join(lines)
+
+
+def counts_text(year: int, month: int | None, by_kind: dict[str, int],
+                by_outcome: dict[str, int]) -> str:
+    period = f"{year}年{month}月" if month else f"{year}年"
+    kinds = "，".join(f"{k} {n}" for k, n in by_kind.items())
+    others = "，".join(f"{OUTCOME_ZH.get(o, o)} {n}" for o, n in by_outcome.items()
+                      if o != "register")
+    total = sum(by_outcome.values())
+    return f"{period}收件 {total} 件\n登记：{kinds}\n其他：{others}"
+
+
+def errors_text(year: int, registrations: int, corrections: Sequence[dict[str, object]],
+                rate: float) -> str:
+    verdict = "未超过" if rate <= 0.01 else "已超过"
+    lines = [(f"{year}年 登记 {registrations} 件，更正 {len(corrections)} 件，"
+              f"错情率 {rate:.2%}（{verdict} 1% 上限）")]
+    lines += [
+        f"· {c['old_number'] or '收件' + str(c['item_id'])} {c['from'] or '未分类'}→{c['to']}"
+        f"（{c['reason']}）" for c in corrections[-10:]
+    ]
+    return "\n".join(lines)
+
+
+def found_text(keyword: str, found: Sequence[Found], settings: Settings) -> str:
+    if not found:
+        return f"没有找到含“{keyword}”的收件。"
+    lines = [f"含“{keyword}”的收件 {len(found)} 件（最新在前）："]
+    for f in found:
+        ref = f.number or f"收件序号 {f.item_id}"
+        kind = f.kind or OUTCOME_ZH.get(f.outcome, f.outcome)
+        lines.append(f"· {ref}（{kind}）{f.sender or ''}《{f.title or '无标题'}》"
+                     f" {local(settings, f.received_at)}")
+    return "\n".join(lines)
+
+
+def review_text(entry: ReviewEntry, settings: Settings) -> str:
+    lines = [f"【待分类】收件序号 {entry.item_id}"
+             + ("（传真）" if entry.channel == "fax" else "")]
+    lines.append(f"来文单位：{entry.sender or '不明'}")
+    if entry.doc_number:
+        lines.append(f"文号：{entry.doc_number}")
+    if entry.title:
+        hidden = entry.secrecy and not settings.bot.classified_titles
+        lines.append("标题：（涉密件，不显示）" if hidden else f"标题：{entry.title}")
+    lines.append(f"收到时间：{local(settings, entry.received_at)}")
+    if entry.reason:
+        lines.append(f"原因：{REASON_ZH.get(entry.reason, entry.reason)}")
+    lines.append("请选择类别（选定即登记编号并推送）：")
+    return "\n".join(lines)
+
+
+def review_buttons(item_id: int) -> InlineKeyboardMarkup:
+    row = [InlineKeyboardButton(k.value, callback_data=callback(KIND, item_id, k)) for k in Kind]
+    return InlineKeyboardMarkup([row[:3], row[3:]])
+
+
+def status_text(status: ItemStatus, settings: Settings) -> str:
+    """/doc: the item, its entries and where it is (pushes, 已阅, 传阅, 批示, 特急)."""
+    item = status.item
+    classified = bool(item.get("secrecy"))
+    kind = item.get("kind") or OUTCOME_ZH.get(item["outcome"], "收件")
+    lines = [f"<b>{_e(kind)}</b> {_e(item.get('number') or '（不编号）')}　收件序号 {item['id']}"]
+    if classified:
+        lines.append(f"【涉密件·{_e(item['secrecy'])}】")
+    lines.append(f"来文单位：{_e(item.get('sender') or '不明')}")
+    if item.get("doc_number") and not classified:
+        lines.append(f"文号：{_e(item['doc_number'])}")
+    if item.get("title") and (not classified or settings.bot.classified_titles):
+        lines.append(f"标题：{_e(item['title'])}")
+    if item.get("urgency"):
+        lines.append(f"紧急程度：{_e(item['urgency'])}")
+    lines.append(f"收到时间：{local(settings, datetime.fromisoformat(item['received_at']))}")
+    for entry in item.get("entries", []):
+        state = {"active": "有效", "void": "作废", "converted": "转办件"}.get(
+            entry["status"], entry["status"])
+        note = f"（{_e(entry['note'])}）" if entry.get("note") else ""
+        lines.append(f"登记：{_e(entry['number'])} {state}{note}")
+    pushed = [d for d in status.deliveries if not d.purpose.startswith("prompt:")
+              and d.purpose.split(":")[0] in {"push", "circulate", "urgent"}]
+    if pushed:
+        names = "、".join(dict.fromkeys(chat_name(settings, d.chat_id) for d in pushed))
+        lines.append(f"已推送：{_e(names)}")
+    if status.circulation:
+        marks = {"read": "已阅", "passed": "已传", "current": "当前", "waiting": "待传"}
+        order = " → ".join(f"{_e(c['leader'])}（{marks.get(c['status'], c['status'])}）"
+                           for c in status.circulation)
+        lines.append(f"传阅：{order}")
+    if status.reads:
+        how = {"read": "已阅", "passed": "传出", "instructed": "批示"}
+        lines.append("已阅：" + "、".join(
+            f"{_e(r['reader'])}（{how.get(r['how'], r['how'])} "
+            f"{local(settings, datetime.fromisoformat(r['at']))}）" for r in status.reads))
+    if status.urgent:
+        u = status.urgent
+        if u.get("acked_at"):
+            lines.append(f"特急确认：{_e(u['acked_by'])} "
+                         f"{local(settings, datetime.fromisoformat(u['acked_at']))}")
+        else:
+            lines.append(f"特急确认：尚无人确认（已提醒 {u['level']} 次）")
+    lines.extend(
+        f"批示{ins['seq']}：{_e(ins['leader'])}"
+        f"（{local(settings, datetime.fromisoformat(ins['at']))}）：{_e(ins['text'])}"
+        for ins in status.instructions
+    )
+    return "\n".join(lines)

@@ -1,0 +1,212 @@
+"""The delivery loop against a misbehaving Bot API: 429s, 5xx, lost answers, blocked chats,
+and the rate limits it must keep."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.delivery import maybe_delivered
+from core.model import Kind
+from core.services import registry
+from core.services.context import Context
+from core.storage import outbox
+from tests.bot_worker import (
+    CHANGWU,
+    WENSHU,
+    YINGJI,
+    bot_settings,
+    deliver,
+    pushes,
+    running_bot,
+    settled,
+)
+from tests.fake_telegram import FakeTelegram, Upload
+
+#: corpus messages registered and pushed to leaders
+REGISTERED = ("d001.eml", "d004.eml", "d007.eml", "d008.eml", "d009.eml", "d011.eml",
+              "d013.eml", "d020.eml", "d022.eml", "d023.eml")
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+async def _push_targets(ctx: Context) -> Counter[tuple[int, int]]:
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall("SELECT item_id, target FROM outbox WHERE event = 'push'")
+    return Counter((int(x["item_id"]), int(x["target"])) for x in rows)
+
+
+def _received(fake: FakeTelegram) -> Counter[tuple[int, int]]:
+    from bot.render import item_ref_in
+
+    return Counter((item_ref_in(c.text) or 0, int(c.chat_id or 0)) for c in pushes(fake))
+
+
+async def test_everything_is_delivered_once_despite_429s_and_5xx(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    """For a while 40 % of calls fail with 429 or 5xx; in the end each push arrived once."""
+    fake.set_error_rate(0.4, statuses=(429, 500, 502, 503), retry_after=1, seed=11)
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
+        for i, name in enumerate(REGISTERED):
+            await deliver(ctx, name, message_id=f"flaky-{i}@test")
+        await asyncio.sleep(2.5)
+        failed = [c for c in fake.calls if c.failed and c.method != "getUpdates"]
+        fake.set_error_rate(0.0)
+        await settled(ctx, timeout=30)
+        expected = await _push_targets(ctx)
+        async with ctx.db.reader() as r:
+            recorded = await r.fetchall(
+                "SELECT item_id, chat_id, resend FROM deliveries WHERE purpose = 'push'")
+    assert failed, "the fault injection did not hit any call"
+    assert {c.status for c in failed} & {429, 500, 502, 503}
+    assert set(expected.values()) == {1}
+    assert _received(fake) == expected
+    assert not [c for c in pushes(fake) if "【重发】" in (c.text or "")]
+    assert len(recorded) == len(expected)
+    assert not [x for x in recorded if x["resend"]]
+
+
+async def test_lost_answer_is_resent_marked(tmp_path: Path, fake: FakeTelegram) -> None:
+    """The push arrived but its answer was lost: it goes again marked 【重发】, recorded once."""
+    fake.lose_reply_next("sendMessage")
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
+        got = await deliver(ctx, "d035.eml")  # classified: a plain sendMessage
+        await fake.wait_until(lambda: len(pushes(fake, YINGJI)) >= 2, timeout=10)
+        await settled(ctx)
+        async with ctx.db.reader() as r:
+            rows = await r.fetchall("SELECT message_id, resend FROM deliveries WHERE item_id = ?",
+                                    (got.item_id,))
+    first, second = pushes(fake, YINGJI)
+    assert first.lost
+    assert "【重发】" not in (first.text or "")
+    assert (second.text or "").startswith("【重发】")
+    assert [(x["message_id"], x["resend"]) for x in rows] == [
+        (second.result["message_id"], 1)
+    ]
+
+
+async def test_blocked_chat_is_given_up_and_audited(tmp_path: Path, fake: FakeTelegram) -> None:
+    """A chat that blocked the bot is not retried forever; the failure is in the audit log."""
+    fake.block(CHANGWU)
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
+        got = await deliver(ctx, "d008.eml")
+        await settled(ctx)
+        async with ctx.db.reader() as r:
+            event = await r.fetchone(
+                "SELECT attempts, last_error, done_at FROM outbox WHERE event = 'push'"
+                " AND item_id = ?", (got.item_id,))
+            audit = await r.fetchall("SELECT * FROM audit WHERE action = 'delivery.failed'")
+    assert event is not None
+    assert event["done_at"] is not None
+    assert "Forbidden" in event["last_error"]
+    assert len(audit) == 1
+    assert len(fake.calls_of("sendDocument", include_failed=True)) == 1
+
+
+async def test_pushes_keep_to_telegram_rate_limits(tmp_path: Path, fake: FakeTelegram) -> None:
+    """One chat gets at most one message a second; the bot as a whole at most 30."""
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
+        now = ctx.clock()
+        async with ctx.db.unit_of_work() as uow:
+            for i in range(3):
+                await outbox.enqueue(uow, channel="chat", event="notice", target=WENSHU,
+                                     payload={"text": f"通知 {i}"}, at=now)
+            for chat_id in range(500_001, 500_061):
+                await outbox.enqueue(uow, channel="chat", event="notice", target=chat_id,
+                                     payload={"text": "群发测试"}, at=now)
+            await uow.commit()
+        await settled(ctx, timeout=20)
+    assert len(fake.sent()) == 63
+    assert fake.max_in_window(1.0, WENSHU) == 1
+    assert fake.max_rate_per_chat(1.0) <= 1.0
+    assert fake.max_rate_total(1.0) <= 30.0
+    times = fake.send_times(WENSHU)
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 1.0
+
+
+async def test_plain_events_carry_text_buttons_and_files(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    """Any chat event with a chat id target is sent: text, buttons, and a stored file."""
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
+        digest = ctx.blobs.put(b"%PDF-1.4 stats")
+        now = ctx.clock()
+        async with ctx.db.unit_of_work() as uow:
+            await outbox.enqueue(
+                uow, channel="chat", event="stats.pdf", target=WENSHU, at=now,
+                payload={"text": "本月统计 <附件>", "blob": digest, "filename": "统计.pdf",
+                         "buttons": [[{"text": "已阅", "data": "r:1"}]]},
+            )
+            await uow.commit()
+        await settled(ctx)
+    (call,) = fake.sent(WENSHU)
+    assert call.method == "sendDocument"
+    assert call.params["caption"] == "本月统计 <附件>"
+    upload = call.params["document"]
+    assert isinstance(upload, Upload)
+    assert (upload.filename, upload.data) == ("统计.pdf", b"%PDF-1.4 stats")
+    assert call.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"] == "r:1"
+
+
+def test_only_unanswered_requests_count_as_maybe_delivered() -> None:
+    """A timeout or dropped connection may have delivered; a 5xx or 429 answer did not."""
+    import httpx
+    from telegram.error import NetworkError, RetryAfter, TimedOut
+
+    dropped = NetworkError("httpx.RemoteProtocolError: closed")
+    dropped.__cause__ = httpx.RemoteProtocolError("closed")
+    assert maybe_delivered(dropped)
+    assert maybe_delivered(TimedOut())
+    assert not maybe_delivered(NetworkError("Bad Gateway"))
+    assert not maybe_delivered(RetryAfter(1))
+
+
+async def test_an_item_that_cannot_be_routed_does_not_hold_up_the_others(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    """A damaged row fails its own route (retried later); the next item is pushed at once."""
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
+        bad = await registry.register_paper(ctx, kind=Kind.YUE, sender="丹巴县人民政府",
+                                            title="记录损坏的来文")
+        async with ctx.db.unit_of_work() as uow:
+            await uow.execute("UPDATE items SET kind = '公函' WHERE id = ?", (bad.id,))
+            await outbox.enqueue(uow, channel="chat", event="route", target="route",
+                                 payload={"item_id": bad.id}, at=ctx.clock(), item_id=bad.id)
+            await uow.commit()
+        good = await deliver(ctx, "d008.eml")
+        await fake.wait_until(lambda: len(pushes(fake, CHANGWU)) >= 1)
+        async with ctx.db.reader() as r:
+            route = await r.fetchone(
+                "SELECT attempts, last_error, done_at FROM outbox WHERE event = 'route'"
+                " AND item_id = ?", (bad.id,))
+    assert good.item_id != bad.id
+    assert route is not None
+    assert route["done_at"] is None
+    assert route["attempts"] >= 1
+    assert "ValueError" in route["last_error"]
+
+
+def test_urgent_events_go_before_ordinary_ones_in_a_chat_queue() -> None:
+    """特急 pushes overtake ordinary ones waiting for the same chat, keeping their own order."""
+    from collections import deque
+
+    from bot.delivery import queue_event
+    from core.storage.outbox import Event
+
+    def event(i: int, urgent: bool) -> Event:
+        return Event(i, "chat", "push", i, "100001", {"urgent": urgent}, 0, "", "")
+
+    queue: deque[Event] = deque()
+    for i, urgent in ((1, False), (2, False), (3, True), (4, False), (5, True)):
+        queue_event(queue, event(i, urgent))
+    assert [e.id for e in queue] == [3, 5, 1, 2, 4]
