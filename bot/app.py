@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ExtBot
 
 from bot import handlers, jobs
@@ -32,6 +32,8 @@ log = logging.getLogger("bot")
 OVERALL_PER_SECOND = 28
 #: 429s the rate limiter waits out itself before the delivery loop reschedules the event
 RATE_LIMIT_RETRIES = 3
+#: seconds between attempts to reach an unreachable Bot API at start-up (doubling, capped)
+RECONNECT_FIRST, RECONNECT_MAX = 5.0, 300.0
 
 App = Application[Any, Any, Any, Any, Any, Any]
 
@@ -72,24 +74,51 @@ class ChatBot:
         self.app: App | None = None
         self.delivery: Delivery | None = None
         self._setup: asyncio.Task[None] | None = None
+        self._retry: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Start the bot. An unreachable Bot API does not stop `serve` (intake must keep
+        running): the bot keeps trying in the background; a refused token is logged."""
         token = self.ctx.settings.bot_token()
         if token is None:
             raise ConfigError(
                 "-", "bot.token", "未配置机器人令牌（JIYAO_BOT__TOKEN 或 token_file）"
             )
         quiet_logs()
+        if not await self._attempt(token):
+            self._retry = asyncio.create_task(self._reconnect(token), name="bot-reconnect")
+
+    async def _attempt(self, token: str) -> bool:
+        """One try at starting; False when the Bot API could not be reached."""
         app = build_application(self.ctx, token)
         rt = Runtime(self.ctx)
         app.bot_data["jiyao"] = rt
         self.app = app
         try:
             await self._start(app, rt)
+        except InvalidToken:
+            await self._teardown()
+            log.error(  # noqa: TRY400 - a configuration problem, the traceback says nothing
+                "Bot API 拒绝了机器人令牌：机器人未启动（收文不受影响），请检查 JIYAO_BOT__TOKEN"
+            )
+            return True
+        except NetworkError as exc:
+            await self._teardown()
+            log.warning("无法连接 Bot API（%s），稍后重试；收文不受影响", type(exc).__name__)
+            return False
         except BaseException:
-            await self.stop()
+            await self._teardown()
             raise
         log.info("机器人已启动：@%s", app.bot.username)
+        return True
+
+    async def _reconnect(self, token: str) -> None:
+        delay = RECONNECT_FIRST
+        while True:
+            await asyncio.sleep(delay)
+            if await self._attempt(token):
+                return
+            delay = min(delay * 2, RECONNECT_MAX)
 
     async def _start(self, app: App, rt: Runtime) -> None:
         await app.initialize()
@@ -114,12 +143,20 @@ class ChatBot:
         log.warning("拉取消息出错（将自动重试）：%s: %s", type(exc).__name__, exc)
 
     async def stop(self) -> None:
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retry
+        await self._teardown()
+
+    async def _teardown(self) -> None:
         if self._setup is not None:
             self._setup.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._setup
         if self.delivery is not None:
             await self.delivery.stop()
+            self.delivery = None
         app = self.app
         if app is None:
             return

@@ -29,6 +29,9 @@ class Can(StrEnum):
     REGISTER = "register"  # paper items
     OVERDUE = "overdue"
     SUBSCRIBE = "subscribe"
+    TAKE = "take"  # a section takes its own codes' dispatch numbers
+    COPIES = "copies"  # 印数
+    CLOSE = "close"  # 办结
 
 
 _LEADER = frozenset({Can.HELP, Can.READ, Can.INSTRUCT, Can.DOC, Can.SUBSCRIBE})
@@ -38,6 +41,8 @@ _REGISTRAR = frozenset({
 })
 _STAFF = frozenset({Can.HELP, Can.READ, Can.COUNTS, Can.OVERDUE, Can.SUBSCRIBE})
 _DUTY = frozenset({Can.HELP, Can.READ})
+#: sections that number outgoing documents (role dispatch or section)
+_NUMBERING = frozenset({Can.TAKE, Can.COPIES})
 
 
 @dataclass(frozen=True)
@@ -77,7 +82,9 @@ def principal_for(settings: Settings, chat_id: int | None) -> Principal | None:
             continue
         name = name or staff.name
         registrar = "registrar" in staff.roles or "admin" in staff.roles
-        allowed |= _REGISTRAR if registrar else _STAFF
+        allowed |= _REGISTRAR | {Can.CLOSE, Can.COPIES} if registrar else _STAFF
+        if {"dispatch", "section"} & set(staff.roles):
+            allowed |= _NUMBERING
     for duty in settings.duty:
         if duty.chat_id == chat_id:
             name = name or duty.name
@@ -99,6 +106,9 @@ COMMANDS: tuple[tuple[str, Can, str], ...] = (
     ("correct", Can.CORRECT, "更正类别：/correct 编号 类别 理由"),
     ("errors", Can.ERRORS, "错情统计：/errors [年]"),
     ("overdue", Can.OVERDUE, "逾期事项"),
+    ("done", Can.CLOSE, "办结：/done 编号"),
+    ("take", Can.TAKE, "取发文字号：/take 代字 标题"),
+    ("copies", Can.COPIES, "印数计算：/copies 名单 [+N|-N] [传真]"),
     ("subscribe", Can.SUBSCRIBE, "订阅关键词：/subscribe 关键词"),
     ("unsubscribe", Can.SUBSCRIBE, "取消订阅：/unsubscribe [关键词]"),
 )

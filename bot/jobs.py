@@ -5,16 +5,15 @@ sends them. Reminders are rows, not PTB jobs, so a restart loses none (DESIGN st
 
 from __future__ import annotations
 
-import importlib
 import logging
 from datetime import time
-from types import ModuleType
 from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
 from bot.handlers.common import Runtime
-from core.services import chat
+from core.services import chat, reminders, stats
+from core.services.deadlines import local_date
 
 log = logging.getLogger("bot.jobs")
 
@@ -23,20 +22,6 @@ ESCALATE_SECONDS = 30.0
 #: APScheduler drops a run missed by more than misfire_grace_time (1 s by default): a
 #: late sweep must still run, once
 _JOB_KWARGS = {"misfire_grace_time": None, "coalesce": True, "max_instances": 1}
-
-_missing_logged: set[str] = set()
-
-
-def _optional(module: str) -> ModuleType | None:
-    """A service module another part provides, or None (logged once) while it is absent."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        if module not in _missing_logged:
-            _missing_logged.add(module)
-            log.info("%s 不存在，相关定时任务跳过", module)
-        return None
-
 
 def _runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
     job = context.job
@@ -48,9 +33,6 @@ def _runtime(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
 async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Move due reminders into the outbox (core.services.reminders.sweep)."""
     rt = _runtime(context)
-    reminders = _optional("core.services.reminders")
-    if reminders is None:
-        return
     try:
         await reminders.sweep(rt.ctx, rt.ctx.clock())
     except Exception:
@@ -59,15 +41,21 @@ async def sweep_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Queue the daily digest for registry staff (idempotent per day)."""
+    """Queue the daily digest for registry staff (idempotent per day), and the previous
+    month's and quarter's statistics (提供和录用情况), each published once: a day missed
+    while the process was down is made up the next day."""
     rt = _runtime(context)
-    reminders = _optional("core.services.reminders")
-    if reminders is None or not hasattr(reminders, "enqueue_digest"):
-        return
+    now = rt.ctx.clock()
     try:
-        await reminders.enqueue_digest(rt.ctx, rt.ctx.clock())
+        await reminders.enqueue_digest(rt.ctx, now)
     except Exception:
         log.exception("日报生成出错")
+    today = local_date(rt.ctx.settings, now)
+    for period in (stats.previous_month(today), stats.previous_quarter(today)):
+        try:
+            await reminders.enqueue_stats(rt.ctx, period, now)
+        except Exception:
+            log.exception("统计生成出错：%s", period)
     rt.wake()
 
 

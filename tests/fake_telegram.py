@@ -220,11 +220,12 @@ class FakeTelegram:
         self,
         *,
         host: str = "127.0.0.1",
+        port: int = 0,
         username: str = "jiyao_test_bot",
         first_name: str = "机要测试",
     ) -> None:
         self.host = host
-        self.port = 0
+        self.port = port
         self.username = username
         self.first_name = first_name
         self.calls: list[Call] = []
@@ -266,7 +267,7 @@ class FakeTelegram:
             shutdown_timeout=1.0,
         )  # fmt: skip
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = int(self._runner.addresses[0][1])
         return self

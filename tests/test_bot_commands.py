@@ -9,6 +9,7 @@ import pytest
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
+from bot import render
 from bot.app import ChatBot
 from core.services.context import Context
 from tests.bot_worker import (
@@ -220,3 +221,26 @@ async def test_error_handler_logs_and_tells_the_admin_chat(
     assert admin.text == "【机器人出错】RuntimeError: 测试故障"
     await fake.wait_for("sendMessage", lambda c: c.chat_id == WENSHU
                         and "处理时出错" in (c.text or ""))
+
+
+async def test_take_copies_and_done(fake: FakeTelegram, env: tuple[Context, ChatBot]) -> None:
+    """/take numbers a code for its owner only, /copies shows the calculation, /done closes."""
+    ctx, _ = env
+    jiyao_ask = _answer(fake, JIYAO)
+    taken = await jiyao_ask("/take 甘府发 关于做好冬季防火工作的通知")
+    assert taken.startswith("已取号：甘府发〔")
+    assert "1号" in taken
+    zonghe_ask = _answer(fake, ZONGHE)
+    refused = await zonghe_ask("/take 甘府发 关于某事的通知")
+    assert "由机要室编号" in refused
+    assert (await zonghe_ask("/take 政府会 第十次常务会议纪要")).startswith("已取号：政府会 第1期")
+    assert await zonghe_ask("/take 甘府发") == render.USAGE["take"]
+    copies = await jiyao_ask("/copies 州级各部门和各县 +2")
+    assert "合计：164 份" in copies
+    assert "⌈2 × 158 ÷ 58⌉" in copies
+    assert "0 份" in await jiyao_ask("/copies 报送省政府 传真")
+    assert "未知" in await jiyao_ask("/copies 不存在的名单")
+    ban = await deliver(ctx, "d008.eml")
+    assert (await _answer(fake, WENSHU)(f"/done {ban.number}")).startswith("已办结")
+    nongye = await _answer(fake, NONGYE)("/take 甘府发 标题")
+    assert "没有此项权限" in nongye

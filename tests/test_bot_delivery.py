@@ -14,7 +14,8 @@ import pytest
 from bot.delivery import maybe_delivered
 from core.model import Kind
 from core.services import registry
-from core.services.context import Context
+from bot.app import ChatBot
+from core.services.context import Context, open_context
 from core.storage import outbox
 from tests.bot_worker import (
     CHANGWU,
@@ -210,3 +211,33 @@ def test_urgent_events_go_before_ordinary_ones_in_a_chat_queue() -> None:
     for i, urgent in ((1, False), (2, False), (3, True), (4, False), (5, True)):
         queue_event(queue, event(i, urgent))
     assert [e.id for e in queue] == [3, 5, 1, 2, 4]
+
+
+async def test_unreachable_bot_api_does_not_stop_start(tmp_path: Path) -> None:
+    """With the Bot API down at start, start() returns and the bot connects once it is up."""
+    import socket
+
+    from bot import app as bot_app
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    async with FakeTelegram() as fake:
+        settings = bot_settings(tmp_path / "data", fake)
+    down = settings.model_copy(update={"bot": settings.bot.model_copy(
+        update={"base_url": f"http://127.0.0.1:{port}/bot"})})
+    ctx = await open_context(down)
+    bot = ChatBot(ctx, poll=0.05)
+    old = bot_app.RECONNECT_FIRST
+    bot_app.RECONNECT_FIRST = 0.2
+    try:
+        await bot.start()  # must not raise: intake beside it keeps running
+        assert bot.app is None
+        async with FakeTelegram(port=port) as fake:
+            await fake.wait_for("getMe", timeout=10)
+            await fake.wait_until(lambda: bot.app is not None and bot.app.running, timeout=10)
+    finally:
+        bot_app.RECONNECT_FIRST = old
+        await bot.stop()
+        await ctx.db.close()

@@ -139,3 +139,11 @@ async def test_naive_time_refused(ctx: Context) -> None:
     """A receipt time without a timezone is refused, not guessed."""
     with pytest.raises(InvalidInputError):
         await _reg(ctx, Kind.BAN, datetime(2026, 1, 1, 9, 0))  # noqa: DTZ001
+
+
+async def test_paper_item_is_queued_for_push(ctx: Context) -> None:
+    """A registered paper item is queued for the bot in its registering transaction."""
+    a = await _reg(ctx, Kind.BAN)
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall("SELECT event, item_id FROM outbox WHERE channel = 'chat'")
+    assert [(row["event"], row["item_id"]) for row in rows] == [("route", a.id)]

@@ -36,14 +36,15 @@ async def chat_events(ctx: Context) -> list[dict[str, object]]:
 
 
 async def add_ban(ctx: Context, *, title: str, sender: str = "甘孜州财政局",
-                  deadline: str | None = None, urgency: str | None = None) -> int:
+                  deadline: str | None = None, urgency: str | None = None,
+                  secrecy: str | None = None) -> int:
     """Register a 办件 as intake does: the item row (with its parsed deadline) and its number."""
     now = ctx.clock()
     async with ctx.db.unit_of_work() as uow:
         item_id = await items_repo.insert_item(uow, items_repo.NewItem(
             received_at=now, year=2026, month=now.month, channel="email",
             outcome=Outcome.REGISTER.value, kind=Kind.BAN.value, sender=sender, title=title,
-            deadline=deadline, urgency=urgency, created_by="intake",
+            deadline=deadline, urgency=urgency, secrecy=secrecy, created_by="intake",
         ))
         await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.BAN, year=2026, at=now)
         await uow.commit()
@@ -141,6 +142,19 @@ async def test_overdue_and_done(ctx: Context, clock: FrozenClock) -> None:
         live = [x for x in await repo.reminders_of(r, f"item:{item}")
                 if x["cancelled_at"] is None and x["sent_at"] is None]
     assert live == []
+
+
+async def test_classified_titles_stay_out_of_chat(ctx: Context, clock: FrozenClock) -> None:
+    """催办 reminders and the overdue list never show a 秘密 item's title in chat (§7)."""
+    await add_ban(ctx, title="关于绝不外传事项的通知", secrecy="秘密")
+    report = await svc.overdue(ctx, date(2026, 3, 24))
+    assert "绝不外传" not in report.text()
+    assert "秘密件" in report.text()
+    clock.now = datetime(2026, 4, 30, 2, 0, tzinfo=UTC)
+    await reminders.sweep(ctx, clock.now)
+    texts = [str(e.get("text", "")) for e in await chat_events(ctx)]
+    assert any("催办" in t for t in texts)
+    assert not any("绝不外传" in t for t in texts)
 
 
 async def test_correction_away_from_ban_cancels_followup(ctx: Context) -> None:

@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import buttons, commands, instruct, register
+from bot.handlers import buttons, commands, instruct, outgoing, register
 from bot.handlers.common import gate, on_error
 
 #: handler group of the gate: runs before every other handler
@@ -38,6 +38,9 @@ def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("overdue", commands.cmd_overdue),
         ("subscribe", commands.cmd_subscribe),
         ("unsubscribe", commands.cmd_unsubscribe),
+        ("take", outgoing.cmd_take),
+        ("copies", outgoing.cmd_copies),
+        ("done", outgoing.cmd_done),
     ):
         app.add_handler(CommandHandler(name, func))
     app.add_handler(CallbackQueryHandler(buttons.on_button))

@@ -192,17 +192,6 @@ async def expand_route(ctx: Context, event_id: int) -> int:
     return queued
 
 
-async def enqueue_route(ctx: Context, item_id: int) -> None:
-    """Ask the bot to push an item registered by hand (paper, review classified)."""
-    now = ctx.clock()
-    async with ctx.db.unit_of_work() as uow:
-        await outbox.enqueue(
-            uow, channel=outbox.CHAT, event=repo.ROUTE, target=repo.ROUTE,
-            payload={"item_id": item_id}, at=now, item_id=item_id,
-        )
-        await uow.commit()
-
-
 # ------------------------------------------------------------------ what a push shows
 @dataclass(frozen=True)
 class PushView:
@@ -676,26 +665,19 @@ async def review_queue(ctx: Context, limit: int = 20) -> list[ReviewEntry]:
 
 
 async def classify(ctx: Context, *, item_id: int, kind: Kind, actor: str) -> registry.Registered:
-    """Staff classify a review item: it is numbered, then pushed like any registered item.
-
-    registry.classify_review commits on its own, so the route event follows in a second
-    transaction (a crash between the two leaves the item registered but not pushed).
-    """
-    done = await registry.classify_review(ctx, item_id=item_id, kind=kind, actor=actor)
-    await enqueue_route(ctx, item_id)
-    return done
+    """Staff classify a review item: it is numbered and, in the same transaction, queued to
+    be pushed like any registered item."""
+    return await registry.classify_review(ctx, item_id=item_id, kind=kind, actor=actor)
 
 
 async def register_paper(
     ctx: Context, *, kind: Kind, sender: str, title: str, actor: str,
     doc_number: str | None = None,
 ) -> registry.Registered:
-    """A paper item registered in chat: numbered, then pushed like any registered item."""
-    done = await registry.register_paper(
+    """A paper item registered in chat: numbered and queued to be pushed (one transaction)."""
+    return await registry.register_paper(
         ctx, kind=kind, sender=sender, title=title, doc_number=doc_number, actor=actor
     )
-    await enqueue_route(ctx, done.id)
-    return done
 
 
 @dataclass(frozen=True)

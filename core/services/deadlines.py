@@ -438,12 +438,20 @@ def item_leaders(settings: Settings, item: Row) -> list[str]:
     return [x.name for x in r.leaders]
 
 
-def _item_text(item: Row, cal: WorkCalendar, due: WorkDate) -> TextFn:
+def chat_title(settings: Settings, item: Row) -> str:
+    """An item's title as chat may show it: a 秘密/机密 item's title only when policy allows
+    (DOMAIN §7)."""
+    if item["secrecy"] and not settings.bot.classified_titles:
+        return f"{item['secrecy']}件，标题不在聊天中显示"
+    return str(item["title"] or "无标题")
+
+
+def _item_text(settings: Settings, item: Row, cal: WorkCalendar, due: WorkDate) -> TextFn:
     def text(pd: rules.PlannedDay, day: date) -> str:
         head = "【催办·逾期】" if day > due.date else "【催办】"
         ref = item["number"] or f"收件 {item['id']}"
         sender = f"（{item['sender']}）" if item["sender"] else ""
-        title = item["title"] or "无标题"
+        title = chat_title(settings, item)
         return f"{head}办件 {ref}《{title}》{sender}：{when_text(due, day, cal)}。"
 
     return text
@@ -485,7 +493,7 @@ async def track_item(ctx: Context, uow: UnitOfWork, item_id: int, now: datetime)
         return [REGISTRY] if pd.kind == "before" else [REGISTRY, *leaders]
 
     wanted = plan_for_due(ctx.settings, cal, subject=subject, due=due.due, targets=targets,
-                          text=_item_text(item, cal, due.due), now=now)
+                          text=_item_text(ctx.settings, item, cal, due.due), now=now)
     await repo.replan(uow, subject, wanted, now)
     if f is None:
         await audit.append(uow, at=now, actor="system", action="item.followup",
@@ -915,7 +923,7 @@ async def overdue(ctx: Context, today: date | None = None) -> OverdueReport:
             continue
         leaders = "、".join(item_leaders(ctx.settings, f)) or "未分工"
         entries.append(OverdueEntry("办件", f["number"] or f"收件{f['item_id']}",
-                                    f["title"] or "无标题", due, late(due), leaders,
+                                    chat_title(ctx.settings, f), due, late(due), leaders,
                                     f"item:{f['item_id']}"))
     for t in tasks:
         due = _wd(t["due_on"], t["provisional"])

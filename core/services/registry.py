@@ -11,8 +11,9 @@ from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.model import Channel, Kind, Outcome
 from core.registers import local_year_month, parse_number
 from core.services.context import Context
-from core.storage import audit
+from core.storage import audit, outbox
 from core.storage import items as repo
+from core.storage.chat import ROUTE
 from core.storage.db import Reader, Row, UnitOfWork
 
 PAPER_ACTOR = "staff"
@@ -54,6 +55,15 @@ async def number_item(
     return entry.number
 
 
+async def enqueue_route(uow: UnitOfWork, *, item_id: int, at: datetime) -> None:
+    """Ask the bot, in the registering transaction, to push a registered item to whom 分工
+    says (the bot expands `route` events; DESIGN step 4)."""
+    await outbox.enqueue(
+        uow, channel=outbox.CHAT, event=ROUTE, target=ROUTE, payload={"item_id": item_id},
+        at=at, item_id=item_id,
+    )
+
+
 async def register_paper(
     ctx: Context,
     *,
@@ -85,6 +95,7 @@ async def register_paper(
             ),
         )
         number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=year, at=now)
+        await enqueue_route(uow, item_id=item_id, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
             detail={"kind": kind.value, "number": number, "channel": "paper", "title": title},
@@ -104,6 +115,7 @@ async def classify_review(ctx: Context, *, item_id: int, kind: Kind, actor: str)
             raise ConflictError(f"收件 {item_id} 不在待分类队列中（当前：{item['outcome']}）")
         await repo.update_item_class(uow, item, kind=kind.value, outcome=Outcome.REGISTER.value)
         number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=item["year"], at=now)
+        await enqueue_route(uow, item_id=item_id, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="classify", subject=f"item:{item_id}",
             detail={"kind": kind.value, "number": number},

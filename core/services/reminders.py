@@ -134,7 +134,8 @@ async def _due_today(ctx: Context, day: date) -> list[str]:
               for t in tasks if t["due_on"] == iso_day]
     lines += [f"依申请公开 第{q['id']}号申请（{q['applicant']}，{q['section']}）"
               for q in reqs if q["due_on"] == iso_day and q["state"] == "running"]
-    lines += [f"办件 {f['number'] or '收件' + str(f['item_id'])}《{f['title'] or '无标题'}》"
+    lines += [f"办件 {f['number'] or '收件' + str(f['item_id'])}"
+              f"《{deadlines.chat_title(ctx.settings, f)}》"
               for f in followups if f["due_on"] == iso_day]
     return lines
 

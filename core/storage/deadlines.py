@@ -332,7 +332,8 @@ async def provisional_rows(conn: Conn) -> tuple[list[Row], list[Row], list[Row]]
 
 async def open_followups(conn: Conn) -> list[Row]:
     return await conn.fetchall(
-        "SELECT f.*, i.title, i.sender, i.urgency, i.kind, e.number FROM item_followups f"
+        "SELECT f.*, i.title, i.sender, i.urgency, i.kind, i.secrecy, e.number"
+        " FROM item_followups f"
         " JOIN items i ON i.id = f.item_id"
         " LEFT JOIN register_entries e ON e.item_id = i.id AND e.kind = '办件'"
         "   AND e.status = 'active'"

@@ -1,0 +1,64 @@
+"""Commands for outgoing documents and 办结: /take, /copies, /done.
+
+/take gives a section the next number of a code it owns (机要室 for 甘府发/甘府函/甘办发/
+甘办函); another section's code is refused naming its owner. /copies shows the print count
+line by line. /done closes a 办件 so its 催办 stops.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import render
+from bot.auth import Can
+from bot.handlers.common import Ctx, UsageError, args_text, must_principal, reply, requires, runtime
+from core.copies import parse_request
+from core.errors import InvalidInputError, PermissionDeniedError
+from core.services import deadlines, dispatch
+
+
+@requires(Can.TAKE, "take")
+async def cmd_take(update: Update, context: Ctx) -> None:
+    parts = args_text(update).split(maxsplit=1)
+    if len(parts) < 2:
+        raise UsageError(render.USAGE["take"])
+    code, title = parts
+    principal = must_principal(update, context)
+    ctx = runtime(context).ctx
+    section = dispatch.section_for_chat(ctx.settings, principal.chat_id)
+    if section is None:
+        raise PermissionDeniedError("只有编号科室可以取发文字号", actor=principal.name)
+    taken = await dispatch.take(ctx, code=code, title=title, section=section,
+                                actor=principal.actor)
+    lines = [f"已取号：{taken.short}", f"标题：{title}"]
+    if taken.missing:
+        lines.append(f"待补：{'、'.join(taken.missing)}（请在发文稿纸上填写后用 jiyao amend 补录）")
+    await reply(update, "\n".join(lines))
+
+
+@requires(Can.COPIES, "copies")
+async def cmd_copies(update: Update, context: Ctx) -> None:
+    text = args_text(update)
+    if not text:
+        raise UsageError(render.USAGE["copies"])
+    try:
+        req = parse_request(text)
+    except InvalidInputError as exc:
+        raise UsageError(f"{exc}\n{render.USAGE['copies']}") from None
+    if not req.lists:
+        raise UsageError(render.USAGE["copies"])
+    result = dispatch.print_count(
+        runtime(context).ctx.settings, req.lists, departments=req.departments,
+        add_units=req.add_units, remove_units=req.remove_units, extra=req.extra, fax=req.fax,
+    )
+    await reply(update, "印数计算：\n" + "\n".join(result.lines))
+
+
+@requires(Can.CLOSE, "done")
+async def cmd_done(update: Update, context: Ctx) -> None:
+    ref = args_text(update)
+    if not ref:
+        raise UsageError(render.USAGE["done"])
+    principal = must_principal(update, context)
+    await deadlines.close_item(runtime(context).ctx, ref=ref, actor=principal.actor)
+    await reply(update, f"已办结：{ref}，催办停止。")
