@@ -8,11 +8,16 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from core.config import Settings, Storage, load_settings
 from core.services.context import Context, open_context
+
+if TYPE_CHECKING:
+    from bot.app import ChatBot
+    from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -60,3 +65,21 @@ def run_cli(
         [sys.executable, "-m", "jiyao.cli", *args, "--config", str(EXAMPLE)],
         capture_output=True, text=True, env=full_env, cwd=ROOT, check=check, timeout=120,
     )
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    """A fake Bot API server on loopback."""
+    from tests.fake_telegram import FakeTelegram
+
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+async def env(tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[tuple[Context, ChatBot]]:
+    """The real bot, started against the fake, on a fresh data directory."""
+    from tests.bot_worker import bot_settings, running_bot
+
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as pair:
+        yield pair

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,18 +34,6 @@ from tests.bot_worker import (
     settled,
 )
 from tests.fake_telegram import FakeTelegram
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def env(tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[tuple[Context, ChatBot]]:
-    async with running_bot(bot_settings(tmp_path / "data", fake)) as pair:
-        yield pair
 
 
 def _message_id(fake: FakeTelegram, chat_id: int, item_id: int) -> int:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 
-import pytest
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
@@ -19,27 +17,13 @@ from tests.bot_worker import (
     WENSHU,
     ZHOUZHANG,
     ZONGHE,
-    bot_settings,
     button_data,
     deliver,
     pushed_items,
     pushes,
-    running_bot,
     settled,
 )
 from tests.fake_telegram import Call, FakeTelegram
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def env(tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[tuple[Context, ChatBot]]:
-    async with running_bot(bot_settings(tmp_path / "data", fake)) as pair:
-        yield pair
 
 
 def _answer(fake: FakeTelegram, chat_id: int) -> Callable[[str], object]:

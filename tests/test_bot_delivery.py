@@ -6,15 +6,12 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
+from bot.app import ChatBot
 from bot.delivery import maybe_delivered
 from core.model import Kind
 from core.services import registry
-from bot.app import ChatBot
 from core.services.context import Context, open_context
 from core.storage import outbox
 from tests.bot_worker import (
@@ -32,12 +29,6 @@ from tests.fake_telegram import FakeTelegram, Upload
 #: corpus messages registered and pushed to leaders
 REGISTERED = ("d001.eml", "d004.eml", "d007.eml", "d008.eml", "d009.eml", "d011.eml",
               "d013.eml", "d020.eml", "d022.eml", "d023.eml")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 async def _push_targets(ctx: Context) -> Counter[tuple[int, int]]:

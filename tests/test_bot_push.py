@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.app import ChatBot
 from core.services.context import Context
@@ -33,18 +30,6 @@ from tests.bot_worker import (
 from tests.fake_telegram import FakeTelegram, Upload
 
 EVERYONE = (*LEADERS, *REGISTRARS, 200003, 200004, DUTY_ROOM)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
-async def env(tmp_path: Path, fake: FakeTelegram) -> AsyncIterator[tuple[Context, ChatBot]]:
-    async with running_bot(bot_settings(tmp_path / "data", fake)) as pair:
-        yield pair
 
 
 async def test_items_reach_exactly_the_leaders_of_their_portfolio(

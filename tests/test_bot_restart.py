@@ -8,10 +8,7 @@ import asyncio
 import contextlib
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from bot.render import item_ref_in
 from core.services.context import Context, open_context
@@ -27,12 +24,6 @@ from tests.fake_telegram import SEND_METHODS, FakeTelegram
 
 #: 10 items for five different leaders (2 copies each of five corpus messages)
 BATCH = ("d001.eml", "d004.eml", "d008.eml", "d009.eml", "d013.eml")
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 async def _in_flight(ctx: Context) -> set[tuple[int, int]]:

@@ -32,12 +32,6 @@ CHAT = 100001
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
-
-
-@pytest.fixture
 async def bot(fake: FakeTelegram) -> AsyncIterator[Bot]:
     async with Bot(TOKEN, base_url=fake.base_url) as b:
         yield b
