@@ -209,7 +209,7 @@ def _read_pdf(data: bytes, att: Attachment, limits: Limits) -> Extracted:
     findings: list[Finding] = []
     # pypdf (strict=False) repairs what it can; a missing %%EOF still means the
     # file was cut short in transit, which the sender must fix.
-    damaged = b"%%EOF" not in data.rstrip(b"\x00\t\n\x0c\r ")[-2048:]
+    damaged = b"%%EOF" not in _tail(data, 2048, strip=b"\x00\t\n\x0c\r ")
     if damaged:
         findings.append(Finding("truncated", "PDF 缺少文件结束标记，可能不完整"))
     try:
@@ -242,11 +242,31 @@ def _read_pdf(data: bytes, att: Attachment, limits: Limits) -> Extracted:
     return Extracted("ok", text, meta, findings)
 
 
+def _tail(data: bytes, size: int, *, strip: bytes) -> bytes:
+    """`data.rstrip(strip)[-size:]` without copying the whole of a large file."""
+    end = len(data)
+    while end > 0:
+        chunk = data[max(0, end - 4096) : end]
+        kept = chunk.rstrip(strip)
+        end -= len(chunk) - len(kept)
+        if kept:
+            break
+    return data[max(0, end - size) : end]
+
+
+class _PdfStream(io.BytesIO):
+    """A BytesIO without getbuffer(): pypdf sizes a stream through it when it can,
+    which makes BytesIO copy the whole document (+22 MB for a 22 MB scan); without it
+    pypdf seeks to the end, and reads the same bytes."""
+
+    getbuffer = property()  # no getter: hasattr(stream, "getbuffer") is False
+
+
 def _open_pdf(data: bytes) -> tuple[PdfReader, int]:
     from pypdf import PdfReader
 
     try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
+        reader = PdfReader(_PdfStream(data), strict=False)
         encrypted = reader.is_encrypted
     except Exception as exc:  # PdfReadError, and whatever else a broken xref provokes
         raise _Damaged("pdf_unreadable", f"PDF 无法打开：{type(exc).__name__}") from exc

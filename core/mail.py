@@ -14,7 +14,6 @@ on values cut to a bounded length first.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import codecs
 import contextlib
@@ -167,7 +166,11 @@ def _unparseable(finding: Finding) -> ParsedMessage:
 
 def _parse(raw: bytes) -> ParsedMessage:
     notes = _Notes()
-    bounded = _bound_structural_headers(_bound_top_header_block(raw, notes), notes)
+    whole = _bound_top_header_block(raw, notes)
+    skeleton, regions = _Regions.cut(whole)
+    del whole  # the regions keep what they need
+    bounded = _bound_structural_headers(skeleton, notes)
+    del skeleton
     headers_only = _too_many_containers(bounded, notes) or _too_many_header_lines(bounded, notes)
     msg, complete = _parse_bytes(bounded, notes, headers_only=headers_only)
     if msg is None:
@@ -182,7 +185,7 @@ def _parse(raw: bytes) -> ParsedMessage:
         value = _header(fields, name, notes)
         if value is not None:
             headers[name] = value
-    walker = _Walker(notes)
+    walker = _Walker(notes, regions)
     if parsed_ok and complete:
         walker.walk(msg, message_depth=0, multipart_depth=0)
     return ParsedMessage(
@@ -263,6 +266,8 @@ _CONTAINER = re.compile(rb"(?im)^content-type[ \t]*:\s*(?:multipart|message)/")
 
 
 def _too_many_containers(raw: bytes, notes: _Notes) -> bool:
+    if raw.count(b":") <= MAX_CONTAINERS:  # each declaration has its own colon
+        return False
     for count, _ in enumerate(_CONTAINER.finditer(raw), start=1):
         if count > MAX_CONTAINERS:
             notes.add("too_many_parts", f"邮件含超过 {MAX_CONTAINERS} 个容器部分，只读取了邮件头")
@@ -289,6 +294,8 @@ def _bound_top_header_block(raw: bytes, notes: _Notes) -> bytes:
 
 
 def _too_many_header_lines(raw: bytes, notes: _Notes) -> bool:
+    if raw.count(b":") <= MAX_HEADER_LINES:  # each header line has its own colon
+        return False
     for count, _ in enumerate(_HEADER_LIKE.finditer(raw), start=1):
         if count > MAX_HEADER_LINES:
             notes.add("header_too_long", f"邮件含超过 {MAX_HEADER_LINES} 行头部，只读取了邮件头")
@@ -316,8 +323,13 @@ def _raw_header(msg: Message, name: str) -> str | None:
     return None
 
 
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+_SURROGATE = re.compile("[\udc80-\udcff]")
+_SPACES = re.compile(r"\s+")
+
+
 def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n(?=[ \t])", "", value).strip()
+    return _FOLD.sub("", value).strip()
 
 
 def _bounded_header(fields: Mapping[str, str], name: str, notes: _Notes) -> str | None:
@@ -345,13 +357,14 @@ def _header(fields: Mapping[str, str], name: str, notes: _Notes) -> str | None:
 
 
 def _has_surrogates(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return not value.isascii() and _SURROGATE.search(value) is not None
 
 
 def _clean_line(value: str) -> str:
     """Collapse whitespace and drop control characters in a one-line value."""
-    value = "".join(ch if ch.isprintable() else " " for ch in value)
-    return re.sub(r"\s+", " ", value).strip()
+    if not value.isprintable():
+        value = "".join(ch if ch.isprintable() else " " for ch in value)
+    return _SPACES.sub(" ", value).strip()
 
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?\s]*)\?=")
@@ -435,11 +448,14 @@ def _addresses(
     return result
 
 
+_ANGLE_ID = re.compile(r"<([^<>\s]+)>")
+
+
 def _message_id(fields: Mapping[str, str], notes: _Notes) -> str | None:
     value = _bounded_header(fields, "Message-ID", notes)
     if not value:
         return None
-    m = re.search(r"<([^<>\s]+)>", value)
+    m = _ANGLE_ID.search(value)
     if m:
         return m.group(1)
     token = value.strip().strip("<>").split()
@@ -591,36 +607,257 @@ def decode_text(data: bytes, declared: str | None) -> tuple[str, list[Finding]]:
 
 # ---------------------------------------------------------------- transfer encodings
 
-_B64_SPACE = re.compile(rb"\s+")
-_B64_JUNK = re.compile(rb"[^A-Za-z0-9+/=]+")
+_B64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_B64_SPACE = b" \t\n\r\x0b\x0c"  # what rb"\\s" matches
+_B64_JUNK = bytes(sorted(set(range(256)) - set(_B64_ALPHABET + b"=")))
+_B64_SPACE_STR = _B64_SPACE.decode("ascii")
+_B64_SLICE = 1 << 20  # a long payload is cleaned and decoded this much at a time
+
+
+class _Base64Decoder:
+    """Lenient base64 fed in slices: whitespace dropped, other junk dropped and noted,
+    each `=`-separated chunk decoded on its own (a chunk of 4n+1 characters loses its
+    last one). Decodes as it goes, so a long payload is never copied whole."""
+
+    def __init__(self) -> None:
+        self.out: list[bytes] = []
+        self.problems: list[str] = []
+        self.junk = False
+        self._carry = b""  # characters of the current chunk not decoded yet (< 4)
+        self._chunk_len = 0
+
+    def feed(self, data: bytes) -> None:
+        for i in range(0, len(data), _B64_SLICE):
+            compact = data[i : i + _B64_SLICE].translate(None, _B64_SPACE)
+            cleaned = compact.translate(None, _B64_JUNK)
+            self.junk = self.junk or len(cleaned) != len(compact)
+            pieces = cleaned.split(b"=")
+            self._extend(pieces[0])
+            for piece in pieces[1:]:
+                self._close_chunk(last=False)
+                self._extend(piece)
+
+    def result(self) -> tuple[bytes, str | None]:
+        self._close_chunk(last=True)
+        problems = (["含非法字符"] if self.junk else []) + self.problems
+        data = b"".join(self.out)
+        self.out.clear()
+        return data, ("、".join(dict.fromkeys(problems)) or None)
+
+    def _extend(self, piece: bytes) -> None:
+        if not piece:
+            return
+        self._chunk_len += len(piece)
+        pending = self._carry + piece
+        whole = len(pending) - len(pending) % 4
+        if whole:
+            self._decode(pending[:whole])
+        self._carry = pending[whole:]
+
+    def _close_chunk(self, *, last: bool) -> None:
+        rem = self._chunk_len % 4
+        carry = self._carry
+        if rem == 1:
+            carry = b""
+            self.problems.append("长度不完整")
+        elif rem and last:
+            self.problems.append("缺少结尾填充，可能被截断")
+        if carry:
+            self._decode(carry + b"=" * (-len(carry) % 4))
+        self._carry = b""
+        self._chunk_len = 0
+
+    def _decode(self, quads: bytes) -> None:
+        try:
+            self.out.append(binascii.a2b_base64(quads))
+        except (binascii.Error, ValueError):
+            self.problems.append("无法解码")
 
 
 def decode_base64(text: str | bytes) -> tuple[bytes, str | None]:
     """Lenient base64: keep what decodes; the second item says what was wrong."""
-    raw = text.encode("ascii", "ignore") if isinstance(text, str) else text
-    compact = _B64_SPACE.sub(b"", raw)
-    cleaned = _B64_JUNK.sub(b"", compact)
-    problems: list[str] = []
-    if len(cleaned) != len(compact) or (isinstance(text, str) and not text.isascii()):
-        problems.append("含非法字符")
-    chunks = cleaned.split(b"=")
-    out = bytearray()
-    for index, chunk in enumerate(chunks):
-        if not chunk:
+    decoder = _Base64Decoder()
+    _feed_base64(decoder, text)
+    return decoder.result()
+
+
+def _feed_base64(decoder: _Base64Decoder, text: str | bytes) -> None:
+    if isinstance(text, str):
+        decoder.junk = decoder.junk or not text.isascii()
+        text = text.encode("ascii", "ignore")
+    decoder.feed(text)
+
+
+# ---------------------------------------------------------------- long base64 bodies
+#
+# The email parser reads every line of the message into Python strings: a 30 MB
+# attachment cost ~9 s and ~10× its size. Runs of base64 lines are inert to it (no
+# boundary, no header can be among them), so long runs are cut out before parsing and
+# a token line stands in; the walker decodes a token from the original bytes with
+# one binascii call. The parser sees the same structure, so the result is the same.
+
+MIN_REGION_BYTES = 64 * 1024  # shorter bodies are parsed as they are
+_SCAN_BLOCK = 16 * 1024  # < MIN_REGION_BYTES / 3: a long run covers whole blocks
+_RUN_BYTES = _B64_ALPHABET + b"=\r\n"
+_NOT_RUN = re.compile(rb"[^A-Za-z0-9+/=\r\n]")
+_BLANK_LINE_END = re.compile(rb"(?>\r\n|\r|\n)(?>\r\n|\r|\n)")
+_CONTAINER_VALUE = (b"multipart/", b"message/")
+_LF, _CR = 10, 13
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """Bytes [start, end) of `buf`, standing behind one token."""
+
+    buf: bytes
+    start: int
+    end: int
+
+
+class _Regions:
+    """The long base64 runs cut out of one parsed buffer (an encoded forward, parsed on
+    its own, has its own)."""
+
+    marker = "JiyaoCutRegion"
+    _token = re.compile(marker + r"(\d+)Z")
+
+    def __init__(self, spans: list[_Span]) -> None:
+        self.spans = spans
+
+    @classmethod
+    def cut(cls, data: bytes) -> tuple[bytes, _Regions]:
+        """`data` with each long run replaced by a token line, and the runs."""
+        spans: list[_Span] = []
+        out: list[bytes] = []
+        pos = 0
+        for start, end in _long_runs(data):
+            out += [data[pos:start], f"{cls.marker}{len(spans)}Z".encode("ascii")]
+            spans.append(_Span(data, start, end))
+            pos = end
+        if not out:
+            return data, cls([])
+        out.append(data[pos:])
+        skeleton = b"".join(out)
+        if skeleton.count(cls.marker.encode("ascii")) != len(spans):
+            return data, cls([])  # the message holds the marker itself: parse it whole
+        return skeleton, cls(spans)
+
+    def holds(self, text: str) -> bool:
+        """Whether a payload contains tokens."""
+        return bool(self.spans) and self.marker in text
+
+    def pieces(self, text: str) -> list[str | _Span]:
+        """A payload as its own text and the spans behind its tokens, in order."""
+        out: list[str | _Span] = []
+        pos = 0
+        for m in self._token.finditer(text):
+            out += [text[pos : m.start()], self.spans[int(m.group(1))]]
+            pos = m.end()
+        out.append(text[pos:])
+        return [p for p in out if not isinstance(p, str) or p]
+
+    def restore(self, text: str) -> str:
+        """The payload as the parser would have given it without the cut."""
+        return "".join(
+            p if isinstance(p, str) else p.buf[p.start : p.end].decode("ascii")
+            for p in self.pieces(text)
+        )
+
+    def decode_base64(self, text: str) -> tuple[bytes, str | None]:
+        """`decode_base64(self.restore(text))` without building the restored text."""
+        pieces = self.pieces(text)
+        # line breaks around the token (a single-part body) change nothing
+        core = [p for p in pieces if not isinstance(p, str) or p.strip(_B64_SPACE_STR)]
+        if len(core) == 1 and isinstance(core[0], _Span) and _padded_at_end(core[0]):
+            span = core[0]
+            # a span binascii takes whole (4n characters, padding only at the end) decodes
+            # as decode_base64 would; binascii refuses any other and the slow path takes it
+            with contextlib.suppress(binascii.Error):
+                return binascii.a2b_base64(memoryview(span.buf)[span.start : span.end]), None
+        decoder = _Base64Decoder()
+        for piece in pieces:
+            if isinstance(piece, str):
+                _feed_base64(decoder, piece)
+            else:
+                for i in range(piece.start, piece.end, _B64_SLICE):
+                    decoder.feed(piece.buf[i : min(i + _B64_SLICE, piece.end)])
+        return decoder.result()
+
+
+def _padded_at_end(span: _Span) -> bool:
+    """Whether `=` occurs in the span only as padding at its very end."""
+    first = span.buf.find(b"=", span.start, span.end)
+    return first < 0 or (span.end - first <= 4 and not span.buf[first : span.end].strip(b"="))
+
+
+def _long_runs(data: bytes) -> list[tuple[int, int]]:
+    """Body regions of at least MIN_REGION_BYTES made of base64 lines only.
+
+    A region starts at a line after a blank line (so it is a body, never a header
+    block), right after an LF (so no header regex runs into it), and ends at the end
+    of a line; the line after it keeps its own line break.
+    """
+    if len(data) < MIN_REGION_BYTES:
+        return []
+    regions: list[tuple[int, int]] = []
+    for start, end in _pure_runs(data):
+        region = _region_in(data, start, end)
+        if region is not None:
+            regions.append(region)
+    return regions
+
+
+def _pure_runs(data: bytes) -> list[tuple[int, int]]:
+    """Maximal runs of base64-line bytes covering at least one whole scan block."""
+    size = len(data)
+    blocks = -(-size // _SCAN_BLOCK)
+
+    def pure(block: int) -> bool:
+        start = block * _SCAN_BLOCK
+        return not data[start : start + _SCAN_BLOCK].translate(None, _RUN_BYTES)
+
+    runs: list[tuple[int, int]] = []
+    block = 0
+    while block < blocks:
+        if not pure(block):
+            block += 1
             continue
-        usable = chunk
-        rem = len(chunk) % 4
-        if rem == 1:
-            usable = chunk[:-1]
-            problems.append("长度不完整")
-        elif rem and index == len(chunks) - 1:
-            problems.append("缺少结尾填充，可能被截断")
-        usable += b"=" * (-len(usable) % 4)
-        try:
-            out += base64.b64decode(usable)
-        except (binascii.Error, ValueError):
-            problems.append("无法解码")
-    return bytes(out), ("、".join(dict.fromkeys(problems)) or None)
+        first = block
+        while block < blocks and pure(block):
+            block += 1
+        # the blocks just before and after are impure: the run's ends are inside them
+        low = first * _SCAN_BLOCK
+        start = 0
+        for m in _NOT_RUN.finditer(data, max(0, low - _SCAN_BLOCK), low):
+            start = m.end()
+        high = min(size, block * _SCAN_BLOCK)
+        after = _NOT_RUN.search(data, high, min(size, high + _SCAN_BLOCK))
+        runs.append((start, after.start() if after is not None else size))
+        block += 1
+    return runs
+
+
+def _region_in(data: bytes, start: int, end: int) -> tuple[int, int] | None:
+    blank = _BLANK_LINE_END.search(data, start, end)
+    if blank is None:
+        return None
+    first = blank.end()
+    while first < end and data[first] in (_LF, _CR):
+        first += 1
+    if data[first - 1] != _LF:
+        return None
+    if end < len(data):  # the run stops inside a line: stop before that line
+        last_break = max(data.rfind(b"\n", first, end), data.rfind(b"\r", first, end))
+        if last_break < 0:
+            return None
+        end = last_break + 1
+    while end > first and data[end - 1] in (_LF, _CR):
+        end -= 1
+    if end - first < MIN_REGION_BYTES:
+        return None
+    if data[first : first + 10].lower().startswith(_CONTAINER_VALUE):
+        return None  # `Content-Type:` + blank line + `multipart/…`: counted as a container
+    return first, end
 
 
 def _transfer_encoding(part: Message) -> str:
@@ -628,11 +865,31 @@ def _transfer_encoding(part: Message) -> str:
     return value.strip().lower() if value else ""
 
 
-def _part_bytes(part: Message, label: str, notes: _Notes) -> bytes:
+def _cut_payload(part: Message, regions: _Regions, *, keep: bool) -> str | None:
+    """The part's payload when it holds tokens and may stay cut (`keep`, and ASCII);
+    otherwise the cut bytes are put back into the part and None is returned.
+
+    compat32's get_payload() re-decodes a payload with 8-bit bytes by its charset, so
+    such a payload must be whole again before anyone reads it.
+    """
+    internal = getattr(part, "_payload", None)  # the parser's own string
+    if not isinstance(internal, str) or not regions.holds(internal):
+        return None
+    if keep and internal.isascii():
+        return internal
+    part.set_payload(regions.restore(internal))
+    return None
+
+
+def _part_bytes(part: Message, label: str, notes: _Notes, regions: _Regions) -> bytes:
     cte = _transfer_encoding(part)
+    cut = _cut_payload(part, regions, keep=cte == "base64")
     if cte == "base64":
-        payload = part.get_payload()
-        data, problem = decode_base64(payload if isinstance(payload, str) else "")
+        if cut is not None:
+            data, problem = regions.decode_base64(cut)
+        else:
+            payload = part.get_payload()
+            data, problem = decode_base64(payload if isinstance(payload, str) else "")
         if problem:
             notes.add("bad_base64", f"{label} 的 base64 编码{problem}")
         return data
@@ -767,12 +1024,15 @@ def _defuse_html(html: str) -> tuple[str, str]:
     return "".join(out), ""
 
 
+_BLANK_RUN = re.compile(r"\n{3,}")
+
+
 def normalize_text(text: str) -> str:
     """Unify line ends, trim each line, keep at most one blank line in a row."""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     lines = [line.strip(" \t\u00a0\u3000") for line in text.split("\n")]
     joined = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", joined).strip()
+    return _BLANK_RUN.sub("\n\n", joined).strip()
 
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
@@ -816,6 +1076,9 @@ def _param(part: Message, name: str, header: str, notes: _Notes) -> str | None:
     return decode_words(str(value), notes, name)
 
 
+_PATH_SEP = re.compile(r"[\\/]")
+
+
 def _filename(part: Message, notes: _Notes) -> str | None:
     name = _param(part, "filename", "content-disposition", notes)
     if not name:
@@ -823,7 +1086,7 @@ def _filename(part: Message, notes: _Notes) -> str | None:
     if not name:
         return None
     name = _clean_line(name[:MAX_HEADER_CHARS])
-    name = re.split(r"[\\/]", name)[-1].strip()  # a path is the sender's, not ours
+    name = _PATH_SEP.split(name)[-1].strip()  # a path is the sender's, not ours
     return name[:255] or None
 
 
@@ -836,8 +1099,9 @@ _TRUNCATION_DEFECTS = (email_errors.CloseBoundaryNotFoundDefect,)
 class _Walker:
     """Walks the MIME tree once, collecting body text, attachments and the manifest."""
 
-    def __init__(self, notes: _Notes) -> None:
+    def __init__(self, notes: _Notes, regions: _Regions) -> None:
         self.notes = notes
+        self.regions = regions
         self.bodies: list[str] = []
         self.attachments: list[Attachment] = []
         self.forwarded: list[Envelope] = []
@@ -898,27 +1162,35 @@ class _Walker:
         if part.get_content_type() == "message/delivery-status":
             return
         for sub in payload:
-            inner = self._reparse_encoded(part, sub)
-            if inner is None:
-                continue
-            self.forwarded.append(_read_envelope(_fields(inner), self.notes))
-            self.walk(inner, message_depth + 1, multipart_depth + 1)
+            outer = self.regions
+            inner = self._reparse_encoded(part, sub)  # may switch to its own regions
+            try:
+                if inner is not None:
+                    self.forwarded.append(_read_envelope(_fields(inner), self.notes))
+                    self.walk(inner, message_depth + 1, multipart_depth + 1)
+            finally:
+                self.regions = outer
 
     def _reparse_encoded(self, part: Message, sub: Message) -> Message | None:
-        """A message/rfc822 sent base64/QP-encoded (non-standard) is decoded and parsed."""
+        """A message/rfc822 sent base64/QP-encoded (non-standard) is decoded and parsed
+        (its own cut runs become the walker's regions)."""
         cte = _transfer_encoding(part)
         if cte not in {"base64", "quoted-printable"} or list(sub.raw_items()):
             return sub
+        regions = self.regions
+        cut = _cut_payload(sub, regions, keep=cte == "base64")
         body = sub.get_payload()
         text = body if isinstance(body, str) else ""
         if cte == "base64":
-            data, problem = decode_base64(text)
+            data, problem = regions.decode_base64(cut) if cut is not None else decode_base64(text)
             if problem:
                 self.notes.add("bad_base64", f"转发邮件的 base64 编码{problem}")
         else:
             data = binascii.a2b_qp(text.encode("ascii", "replace"))
         self.notes.add("mime_defect", f"message/rfc822 使用了 {cte} 编码")
-        inner, complete = _parse_bytes(_bound_structural_headers(data, self.notes), self.notes)
+        skeleton, self.regions = _Regions.cut(data)
+        del data
+        inner, complete = _parse_bytes(_bound_structural_headers(skeleton, self.notes), self.notes)
         return inner if complete else None
 
     def _visit_alternative(
@@ -941,7 +1213,7 @@ class _Walker:
         filename = _filename(part, self.notes)
         if filename:
             label = f"附件“{filename}”"
-        data = _part_bytes(part, label, self.notes)
+        data = _part_bytes(part, label, self.notes, self.regions)
         disposition = (part.get_content_disposition() or "").lower()
         charset = _param(part, "charset", "content-type", self.notes)
         if ctype in {"text/plain", "text/html"} and disposition != "attachment" and not filename:

@@ -12,8 +12,10 @@ import asyncio
 import hmac
 import logging
 import ssl
+import tempfile
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
@@ -85,6 +87,7 @@ class IntakeHandler:
                 peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None,
             )
         )
+        del raw  # receive drops its reference once the parts are read: let it be the last
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
         try:
@@ -104,12 +107,19 @@ class IntakeHandler:
 
 
 class IntakeSMTP(SMTP):
-    """aiosmtpd's SMTP reading DATA into one buffer.
+    """aiosmtpd's SMTP reading DATA a block at a time into one buffer, spooled to a file
+    when large.
 
-    aiosmtpd 1.4.6 keeps each line of DATA as its own bytearray until the end, about five
-    times the message in memory (a 38 MiB message took 190 MiB); one growing buffer holds
-    it in about twice. Everything else — replies, limits, states, hooks — is aiosmtpd's.
+    aiosmtpd 1.4.6 reads DATA a line at a time and keeps each line as its own bytearray
+    until the end, about five times the message in memory (a 38 MiB message took 190 MiB);
+    a growing buffer and its final copy would still be twice. DATA past SPOOL_BYTES goes to
+    an unnamed temporary file as it arrives and is read back in one piece: the message is
+    in memory once. Everything else — replies, limits, states, hooks — is aiosmtpd's.
     """
+
+    def __init__(self, *args: Any, spool_dir: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spool_dir = spool_dir
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command name
@@ -129,6 +139,7 @@ class IntakeSMTP(SMTP):
             self._end_transaction()
             return
         self.envelope.content = self.envelope.original_content = data
+        del data  # the handler takes the message from the envelope and owns it
         status = await self._call_handler_hook("DATA")
         self._end_transaction()
         await self.push("250 OK" if status is MISSING else status)
@@ -138,38 +149,205 @@ class IntakeSMTP(SMTP):
 
     async def _read_data(self) -> bytes | str:
         """The message with dot-stuffing undone, or the refusal to answer (500/552)."""
-        buf = bytearray()
-        limit = self.data_size_limit
-        size = 0
-        refusal = ""
-        in_line = False  # inside a line longer than the stream limit
-        while self.transport is not None:
+        buf = _Spool(self.spool_dir)
+        try:
+            return await self._read_lines(buf)
+        finally:
+            buf.discard()  # after a disconnect too: no spool file is left open
+
+    async def _read_lines(self, buf: _Spool) -> bytes | str:
+        data = _DataLines(buf, line_limit=self.line_length_limit, size_limit=self.data_size_limit)
+        while self.transport is not None and not data.done:
             try:
-                line = await self._reader.readuntil(b"\r\n")
+                # the reader holds less than this (it pauses the transport past its limit,
+                # and one receive is at most 256 KiB): each read drains it
+                chunk = await self._reader.read(_READ_BYTES)
             except asyncio.CancelledError:
                 log.info("连接在 DATA 中断开")
                 self._writer.close()
                 raise
-            except asyncio.LimitOverrunError as exc:
-                line = await self._reader.read(exc.consumed)
-                refusal = refusal or "500 Line too long (see RFC5321 4.5.3.1.6)"
-            if not in_line and line == b".\r\n":
-                break
-            size += len(line)
-            if limit and size > limit and not refusal:
-                refusal = "552 Error: Too much mail data"
-            if refusal:
-                buf.clear()
-            elif not in_line and line.startswith(b"."):
-                buf += memoryview(line)[1:]
-            else:
-                buf += line
-            in_line = not line.endswith(b"\r\n")
-        if refusal:
-            return refusal
-        content = bytes(buf)
-        buf.clear()
-        return content
+            if not chunk:
+                raise asyncio.IncompleteReadError(b"", None)  # as readuntil() at EOF
+            data.feed(chunk)
+        if data.leftover and not self._reader.at_eof():
+            # commands sent before our reply (pipelined): back to aiosmtpd, in order
+            self._reader.feed_data(data.leftover)
+        if data.refusal:
+            return data.refusal
+        try:
+            return buf.getvalue()
+        except OSError:
+            log.exception("DATA 临时文件读取失败")
+            return TEMPFAIL
+
+
+_READ_BYTES = 1 << 20
+LINE_TOO_LONG = "500 Line too long (see RFC5321 4.5.3.1.6)"
+TOO_MUCH_DATA = "552 Error: Too much mail data"
+
+
+class _DataLines:
+    """DATA as it arrives, a block at a time, read as aiosmtpd reads it line by line: lines
+    end at CRLF, a lone `.` line ends the data, a leading dot is dropped (RFC 5321 4.5.2);
+    a line longer than the line limit is refused with 500 and data past the size limit
+    with 552, whichever comes first, once the data has ended.
+
+    Reading line by line cost ~4 µs a line: 1.7 s for a 30 MiB message.
+    """
+
+    def __init__(self, spool: _Spool, *, line_limit: int, size_limit: int | None) -> None:
+        self.spool = spool
+        self.line_limit = line_limit
+        self.size_limit = size_limit or 0
+        self.size = 0
+        self.refusal = ""
+        self.done = False
+        self.leftover = b""  # what came after the final dot
+        self._partial = b""  # the start of a line whose CRLF has not come yet
+        self._skipping = False  # inside a line refused as too long: its bytes are dropped
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._partial + chunk
+        start = 0
+        if self._skipping:
+            end = data.find(b"\r\n")
+            if end < 0:
+                self._skip_partial(data)
+                return
+            self._count(end + 2)
+            self._skipping = False
+            start = end + 2
+        last = data.rfind(b"\r\n", start)
+        if last >= 0:
+            final = self._block(data[start : last + 2])
+            if final >= 0:
+                self.done = True
+                self.leftover = data[start + final :]
+                self._partial = b""
+                return
+            start = last + 2
+        rest = data[start:]
+        if len(rest) - int(rest.endswith(b"\r")) > self.line_limit:
+            self._refuse(LINE_TOO_LONG)
+            self._skipping = True
+            self._skip_partial(rest)
+        else:
+            self._partial = rest
+
+    def _skip_partial(self, rest: bytes) -> None:
+        """Drop what came of a too long line, keeping a CR that may start its CRLF."""
+        keep = rest[-1:] if rest.endswith(b"\r") else b""
+        self._count(len(rest) - len(keep))
+        self._partial = keep
+
+    def _block(self, block: bytes) -> int:
+        """Take whole lines; the offset just past the final `.` line, or -1."""
+        if block.startswith(b".\r\n"):
+            end = 0
+        else:
+            end = block.find(b"\r\n.\r\n")
+            end = end + 2 if end >= 0 else -1
+        body = block if end < 0 else block[:end]
+        if body:
+            self._lines(body)
+        return -1 if end < 0 else end + 3
+
+    def _lines(self, body: bytes) -> None:
+        if self.refusal:  # refused already: only the end of the data matters
+            self.size += len(body)
+            return
+        lines_fit = len(body) <= self.line_limit + 2 or max(
+            map(len, body.split(b"\r\n"))
+        ) <= self.line_limit
+        if lines_fit and not (self.size_limit and self.size + len(body) > self.size_limit):
+            self.size += len(body)
+            self._write(body)
+            return
+        for line in _crlf_lines(body):  # a refusal in this block: line by line, as it comes
+            if len(line) - 2 > self.line_limit:
+                self._refuse(LINE_TOO_LONG)
+            self._count(len(line))
+            self._write(line)
+
+    def _count(self, n: int) -> None:
+        self.size += n
+        if self.size_limit and self.size > self.size_limit:
+            self._refuse(TOO_MUCH_DATA)
+
+    def _refuse(self, reply: str) -> None:
+        if not self.refusal:
+            self.refusal = reply
+            self.spool.discard()
+
+    def _write(self, lines: bytes) -> None:
+        """Whole lines, with the leading dot of each dropped."""
+        if self.refusal:
+            return
+        unstuffed = lines.replace(b"\r\n.", b"\r\n")
+        try:
+            self.spool.write(memoryview(unstuffed)[1:] if lines[:1] == b"." else unstuffed)
+        except OSError:  # the spool file failed (disk full): read on, then 451
+            log.exception("DATA 临时文件写入失败")
+            self._refuse(TEMPFAIL)
+
+
+def _crlf_lines(body: bytes) -> list[bytes]:
+    """The CRLF-ended lines of `body` (which ends with CRLF)."""
+    return [line + b"\r\n" for line in body.split(b"\r\n")[:-1]]
+
+
+#: DATA held in memory up to this size; past it, it is spooled to a temporary file
+SPOOL_BYTES = 1 << 20
+
+
+class _Spool:
+    """DATA as it arrives: a buffer, moved to an unnamed temporary file once it is large.
+    Reading the file back gives the message as one bytes object and nothing besides."""
+
+    def __init__(self, spool_dir: Path | None) -> None:
+        self._dir = spool_dir
+        self._buf = bytearray()
+        self._file: IO[bytes] | None = None
+        self._in_memory = False
+
+    def write(self, data: bytes | memoryview) -> None:
+        self._buf += data
+        if len(self._buf) >= SPOOL_BYTES:
+            self._spill()
+
+    def discard(self) -> None:
+        self._buf.clear()
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def getvalue(self) -> bytes:
+        if self._file is None:
+            data = bytes(self._buf)
+            self._buf.clear()
+            return data
+        self._spill()
+        spool, self._file = self._file, None
+        with spool:
+            spool.seek(0)
+            return spool.read()  # one allocation of the file's size
+
+    def _spill(self) -> None:
+        if self._file is None:
+            if self._in_memory:
+                return
+            try:
+                self._file = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115 - closed in getvalue/discard
+            except OSError as exc:  # no spool, no loss: the message stays in memory
+                log.warning("无法创建临时文件，邮件留在内存中：%s", exc)
+                self._in_memory = True
+                return
+        try:
+            self._file.write(self._buf)
+        except OSError:
+            self.discard()
+            raise
+        self._buf.clear()
 
 
 def _log_orphan(task: asyncio.Task[Any]) -> None:
@@ -241,6 +419,7 @@ def make_protocol(
             # AUTH only over TLS when TLS is available; else plain (loopback gateway)
             auth_require_tls=tls is not None,
             loop=loop,
+            spool_dir=settings.storage.data_dir,
         )
 
     return factory

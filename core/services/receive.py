@@ -25,9 +25,9 @@ from core.clock import iso
 from core.config import Settings
 from core.directory import Directory
 from core.errors import StorageError
-from core.mail import decode_words, parse_message
+from core.mail import ParsedMessage, decode_words, parse_message
 from core.model import Channel, Outcome
-from core.reading import Decision, decide
+from core.reading import Decision, decide_parsed
 from core.registers import local_year_month
 from core.routing import URGENT_LEVELS, registry_staff
 from core.services import notices
@@ -49,6 +49,8 @@ _TRACE_FIELDS = frozenset({
     b"authentication-results",
 })
 _HEADER_SCAN_LIMIT = 1 << 20
+#: messages up to this size are hashed on the event loop (a thread hop costs more)
+_INLINE_BYTES = 256 * 1024
 _MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
 
 
@@ -107,9 +109,11 @@ def content_hash(raw: bytes) -> str:
     and trailing blank lines dropped.
 
     The same message relayed twice (a retry through Postfix) hashes the same; any change
-    to its own headers or body does not.
+    to its own headers or body does not. The body is hashed a slice at a time: a large
+    message is never copied whole.
     """
-    data = raw.replace(b"\r\n", b"\n")
+    cut = _uncrlf_end(raw, min(len(raw), 2 * _HEADER_SCAN_LIMIT))  # ≥ the limit once folded
+    data = raw[:cut].replace(b"\r\n", b"\n")
     end = data.find(b"\n\n", 0, _HEADER_SCAN_LIMIT)
     split = end + 1 if end >= 0 else min(len(data), _HEADER_SCAN_LIMIT)
     kept: list[bytes] = []
@@ -123,17 +127,49 @@ def content_hash(raw: bytes) -> str:
         skipping = name in _TRACE_FIELDS
         if not skipping:
             kept.append(line)
-    digest = hashlib.sha256(b"\n".join(kept))
-    # how many blank lines end the body depends on the client, not on the message
-    stop = len(data)
-    while stop > split:
-        chunk = data[max(split, stop - 4096) : stop]
-        kept_part = chunk.rstrip(b"\n")
-        stop -= len(chunk) - len(kept_part)
-        if kept_part:
-            break
-    digest.update(memoryview(data)[split:stop])  # no copy of a large body
-    return digest.hexdigest()
+    body = _BodyDigest(b"\n".join(kept))
+    body.feed(data[split:])
+    del data
+    pos = cut
+    while pos < len(raw):
+        stop = _uncrlf_end(raw, min(len(raw), pos + _HASH_SLICE))
+        body.feed(raw[pos:stop].replace(b"\r\n", b"\n"))
+        pos = stop
+    return body.hexdigest()
+
+
+_HASH_SLICE = 1 << 20
+
+
+def _uncrlf_end(raw: bytes, stop: int) -> int:
+    """`stop` moved past any CR, so that no CRLF is split between two slices."""
+    while stop < len(raw) and raw[stop - 1] == 0x0D:
+        stop += 1
+    return stop
+
+
+class _BodyDigest:
+    """Hashes the body as it comes, holding back line feeds until text follows them:
+    how many blank lines end the body depends on the client, not on the message."""
+
+    def __init__(self, head: bytes) -> None:
+        self.digest = hashlib.sha256(head)
+        self._held = 0
+
+    def hexdigest(self) -> str:
+        return self.digest.hexdigest()
+
+    def feed(self, chunk: bytes) -> None:
+        text = chunk.rstrip(b"\n")
+        if not text:
+            self._held += len(chunk)
+            return
+        while self._held:
+            n = min(self._held, _HASH_SLICE)
+            self.digest.update(b"\n" * n)
+            self._held -= n
+        self.digest.update(text)
+        self._held = len(chunk) - len(text)
 
 
 def _identity(raw: bytes) -> tuple[str | None, str]:
@@ -210,14 +246,16 @@ async def receive(
     peer: str | None = None,
 ) -> Received:
     """Store, decide and record one delivered message; returns once it is committed."""
-    message_id, digest = await asyncio.to_thread(_identity, raw)
+    if len(raw) <= _INLINE_BYTES:
+        message_id, digest = _identity(raw)  # cheaper than a hop to a worker thread
+    else:
+        message_id, digest = await asyncio.to_thread(_identity, raw)
     async with ctx.db.reader() as r:
         same = await _find_same(r, message_id, digest)
         if same is not None:
             found = await _as_received(r, same)
             _log_item(found)
             return found
-    raw_blob = await asyncio.to_thread(ctx.blobs.put, raw)
     loop = asyncio.get_running_loop()
     directory = directory_of(ctx.settings)
     # envelope numbers found taken inside a transaction (perhaps by a unit of the same
@@ -235,13 +273,23 @@ async def receive(
 
         return asyncio.run_coroutine_threadsafe(look(), loop).result(_LOOKUP_TIMEOUT)
 
+    # the worker takes the message out of the box: holding the last reference (the SMTP
+    # edge gave up its own), it frees a large message before reading its documents
+    box = [raw]
+    del raw
+    stored, decision = await asyncio.to_thread(
+        _store_and_decide, ctx, box, directory, seen_envelope
+    )
     # a second round only when another delivery took the same envelope number meanwhile:
     # deciding again then sees it as used
-    for _attempt in range(3):
-        decision = await asyncio.to_thread(_decide_and_store, ctx, raw, directory, seen_envelope)
+    for attempt in range(3):
+        if attempt:
+            decision = await asyncio.to_thread(
+                _decide_and_store, ctx, stored, directory, seen_envelope
+            )
         done = await _record(
-            ctx, decision, raw_blob=raw_blob, message_id=message_id, digest=digest,
-            mail_from=mail_from, rcpt_tos=rcpt_tos, peer=peer, raw=raw, taken=taken,
+            ctx, decision, raw_blob=stored.raw_blob, message_id=message_id, digest=digest,
+            mail_from=mail_from, rcpt_tos=rcpt_tos, peer=peer, head=stored.head, taken=taken,
         )
         if done is not None:
             _log_item(done)
@@ -249,14 +297,36 @@ async def receive(
     raise StorageError("信封编号反复冲突，稍后重试")
 
 
+@dataclass(frozen=True)
+class _Stored:
+    """A delivery once its raw bytes are durable: the blob, the header block, the parts."""
+
+    raw_blob: str
+    size: int
+    head: bytes
+    parsed: ParsedMessage
+
+
+def _store_and_decide(
+    ctx: Context, box: list[bytes], directory: Directory, seen: Callable[[str], bool]
+) -> tuple[_Stored, Decision]:
+    """Blob first (durable before anything is decided), then one parse (worker thread)."""
+    raw = box.pop()
+    raw_blob = ctx.blobs.put(raw)
+    stored = _Stored(raw_blob, len(raw), _header_block(raw), parse_message(raw))
+    del raw  # from here on the parts and the header block are all that is read
+    return stored, _decide_and_store(ctx, stored, directory, seen)
+
+
 def _decide_and_store(
-    ctx: Context, raw: bytes, directory: Directory, seen: Callable[[str], bool]
+    ctx: Context, stored: _Stored, directory: Directory, seen: Callable[[str], bool]
 ) -> Decision:
     """Classify, then store every attachment blob the decision lists (worker thread)."""
-    decision = decide(raw, directory, seen_envelope=seen)
+    parsed = stored.parsed
+    decision = decide_parsed(parsed, directory, seen_envelope=seen, size=stored.size)
     if decision.attachments and decision.outcome is not Outcome.SEALED:
         wanted = {a.sha256 for a in decision.attachments}
-        for att in parse_message(raw).attachments:
+        for att in parsed.attachments:
             if att.sha256 in wanted:
                 ctx.blobs.put(att.data)
                 wanted.discard(att.sha256)
@@ -282,7 +352,7 @@ async def _record(
     mail_from: str,
     rcpt_tos: list[str],
     peer: str | None,
-    raw: bytes,
+    head: bytes,
     taken: set[str],
 ) -> Received | None:
     """The one transaction; None when the envelope number was taken meanwhile (decide again)."""
@@ -327,7 +397,7 @@ async def _record(
                 "peer": peer, "rule": decision.rule, "flags": flags,
             },
         )
-        await _enqueue_events(ctx, uow, decision, item_id=item_id, now=now, raw=raw)
+        await _enqueue_events(ctx, uow, decision, item_id=item_id, now=now, head=head)
         await uow.commit()
     return Received(
         item_id=item_id, outcome=decision.outcome.value,
@@ -372,7 +442,7 @@ async def _insert_attachments(uow: UnitOfWork, item_id: int, d: Decision) -> Non
 
 
 async def _enqueue_events(
-    ctx: Context, uow: UnitOfWork, d: Decision, *, item_id: int, now: datetime, raw: bytes
+    ctx: Context, uow: UnitOfWork, d: Decision, *, item_id: int, now: datetime, head: bytes
 ) -> None:
     settings = ctx.settings
     if d.outcome is Outcome.REGISTER:
@@ -398,7 +468,7 @@ async def _enqueue_events(
                          "in_reply_to": d.message_id},
                 at=now, item_id=item_id,
             )
-    text = staff_text(d, settings, item_id=item_id, now=now, raw=raw, mailed_to=mailed_to)
+    text = staff_text(d, settings, item_id=item_id, now=now, head=head, mailed_to=mailed_to)
     payload: dict[str, Any] = {
         "text": text, "buttons": [], "blob": None, "filename": None,
         "urgent": d.outcome is not Outcome.QUARANTINE and d.urgency in URGENT_LEVELS,
@@ -434,13 +504,14 @@ def _details(d: Decision) -> list[str]:
 
 
 def staff_text(
-    d: Decision, settings: Settings, *, item_id: int, now: datetime, raw: bytes,
+    d: Decision, settings: Settings, *, item_id: int, now: datetime, head: bytes,
     mailed_to: str | None,
 ) -> str:
-    """The chat notice registry staff get for an item held back from the leaders."""
+    """The chat notice registry staff get for an item held back from the leaders
+    (`head`: the message, or its header block, which is all that is read)."""
     env = notices.Envelope(
         item_id=item_id, received=now.astimezone(settings.tz),
-        sender=_envelope_sender(d, raw), addressee=addressee_of(raw, d),
+        sender=_envelope_sender(d, head), addressee=addressee_of(head, d),
         envelope_no=d.envelope_no, channel=d.channel.value,
     )
     reason = d.reason.value if d.reason else None
@@ -460,15 +531,15 @@ def staff_text(
     )
 
 
-def _first_header(raw: bytes, name: bytes) -> str:
-    for key, value in _header_fields(_header_block(raw)):
+def _first_header(head: bytes, name: bytes) -> str:
+    for key, value in _header_fields(_header_block(head)):
         if key == name:
             return decode_words(value.decode("utf-8", "surrogateescape")).strip()[:300]
     return ""
 
 
-def _envelope_sender(d: Decision, raw: bytes) -> str:
-    shown = _first_header(raw, b"from") or d.from_address or "（无发件人）"
+def _envelope_sender(d: Decision, head: bytes) -> str:
+    shown = _first_header(head, b"from") or d.from_address or "（无发件人）"
     if d.sender and d.sender not in shown:
         return f"{d.sender}（{shown}）"
     return shown
@@ -477,12 +548,12 @@ def _envelope_sender(d: Decision, raw: bytes) -> str:
 _PERSONAL_RE = re.compile(r"([^\s,，;；:：]{1,20}?)\s*亲启")
 
 
-def addressee_of(raw: bytes, d: Decision) -> str:
+def addressee_of(head: bytes, d: Decision) -> str:
     """Whom the envelope is for: `X亲启` in the subject, else the To header's names."""
     m = _PERSONAL_RE.search(d.subject or "")
     if m:
         return f"{m.group(1)}（亲启）"
-    to = _first_header(raw, b"to")
+    to = _first_header(head, b"to")
     names = [name or addr for name, addr in getaddresses([to]) if name or addr]
     return "、".join(names) or "（未注明）"
 
