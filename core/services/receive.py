@@ -30,7 +30,7 @@ from core.model import Channel, Outcome
 from core.reading import Decision, decide_parsed
 from core.registers import local_year_month
 from core.routing import URGENT_LEVELS, registry_staff
-from core.services import notices
+from core.services import notices, registry
 from core.services.context import Context
 from core.services.registry import number_item
 from core.storage import audit, outbox
@@ -446,11 +446,7 @@ async def _enqueue_events(
 ) -> None:
     settings = ctx.settings
     if d.outcome is Outcome.REGISTER:
-        # the bot expands this into one push per leader (core.routing)
-        await outbox.enqueue(
-            uow, channel=outbox.CHAT, event="route", target="route",
-            payload={"item_id": item_id}, at=now, item_id=item_id,
-        )
+        await registry.enqueue_route(uow, item_id=item_id, at=now)
         return
     mailed_to = None
     if d.outcome is Outcome.RETURN:
