@@ -16,7 +16,7 @@ import pytest
 from core.config import load_settings
 from core.directory import Directory
 from core.model import Outcome
-from core.reading import decide
+from core.reading import JSON_KEYS, decide
 from tests.conftest import EXAMPLE
 from tests.data.probe.generate import (
     CT_DOCX,
@@ -32,18 +32,8 @@ from tests.data.probe.generate import (
     pdf_bytes,
 )
 
-FIELDS = (
-    "outcome",
-    "kind",
-    "reason",
-    "sender",
-    "doc_number",
-    "doc_type",
-    "secrecy",
-    "urgency",
-    "title",
-    "envelope_no",
-)
+#: the labelled fields: the classify --json keys less the file and the rule's own record
+FIELDS = tuple(k for k in JSON_KEYS if k not in {"file", "rule", "evidence"})
 #: outcomes that sign for an item and so use up its envelope number (as `jiyao classify`)
 SIGNED = (Outcome.REGISTER, Outcome.REVIEW)
 
