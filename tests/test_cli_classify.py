@@ -40,17 +40,17 @@ def test_json_rows_over_corpus_dir() -> None:
     assert r.returncode == 0, r.stderr
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     labels = _labels()
-    assert [row["file"] for row in rows] == sorted(labels)
+    assert [row["file"] for row in rows] == [str(CORPUS / name) for name in sorted(labels)]
     for row in rows:
         assert tuple(row) == JSON_KEYS
-        label = labels[row["file"]]
+        label = labels[Path(row["file"]).name]
         assert row["outcome"] == label["outcome"]
         assert row["kind"] == label["kind"]
         assert row["reason"] == label.get("reason")
         assert row["sender"] == label["sender"]
         assert row["doc_number"] == label["doc_number"]
         assert row["title"] == label["title"]
-    by_file = {row["file"]: row for row in rows}
+    by_file = {Path(row["file"]).name: row for row in rows}
     assert by_file["d030.eml"]["envelope_no"] == "川交2024-003101"
     assert by_file["d001.eml"]["rule"]
     assert by_file["d001.eml"]["evidence"]
@@ -94,3 +94,10 @@ def test_dry_run_writes_nothing(tmp_path: Path) -> None:
     r = classify("--json", "d001.eml", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d001.eml"]
+
+
+def test_file_key_is_the_path_as_given() -> None:
+    """`file` repeats the path exactly as the user typed it."""
+    r = classify("--json", "dev/d034.eml", cwd=CORPUS.parent)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["file"] == "dev/d034.eml"

@@ -44,7 +44,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
             seen.add(decision.envelope_no)  # 签收 uses the number; a returned item does not
         rows.append((file.name, decision))
         if args.json:
-            emit_json(decision.as_json_row(file.name))
+            emit_json(decision.as_json_row(str(file)))  # the path as given (dir/name)
     if not args.json:
         _print_table(rows)
     return 0
