@@ -50,6 +50,8 @@ class Channel(StrEnum):
     PAPER = "paper"
 
 
+CHANNEL_ZH: dict[str, str] = {"email": "邮件", "fax": "传真", "paper": "纸质"}
+
 OUTCOME_ZH: dict[str, str] = {
     "register": "登记",
     "review": "待分类",

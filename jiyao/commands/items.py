@@ -9,12 +9,11 @@ from datetime import date, datetime, time
 from typing import Any
 
 from core.errors import InvalidInputError
-from core.model import OUTCOME_ZH, REASON_ZH, Outcome
+from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Outcome
 from core.services import receive
 from jiyao.commands.common import add_common, emit_json, settings_from
 from jiyao.commands.runner import with_context
 
-CHANNEL_ZH = {"email": "邮件", "fax": "传真", "paper": "纸质"}
 COLUMNS = (
     ("id", "序号"), ("received", "收到时间"), ("channel", "渠道"), ("outcome", "结果"),
     ("kind", "类别"), ("reason", "原因"), ("number", "登记号"), ("sender", "来文单位"),

@@ -6,12 +6,14 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from core.clock import parse_iso
 from core.errors import InvalidInputError
-from core.model import Kind
+from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Kind
 from core.services import registry
 from core.services.context import Context
-from jiyao.commands.common import add_common, emit_json
+from jiyao.commands.common import add_common, emit_json, settings_from
 from jiyao.commands.export import write_table
 from jiyao.commands.runner import with_context
 
@@ -97,14 +99,27 @@ FIELD_ZH = {
 }
 
 
+def local_time(text: str | None, tz: ZoneInfo) -> str | None:
+    """A stored UTC time as staff read it: local, to the minute."""
+    return parse_iso(text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if text else text
+
+
 def cmd_show(args: argparse.Namespace) -> int:
+    tz = settings_from(args).tz
     item = with_context(args, lambda ctx: registry.show(ctx, args.ref))
     if args.json:
         emit_json(item)
         return 0
+    shown = {
+        **item,
+        "outcome": OUTCOME_ZH.get(item["outcome"], item["outcome"]),
+        "reason": REASON_ZH.get(item["reason"] or "", item["reason"]),
+        "channel": CHANNEL_ZH.get(item["channel"], item["channel"]),
+        "received_at": local_time(item["received_at"], tz),
+    }
     for key, label in FIELD_ZH.items():
-        if item.get(key) not in (None, ""):
-            print(f"{label}：{item[key]}")
+        if shown.get(key) not in (None, ""):
+            print(f"{label}：{shown[key]}")
     for e in item["entries"]:
         status = {"active": "有效", "void": "作废", "converted": "转办件"}[e["status"]]
         note = f"（{e['note']}）" if e["note"] else ""
@@ -168,8 +183,13 @@ def cmd_errors(args: argparse.Namespace) -> int:
     return 0
 
 
-def export_incoming(ctx: Context, year: int) -> Any:
-    return registry.register_rows(ctx, year=year)
+async def export_incoming(ctx: Context, year: int) -> list[dict[str, Any]]:
+    """The 收文登记簿 rows, times in the office's local time."""
+    rows = await registry.register_rows(ctx, year=year)
+    for row in rows:
+        for key in ("registered_at", "received_at"):
+            row[key] = local_time(row[key], ctx.settings.tz)
+    return rows
 
 
 INCOMING_HEADERS = [
@@ -184,4 +204,5 @@ def write_incoming(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
     status_zh = {"active": "有效", "void": "作废", "converted": "转办件"}
     for row in rows:
         row["status"] = status_zh.get(row["status"], row["status"])
+        row["channel"] = CHANNEL_ZH.get(row["channel"], row["channel"])
     write_table(rows, INCOMING_HEADERS, fmt, out, sheet="收文登记簿")
