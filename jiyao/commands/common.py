@@ -6,7 +6,9 @@ import argparse
 import json
 import sys
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from core.clock import parse_iso
 from core.config import Settings, load_settings
 
 
@@ -28,3 +30,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 def emit_json(obj: Any) -> None:
     """Print one JSON document on one line, Chinese kept readable."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def local_time(text: str | None, tz: ZoneInfo) -> str | None:
+    """A stored UTC time as staff read it: local, to the minute."""
+    return parse_iso(text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if text else text

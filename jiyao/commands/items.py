@@ -11,7 +11,7 @@ from typing import Any
 from core.errors import InvalidInputError
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Outcome
 from core.services import receive
-from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.common import add_common, emit_json, local_time, settings_from
 from jiyao.commands.runner import with_context
 
 COLUMNS = (
@@ -73,7 +73,6 @@ def cmd_items(args: argparse.Namespace) -> int:
 
 
 def _human(row: dict[str, Any], tz: Any) -> dict[str, str]:
-    received = datetime.fromisoformat(row["received"]).astimezone(tz)
     title = row["title"] or ""
     if row["outcome"] == "sealed":
         title = "（封存，不显示）"
@@ -81,7 +80,7 @@ def _human(row: dict[str, Any], tz: Any) -> dict[str, str]:
         title = title[: TITLE_WIDTH - 1] + "…"
     return {
         "id": str(row["id"]),
-        "received": received.strftime("%Y-%m-%d %H:%M"),
+        "received": local_time(row["received"], tz) or "",
         "channel": CHANNEL_ZH.get(row["channel"], row["channel"]),
         "outcome": OUTCOME_ZH.get(row["outcome"], row["outcome"]),
         "kind": row["kind"] or "",

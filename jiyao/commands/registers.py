@@ -6,14 +6,12 @@ import argparse
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from core.clock import parse_iso
 from core.errors import InvalidInputError
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Kind
 from core.services import registry
 from core.services.context import Context
-from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.common import add_common, emit_json, local_time, settings_from
 from jiyao.commands.export import write_table
 from jiyao.commands.runner import with_context
 
@@ -97,11 +95,6 @@ FIELD_ZH = {
     "doc_type": "文种", "title": "标题", "secrecy": "密级", "urgency": "紧急程度",
     "envelope_no": "信封编号", "rule": "分类规则", "evidence": "依据", "deadline": "办理期限",
 }
-
-
-def local_time(text: str | None, tz: ZoneInfo) -> str | None:
-    """A stored UTC time as staff read it: local, to the minute."""
-    return parse_iso(text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if text else text
 
 
 def cmd_show(args: argparse.Namespace) -> int:
