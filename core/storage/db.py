@@ -9,6 +9,11 @@ Group commit: units of work that queue up behind one another share one transacti
 only after that COMMIT is durable, so callers (the SMTP edge answering 250) never
 acknowledge anything that is not on disk; if the shared COMMIT fails, every unit in it
 raises and nothing of it remains.
+
+The writer's statements run on the event loop itself: once `BEGIN IMMEDIATE` holds the
+database lock, an INSERT of a row takes tens of microseconds, less than a hop to a
+worker thread and back. What can block (waiting for the lock, the fsync of COMMIT,
+a checkpoint, a statement carrying a large value) runs on the writer's own thread.
 """
 
 from __future__ import annotations
@@ -16,11 +21,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
@@ -40,9 +46,13 @@ PRAGMAS = (
 )
 
 Row = sqlite3.Row
+T = TypeVar("T")
 
 #: units of work committed together at most (bounds the wait of the first one)
 MAX_BATCH = 64
+#: a statement with a text or blob parameter this long runs off the event loop
+#: (indexing a long document text for search can take a while)
+INLINE_MAX_PARAM = 32 * 1024
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -53,30 +63,102 @@ async def _connect(path: Path) -> aiosqlite.Connection:
     return conn
 
 
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    # check_same_thread off: the loop and the writer thread take turns, never at once
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.row_factory = sqlite3.Row
+        for pragma in PRAGMAS:
+            conn.execute(pragma)
+        conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class _Writer:
+    """The writer connection and the one thread that runs its blocking steps.
+
+    Whoever holds the database lock may use it; a step handed to the thread is always
+    waited for to the end (even when the waiting task is cancelled), so the loop never
+    touches the connection while the thread does.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, pool: ThreadPoolExecutor) -> None:
+        self.conn = conn
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, path: Path) -> _Writer:
+        pool = ThreadPoolExecutor(1, thread_name_prefix="jiyao-db-writer")
+        try:
+            conn = await _finish(asyncio.get_running_loop().run_in_executor(
+                pool, _connect_writer, path))
+        except BaseException:
+            pool.shutdown(wait=False)
+            raise
+        return cls(conn, pool)
+
+    @property
+    def in_transaction(self) -> bool:
+        return self.conn.in_transaction
+
+    async def off_loop(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(*args)` on the writer thread and wait for it to finish."""
+        return await _finish(asyncio.get_running_loop().run_in_executor(self._pool, fn, *args))
+
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        if any(isinstance(p, str | bytes) and len(p) > INLINE_MAX_PARAM for p in params):
+            return await self.off_loop(self.conn.execute, sql, params)
+        return self.conn.execute(sql, params)
+
+    async def close(self) -> None:
+        try:
+            await self.off_loop(self.conn.close)
+        finally:
+            self._pool.shutdown(wait=False)
+
+
+async def _finish(future: asyncio.Future[T]) -> T:
+    """Await a thread's step to its end; a cancellation is passed on only afterwards."""
+    cancelled = False
+    while True:
+        try:
+            result = await asyncio.shield(future)
+            break
+        except asyncio.CancelledError:
+            if future.done():
+                raise
+            cancelled = True
+    if cancelled:
+        raise asyncio.CancelledError
+    return result
+
+
 class UnitOfWork:
     """One unit of work; rolled back on exit unless `commit()` was called."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self.conn = conn
+    def __init__(self, writer: _Writer) -> None:
+        self._writer = writer
         self.committed = False
 
-    # one thread hop per call: execute_fetchall/execute_insert run whole on the db thread
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Cursor:
-        """Run a statement; the cursor gives `rowcount` (closing it is optional)."""
-        return await self.conn.execute(sql, tuple(params))
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run a statement; the cursor gives `rowcount`."""
+        return await self._writer.execute(sql, tuple(params))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        rows = list(await self.conn.execute_fetchall(sql, tuple(params)))
-        return rows[0] if rows else None
+        row: Row | None = (await self.execute(sql, params)).fetchone()
+        return row
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list(await self.conn.execute_fetchall(sql, tuple(params)))
+        return list((await self.execute(sql, params)).fetchall())
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        row = await self.conn.execute_insert(sql, tuple(params))
-        if row is None or row[0] is None:
+        rowid = (await self.execute(sql, params)).lastrowid
+        if rowid is None:
             raise StorageError("插入失败：没有行号")
-        return int(row[0])
+        return int(rowid)
 
     async def commit(self) -> None:
         """Keep this unit's changes; they are durable when the `async with` block exits."""
@@ -105,7 +187,7 @@ class Database:
 
     def __init__(self, path: Path, *, readers: int = 2) -> None:
         self.path = path
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: _Writer | None = None
         self._lock = asyncio.Lock()
         self._waiting = 0
         self._batch: _Batch | None = None
@@ -117,11 +199,8 @@ class Database:
     async def open(self) -> Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._writer = await _connect(self.path)
-            await self._writer.create_function(
-                "jiyao_audit_hash", 6, entry_hash, deterministic=True
-            )
-            await migrate(self._writer)
+            await self._migrate()
+            self._writer = await _Writer.open(self.path)
             for _ in range(self._n_readers):
                 conn = await _connect(self.path)
                 await conn.execute("PRAGMA query_only=ON")
@@ -131,6 +210,15 @@ class Database:
             await self.close()
             raise StorageError(f"无法打开数据库 {self.path}：{exc}") from exc
         return self
+
+    async def _migrate(self) -> None:
+        """Migrations run on a connection of their own, closed before the writer opens."""
+        conn = await _connect(self.path)
+        try:
+            await conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
+            await migrate(conn)
+        finally:
+            await conn.close()
 
     async def close(self) -> None:
         if self._batch is not None and self._writer is not None:
@@ -176,8 +264,8 @@ class Database:
         try:
             first = self._batch is None
             if first:
-                try:
-                    await writer.execute("BEGIN IMMEDIATE")
+                try:  # may wait for another process's write lock (busy_timeout)
+                    await writer.off_loop(writer.conn.execute, "BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
                     raise StorageError(f"数据库写入失败：{exc}") from exc
                 self._batch = _Batch()
@@ -197,7 +285,7 @@ class Database:
             await asyncio.shield(batch.done)
 
     async def _end_unit(
-        self, writer: aiosqlite.Connection, batch: _Batch, *, first: bool, ok: bool
+        self, writer: _Writer, batch: _Batch, *, first: bool, ok: bool
     ) -> bool:
         """Keep or undo one unit, then commit the batch or leave it open for the next unit."""
         batch.units += 1
@@ -233,19 +321,16 @@ class Database:
             task.add_done_callback(self._flushes.discard)
         return ok
 
-    async def _commit(self, writer: aiosqlite.Connection, batch: _Batch) -> None:
+    async def _commit(self, writer: _Writer, batch: _Batch) -> None:
         self._batch = None
+        batch.error = StorageError("数据库提交未完成")
         try:
-            await writer.execute("COMMIT")
-        except sqlite3.Error as exc:
-            log.exception("commit failed")
-            try:
-                await writer.execute("ROLLBACK")
-            except sqlite3.Error:
-                log.exception("rollback after failed commit failed")
-            batch.fail(StorageError(f"数据库提交失败：{exc}"))
-        else:
-            batch.succeed()
+            await writer.off_loop(_commit_sync, writer.conn, batch)
+        finally:  # resolved even if this task was cancelled while the COMMIT ran
+            if batch.error is None:
+                batch.succeed()
+            else:
+                batch.fail(batch.error)
 
     async def _flush(self, batch: _Batch) -> None:
         async with self._lock:
@@ -261,6 +346,21 @@ class Database:
             self._readers.put_nowait(conn)
 
 
+def _commit_sync(conn: sqlite3.Connection, batch: _Batch) -> None:
+    """COMMIT (the fsync) on the writer thread; on failure roll back and note why."""
+    try:
+        conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        log.exception("commit failed")
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.exception("rollback after failed commit failed")
+        batch.error = StorageError(f"数据库提交失败：{exc}")
+    else:
+        batch.error = None
+
+
 class _Batch:
     """Units sharing one transaction; `done` resolves when their COMMIT is durable."""
 
@@ -271,6 +371,7 @@ class _Batch:
         self.members = 0  # units kept
         self.units = 0  # units ended, kept or undone
         self.flush_scheduled = False
+        self.error: StorageError | None = None  # why the COMMIT failed
 
     def succeed(self) -> None:
         if not self.done.done():

@@ -380,7 +380,6 @@ async def replan(
             (iso(w.due_at), w.target, subject, w.kind, w.text, iso(now), w.dedup),
         )
         added += max(cur.rowcount, 0)
-        await cur.close()
     return added, await cancel_planned(uow, subject, now, keep=[w.dedup for w in wanted])
 
 
@@ -418,7 +417,6 @@ async def add_notice(
         (iso(due_at), target, subject, kind, text, iso(now), dedup),
     )
     inserted = cur.rowcount > 0
-    await cur.close()
     return inserted
 
 
@@ -437,7 +435,6 @@ async def mark_sent(uow: UnitOfWork, reminder_id: int, *, at: datetime, late: bo
         (iso(at), int(late), reminder_id),
     )
     done = cur.rowcount > 0
-    await cur.close()
     return done
 
 
