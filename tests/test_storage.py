@@ -85,6 +85,65 @@ async def test_failed_commit_fails_every_unit(tmp_path: Path) -> None:
             assert len(await r.fetchall("SELECT p FROM c")) == 1
 
 
+async def test_cancelled_committer_still_resolves_its_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelling the task that runs a batch's COMMIT neither loses the batch nor hangs
+    the units waiting on it."""
+    from core.storage import db as dbmod
+
+    real = dbmod._commit_sync
+    committing = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_commit(conn: sqlite3.Connection, batch: object) -> None:
+        loop.call_soon_threadsafe(committing.set)
+        import time
+
+        time.sleep(0.3)
+        real(conn, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dbmod, "_commit_sync", slow_commit)
+    async with Database(tmp_path / "x.db") as db:
+        waiting = asyncio.create_task(_put(db, "k1"))
+        await asyncio.sleep(0)  # k1 holds the lock while k2 queues behind it
+        committer = asyncio.create_task(_put(db, "k2"))
+        await committing.wait()
+        committer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await committer
+        await asyncio.wait_for(waiting, 5)  # resolved by the COMMIT that did finish
+        await _put(db, "k3")  # the writer is free again
+        assert await _count(db) == 3
+
+
+async def test_statement_with_large_value_runs_off_loop(tmp_path: Path) -> None:
+    """A statement carrying a long text runs on the writer thread, a short one on the loop."""
+    import threading
+
+    threads: list[int] = []
+
+    def length(value: str) -> int:
+        threads.append(threading.get_ident())
+        return len(value)
+
+    big = "文" * 200_000
+    async with Database(tmp_path / "x.db") as db:
+        assert db._writer is not None
+        db._writer.conn.create_function("probe_len", 1, length)
+        async with db.unit_of_work() as uow:
+            for key, value in (("kbig", big), ("ksmall", "短")):
+                await uow.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, probe_len(?))", (key, value)
+                )
+            await uow.commit()
+        async with db.reader() as r:
+            rows = await r.fetchall("SELECT value FROM meta WHERE key LIKE 'k%' ORDER BY key")
+    assert [row["value"] for row in rows] == [str(len(big)), "1"]
+    assert threads[0] != threading.get_ident()
+    assert threads[1] == threading.get_ident()
+
+
 def test_blob_store_is_content_addressed(tmp_path: Path) -> None:
     """Blobs are stored once under their sha256 and verified on demand."""
     store = BlobStore(tmp_path / "blobs")
