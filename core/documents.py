@@ -21,7 +21,7 @@ from xml.etree import ElementTree as ET
 
 from core.mail import Attachment, Finding, decode_text, html_to_text, normalize_text
 
-if TYPE_CHECKING:  # pypdf and python-docx load lazily: ~0.3 s of import for CLI start-up
+if TYPE_CHECKING:  # pypdf loads lazily: ~0.3 s of import for CLI start-up
     from pypdf import PdfReader
 
 Status = Literal["ok", "damaged", "image", "unsupported"]
@@ -621,21 +621,10 @@ def _office_main_part(contents: _ZipContents) -> str | None:
 
 
 def _read_docx(contents: _ZipContents, part: str, limits: Limits) -> Extracted:
-    """Paragraphs and tables in body order, with python-docx's element classes.
-
-    Only the main part is parsed: `docx.Document()` also parses every style part
-    (≈0.8 MB in Word's default template, ~19 ms a file), which the text never needs.
-    """
-    from docx.oxml.parser import parse_xml
-
-    data = _entry(contents, part) or b""
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
-        raise _Damaged("xml_dtd", "DOCX 正文含 DTD 声明，拒绝解析")
-    try:
-        document = parse_xml(data)
-    except Exception as exc:  # lxml's XMLSyntaxError and friends
-        raise _Damaged("bad_docx", f"DOCX 正文不是有效的 XML：{type(exc).__name__}") from exc
-    body = document.find(f"{_W}body")
+    """Paragraphs and tables in body order, read from the main part alone (the style
+    parts, ≈0.8 MB in Word's default template, never matter to the text)."""
+    root = _parse_xml(_entry(contents, part) or b"", part)
+    body = root.find(f"{_W}body")
     if body is None:
         raise _Damaged("bad_docx", "DOCX 正文没有 body")
     budget = _Budget(limits.max_text_chars)
@@ -647,40 +636,73 @@ def _read_docx(contents: _ZipContents, part: str, limits: Limits) -> Extracted:
     return Extracted("ok", budget.text(), meta, budget.findings())
 
 
-def _docx_blocks(container: object, depth: int) -> Iterator[str]:
+def _docx_blocks(container: ET.Element, depth: int) -> Iterator[str]:
     """Lines of a body or table cell: each paragraph (text boxes first), each table row
-    with its cells separated by tabs."""
-    from docx.oxml.table import CT_Tbl
-    from docx.oxml.text.paragraph import CT_P
-
+    with its cells separated by tabs. Content wrapped in w:ins, w:sdt and the like is
+    not read, as Word's own "inner content" excludes it."""
     if depth > 8:  # tables nested deeper than any real document
         return
-    for element in getattr(container, "inner_content_elements", []):
-        if isinstance(element, CT_P):
+    for element in container:
+        if element.tag == f"{_W}p":
             yield from _text_boxes(element)
-            if element.text.strip():  # empty paragraphs are spacing, not text
-                yield element.text
-        elif isinstance(element, CT_Tbl):
-            for row in element.tr_lst:
+            text = _paragraph_text(element)
+            if text.strip():  # empty paragraphs are spacing, not text
+                yield text
+        elif element.tag == f"{_W}tbl":
+            for row in element.iterfind(f"{_W}tr"):
                 cells: list[str] = []
-                for cell in row.tc_lst:
+                for cell in row.iterfind(f"{_W}tc"):
                     text = "\n".join(_docx_blocks(cell, depth + 1)).strip()
                     if not cells or text != cells[-1]:  # merged cells repeat
                         cells.append(text)
                 yield "\t".join(cells)
 
 
-def _text_boxes(paragraph: object) -> Iterator[str]:
+# what a run's inner elements stand for in plain text (w:t carries its own text)
+_RUN_CHARS = {f"{_W}tab": "\t", f"{_W}ptab": "\t", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}
+
+
+def _paragraph_text(paragraph: ET.Element) -> str:
+    """The text of a paragraph's runs, hyperlinked runs included."""
+    parts: list[str] = []
+    for element in paragraph:
+        if element.tag == f"{_W}r":
+            parts.append(_run_text(element))
+        elif element.tag == f"{_W}hyperlink":
+            parts.extend(_run_text(run) for run in element.iterfind(f"{_W}r"))
+    return "".join(parts)
+
+
+def _run_text(run: ET.Element) -> str:
+    parts: list[str] = []
+    for element in run:
+        if element.tag == f"{_W}t":
+            parts.append(element.text or "")
+        elif element.tag == f"{_W}br":
+            # a line break is a new line; page and column breaks are not text
+            if element.get(f"{_W}type", "textWrapping") == "textWrapping":
+                parts.append("\n")
+        else:
+            parts.append(_RUN_CHARS.get(element.tag, ""))
+    return "".join(parts)
+
+
+def _text_boxes(paragraph: ET.Element) -> Iterator[str]:
     """Paragraphs inside text boxes anchored in a paragraph (红头 mastheads often are),
     skipping the VML fallback copy Word writes beside the DrawingML one."""
-    from docx.oxml.text.paragraph import CT_P
-
-    for box in paragraph.iter(f"{_W}txbxContent"):  # type: ignore[attr-defined]
-        if any(a.tag == _MC_FALLBACK for a in box.iterancestors()):
-            continue
+    for box in _iter_primary(paragraph, f"{_W}txbxContent"):
         for p in box.iter(f"{_W}p"):
-            if isinstance(p, CT_P):
-                yield p.text
+            yield _paragraph_text(p)
+
+
+def _iter_primary(element: ET.Element, tag: str) -> Iterator[ET.Element]:
+    """Descendants with `tag`, not looking inside markup-compatibility fallbacks."""
+    for child in element:
+        if child.tag == _MC_FALLBACK:
+            continue
+        if child.tag == tag:
+            yield child
+        yield from _iter_primary(child, tag)
 
 
 def _docx_core_properties(contents: _ZipContents) -> dict[str, str]:

@@ -149,6 +149,33 @@ def test_scanned_pdf_is_an_image() -> None:
     assert "no_text_layer" in _codes(got)
 
 
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_pdf_with_only_an_owner_password_is_read(algorithm: str) -> None:
+    """A PDF locked against editing (empty user password) is read, whatever its cipher."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["川府函〔2024〕88号"]))))
+    writer.encrypt(user_password="", owner_password="owner", algorithm=algorithm)
+    out = io.BytesIO()
+    writer.write(out)
+    got = extract(_att(out.getvalue(), "a.pdf", "application/pdf"))
+    assert got.status == "ok", got.findings
+    assert "川府函〔2024〕88号" in got.text
+
+
+def test_pdf_with_a_user_password_is_damaged() -> None:
+    """A PDF that needs a password to open is reported as encrypted, not guessed at."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(make_pdf(["正文"]))))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="AES-128")
+    out = io.BytesIO()
+    writer.write(out)
+    got = extract(_att(out.getvalue(), "a.pdf", "application/pdf"))
+    assert got.status == "damaged"
+    assert [f.code for f in got.findings] == ["encrypted"]
+
+
 def test_pdf_page_limit() -> None:
     """Only max_pages pages are read, with a finding."""
     got = extract(_att(make_pdf(["第一行"], pages=4), "a.pdf", "application/pdf"),

@@ -13,6 +13,7 @@ import tracemalloc
 from collections.abc import Iterator
 
 import aiosmtplib
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -202,6 +203,46 @@ def test_pdf_is_read_without_copying_the_document() -> None:
     assert peak < len(pdf) * 1.6  # pypdf reads the image stream once; not the file twice
 
 
+def _scan_pdf(side: int) -> bytes:
+    """A one-page PDF holding an incompressible side × side image (a scan)."""
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    out = io.BytesIO()
+    page = canvas.Canvas(out, pageCompression=0)
+    page.drawImage(ImageReader(image), 0, 0, width=500, height=500)
+    page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+async def test_large_message_leaves_no_garbage_behind(ctx: Context) -> None:
+    """Once a large message is recorded, the copies its PDF reader made are freed, not
+    left in reference cycles for a later collection."""
+    pdf = _scan_pdf(1400)  # ≈ 5.6 MiB
+    raw, _ = _scan_message(16)
+    raw = raw.replace(b"application/octet-stream", b"application/pdf").replace(
+        b"scan.bin", b"scan.pdf")
+    head, _, _ = raw.partition(b'filename="scan.pdf"\r\n\r\n')
+    raw = head + b'filename="scan.pdf"\r\n\r\n' + base64.encodebytes(pdf).replace(
+        b"\n", b"\r\n") + b"--B--\r\n"
+    assert len(raw) >= receive_service._COLLECT_AFTER_BYTES
+    small = CORPUS_RAW[0]
+    await receive_service.receive(ctx, small, mail_from="a@sc.gov.cn", rcpt_tos=[OFFICE])
+    tracemalloc.start()
+    try:
+        before, _ = tracemalloc.get_traced_memory()
+        got = await receive_service.receive(ctx, raw, mail_from="a@sc.gov.cn",
+                                            rcpt_tos=[OFFICE])
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert got.outcome is not None
+    assert after - before < len(pdf) // 4  # without the collection: the PDF's stream, kept
+
+
 def _plain_content_hash(raw: bytes, limit: int) -> str:
     """content_hash as first written: the whole message copied with CRLF folded."""
     data = raw.replace(b"\r\n", b"\n")
@@ -310,3 +351,14 @@ def test_data_read_in_blocks_is_data_read_by_lines(
     assert reader.done
     got = reader.refusal or spool.getvalue()
     assert (got, reader.leftover + stream[pos:]) == _by_lines(stream, line_limit, size_limit)
+
+
+def test_daemon_fixes_the_mmap_threshold_on_glibc() -> None:
+    """On glibc, mallopt accepts the fixed mmap threshold the daemon sets at start."""
+    import platform
+
+    from jiyao.memory import return_large_buffers
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert return_large_buffers() is True

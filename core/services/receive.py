@@ -12,6 +12,7 @@ not registered twice.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import re
@@ -51,6 +52,8 @@ _TRACE_FIELDS = frozenset({
 _HEADER_SCAN_LIMIT = 1 << 20
 #: messages up to this size are hashed on the event loop (a thread hop costs more)
 _INLINE_BYTES = 256 * 1024
+#: after a message this large, garbage is collected at once (its copies are large too)
+_COLLECT_AFTER_BYTES = 4 * 1024 * 1024
 _MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
 
 
@@ -315,7 +318,12 @@ def _store_and_decide(
     raw_blob = ctx.blobs.put(raw)
     stored = _Stored(raw_blob, len(raw), _header_block(raw), parse_message(raw))
     del raw  # from here on the parts and the header block are all that is read
-    return stored, _decide_and_store(ctx, stored, directory, seen)
+    decision = _decide_and_store(ctx, stored, directory, seen)
+    if stored.size >= _COLLECT_AFTER_BYTES:
+        # PDF readers leave reference cycles holding copies of the document's streams;
+        # the cyclic collector would free them only many allocations later
+        gc.collect()
+    return stored, decision
 
 
 def _decide_and_store(

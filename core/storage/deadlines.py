@@ -416,8 +416,7 @@ async def add_notice(
         " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup) DO NOTHING",
         (iso(due_at), target, subject, kind, text, iso(now), dedup),
     )
-    inserted = cur.rowcount > 0
-    return inserted
+    return cur.rowcount > 0
 
 
 async def due_reminders(uow: UnitOfWork, now: datetime, limit: int) -> list[Row]:
@@ -434,8 +433,7 @@ async def mark_sent(uow: UnitOfWork, reminder_id: int, *, at: datetime, late: bo
         "UPDATE reminders SET sent_at = ?, late = ? WHERE id = ? AND sent_at IS NULL",
         (iso(at), int(late), reminder_id),
     )
-    done = cur.rowcount > 0
-    return done
+    return cur.rowcount > 0
 
 
 async def reminders_of(conn: Conn, subject: str) -> list[Row]:

@@ -24,8 +24,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 def cmd_run(args: argparse.Namespace) -> int:
     from jiyao import serve
+    from jiyao.memory import return_large_buffers
 
     settings = settings_from(args)
+    return_large_buffers()
     # httpx logs request URLs, which carry the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
