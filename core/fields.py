@@ -324,7 +324,10 @@ def _read_head(lines: list[str]) -> _Head:
             stopped = True
             break
         anchored = "doc_number" in values or "masthead" in values
-        title_at = _title_span(lines, i, limit, has_anchor=anchored)
+        title_at = _title_span(
+            lines, i, limit, has_anchor=anchored,
+            past_masthead="doc_number" in values and "masthead" in values,
+        )
         if title_at is None:
             if "masthead" not in values and re.search(f"[{_CJK}]", line) and len(line) <= 40:
                 values["masthead"] = Field(_organ_of_masthead(line), line.strip())
@@ -424,7 +427,7 @@ def _is_structural(line: str) -> bool:
 
 
 def _title_span(
-    lines: list[str], start: int, limit: int, *, has_anchor: bool
+    lines: list[str], start: int, limit: int, *, has_anchor: bool, past_masthead: bool = False
 ) -> tuple[int, int] | None:
     """Lines start..end that form a title ending with a 文种 (or a `（第N期）` name).
 
@@ -443,8 +446,12 @@ def _title_span(
             return end, end  # a periodical's name line stands alone (above it: a wrapped remnant)
         if doc_type_of(joined) is None or len(joined) < 4:
             continue
-        if end > start and "关于" not in lines[start] and "关于" in joined:
-            # a wrapped title carries 关于 on its first line; the line above is the masthead
+        at = joined.find("关于")
+        first = _squeeze(lines[start])
+        if end > start and at >= len(first) and not (past_masthead and _is_organ_line(first)):
+            # a wrapped title starts 关于 on its first line (its 关 at least: 关|于 may
+            # wrap); when 关于 only comes later, the line above is the masthead, unless
+            # masthead and 字号 are behind us (then it is the organ the title opens with)
             return None
         following = lines[end + 1] if end + 1 < len(lines) else ""
         if has_anchor or "关于" in joined or _ends_with_colon(following):
@@ -452,6 +459,20 @@ def _title_span(
         if len(joined) >= 8 and not _is_structural(following) and not joined.endswith("令"):
             return start, end  # a long 文种-ending line (…全体会议公报) is no organ's masthead
     return None
+
+
+_ORGAN_SUFFIXES = ("政府", "委员会", "办公厅", "办公室", "厅", "局", "委", "部", "院", "会",
+                   "公司", "集团", "中心", "署", "办", "军分区")
+
+
+def _is_organ_line(text: str) -> bool:
+    """A line that is only an organ's name (甘孜州民族宗教事务委员会), as a title broken
+    after its organ prints it."""
+    return (
+        len(text) >= 4
+        and re.fullmatch(f"[{_CJK}（）()]+", text) is not None
+        and text.endswith(_ORGAN_SUFFIXES)
+    )
 
 
 def _organ_of_masthead(line: str) -> str:

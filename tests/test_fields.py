@@ -278,3 +278,30 @@ def test_empty_text() -> None:
     f = extract_fields("")
     assert f.title is None
     assert f.body == ""
+
+
+def test_title_wrapped_between_guan_and_yu() -> None:
+    """A title a layout engine wrapped inside 关于 (…有限公司关 / 于申请…) is read whole."""
+    f = extract_fields(
+        "甘孜州水电开发有限公司文件\n甘水电〔2024〕8号\n甘孜州水电开发有限公司关\n"
+        "于申请注入水电项目资本金的请示\n州人民政府：\n恳请予以支持。\n"
+    )
+    assert val(f.title) == "甘孜州水电开发有限公司关于申请注入水电项目资本金的请示"
+    assert val(f.masthead) == "甘孜州水电开发有限公司"
+
+
+def test_title_broken_after_its_organ() -> None:
+    """After the masthead and 字号, a title printed as organ line + 关于 line is read whole."""
+    f = extract_fields(
+        "甘孜州民族宗教事务委员会文件\n甘民宗发〔2024〕5号\n甘孜州民族宗教事务委员会\n"
+        "关于做好城乡居民医保征缴工作的通知\n州人民政府：\n特此通知。\n"
+    )
+    assert val(f.title) == "甘孜州民族宗教事务委员会关于做好城乡居民医保征缴工作的通知"
+    assert val(f.masthead) == "甘孜州民族宗教事务委员会"
+
+
+def test_organ_line_above_title_without_number_stays_masthead() -> None:
+    """Without a 字号 read, an organ line above a 关于 title is still the masthead (函 paper)."""
+    f = extract_fields("甘孜州财政局\n关于报送预算执行情况的函\n州人民政府：\n请审阅。\n")
+    assert val(f.masthead) == "甘孜州财政局"
+    assert val(f.title) == "关于报送预算执行情况的函"
