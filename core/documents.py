@@ -669,24 +669,49 @@ def _read_docx(contents: _ZipContents, part: str, limits: Limits) -> Extracted:
 
 def _docx_blocks(container: ET.Element, depth: int) -> Iterator[str]:
     """Lines of a body or table cell: each paragraph (text boxes first), each table row
-    with its cells separated by tabs. Content wrapped in w:ins, w:sdt and the like is
-    not read, as Word's own "inner content" excludes it."""
+    with its cells separated by tabs. Content controls (w:sdt), custom XML and tracked
+    insertions around paragraphs, rows or cells are shown by Word, so they are read."""
     if depth > 8:  # tables nested deeper than any real document
         return
-    for element in container:
+    for element in _unwrapped(container, 0):
         if element.tag == f"{_W}p":
             yield from _text_boxes(element)
             text = _paragraph_text(element)
             if text.strip():  # empty paragraphs are spacing, not text
                 yield text
         elif element.tag == f"{_W}tbl":
-            for row in element.iterfind(f"{_W}tr"):
+            for row in _unwrapped(element, 0):
+                if row.tag != f"{_W}tr":
+                    continue
                 cells: list[str] = []
-                for cell in row.iterfind(f"{_W}tc"):
+                for cell in _unwrapped(row, 0):
+                    if cell.tag != f"{_W}tc":
+                        continue
                     text = "\n".join(_docx_blocks(cell, depth + 1)).strip()
                     if not cells or text != cells[-1]:  # merged cells repeat
                         cells.append(text)
                 yield "\t".join(cells)
+
+
+#: wrappers Word shows the content of: content controls, custom XML, smart tags, simple
+#: fields (a MERGEFIELD an OA system filled in), hyperlinks, tracked insertions and moves
+_TRANSPARENT = frozenset(
+    f"{_W}{name}"
+    for name in ("sdt", "sdtContent", "customXml", "smartTag", "fldSimple", "hyperlink", "ins",
+                 "moveTo", "dir", "bdo")
+)
+_MAX_WRAPPING = 16  # wrappers inside wrappers, deeper than any real document
+
+
+def _unwrapped(container: ET.Element, depth: int) -> Iterator[ET.Element]:
+    """The children of `container`, with the children of transparent wrappers in their
+    place (w:sdtPr and deleted content are not shown, so they are not children here)."""
+    for element in container:
+        if element.tag in _TRANSPARENT:
+            if depth < _MAX_WRAPPING:
+                yield from _unwrapped(element, depth + 1)
+        else:
+            yield element
 
 
 # what a run's inner elements stand for in plain text (w:t carries its own text)
@@ -694,14 +719,9 @@ _RUN_CHARS = {f"{_W}tab": "\t", f"{_W}ptab": "\t", f"{_W}cr": "\n", f"{_W}noBrea
 
 
 def _paragraph_text(paragraph: ET.Element) -> str:
-    """The text of a paragraph's runs, hyperlinked runs included."""
-    parts: list[str] = []
-    for element in paragraph:
-        if element.tag == f"{_W}r":
-            parts.append(_run_text(element))
-        elif element.tag == f"{_W}hyperlink":
-            parts.extend(_run_text(run) for run in element.iterfind(f"{_W}r"))
-    return "".join(parts)
+    """The text of a paragraph's runs, those inside hyperlinks, fields, content controls
+    and tracked insertions included (deleted and moved-away text is not)."""
+    return "".join(_run_text(e) for e in _unwrapped(paragraph, 0) if e.tag == f"{_W}r")
 
 
 def _run_text(run: ET.Element) -> str:

@@ -18,6 +18,7 @@ from tests.conftest import CORPUS
 from tests.data.reading.builders import (
     make_blank_pdf,
     make_docx,
+    make_docx_package,
     make_jpeg,
     make_ofd,
     make_pdf,
@@ -242,6 +243,34 @@ def test_docx_text_box_read_once() -> None:
     data = _replace_entry(make_docx(["x"]), "word/document.xml", TEXTBOX_DOCUMENT.encode())
     got = extract(_att(data, "a.docx", DOCX_TYPE))
     assert got.text.splitlines() == ["甘孜州财政局文件", "甘财〔2024〕57号"]
+
+
+def _r(text: str) -> str:
+    return f"<w:r><w:t>{text}</w:t></w:r>"
+
+
+def test_docx_reads_what_word_shows() -> None:
+    """Text in content controls, simple fields, smart tags, custom XML and tracked insertions
+    (around runs, paragraphs, rows and cells) is read; deleted and moved-away text is not."""
+    body = (
+        '<w:sdt><w:sdtPr><w:alias w:val="机关"/></w:sdtPr><w:sdtContent>'
+        f'<w:p>{_r("甘孜州财政局文件")}</w:p></w:sdtContent></w:sdt>'
+        '<w:p><w:fldSimple w:instr=" MERGEFIELD 文号 ">'
+        f'{_r("甘财〔2024〕57号")}</w:fldSimple></w:p>'
+        f"<w:p><w:sdt><w:sdtPr/><w:sdtContent>{_r('关于报送')}</w:sdtContent></w:sdt>"
+        f'<w:smartTag w:uri="u" w:element="e">{_r("预算")}</w:smartTag>'
+        f'<w:ins w:id="1" w:author="a">{_r("执行情况")}</w:ins>'
+        f'<w:del w:id="2" w:author="a"><w:r><w:delText>删去</w:delText></w:r></w:del>'
+        f'<w:moveFrom w:id="3" w:author="a">{_r("移走")}</w:moveFrom>'
+        f'<w:customXml w:element="x">{_r("的函")}</w:customXml></w:p>'
+        f"<w:tbl><w:sdt><w:sdtContent><w:tr><w:tc><w:p>{_r('州人民政府：')}</w:p></w:tc>"
+        f"</w:tr></w:sdtContent></w:sdt></w:tbl>"
+    )
+    got = extract(_att(make_docx_package(body), "a.docx", DOCX_TYPE))
+    assert got.status == "ok"
+    assert got.text.splitlines() == [
+        "甘孜州财政局文件", "甘财〔2024〕57号", "关于报送预算执行情况的函", "州人民政府：",
+    ]
 
 
 def test_docx_with_corrupt_entry_is_damaged() -> None:

@@ -98,6 +98,34 @@ def make_docx(paragraphs: list[str], table: list[list[str]] | None = None,
     return out.getvalue()
 
 
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def make_docx_package(body_xml: str) -> bytes:
+    """A minimal DOCX whose w:body is `body_xml` (w: prefix bound), for structures
+    python-docx does not write: content controls, fields, tracked changes."""
+    types = (
+        '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+        'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+        'ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType='
+        '"application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/>'
+        "</Types>"
+    )
+    rels = (
+        '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
+        'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://'
+        'schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+        'Target="word/document.xml"/></Relationships>'
+    )
+    document = (
+        f'<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="{W_NS}"><w:body>'
+        f"{body_xml}<w:sectPr/></w:body></w:document>"
+    )
+    return make_zip({"[Content_Types].xml": types.encode(), "_rels/.rels": rels.encode(),
+                     "word/document.xml": document.encode("utf-8")})
+
+
 def ofd_xml(title: str, doc_id: str = "d1", custom: dict[str, str] | None = None,
             doc_root: str = "Doc_0/Document.xml") -> str:
     customs = "".join(
