@@ -579,17 +579,20 @@ def _ofd_pages(contents: _ZipContents, doc_path: str) -> list[str]:
 
 def _ofd_page_text(contents: _ZipContents, page_path: str) -> str:
     """Text of one page in content order; a new line wherever the baseline moves, so
-    one object per line and one object per character both read naturally."""
+    one object per line and one object per character both read naturally. The pieces of
+    one line are put in left-to-right order (a producer may write a line's objects in
+    any order), and the page-number line is dropped as in a PDF."""
     data = _entry(contents, page_path)
     if data is None:
         raise _Damaged("bad_ofd", f"OFD 缺少页面文件 {page_path[:100]}")
     page = _parse_xml(data, page_path)
-    out: list[str] = []
+    lines: list[str] = []
+    line: list[tuple[float, int, str]] = []  # (x, order, text) of the current line
     last_y: float | None = None
     for obj in page.iter():
         if _local(obj.tag) != "TextObject":
             continue
-        top = _boundary_top(obj.get("Boundary"))
+        left, top = _boundary_origin(obj.get("Boundary"))
         size = _number(obj.get("Size")) or 3.0
         for code in _children(obj, "TextCode"):
             text = code.text or ""
@@ -597,17 +600,20 @@ def _ofd_page_text(contents: _ZipContents, page_path: str) -> str:
                 continue
             y = top + (_number(code.get("Y")) or 0.0)
             if last_y is not None and abs(y - last_y) > size / 2:
-                out.append("\n")
-            out.append(text)
+                lines.append("".join(t for _, _, t in sorted(line)))
+                line = []
+            line.append((left + (_number(code.get("X")) or 0.0), len(line), text))
             last_y = y
-    return "".join(out)
+    lines.append("".join(t for _, _, t in sorted(line)))
+    return _page_text("\n".join(lines))
 
 
-def _boundary_top(boundary: str | None) -> float:
-    """The y of an OFD Boundary "x y w h"."""
+def _boundary_origin(boundary: str | None) -> tuple[float, float]:
+    """The x and y of an OFD Boundary "x y w h"."""
     parts = (boundary or "").split()
+    left = _number(parts[0]) if parts else None
     top = _number(parts[1]) if len(parts) >= 2 else None
-    return top or 0.0
+    return left or 0.0, top or 0.0
 
 
 def _number(value: str | None) -> float | None:

@@ -453,12 +453,31 @@ def _title_span(
             # wrap); when 关于 only comes later, the line above is the masthead, unless
             # masthead and 字号 are behind us (then it is the organ the title opens with)
             return None
-        following = lines[end + 1] if end + 1 < len(lines) else ""
+        last = end
+        following = lines[last + 1] if last + 1 < len(lines) else ""
+        if _is_title_remark(following) and last + 1 < limit:
+            # the title's remark on a line of its own: …的通知 / （第二批）
+            last += 1
+            following = lines[last + 1] if last + 1 < len(lines) else ""
         if has_anchor or "关于" in joined or _ends_with_colon(following):
-            return start, end
+            return start, last
         if len(joined) >= 8 and not _is_structural(following) and not joined.endswith("令"):
-            return start, end  # a long 文种-ending line (…全体会议公报) is no organ's masthead
+            return start, last  # a long 文种-ending line (…全体会议公报) is no organ's masthead
     return None
+
+
+_REMARK_LINE_RE = re.compile(r"\([^()]{1,16}\)")
+
+
+def _is_title_remark(line: str) -> bool:
+    """A line that is only a short remark in parentheses: （试行）, （第二批）, （征求意见稿）;
+    not a 题注 with a date, not a periodical's （第N期）."""
+    folded = fold(line)
+    return (
+        _REMARK_LINE_RE.fullmatch(folded) is not None
+        and _DATE_RE.search(folded) is None
+        and re.fullmatch(r"\(第\d{1,5}期\)", folded) is None
+    )
 
 
 _ORGAN_SUFFIXES = ("政府", "委员会", "办公厅", "办公室", "厅", "局", "委", "部", "院", "会",

@@ -20,6 +20,7 @@ from tests.data.reading.builders import (
     make_docx,
     make_docx_package,
     make_jpeg,
+    make_laid_out_pdf,
     make_ofd,
     make_pdf,
     make_png,
@@ -316,6 +317,31 @@ def test_ofd_one_object_per_character_and_absolute_locations() -> None:
     data = make_ofd([["甘交〔2024〕29号", "关于检查的通知"]], per_char=True, absolute_locs=True)
     got = extract(_att(data, "a.ofd", "application/ofd"))
     assert got.text.splitlines() == ["甘交〔2024〕29号", "关于检查的通知"]
+
+
+def test_ofd_line_written_right_to_left() -> None:
+    """The objects of a line written from its end still read left to right."""
+    data = make_ofd([["甘交〔2024〕29号", "关于检查的通知"]], per_char=True, right_to_left=True)
+    got = extract(_att(data, "a.ofd", "application/ofd"))
+    assert got.text.splitlines() == ["甘交〔2024〕29号", "关于检查的通知"]
+
+
+def test_page_number_lines_are_dropped() -> None:
+    """`— N —` page numbers are page furniture: a sentence over the page break reads whole."""
+    pages = [["各市（州）人民政府：", "请于2024年"], ["7月15日前报送。"]]
+    ofd = extract(_att(make_ofd(pages, page_numbers=True), "a.ofd", "application/ofd"))
+    pdf = extract(_att(make_laid_out_pdf(pages, page_numbers=True), "a.pdf", "application/pdf"))
+    for got in (ofd, pdf):
+        assert _flat(got.text) == "各市（州）人民政府：请于2024年7月15日前报送。"
+
+
+def test_pdf_letter_spaced_line_reads_unspaced() -> None:
+    """A line drawn glyph by glyph with wide gaps reads without the gaps; a line of
+    words keeps its spaces."""
+    pdf = make_laid_out_pdf([["四川省人民政府文件", "Fax from 0836 2832"]],
+                            spaced=("四川省人民政府文件",))
+    got = extract(_att(pdf, "a.pdf", "application/pdf"))
+    assert got.text.splitlines() == ["四川省人民政府文件", "Fax from 0836 2832"]
 
 
 def test_ofd_missing_page_is_damaged() -> None:

@@ -305,3 +305,15 @@ def test_organ_line_above_title_without_number_stays_masthead() -> None:
     f = extract_fields("甘孜州财政局\n关于报送预算执行情况的函\n州人民政府：\n请审阅。\n")
     assert val(f.masthead) == "甘孜州财政局"
     assert val(f.title) == "关于报送预算执行情况的函"
+
+
+def test_title_remark_on_its_own_line() -> None:
+    """A title whose remark stands on the next line (…的通知 / （第二批）) is read whole,
+    and the remark is not taken into the 主送."""
+    f = extract_fields(
+        "四川省农业农村厅文件\n川农发〔2024〕9号\n四川省农业农村厅关于公布省级现代农业园区名单的通知\n"
+        "（第二批）\n各市（州）人民政府：\n现予公布。\n"
+    )
+    assert val(f.title) == "四川省农业农村厅关于公布省级现代农业园区名单的通知（第二批）"
+    assert val(f.doc_type) == "通知"
+    assert val(f.addressees) == "各市（州）人民政府"

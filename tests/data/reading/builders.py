@@ -150,19 +150,26 @@ def ofd_document(page_locs: list[str]) -> str:
     )
 
 
-def ofd_page(lines: list[str], per_char: bool = False) -> str:
-    """A page with one TextObject per line, or (per_char) one per character."""
+def ofd_page(lines: list[str], per_char: bool = False, right_to_left: bool = False,
+             page_number: int | None = None) -> str:
+    """A page with one TextObject per line, or (per_char) one per character, written
+    left to right or (right_to_left) from the end of each line; a `— N —` at the foot."""
     objects = []
     oid = 10
     for n, line in enumerate(lines):
         y = 20 + 7 * n
-        pieces = list(line) if per_char else [line]
-        for k, piece in enumerate(pieces):
+        pieces = list(enumerate(list(line) if per_char else [line]))
+        for k, piece in reversed(pieces) if right_to_left else pieces:
             objects.append(
                 f'<ofd:TextObject ID="{oid}" Boundary="{20 + 4 * k} {y} 170 7" Font="2" '
                 f'Size="4.2"><ofd:TextCode X="0" Y="5">{piece}</ofd:TextCode></ofd:TextObject>'
             )
             oid += 1
+    if page_number is not None:
+        objects.append(
+            f'<ofd:TextObject ID="{oid}" Boundary="95 280 20 7" Font="2" Size="4.2">'
+            f'<ofd:TextCode X="0" Y="5">— {page_number} —</ofd:TextCode></ofd:TextObject>'
+        )
     return (
         f'<?xml version="1.0" encoding="UTF-8"?><ofd:Page xmlns:ofd="{OFD_NS}"><ofd:Content>'
         f'<ofd:Layer ID="3">{"".join(objects)}</ofd:Layer></ofd:Content></ofd:Page>'
@@ -170,7 +177,8 @@ def ofd_page(lines: list[str], per_char: bool = False) -> str:
 
 
 def make_ofd(pages: list[list[str]], title: str = "标题", custom: dict[str, str] | None = None,
-             per_char: bool = False, absolute_locs: bool = False) -> bytes:
+             per_char: bool = False, absolute_locs: bool = False, right_to_left: bool = False,
+             page_numbers: bool = False) -> bytes:
     """An OFD package with the given page lines."""
     locs = [f"Pages/Page_{i}/Content.xml" for i in range(len(pages))]
     if absolute_locs:
@@ -180,7 +188,10 @@ def make_ofd(pages: list[list[str]], title: str = "标题", custom: dict[str, st
         "Doc_0/Document.xml": ofd_document(locs),
     }
     for i, lines in enumerate(pages):
-        entries[f"Doc_0/Pages/Page_{i}/Content.xml"] = ofd_page(lines, per_char=per_char)
+        entries[f"Doc_0/Pages/Page_{i}/Content.xml"] = ofd_page(
+            lines, per_char=per_char, right_to_left=right_to_left,
+            page_number=i + 1 if page_numbers else None,
+        )
     return make_zip({k: v.encode("utf-8") for k, v in entries.items()})
 
 
