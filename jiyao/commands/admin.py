@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from pathlib import Path
 
+from core.errors import StorageError
 from core.services import admin
 from core.services.context import Context
-from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
 from jiyao.commands.runner import with_context
 
 
@@ -65,6 +67,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    dest = with_context(args, lambda ctx: admin.backup(ctx, Path(args.out)))
+    out = Path(args.out)
+    try:
+        dest = with_context(args, lambda ctx: admin.backup(ctx, out))
+    except OSError as exc:
+        where = f"（{exc.filename}：{os_reason(exc)}）" if exc.filename else f"：{os_reason(exc)}"
+        raise StorageError(f"无法备份到 {out}{where}") from exc
+    except sqlite3.Error as exc:
+        raise StorageError(f"无法备份到 {out}：{exc}") from exc
     print(f"已备份到 {dest}")
     return 0

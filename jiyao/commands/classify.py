@@ -13,7 +13,7 @@ from core.directory import Directory
 from core.errors import InvalidInputError
 from core.model import OUTCOME_ZH, REASON_ZH, Outcome
 from core.reading import Decision, decide
-from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
 
 _COLUMNS = ("文件", "结果", "类别", "原因", "来文单位", "文号", "标题")
 _TITLE_WIDTH = 40
@@ -39,7 +39,11 @@ def cmd_classify(args: argparse.Namespace) -> int:
     seen: set[str] = set()
     rows: list[tuple[str, Decision]] = []
     for file in files:
-        decision = decide(file.read_bytes(), directory, seen_envelope=seen.__contains__)
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise InvalidInputError(f"无法读取 {file}：{os_reason(exc)}") from exc
+        decision = decide(raw, directory, seen_envelope=seen.__contains__)
         if decision.envelope_no and decision.outcome in _SIGNED:
             seen.add(decision.envelope_no)  # 签收 uses the number; a returned item does not
         rows.append((file.name, decision))

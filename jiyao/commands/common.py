@@ -1,22 +1,40 @@
-"""Helpers shared by subcommands: the --config/--json options, output, the app context."""
+"""Helpers shared by subcommands: the --config/--json options, output, the app context,
+and the checks that turn a clerk's typo into a Chinese message before it reaches core."""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
+from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.clock import parse_iso
 from core.config import Settings, load_settings
+from core.errors import InvalidInputError
+
+#: years a clerk can mean; 0, 202 or 20266 are typos that would otherwise open a register
+#: for that year, take a 发文字号 in it, or walk the calendar for millennia
+YEAR_MIN, YEAR_MAX = 2000, 2099
+#: the largest count (units, copies, working days, list length) a command accepts
+COUNT_MAX = 100_000
+#: SQLite integers are 64-bit; a longer 收件序号 or 申请编号 cannot exist
+ID_MAX = 2**63 - 1
 
 
-def add_common(parser: argparse.ArgumentParser, *, json_flag: bool = True) -> None:
-    """Give a subcommand `--config FILE` (and `--json`)."""
+def add_common(
+    parser: argparse.ArgumentParser, *, json_flag: bool = True, nested: bool = False
+) -> None:
+    """Give a subcommand `--config FILE` (and `--json`). `nested`: the parser is a group
+    (`jiyao request`) or one of its operations; --config is then accepted on either, and
+    an operation that was not given one keeps the group's."""
     parser.add_argument(
         "--config",
         metavar="FILE",
+        default=argparse.SUPPRESS if nested else None,
         help="配置文件（默认：$JIYAO_CONFIG，否则 ./config.toml，否则示例配置）",
     )
     if json_flag:
@@ -35,3 +53,105 @@ def emit_json(obj: Any) -> None:
 def local_time(text: str | None, tz: ZoneInfo) -> str | None:
     """A stored UTC time as staff read it: local, to the minute."""
     return parse_iso(text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if text else text
+
+
+# ------------------------------------------------------------ argument types
+def integer_arg(text: str) -> int:
+    """Any integer, refused in Chinese when it is none."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"应为整数，收到 {text!r}") from None
+
+
+def year_arg(text: str) -> int:
+    """`--year`: a four-digit year in the range staff can mean."""
+    year = integer_arg(text)
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        raise argparse.ArgumentTypeError(f"年份应在 {YEAR_MIN}–{YEAR_MAX} 之间，收到 {text!r}")
+    return year
+
+
+def month_arg(text: str) -> int:
+    month = integer_arg(text)
+    if not 1 <= month <= 12:
+        raise argparse.ArgumentTypeError(f"月份应为 1–12，收到 {text!r}")
+    return month
+
+
+def count_arg(text: str) -> int:
+    """A number of units or copies: 0 or more."""
+    n = integer_arg(text)
+    if not 0 <= n <= COUNT_MAX:
+        raise argparse.ArgumentTypeError(f"应为 0–{COUNT_MAX} 的整数，收到 {text!r}")
+    return n
+
+
+def positive_arg(text: str) -> int:
+    """A number that must be at least 1 (a limit, a number of departments)."""
+    n = integer_arg(text)
+    if not 1 <= n <= COUNT_MAX:
+        raise argparse.ArgumentTypeError(f"应为 1–{COUNT_MAX} 的整数，收到 {text!r}")
+    return n
+
+
+def id_arg(text: str) -> int:
+    """A record id (申请编号): a positive integer that fits the database."""
+    n = integer_arg(text)
+    if not 1 <= n <= ID_MAX:
+        raise argparse.ArgumentTypeError(f"编号应为正整数，收到 {text!r}")
+    return n
+
+
+# ------------------------------------------------------------ value checks
+def check_year(day: date | datetime, what: str, text: str) -> None:
+    """Refuse a date whose year no register can hold (see YEAR_MIN, YEAR_MAX)."""
+    if not YEAR_MIN <= day.year <= YEAR_MAX:
+        raise InvalidInputError(f"{what}的年份应在 {YEAR_MIN}–{YEAR_MAX} 之间，收到 {text!r}")
+
+
+def check_item_ref(text: str) -> str:
+    """A register number or 收件序号 as typed; an id that cannot exist is refused here
+    (core would otherwise fail on it with a Python error)."""
+    digits = text.strip().lstrip("#")
+    if digits.isdigit() and not (digits.isdecimal() and int(digits) <= ID_MAX):
+        raise InvalidInputError(
+            f"无法识别的收件序号 {text!r}（应为数字，例如 12；或登记号，例如 办2026-0001）"
+        )
+    return text
+
+
+# ------------------------------------------------------------ files
+_ERRNO_ZH = {
+    errno.ENOENT: "文件或目录不存在",
+    errno.EACCES: "没有权限",
+    errno.EPERM: "不允许此操作",
+    errno.ENOTDIR: "路径中有一段不是目录",
+    errno.EISDIR: "这是一个目录",
+    errno.EEXIST: "已存在",
+    errno.EROFS: "文件系统只读",
+    errno.ENOSPC: "磁盘空间不足",
+    errno.EDQUOT: "超出磁盘配额",
+    errno.EIO: "磁盘读写出错",
+    errno.ENAMETOOLONG: "文件名过长",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """Why a file operation failed, in Chinese (the errno, not Python's English text)."""
+    if exc.errno in _ERRNO_ZH:
+        return _ERRNO_ZH[exc.errno]
+    return f"系统错误 {exc.errno}" if exc.errno else "系统错误"
+
+
+def output_path(out: str | None, default_name: str) -> Path:
+    """Where to write a report: `--out` as given, inside it when it is a directory, or the
+    default name in the current directory."""
+    if not out:
+        return Path(default_name)
+    path = Path(out)
+    return path / default_name if path.is_dir() else path
+
+
+def write_failed(path: Path, exc: OSError) -> InvalidInputError:
+    return InvalidInputError(f"无法写入 {path}：{os_reason(exc)}")

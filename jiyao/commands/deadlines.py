@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from pathlib import Path
 from typing import Any, TypeAlias
 
 from core import deadlines as rules
 from core.errors import InvalidInputError
 from core.services import deadlines, reminders, stats
 from core.services.context import Context
-from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.common import (
+    COUNT_MAX,
+    add_common,
+    check_item_ref,
+    check_year,
+    emit_json,
+    id_arg,
+    integer_arg,
+    output_path,
+    settings_from,
+    write_failed,
+)
 from jiyao.commands.runner import with_context
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -25,9 +35,11 @@ def _day(text: str | None, what: str = "日期") -> date | None:
     if text is None:
         return None
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInputError(f"{what}格式不对：{text!r}（应为 YYYY-MM-DD）") from None
+    check_year(day, what, text)  # a typo such as 9999 would walk the calendar for ages
+    return day
 
 
 def _req_day(text: str, what: str) -> date:
@@ -73,11 +85,12 @@ def add_parser(sub: Sub) -> None:
 
 def _add_deadline(sub: Sub) -> None:
     p = sub.add_parser("deadline", help="工作日计算")
+    add_common(p, json_flag=False, nested=True)
     inner = p.add_subparsers(dest="deadline_cmd", metavar="操作", required=True)
     q = inner.add_parser("add-workdays", help="START 之后第 N 个工作日（START 当天不计）")
-    add_common(q)
+    add_common(q, nested=True)
     q.add_argument("start", metavar="START", help="起算日 YYYY-MM-DD")
-    q.add_argument("n", metavar="N", type=int, help="工作日数（≥1）")
+    q.add_argument("n", metavar="N", type=integer_arg, help="工作日数（≥1）")
     q.set_defaults(func=cmd_add_workdays)
 
 
@@ -99,13 +112,14 @@ def _add_disclosure(sub: Sub) -> None:
     p.set_defaults(func=cmd_published)
 
     p = sub.add_parser("disclosure", help="主动公开期限：列表、登记信息变更")
+    add_common(p, json_flag=False, nested=True)
     inner = p.add_subparsers(dest="disclosure_cmd", metavar="操作", required=True)
     q = inner.add_parser("list", help="待公开（--all 含已公开）")
-    add_common(q)
+    add_common(q, nested=True)
     q.add_argument("--all", action="store_true", help="包括已公开和已取消的")
     q.set_defaults(func=cmd_disclosure_list)
     q = inner.add_parser("changed", help="信息变更：已公开的重新计 20 个工作日")
-    add_common(q)
+    add_common(q, nested=True)
     q.add_argument("number", metavar="NUMBER")
     q.add_argument("--date", help="变更日期（默认今天）")
     q.add_argument("--note", help="变更说明")
@@ -114,10 +128,11 @@ def _add_disclosure(sub: Sub) -> None:
 
 def _add_request(sub: Sub) -> None:
     p = sub.add_parser("request", help="依申请公开：登记、补正、延期、征求意见、答复")
+    add_common(p, json_flag=False, nested=True)
     inner = p.add_subparsers(dest="request_cmd", metavar="操作", required=True)
 
     q = inner.add_parser("add", help="登记申请（收到日期按提交方式确定，条例第三十一条）")
-    add_common(q)
+    add_common(q, nested=True)
     q.add_argument("--applicant", required=True, help="申请人")
     q.add_argument("--content", required=True, help="申请公开的内容")
     q.add_argument("--received", required=True, help="提交/签收/到达日期 YYYY-MM-DD")
@@ -128,8 +143,8 @@ def _add_request(sub: Sub) -> None:
 
     def event(name: str, help_: str, kind: rules.RequestEventKind) -> argparse.ArgumentParser:
         q = inner.add_parser(name, help=help_)
-        add_common(q)
-        q.add_argument("id", metavar="ID", type=int, help="申请编号")
+        add_common(q, nested=True)
+        q.add_argument("id", metavar="ID", type=id_arg, help="申请编号")
         q.add_argument("--date", help="日期（默认今天）")
         q.add_argument("--note", help="备注")
         q.set_defaults(func=cmd_request_event, event=kind)
@@ -149,13 +164,13 @@ def _add_request(sub: Sub) -> None:
     q.add_argument("--organ", help="非本机关负责时：负责公开的机关")
 
     q = inner.add_parser("list", help="申请列表")
-    add_common(q)
+    add_common(q, nested=True)
     q.add_argument("--open", action="store_true", help="只列未答复的")
     q.set_defaults(func=cmd_request_list)
 
     q = inner.add_parser("show", help="查看申请及其经过")
-    add_common(q)
-    q.add_argument("id", metavar="ID", type=int)
+    add_common(q, nested=True)
+    q.add_argument("id", metavar="ID", type=id_arg)
     q.set_defaults(func=cmd_request_show)
 
 
@@ -164,6 +179,8 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
     start = _req_day(args.start, "起算日")
     if args.n < 1:
         raise InvalidInputError(f"工作日数须至少为 1，收到 {args.n}")
+    if args.n > COUNT_MAX:
+        raise InvalidInputError(f"工作日数最多 {COUNT_MAX}，收到 {args.n}")
     cal = deadlines.work_calendar(settings_from(args))
     result = cal.add_workdays(start, args.n)
     if args.json:
@@ -294,7 +311,7 @@ def cmd_request_event(args: argparse.Namespace) -> int:
     kind: rules.RequestEventKind = args.event
     reply = rules.ReplyType(args.type) if kind is rules.RequestEventKind.ANSWER else None
     v = with_context(args, lambda ctx: deadlines.request_event(
-        ctx, args.id, kind, on=_day(args.date), note=args.note,
+        ctx, args.id, kind, on=_day(args.date, f"{rules.EVENT_ZH[kind]}日期"), note=args.note,
         workdays=args.days if kind is rules.RequestEventKind.EXTEND else None,
         reason=getattr(args, "reason", None), reply=reply, organ=getattr(args, "organ", None),
     ))
@@ -339,7 +356,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 def cmd_done(args: argparse.Namespace) -> int:
     r = with_context(args, lambda ctx: deadlines.close_item(
-        ctx, ref=args.ref, on=_day(args.date, "办结日期"),
+        ctx, ref=check_item_ref(args.ref), on=_day(args.date, "办结日期"),
     ))
     if args.json:
         emit_json(r)
@@ -361,9 +378,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
         emit_json(report.as_json())
         return 0
     data = stats.render_png(report) if args.format == "png" else stats.render_xlsx(report)
-    out = Path(args.out or f"政务公开统计-{period.key}.{args.format}")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(data)
+    out = output_path(args.out, f"政务公开统计-{period.key}.{args.format}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    except OSError as exc:
+        raise write_failed(out, exc) from exc
     print(f"已输出 {period.label}统计到 {out}")
     return 0
 

@@ -12,7 +12,15 @@ from typing import Any
 from core.config import REGISTRY_OWNER
 from core.services import dispatch
 from core.services.context import Context
-from jiyao.commands.common import add_common, emit_json, settings_from
+from jiyao.commands.common import (
+    add_common,
+    check_year,
+    count_arg,
+    emit_json,
+    positive_arg,
+    settings_from,
+    year_arg,
+)
 from jiyao.commands.export import write_table
 from jiyao.commands.runner import with_context
 
@@ -50,7 +58,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     p = sub.add_parser("dispatches", help="发文登记簿（按年、按字号）")
     add_common(p)
-    p.add_argument("--year", type=int, help="年份（默认今年）")
+    p.add_argument("--year", type=year_arg, help="年份（默认今年）")
     p.add_argument("--code", help="只列此发文代字")
     p.set_defaults(func=cmd_dispatches)
 
@@ -58,10 +66,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_common(p)
     p.add_argument("--list", dest="lists", action="append", required=True, metavar="NAME",
                    help="发送名单（可重复），见配置 [[distribution]]")
-    p.add_argument("--departments", type=int, help="按部门计份的名单所发部门数（如 省级部门）")
-    p.add_argument("--add-units", type=int, default=0, help="增加的受文单位数（按比例加印）")
-    p.add_argument("--remove-units", type=int, default=0, help="减少的受文单位数（按比例减印）")
-    p.add_argument("--extra", type=int, default=0, help="另加份数（存档等）")
+    p.add_argument("--departments", type=positive_arg,
+                   help="按部门计份的名单所发部门数（如 省级部门）")
+    p.add_argument("--add-units", type=count_arg, default=0, help="增加的受文单位数（按比例加印）")
+    p.add_argument("--remove-units", type=count_arg, default=0,
+                   help="减少的受文单位数（按比例减印）")
+    p.add_argument("--extra", type=count_arg, default=0, help="另加份数（存档等）")
     p.add_argument("--fax", action="store_true", help="传真发出（不印纸质文件）")
     p.set_defaults(func=cmd_copies)
 
@@ -79,9 +89,17 @@ def _add_attributes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--column", help="公开栏目：栏目/子栏目，或唯一的子栏目名")
 
 
+def _written_on(text: str | None) -> Any:
+    if not text:
+        return None
+    day = dispatch.parse_date(text)
+    check_year(day, "成文日期", text)  # the year goes into the 发文字号 taken
+    return day
+
+
 def _attributes(args: argparse.Namespace) -> dict[str, Any]:
     return {
-        "written_on": dispatch.parse_date(args.date) if args.date else None,
+        "written_on": _written_on(args.date),
         "disclosure": args.disclosure, "reason": args.withhold, "carrier": args.carrier,
         "column": args.column,
     }

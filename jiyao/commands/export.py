@@ -46,20 +46,33 @@ def write_table(
     wb.save(out)
 
 
+FORMATS = ("xlsx", "csv")
+
+
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from jiyao.commands.common import add_common
+    from jiyao.commands.common import add_common, year_arg
 
     p = sub.add_parser("export", help="导出登记簿（默认收文；--register dispatch 为发文）")
     add_common(p, json_flag=False)
     p.add_argument("--register", default="incoming", help="incoming（收文）或 dispatch（发文）")
-    p.add_argument("--year", type=int, required=True)
-    p.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
-    p.add_argument("--out", help="输出文件（默认 <登记簿>-<年>.<格式>）")
+    p.add_argument("--year", type=year_arg, required=True)
+    p.add_argument("--format", choices=FORMATS,
+                   help="xlsx 或 csv（默认按 --out 的扩展名，否则 xlsx）")
+    p.add_argument("--out", help="输出文件或目录（默认 <登记簿>-<年>.<格式>）")
     p.set_defaults(func=cmd_export)
+
+
+def export_format(given: str | None, out: str | None) -> str:
+    """--format, else the extension of --out, else xlsx; a contradiction is an error."""
+    suffix = Path(out).suffix.lower().lstrip(".") if out else ""
+    if given and suffix in FORMATS and suffix != given:
+        raise InvalidInputError(f"--out 的扩展名 .{suffix} 与 --format {given} 不符")
+    return given or (suffix if suffix in FORMATS else "xlsx")
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from jiyao.commands import dispatch, registers
+    from jiyao.commands.common import output_path, write_failed
     from jiyao.commands.runner import with_context
 
     # register name → (rows(ctx, year), write(rows, fmt, out))
@@ -69,9 +82,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     }
     if args.register not in exporters:
         raise InvalidInputError(f"未知登记簿 {args.register!r}，可选：{'、'.join(exporters)}")
+    fmt = export_format(args.format, args.out)
+    out = output_path(args.out, f"{args.register}-{args.year}.{fmt}")
     rows_fn, write = exporters[args.register]
     rows = with_context(args, lambda ctx: rows_fn(ctx, args.year))
-    out = Path(args.out or f"{args.register}-{args.year}.{args.format}")
-    write(rows, args.format, out)
+    try:
+        write(rows, fmt, out)
+    except OSError as exc:
+        raise write_failed(out, exc) from exc
     print(f"已导出 {len(rows)} 条到 {out}")
     return 0

@@ -11,7 +11,14 @@ from typing import Any
 from core.errors import InvalidInputError
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Outcome
 from core.services import receive
-from jiyao.commands.common import add_common, emit_json, local_time, settings_from
+from jiyao.commands.common import (
+    add_common,
+    check_year,
+    emit_json,
+    local_time,
+    positive_arg,
+    settings_from,
+)
 from jiyao.commands.runner import with_context
 
 COLUMNS = (
@@ -34,7 +41,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--since", metavar="YYYY-MM-DD|ISO|today",
         help="只列出此时间以后收到的（日期按本单位时区；today 为今天零时）",
     )
-    p.add_argument("--limit", type=int, help="最多列出条数")
+    p.add_argument("--limit", type=positive_arg, help="最多列出条数")
     p.set_defaults(func=cmd_items)
 
 
@@ -44,12 +51,14 @@ def parse_since(text: str, tz: Any) -> datetime:
         return datetime.combine(datetime.now(tz).date(), time(0), tzinfo=tz)
     try:
         if len(text) == 10:
-            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
-        dt = datetime.fromisoformat(text)
+            dt = datetime.combine(date.fromisoformat(text), time(0), tzinfo=tz)
+        else:
+            dt = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidInputError(
             f"--since 格式不对：{text!r}（例如 2026-03-01 或 2026-03-01T09:00+08:00）"
         ) from None
+    check_year(dt, "--since ", text)
     return dt if dt.tzinfo is not None else dt.replace(tzinfo=tz)
 
 

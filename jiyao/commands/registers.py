@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,16 @@ from core.errors import InvalidInputError
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Kind
 from core.services import registry
 from core.services.context import Context
-from jiyao.commands.common import add_common, emit_json, local_time, settings_from
+from jiyao.commands.common import (
+    add_common,
+    check_item_ref,
+    check_year,
+    emit_json,
+    local_time,
+    month_arg,
+    settings_from,
+    year_arg,
+)
 from jiyao.commands.export import write_table
 from jiyao.commands.runner import with_context
 
@@ -40,8 +49,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     p = sub.add_parser("counts", help="按类别统计收件")
     add_common(p)
-    p.add_argument("--year", type=int)
-    p.add_argument("--month", type=int)
+    p.add_argument("--year", type=year_arg)
+    p.add_argument("--month", type=month_arg)
     p.set_defaults(func=cmd_counts)
 
     p = sub.add_parser("correct", help="更正类别（错号作废并留痕，计入错情率）")
@@ -53,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     p = sub.add_parser("errors", help="更正记录与年错情率")
     add_common(p)
-    p.add_argument("--year", type=int)
+    p.add_argument("--year", type=year_arg)
     p.set_defaults(func=cmd_errors)
 
 
@@ -68,6 +77,9 @@ def _received(text: str | None) -> datetime | None:
         ) from None
     if dt.tzinfo is None:
         raise InvalidInputError("收文时间须带时区（例如 2026-03-01T09:00+08:00）")
+    check_year(dt, "收文时间", text)
+    if dt > datetime.now(UTC):
+        raise InvalidInputError(f"收文时间 {text} 晚于现在")
     return dt
 
 
@@ -99,7 +111,7 @@ FIELD_ZH = {
 
 def cmd_show(args: argparse.Namespace) -> int:
     tz = settings_from(args).tz
-    item = with_context(args, lambda ctx: registry.show(ctx, args.ref))
+    item = with_context(args, lambda ctx: registry.show(ctx, check_item_ref(args.ref)))
     if args.json:
         emit_json(item)
         return 0
@@ -150,7 +162,8 @@ def cmd_correct(args: argparse.Namespace) -> int:
     r = with_context(
         args,
         lambda ctx: registry.correct(
-            ctx, ref=args.ref, kind=Kind(args.kind), reason=args.reason, actor="staff"
+            ctx, ref=check_item_ref(args.ref), kind=Kind(args.kind), reason=args.reason,
+            actor="staff",
         ),
     )
     if args.json:

@@ -4,20 +4,70 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
-from core.services.context import Context, open_context
-from jiyao.commands.common import settings_from
+from core.config import Settings
+from core.errors import StorageError
+from core.services.context import DB_FILE, Context, open_context
+from jiyao.commands.common import os_reason, settings_from
 
 T = TypeVar("T")
+
+#: the first bytes of every SQLite database file
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_storage(settings: Settings) -> None:
+    """Refuse a data directory or database file that cannot be ours, before SQLite sees it
+    (it would answer in English, and a half-opened database can keep the process alive)."""
+    data_dir = settings.storage.data_dir
+    if data_dir.exists() and not data_dir.is_dir():
+        raise StorageError(f"数据目录 {data_dir} 不是目录（请检查 [storage] data_dir）")
+    db = data_dir / DB_FILE
+    if db.is_dir():
+        raise StorageError(f"数据库 {db} 是一个目录，不是数据库文件")
+    if db.is_file():
+        try:
+            with db.open("rb") as fh:
+                head = fh.read(len(SQLITE_HEADER))
+        except OSError as exc:
+            raise StorageError(f"无法读取数据库 {db}：{os_reason(exc)}") from exc
+        if head and head != SQLITE_HEADER:
+            raise StorageError(f"{db} 不是 SQLite 数据库（文件已损坏或被替换，请从备份恢复）")
+        if head:
+            _check_schema(db)
+
+
+def _check_schema(db: Path) -> None:
+    """Read the schema once, synchronously: a database too damaged to open fails here, with
+    nothing left running (core's async open of such a file leaves a worker thread behind
+    that keeps the process from exiting)."""
+    try:
+        conn = sqlite3.connect(db)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return  # another writer holds it; core waits for the lock as usual
+        raise StorageError(f"数据库 {db} 无法读取：{exc}") from exc
 
 
 def with_context(args: argparse.Namespace, fn: Callable[[Context], Awaitable[T]]) -> T:
     settings = settings_from(args)
+    check_storage(settings)
 
     async def main() -> T:
-        ctx = await open_context(settings)
+        try:
+            ctx = await open_context(settings)
+        except OSError as exc:
+            raise StorageError(
+                f"无法创建或打开数据目录 {settings.storage.data_dir}：{os_reason(exc)}"
+            ) from exc
         try:
             return await fn(ctx)
         finally:
