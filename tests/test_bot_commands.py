@@ -228,3 +228,28 @@ async def test_take_copies_and_done(fake: FakeTelegram, env: tuple[Context, Chat
     assert (await _answer(fake, WENSHU)(f"/done {ban.number}")).startswith("已办结")
     nongye = await _answer(fake, NONGYE)("/take 甘府发 标题")
     assert "没有此项权限" in nongye
+
+
+async def test_impossible_numbers_and_years_get_the_usage_text(
+    fake: FakeTelegram, env: tuple[Context, ChatBot]
+) -> None:
+    """收件序号 that cannot exist, years like 0000, over-long titles and huge counts are
+    answered with a Chinese usage text, not the error handler's apology."""
+    ctx, _ = env
+    await deliver(ctx, "d008.eml")
+    staff = _answer(fake, WENSHU)
+    for command, usage in (
+        ("/doc 99999999999999999999", "doc"), ("/doc ²", "doc"),
+        ("/done 99999999999999999999", "done"), ("/done ²", "done"),
+        ("/correct 99999999999999999999 阅件 理由", "correct"),
+    ):
+        text = await staff(command)
+        assert text.startswith("无法识别的收件序号"), (command, text)
+        assert text.endswith(render.USAGE[usage])
+    assert await staff("/counts 0000") == render.USAGE["counts"]
+    assert await staff("/counts 9999-03") == render.USAGE["counts"]
+    assert await staff("/errors 0000") == render.USAGE["errors"]
+    registry = _answer(fake, JIYAO)
+    assert (await registry("/take 甘府发 " + "长" * 301)).startswith("标题过长")
+    assert (await registry("/copies 州级各部门和各县 +99999999999999999999")).startswith("数字过大")
+    assert not [c for c in fake.sent(JIYAO) if "机器人出错" in (c.text or "")]

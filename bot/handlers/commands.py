@@ -14,9 +14,12 @@ from telegram import Update
 from bot import render
 from bot.auth import Can, commands_for
 from bot.handlers.common import (
+    YEAR_MAX,
+    YEAR_MIN,
     Ctx,
     UsageError,
     args_text,
+    item_ref,
     must_principal,
     reply,
     requires,
@@ -62,13 +65,15 @@ def parse_period(text: str) -> tuple[int | None, int | None]:
     text = text.strip().replace(" ", "")
     if not text:
         return None, None
-    if m := _YEAR.match(text):
+    m = _YEAR.match(text) or _YEAR_MONTH.match(text)
+    if m is None or not YEAR_MIN <= int(m.group(1)) <= YEAR_MAX:
+        raise UsageError(render.USAGE["counts"])
+    if m.re is _YEAR:
         return int(m.group(1)), None
-    if m := _YEAR_MONTH.match(text):
-        month = int(m.group(2))
-        if 1 <= month <= 12:
-            return int(m.group(1)), month
-    raise UsageError(render.USAGE["counts"])
+    month = int(m.group(2))
+    if not 1 <= month <= 12:
+        raise UsageError(render.USAGE["counts"])
+    return int(m.group(1)), month
 
 
 @requires(Can.COUNTS, "counts")
@@ -90,7 +95,7 @@ async def cmd_find(update: Update, context: Ctx) -> None:
 
 @requires(Can.DOC, "doc")
 async def cmd_doc(update: Update, context: Ctx) -> None:
-    ref = args_text(update)
+    ref = item_ref(args_text(update), "doc")
     if not ref:
         raise UsageError(render.USAGE["doc"])
     principal = must_principal(update, context)
@@ -131,6 +136,7 @@ async def cmd_correct(update: Update, context: Ctx) -> None:
     if len(parts) < 3:
         raise UsageError(render.USAGE["correct"])
     ref, kind_text, reason = parts
+    ref = item_ref(ref, "correct")
     kind = _kind(kind_text, "correct")
     principal = must_principal(update, context)
     done = await registry.correct(runtime(context).ctx, ref=ref, kind=kind, reason=reason,
@@ -145,7 +151,7 @@ async def cmd_correct(update: Update, context: Ctx) -> None:
 @requires(Can.ERRORS, "errors")
 async def cmd_errors(update: Update, context: Ctx) -> None:
     text = args_text(update)
-    if text and not _YEAR.match(text):
+    if text and not (_YEAR.match(text) and YEAR_MIN <= int(text) <= YEAR_MAX):
         raise UsageError(render.USAGE["errors"])
     report = await registry.errors(runtime(context).ctx, year=int(text) if text else None)
     await reply(update, render.errors_text(report.year, report.registrations,

@@ -11,10 +11,23 @@ from telegram import Update
 
 from bot import render
 from bot.auth import Can
-from bot.handlers.common import Ctx, UsageError, args_text, must_principal, reply, requires, runtime
+from bot.handlers.common import (
+    MAX_FIELD,
+    Ctx,
+    UsageError,
+    args_text,
+    item_ref,
+    must_principal,
+    reply,
+    requires,
+    runtime,
+)
 from core.copies import parse_request
 from core.errors import InvalidInputError, PermissionDeniedError
 from core.services import deadlines, dispatch
+
+#: the largest number of units, departments or extra copies /copies takes
+MAX_COPIES_COUNT = 100_000
 
 
 @requires(Can.TAKE, "take")
@@ -23,6 +36,8 @@ async def cmd_take(update: Update, context: Ctx) -> None:
     if len(parts) < 2:
         raise UsageError(render.USAGE["take"])
     code, title = parts
+    if len(title) > MAX_FIELD:
+        raise UsageError(f"标题过长（最多 {MAX_FIELD} 字）。\n{render.USAGE['take']}")
     principal = must_principal(update, context)
     ctx = runtime(context).ctx
     section = dispatch.section_for_chat(ctx.settings, principal.chat_id)
@@ -47,6 +62,9 @@ async def cmd_copies(update: Update, context: Ctx) -> None:
         raise UsageError(f"{exc}\n{render.USAGE['copies']}") from None
     if not req.lists:
         raise UsageError(render.USAGE["copies"])
+    counts = (req.departments or 0, req.add_units, req.remove_units, req.extra)
+    if max(counts) > MAX_COPIES_COUNT:
+        raise UsageError(f"数字过大（每项最多 {MAX_COPIES_COUNT}）。\n{render.USAGE['copies']}")
     result = dispatch.print_count(
         runtime(context).ctx.settings, req.lists, departments=req.departments,
         add_units=req.add_units, remove_units=req.remove_units, extra=req.extra, fax=req.fax,
@@ -56,7 +74,7 @@ async def cmd_copies(update: Update, context: Ctx) -> None:
 
 @requires(Can.CLOSE, "done")
 async def cmd_done(update: Update, context: Ctx) -> None:
-    ref = args_text(update)
+    ref = item_ref(args_text(update), "done")
     if not ref:
         raise UsageError(render.USAGE["done"])
     principal = must_principal(update, context)

@@ -21,14 +21,13 @@ from telegram.warnings import PTBUserWarning
 
 from bot import render
 from bot.auth import Can
-from bot.handlers.common import Ctx, must_principal, reply, requires, runtime
+from bot.handlers.common import MAX_FIELD, Ctx, must_principal, reply, requires, runtime
 from core.errors import InvalidInputError, JiyaoError
 from core.model import Kind
 from core.services import chat, registry
 
 KIND, SENDER, TITLE, CONFIRM = range(4)
 TIMEOUT_SECONDS = 600
-MAX_FIELD = 300
 _DATA = "reg"
 _KIND_DATA = re.compile(r"^g:([bycnj])$")
 _CONFIRM_DATA = re.compile(r"^g:(ok|no)$")
