@@ -156,3 +156,30 @@ def test_blob_store_is_content_addressed(tmp_path: Path) -> None:
     assert not [p for p in store.path_of(d1).parent.iterdir() if p.name.startswith(".tmp")]
     os.remove(store.path_of(d1))
     assert "缺失" in (store.verify(d1) or "")
+
+
+def test_database_that_is_not_sqlite_fails_and_lets_the_process_exit(tmp_path: Path) -> None:
+    """Opening a file that is not a database raises StorageError and leaves no thread that
+    would keep the process alive."""
+    import subprocess
+    import sys
+
+    bad = tmp_path / "x.db"
+    bad.write_bytes(b"this is not a database" * 100)
+    code = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from core.errors import StorageError\n"
+        "from core.storage.db import Database\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await Database(Path(sys.argv[1])).open()\n"
+        "    except StorageError as exc:\n"
+        "        print('refused:', exc)\n"
+        "asyncio.run(main())\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code, str(bad)], cwd=root, timeout=60,
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("refused: 无法打开数据库")

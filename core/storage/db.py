@@ -57,9 +57,14 @@ INLINE_MAX_PARAM = 32 * 1024
 
 async def _connect(path: Path) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
-    conn.row_factory = sqlite3.Row
-    for pragma in PRAGMAS:
-        await conn.execute(pragma)
+    try:
+        conn.row_factory = sqlite3.Row
+        for pragma in PRAGMAS:
+            await conn.execute(pragma)
+    except BaseException:
+        # its worker thread is not a daemon: left open, it keeps the process from exiting
+        await conn.close()
+        raise
     return conn
 
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import TypeVar
 
 from core.config import Settings
@@ -22,7 +20,7 @@ SQLITE_HEADER = b"SQLite format 3\x00"
 
 def check_storage(settings: Settings) -> None:
     """Refuse a data directory or database file that cannot be ours, before SQLite sees it
-    (it would answer in English, and a half-opened database can keep the process alive)."""
+    (SQLite would answer in English)."""
     data_dir = settings.storage.data_dir
     if data_dir.exists() and not data_dir.is_dir():
         raise StorageError(f"数据目录 {data_dir} 不是目录（请检查 [storage] data_dir）")
@@ -37,24 +35,6 @@ def check_storage(settings: Settings) -> None:
             raise StorageError(f"无法读取数据库 {db}：{os_reason(exc)}") from exc
         if head and head != SQLITE_HEADER:
             raise StorageError(f"{db} 不是 SQLite 数据库（文件已损坏或被替换，请从备份恢复）")
-        if head:
-            _check_schema(db)
-
-
-def _check_schema(db: Path) -> None:
-    """Read the schema once, synchronously: a database too damaged to open fails here, with
-    nothing left running (core's async open of such a file leaves a worker thread behind
-    that keeps the process from exiting)."""
-    try:
-        conn = sqlite3.connect(db)
-        try:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        finally:
-            conn.close()
-    except sqlite3.DatabaseError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            return  # another writer holds it; core waits for the lock as usual
-        raise StorageError(f"数据库 {db} 无法读取：{exc}") from exc
 
 
 def with_context(args: argparse.Namespace, fn: Callable[[Context], Awaitable[T]]) -> T:
