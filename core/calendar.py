@@ -83,6 +83,14 @@ def _parse_days(year: int, key: str, values: list[str]) -> frozenset[date]:
     return frozenset(out)
 
 
+def _weekdays(first: date, last: date) -> int:
+    """Mondays to Fridays from `first` to `last`, both included."""
+    days = (last - first).days + 1
+    weeks, rest = divmod(days, 7)
+    start = first.weekday()
+    return weeks * 5 + sum((start + i) % 7 < 5 for i in range(rest))
+
+
 @dataclass
 class WorkCalendar:
     """Working days from the package and the configured years; answers never raise."""
@@ -95,7 +103,7 @@ class WorkCalendar:
         """Build from `settings.calendar` ({"2027": CalendarYear(holidays=[…], workdays=[…])})."""
         overrides: dict[int, _Overrides] = {}
         for key, sched in (years or {}).items():
-            if not (key.isdigit() and len(key) == 4):
+            if not (key.isdecimal() and len(key) == 4):
                 raise ConfigError("配置", f"calendar.{key}", "年份须为四位数字")
             year = int(key)
             holidays = _parse_days(year, "holidays", list(sched.holidays))
@@ -183,11 +191,14 @@ class WorkCalendar:
         sign = 1 if end > start else -1
         lo, hi = (start, end) if sign > 0 else (end, start)
         count = 0
-        day = lo
-        while day < hi:
-            day += timedelta(days=1)
-            if self.is_workday(day)[0]:
-                count += 1
+        first = lo + timedelta(days=1)
+        for year in range(first.year, hi.year + 1):
+            a, b = max(first, date(year, 1, 1)), min(hi, date(year, 12, 31))
+            if self.knows(year):
+                count += sum(self.is_workday(a + timedelta(days=i))[0]
+                             for i in range((b - a).days + 1))
+            else:  # weekends alone: counted, not walked (a far date stays cheap)
+                count += _weekdays(a, b)
         return sign * count
 
     def span_provisional(self, start: date, end: date) -> bool:

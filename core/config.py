@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextvars
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -266,7 +267,7 @@ class Settings(BaseSettings):
                 if org not in names:
                     raise ValueError(f"leader[{i}].orgs：未知机关 {org!r}（不在 [[org]] 中）")
         for year in self.calendar:
-            if not (year.isdigit() and len(year) == 4):
+            if not (year.isdecimal() and len(year) == 4):
                 raise ValueError(f"calendar.{year}：年份须为四位数字")
         return self
 
@@ -319,6 +320,45 @@ def resolve_config_path(explicit: str | os.PathLike[str] | None) -> Path:
     return EXAMPLE_CONFIG
 
 
+#: pydantic's error types an operator meets in a hand-edited file, said in Chinese
+_PROBLEMS_ZH = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "未知的配置项（拼写错误，或放错了表）",
+    "int_parsing": "应为整数", "int_type": "应为整数", "int_from_float": "应为整数",
+    "float_parsing": "应为数字", "float_type": "应为数字",
+    "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
+    "string_type": "应为字符串（加引号）",
+    "list_type": "应为列表（[…]）",
+    "dict_type": "应为表（[名称] 或 {…}）", "model_type": "应为表（[名称] 或 {…}）",
+    "url_parsing": "不是有效的网址", "url_scheme": "网址协议不对",
+    "greater_than": "应大于 {gt}", "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}", "less_than_equal": "应不大于 {le}",
+    "string_too_short": "太短（至少 {min_length} 个字符）",
+    "string_too_long": "太长（至多 {max_length} 个字符）",
+    "literal_error": "应为以下之一：{expected}", "enum": "应为以下之一：{expected}",
+}
+
+
+def _problem_zh(kind: str, ctx: dict[str, Any]) -> str | None:
+    template = _PROBLEMS_ZH.get(kind)
+    if template is None:
+        return None
+    try:
+        return template.format(**ctx)
+    except (KeyError, IndexError):
+        return template.split("{", 1)[0].rstrip("（ ")
+
+
+def _toml_problem_zh(text: str) -> str:
+    """tomllib's message ('Invalid value (at line 3, column 7)') with its place in Chinese;
+    tomllib's own wording stays, in parentheses."""
+    m = re.search(r"\(at (?:line (\d+), column (\d+)|(end of document))\)", text)
+    if m is None:
+        return text
+    where = "文件末尾" if m[3] else f"第 {m[1]} 行第 {m[2]} 列"
+    return f"{where}（{text[: m.start()].strip()}）"
+
+
 def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
     """Load and validate the configuration; raise `ConfigError` naming file, key and problem."""
     file = resolve_config_path(path)
@@ -328,9 +368,11 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(shown, "-", f"无法读取：{exc}") from exc
+        reason = "不是 UTF-8 编码的文本" if isinstance(exc, UnicodeDecodeError) else (
+            exc.strerror or type(exc).__name__)
+        raise ConfigError(shown, "-", f"无法读取：{reason}") from exc
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(shown, "-", f"TOML 语法错误：{exc}") from exc
+        raise ConfigError(shown, "-", f"TOML 语法错误：{_toml_problem_zh(str(exc))}") from exc
     if isinstance(raw.get("bot"), dict) and "token" in raw["bot"]:
         raise ConfigError(
             shown, "bot.token",
@@ -342,10 +384,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     except ValidationError as exc:
         err = exc.errors()[0]
         key = ".".join(str(p) for p in err["loc"]) or "-"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "missing":
-            msg = "缺少必填项"
-        elif "input" in err and err["type"] not in {"value_error"}:
+        msg = _problem_zh(err["type"], err.get("ctx") or {}) or err["msg"].removeprefix(
+            "Value error, ")
+        if "input" in err and err["type"] not in {"value_error", "missing"}:
             msg = f"{msg}（收到 {err['input']!r}）"
         extra = f"；另有 {len(exc.errors()) - 1} 处错误" if len(exc.errors()) > 1 else ""
         raise ConfigError(shown, key, msg + extra) from exc

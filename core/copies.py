@@ -74,10 +74,15 @@ def count_copies(
     return CopyCount(total, lines)
 
 
+_COUNT_NAMES = {"departments": "部门数", "add_units": "加发单位数", "remove_units": "减发单位数",
+                "extra": "另加份数"}
+
+
 def _check_counts(**counts: int | None) -> None:
     for name, value in counts.items():
         if value is not None and value < 0:
-            raise InvalidInputError(f"{name} 不能为负数：{value}", field=name)
+            label = _COUNT_NAMES.get(name, name)
+            raise InvalidInputError(f"{label}不能为负数：{value}", field=name)
     if counts["departments"] == 0:
         raise InvalidInputError("部门数至少为 1", field="departments")
 

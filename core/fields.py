@@ -122,7 +122,7 @@ _CN_DIGITS = {
 
 def _cn_number(text: str) -> int | None:
     """'2024', '二〇二四', '二十', '十一', '三十一' → int; None if not a number."""
-    if text.isdigit():
+    if text.isdecimal():
         return int(text)
     if all(ch in _CN_DIGITS for ch in text):
         return int("".join(str(_CN_DIGITS[ch]) for ch in text))

@@ -41,6 +41,9 @@ _ISSUE_STYLE = re.compile(
 #: every kind of space staff paste: ASCII, ideographic, no-break, thin
 _SPACES = re.compile(r"[\s\u3000\u00a0\u2002-\u200b]+")
 
+#: no code issues more numbers in a year; a longer sequence is a typo
+MAX_SEQ = 999_999
+
 EXAMPLES = "例如 甘府发〔2026〕12号、政府会 第3期"
 
 
@@ -99,4 +102,6 @@ def _seq(digits: str, text: str) -> int:
     seq = int(digits)
     if seq < 1:
         raise InvalidInputError(f"发文字号的序号须从 1 起：{text!r}", field="number")
+    if seq > MAX_SEQ:
+        raise InvalidInputError(f"发文字号的序号过大：{text!r}", field="number")
     return seq

@@ -7,10 +7,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from core.errors import InvalidInputError
 from core.model import Kind
 
 #: the seed's four digits; past this the number widens (and staff are warned)
 WIDTH_LIMIT = 9999
+#: years a register can be for: 0, 202 or 9999 are typos that would open a register
+#: (or take a 发文字号) for that year
+FIRST_YEAR, LAST_YEAR = 2000, 2099
+
+
+def check_year(year: int, what: str = "年份") -> int:
+    """`year` when a register can be for it; InvalidInputError naming `what` otherwise."""
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise InvalidInputError(f"{what}应在 {FIRST_YEAR}–{LAST_YEAR} 年之间，收到 {year}")
+    return year
 
 
 def local_year_month(at: datetime, tz: ZoneInfo) -> tuple[int, int]:

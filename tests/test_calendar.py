@@ -135,3 +135,23 @@ def test_result_is_a_working_day_strictly_after_start(start: date, n: int) -> No
     assert CAL.workdays_between(start, result.date) == n
     assert result.provisional == CAL.span_provisional(start, result.date)
     assert CAL.workdays_before(result.date, n).date <= start
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    start=st.dates(min_value=date(2024, 6, 1), max_value=date(2031, 12, 31)),
+    end=st.dates(min_value=date(2024, 6, 1), max_value=date(2031, 12, 31)),
+)
+def test_workdays_between_counts_as_a_day_by_day_walk(start: date, end: date) -> None:
+    """Counting by years (unknown ones by weekday arithmetic) equals checking every day."""
+    cal = WorkCalendar.from_config(
+        {"2028": CalendarYear(holidays=["2028-01-03"], workdays=["2028-01-08"])})
+    lo, hi = sorted((start, end))
+    walked = sum(cal.is_workday(lo + timedelta(days=i))[0] for i in range(1, (hi - lo).days + 1))
+    assert cal.workdays_between(start, end) == (walked if end >= start else -walked)
+
+
+def test_workdays_between_reaches_far_dates() -> None:
+    """Ten thousand years of unknown calendar are counted on the weekday rule, not refused."""
+    far = CAL.workdays_between(date(2031, 1, 1), date(9999, 12, 31))
+    assert far == pytest.approx((date(9999, 12, 31) - date(2031, 1, 1)).days * 5 / 7, abs=5)

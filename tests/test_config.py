@@ -77,6 +77,21 @@ def test_wrong_type(tmp_path: Path) -> None:
         load_settings(path)
     assert err.value.key == "smtp.port"
     assert str(path) in str(err.value)
+    assert "应为整数（收到 'abc'）" in str(err.value)
+
+
+@pytest.mark.parametrize(("old", "new", "key", "said"), [
+    ("port = 2525", "prot = 2525", "smtp.prot", "未知的配置项"),
+    ("port = 2525", "port = [", "-", "TOML 语法错误：第 "),
+])
+def test_problems_are_said_in_chinese(
+    tmp_path: Path, old: str, new: str, key: str, said: str
+) -> None:
+    """A misspelt key and a TOML syntax error are explained in Chinese, with the place."""
+    with pytest.raises(ConfigError) as err:
+        load_settings(_example_with(old, new, tmp_path))
+    assert err.value.key == key
+    assert said in str(err.value)
 
 
 def test_unknown_organ_in_leader(tmp_path: Path) -> None:

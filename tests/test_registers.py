@@ -141,6 +141,26 @@ async def test_naive_time_refused(ctx: Context) -> None:
         await _reg(ctx, Kind.BAN, datetime(2026, 1, 1, 9, 0))  # noqa: DTZ001
 
 
+@pytest.mark.parametrize("ref", ["²", "#99999999999999999999"])
+async def test_impossible_item_ids_are_refused(ctx: Context, ref: str) -> None:
+    """A 收件序号 no row can have (a superscript digit, past 64 bits) is bad input."""
+    with pytest.raises(InvalidInputError):
+        await registry.show(ctx, ref)
+
+
+async def test_receipt_times_no_register_can_hold_are_refused(ctx: Context) -> None:
+    """Year 1 (even where converting it would overflow), year 2999 and a time ahead of the
+    clock are refused before anything is numbered."""
+    far_east = timezone(timedelta(hours=14))
+    for at in (datetime(1, 1, 1, tzinfo=far_east), datetime(2999, 3, 1, tzinfo=UTC),
+               ctx.clock() + timedelta(hours=1)):
+        with pytest.raises(InvalidInputError):
+            await _reg(ctx, Kind.BAN, at)
+    assert (await registry.counts(ctx)).by_kind["办件"] == 0
+    with pytest.raises(InvalidInputError):
+        await registry.counts(ctx, year=0)
+
+
 async def test_paper_item_is_queued_for_push(ctx: Context) -> None:
     """A registered paper item is queued for the bot in its registering transaction."""
     a = await _reg(ctx, Kind.BAN)

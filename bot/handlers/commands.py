@@ -14,12 +14,9 @@ from telegram import Update
 from bot import render
 from bot.auth import Can, commands_for
 from bot.handlers.common import (
-    YEAR_MAX,
-    YEAR_MIN,
     Ctx,
     UsageError,
     args_text,
-    item_ref,
     must_principal,
     reply,
     requires,
@@ -27,6 +24,7 @@ from bot.handlers.common import (
 )
 from core.errors import InvalidInputError, PermissionDeniedError
 from core.model import Kind
+from core.registers import FIRST_YEAR, LAST_YEAR
 from core.services import chat, registry
 
 log = logging.getLogger("bot.commands")
@@ -66,7 +64,7 @@ def parse_period(text: str) -> tuple[int | None, int | None]:
     if not text:
         return None, None
     m = _YEAR.match(text) or _YEAR_MONTH.match(text)
-    if m is None or not YEAR_MIN <= int(m.group(1)) <= YEAR_MAX:
+    if m is None or not FIRST_YEAR <= int(m.group(1)) <= LAST_YEAR:
         raise UsageError(render.USAGE["counts"])
     if m.re is _YEAR:
         return int(m.group(1)), None
@@ -95,7 +93,7 @@ async def cmd_find(update: Update, context: Ctx) -> None:
 
 @requires(Can.DOC, "doc")
 async def cmd_doc(update: Update, context: Ctx) -> None:
-    ref = item_ref(args_text(update), "doc")
+    ref = args_text(update)
     if not ref:
         raise UsageError(render.USAGE["doc"])
     principal = must_principal(update, context)
@@ -136,7 +134,6 @@ async def cmd_correct(update: Update, context: Ctx) -> None:
     if len(parts) < 3:
         raise UsageError(render.USAGE["correct"])
     ref, kind_text, reason = parts
-    ref = item_ref(ref, "correct")
     kind = _kind(kind_text, "correct")
     principal = must_principal(update, context)
     done = await registry.correct(runtime(context).ctx, ref=ref, kind=kind, reason=reason,
@@ -151,7 +148,7 @@ async def cmd_correct(update: Update, context: Ctx) -> None:
 @requires(Can.ERRORS, "errors")
 async def cmd_errors(update: Update, context: Ctx) -> None:
     text = args_text(update)
-    if text and not (_YEAR.match(text) and YEAR_MIN <= int(text) <= YEAR_MAX):
+    if text and not (_YEAR.match(text) and FIRST_YEAR <= int(text) <= LAST_YEAR):
         raise UsageError(render.USAGE["errors"])
     report = await registry.errors(runtime(context).ctx, year=int(text) if text else None)
     await reply(update, render.errors_text(report.year, report.registrations,

@@ -29,10 +29,6 @@ Handler = Callable[[Update, Ctx], Coroutine[Any, Any, Any]]
 MESSAGE_LIMIT = 4096
 #: longest 来文单位 or title typed in chat
 MAX_FIELD = 300
-#: years staff can mean (/counts, /errors); 0000 or 9999 is a typo
-YEAR_MIN, YEAR_MAX = 2000, 2099
-#: SQLite integers are 64-bit; a longer 收件序号 cannot exist
-ID_MAX = 2**63 - 1
 
 
 @dataclass
@@ -159,15 +155,6 @@ def requires(what: Can, usage: str | None = None) -> Callable[[Handler], Handler
 
 class UsageError(Exception):
     """Bad command arguments: answered with the usage text."""
-
-
-def item_ref(text: str, usage: str) -> str:
-    """A register number or 收件序号 as typed; digits that cannot be an id get the usage
-    text (core would fail on them with a Python error)."""
-    digits = text.strip().lstrip("#")
-    if digits.isdigit() and not (digits.isdecimal() and int(digits) <= ID_MAX):
-        raise UsageError(f"无法识别的收件序号 {text!r}。\n{render.USAGE[usage]}")
-    return text
 
 
 def must_principal(update: Update, context: Ctx) -> Principal:

@@ -16,7 +16,6 @@ from bot.handlers.common import (
     Ctx,
     UsageError,
     args_text,
-    item_ref,
     must_principal,
     reply,
     requires,
@@ -74,7 +73,7 @@ async def cmd_copies(update: Update, context: Ctx) -> None:
 
 @requires(Can.CLOSE, "done")
 async def cmd_done(update: Update, context: Ctx) -> None:
-    ref = item_ref(args_text(update), "done")
+    ref = args_text(update)
     if not ref:
         raise UsageError(render.USAGE["done"])
     principal = must_principal(update, context)

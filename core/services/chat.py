@@ -267,7 +267,7 @@ def purpose_of(event: outbox.Event) -> str:
 
 def chat_of(event: outbox.Event) -> int | None:
     target = event.target.strip()
-    return int(target) if target.lstrip("-").isdigit() else None
+    return int(target) if target.lstrip("-").isdecimal() else None
 
 
 async def claim(ctx: Context, event: outbox.Event) -> Claim | None:

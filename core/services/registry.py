@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.clock import iso
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.model import Channel, Kind, Outcome
-from core.registers import local_year_month, parse_number
+from core.registers import check_year, local_year_month, parse_number
 from core.services.context import Context
 from core.storage import audit, outbox
 from core.storage import items as repo
@@ -64,6 +64,19 @@ async def enqueue_route(uow: UnitOfWork, *, item_id: int, at: datetime) -> None:
     )
 
 
+#: a paper item's stated receipt may run ahead of our clock by this much (a clerk's watch)
+RECEIVED_SKEW = timedelta(minutes=5)
+#: SQLite's integers are 64-bit: no 收件序号 is larger
+MAX_ID = 2**63 - 1
+
+
+def _year(ctx: Context, year: int | None) -> int:
+    """The year asked for, checked, or the current local year."""
+    if year is None:
+        return local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    return check_year(year)
+
+
 async def register_paper(
     ctx: Context,
     *,
@@ -83,7 +96,11 @@ async def register_paper(
     at = received or now
     if at.tzinfo is None:
         raise InvalidInputError("收文时间须带时区（例如 2026-03-01T09:00:00+08:00）")
+    check_year(at.year, "收文时间的年份")  # before converting: year 1 or 9999 overflows
+    if at > now + RECEIVED_SKEW:
+        raise InvalidInputError(f"收文时间 {at.isoformat()} 晚于现在")
     year, month = local_year_month(at, ctx.settings.tz)
+    check_year(year, "收文时间的年份")
     async with ctx.db.unit_of_work() as uow:
         item_id = await repo.insert_item(
             uow,
@@ -136,7 +153,10 @@ class Corrected:
 async def resolve_ref(conn: Reader | UnitOfWork, ctx: Context, ref: str) -> Row:
     """An item by register number (办2026-0001) or by id (123 / #123)."""
     text = ref.strip().lstrip("#")
-    if text.isdigit():
+    if text.isdigit():  # isdigit also takes ² and other digits int() refuses
+        if not text.isdecimal() or int(text) > MAX_ID:
+            raise InvalidInputError(
+                f"无法识别的收件序号 {ref!r}（例如 12，或登记号 办2026-0001）")
         item = await repo.get_item(conn, int(text))
         if item is None:
             raise NotFoundError("收件", ref)
@@ -229,7 +249,7 @@ async def next_number(ctx: Context, kind: Kind, *, year: int | None = None) -> s
     """The number the next registration of `kind` would take (takes nothing)."""
     if not kind.numbered:
         raise InvalidInputError(f"{kind.value}不编号，只有办件和阅件有登记号")
-    y = year or local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    y = _year(ctx, year)
     async with ctx.db.reader() as r:
         seq = await repo.peek_number(r, kind.value, y)
     return _fmt(ctx, kind.value).format(year=y, seq=seq)
@@ -249,7 +269,7 @@ class Counts:
 
 async def counts(ctx: Context, *, year: int | None = None, month: int | None = None) -> Counts:
     """Items per kind (registered) and per outcome, from the counters (constant time)."""
-    y = year or local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    y = _year(ctx, year)
     if month is not None and not 1 <= month <= 12:
         raise InvalidInputError(f"月份应为 1–12，收到 {month}")
     sql = "SELECT kind, outcome, SUM(n) AS n FROM item_counts WHERE year = ?"
@@ -287,7 +307,7 @@ class ErrorReport:
 
 async def errors(ctx: Context, *, year: int | None = None) -> ErrorReport:
     """Corrections of the year against its registrations: the 错情率 (limit 1%)."""
-    y = year or local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    y = _year(ctx, year)
     async with ctx.db.reader() as r:
         total = await r.fetchone(
             "SELECT COALESCE(SUM(n), 0) AS n FROM item_counts WHERE year = ? AND outcome = ?",

@@ -50,7 +50,7 @@ def resolve_targets(settings: Settings, target: str) -> tuple[int, ...]:
     if kind == "leader":
         ids = tuple(x.chat_id for x in settings.leader if x.name == name)
         return ids or registry
-    if kind == "chat" and name.lstrip("-").isdigit():
+    if kind == "chat" and name.lstrip("-").isdecimal():
         return (int(name),)
     return registry
 

@@ -105,7 +105,7 @@ async def push_targets(conn: Conn, item_id: int, role: str | None = None) -> lis
         " AND (?4 IS NULL OR json_extract(payload, '$.role') = ?4) ORDER BY id",
         (CHAT, PUSH, item_id, role),
     )
-    ids = [int(r["target"]) for r in rows if str(r["target"]).lstrip("-").isdigit()]
+    ids = [int(r["target"]) for r in rows if str(r["target"]).lstrip("-").isdecimal()]
     return list(dict.fromkeys(ids))
 
 

@@ -15,14 +15,11 @@ from zoneinfo import ZoneInfo
 from core.clock import parse_iso
 from core.config import Settings, load_settings
 from core.errors import InvalidInputError
+from core.registers import FIRST_YEAR, LAST_YEAR
+from core.services.registry import MAX_ID
 
-#: years a clerk can mean; 0, 202 or 20266 are typos that would otherwise open a register
-#: for that year, take a 发文字号 in it, or walk the calendar for millennia
-YEAR_MIN, YEAR_MAX = 2000, 2099
 #: the largest count (units, copies, working days, list length) a command accepts
 COUNT_MAX = 100_000
-#: SQLite integers are 64-bit; a longer 收件序号 or 申请编号 cannot exist
-ID_MAX = 2**63 - 1
 
 
 def add_common(
@@ -67,8 +64,8 @@ def integer_arg(text: str) -> int:
 def year_arg(text: str) -> int:
     """`--year`: a four-digit year in the range staff can mean."""
     year = integer_arg(text)
-    if not YEAR_MIN <= year <= YEAR_MAX:
-        raise argparse.ArgumentTypeError(f"年份应在 {YEAR_MIN}–{YEAR_MAX} 之间，收到 {text!r}")
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise argparse.ArgumentTypeError(f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间，收到 {text!r}")
     return year
 
 
@@ -98,27 +95,16 @@ def positive_arg(text: str) -> int:
 def id_arg(text: str) -> int:
     """A record id (申请编号): a positive integer that fits the database."""
     n = integer_arg(text)
-    if not 1 <= n <= ID_MAX:
+    if not 1 <= n <= MAX_ID:
         raise argparse.ArgumentTypeError(f"编号应为正整数，收到 {text!r}")
     return n
 
 
 # ------------------------------------------------------------ value checks
 def check_year(day: date | datetime, what: str, text: str) -> None:
-    """Refuse a date whose year no register can hold (see YEAR_MIN, YEAR_MAX)."""
-    if not YEAR_MIN <= day.year <= YEAR_MAX:
-        raise InvalidInputError(f"{what}的年份应在 {YEAR_MIN}–{YEAR_MAX} 之间，收到 {text!r}")
-
-
-def check_item_ref(text: str) -> str:
-    """A register number or 收件序号 as typed; an id that cannot exist is refused here
-    (core would otherwise fail on it with a Python error)."""
-    digits = text.strip().lstrip("#")
-    if digits.isdigit() and not (digits.isdecimal() and int(digits) <= ID_MAX):
-        raise InvalidInputError(
-            f"无法识别的收件序号 {text!r}（应为数字，例如 12；或登记号，例如 办2026-0001）"
-        )
-    return text
+    """Refuse a date whose year no register can hold (see FIRST_YEAR, LAST_YEAR)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInputError(f"{what}的年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间，收到 {text!r}")
 
 
 # ------------------------------------------------------------ files

@@ -14,7 +14,6 @@ from core.services.context import Context
 from jiyao.commands.common import (
     COUNT_MAX,
     add_common,
-    check_item_ref,
     check_year,
     emit_json,
     id_arg,
@@ -356,7 +355,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 def cmd_done(args: argparse.Namespace) -> int:
     r = with_context(args, lambda ctx: deadlines.close_item(
-        ctx, ref=check_item_ref(args.ref), on=_day(args.date, "办结日期"),
+        ctx, ref=args.ref, on=_day(args.date, "办结日期"),
     ))
     if args.json:
         emit_json(r)
