@@ -7,6 +7,7 @@ import argparse
 import errno
 import json
 import sys
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -61,43 +62,27 @@ def integer_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(f"应为整数，收到 {text!r}") from None
 
 
-def year_arg(text: str) -> int:
-    """`--year`: a four-digit year in the range staff can mean."""
-    year = integer_arg(text)
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise argparse.ArgumentTypeError(f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间，收到 {text!r}")
-    return year
+def _bounded(lo: int, hi: int, what: str) -> Callable[[str], int]:
+    """An argument type: an integer from `lo` to `hi`, refused as `what` otherwise."""
+
+    def parse(text: str) -> int:
+        n = integer_arg(text)
+        if not lo <= n <= hi:
+            raise argparse.ArgumentTypeError(f"{what}，收到 {text!r}")
+        return n
+
+    return parse
 
 
-def month_arg(text: str) -> int:
-    month = integer_arg(text)
-    if not 1 <= month <= 12:
-        raise argparse.ArgumentTypeError(f"月份应为 1–12，收到 {text!r}")
-    return month
-
-
-def count_arg(text: str) -> int:
-    """A number of units or copies: 0 or more."""
-    n = integer_arg(text)
-    if not 0 <= n <= COUNT_MAX:
-        raise argparse.ArgumentTypeError(f"应为 0–{COUNT_MAX} 的整数，收到 {text!r}")
-    return n
-
-
-def positive_arg(text: str) -> int:
-    """A number that must be at least 1 (a limit, a number of departments)."""
-    n = integer_arg(text)
-    if not 1 <= n <= COUNT_MAX:
-        raise argparse.ArgumentTypeError(f"应为 1–{COUNT_MAX} 的整数，收到 {text!r}")
-    return n
-
-
-def id_arg(text: str) -> int:
-    """A record id (申请编号): a positive integer that fits the database."""
-    n = integer_arg(text)
-    if not 1 <= n <= MAX_ID:
-        raise argparse.ArgumentTypeError(f"编号应为正整数，收到 {text!r}")
-    return n
+#: `--year`: a year a register can be for
+year_arg = _bounded(FIRST_YEAR, LAST_YEAR, f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间")
+month_arg = _bounded(1, 12, "月份应为 1–12")
+#: a number of units or copies
+count_arg = _bounded(0, COUNT_MAX, f"应为 0–{COUNT_MAX} 的整数")
+#: a number that must be at least 1 (a limit, a number of departments)
+positive_arg = _bounded(1, COUNT_MAX, f"应为 1–{COUNT_MAX} 的整数")
+#: a record id (申请编号) that fits the database
+id_arg = _bounded(1, MAX_ID, "编号应为正整数")
 
 
 # ------------------------------------------------------------ value checks
