@@ -144,6 +144,102 @@ async def test_statement_with_large_value_runs_off_loop(tmp_path: Path) -> None:
     assert threads[1] == threading.get_ident()
 
 
+async def test_cancelled_begin_gives_the_write_lock_back(tmp_path: Path) -> None:
+    """A unit cancelled while its BEGIN waits for another connection's lock leaves no
+    transaction open: later units work and other connections can write."""
+    path = tmp_path / "x.db"
+    async with Database(path) as db:
+        blocker = sqlite3.connect(path, isolation_level=None, timeout=0.5)
+        try:
+            blocker.execute("BEGIN IMMEDIATE")
+            unit = asyncio.create_task(_put(db, "k1"))
+            await asyncio.sleep(0.2)  # its BEGIN waits on the blocker's lock
+            unit.cancel()
+            await asyncio.sleep(0.05)
+            blocker.execute("ROLLBACK")
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(unit, 5)
+            await asyncio.wait_for(_put(db, "k2"), 5)
+            blocker.execute("BEGIN IMMEDIATE")  # the lock is free between units
+            blocker.execute("ROLLBACK")
+        finally:
+            blocker.close()
+        assert await _count(db) == 1
+
+
+@pytest.mark.parametrize("partner", [False, True])
+async def test_transaction_aborted_by_sqlite_fails_the_unit_and_leaves_nothing(
+    tmp_path: Path, partner: bool
+) -> None:
+    """When a statement makes SQLite roll back the whole transaction, a unit that goes on
+    anyway raises instead of writing outside any transaction, and so does its partner."""
+
+    async def stubborn() -> None:
+        async with db.unit_of_work() as uow:
+            await uow.execute("INSERT INTO meta (key, value) VALUES ('k1', 'v')")
+            with pytest.raises(sqlite3.IntegrityError):
+                await uow.execute("INSERT OR ROLLBACK INTO meta (key, value) VALUES ('k1', 'v')")
+            await uow.execute("INSERT INTO meta (key, value) VALUES ('k2', 'v')")
+            await uow.commit()
+
+    async with Database(tmp_path / "x.db") as db:
+        units = [_put(db, "k0")] if partner else []
+        results = await asyncio.gather(*units, stubborn(), return_exceptions=True)
+        assert all(isinstance(r, StorageError) for r in results), results
+        assert await _count(db) == 0
+        await _put(db, "k3")  # the writer recovers
+        assert await _count(db) == 1
+
+
+async def test_unit_holding_an_unfinished_statement_still_commits(tmp_path: Path) -> None:
+    """A cursor a unit leaves unfinished (RETURNING rows not read) neither fails the shared
+    COMMIT nor lets the unit return before its rows are durable."""
+
+    async def returning(key: str) -> None:
+        async with db.unit_of_work() as uow:
+            cur = await uow.execute(
+                "INSERT INTO meta (key, value) VALUES (?, 'v'), (? || 'x', 'v') RETURNING key",
+                (key, key),
+            )
+            cur.fetchone()
+            await uow.commit()
+        assert cur is not None  # still referenced while the unit ended
+
+    path = tmp_path / "x.db"
+    async with Database(path) as db:
+        results = await asyncio.gather(
+            _put(db, "k1"), returning("k2"), returning("k3"), return_exceptions=True
+        )
+        assert results == [None, None, None]
+        with sqlite3.connect(path) as conn:
+            keys = {r[0] for r in conn.execute("SELECT key FROM meta WHERE key LIKE 'k%'")}
+        assert keys == {"k1", "k2", "k2x", "k3", "k3x"}
+
+
+async def test_close_waits_for_a_unit_in_progress(tmp_path: Path) -> None:
+    """Closing the database while a unit waits for its BEGIN lets that unit finish and
+    commit before the writer connection is closed."""
+    path = tmp_path / "x.db"
+    db = await Database(path).open()
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        unit = asyncio.create_task(_put(db, "k1"))
+        await asyncio.sleep(0.2)  # its BEGIN waits on the blocker's lock
+        closing = asyncio.create_task(db.close())
+        await asyncio.sleep(0.1)
+        blocker.execute("ROLLBACK")
+        await asyncio.wait_for(unit, 5)
+        await asyncio.wait_for(closing, 5)
+    finally:
+        blocker.close()
+        await db.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM meta WHERE key = 'k1'").fetchone()[0] == 1
+    with pytest.raises(StorageError):
+        await _put(db, "k2")
+
+
 def test_blob_store_is_content_addressed(tmp_path: Path) -> None:
     """Blobs are stored once under their sha256 and verified on demand."""
     store = BlobStore(tmp_path / "blobs")

@@ -147,23 +147,49 @@ class UnitOfWork:
     def __init__(self, writer: _Writer) -> None:
         self._writer = writer
         self.committed = False
+        # closed when the unit ends: an unfinished statement makes RELEASE and COMMIT fail
+        self._cursors: list[sqlite3.Cursor] = []
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        """Run a statement; the cursor gives `rowcount`."""
+    async def _run(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
+        if not self._writer.in_transaction:
+            # SQLite rolled the transaction back on its own (e.g. disk full): a statement
+            # now would commit by itself, outside the unit
+            raise StorageError("数据库事务已中止，本次写入未保存")
         return await self._writer.execute(sql, tuple(params))
 
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        """Run a statement; the cursor gives `rowcount` and is closed when the unit ends."""
+        cur = await self._run(sql, params)
+        self._cursors.append(cur)
+        return cur
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        row: Row | None = (await self.execute(sql, params)).fetchone()
+        cur = await self._run(sql, params)
+        try:
+            row: Row | None = cur.fetchone()
+        finally:
+            cur.close()
         return row
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return list((await self.execute(sql, params)).fetchall())
+        cur = await self._run(sql, params)
+        try:
+            return list(cur.fetchall())
+        finally:
+            cur.close()
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        rowid = (await self.execute(sql, params)).lastrowid
+        cur = await self._run(sql, params)
+        rowid = cur.lastrowid
+        cur.close()
         if rowid is None:
             raise StorageError("插入失败：没有行号")
         return int(rowid)
+
+    def _close_cursors(self) -> None:
+        for cur in self._cursors:
+            cur.close()
+        self._cursors.clear()
 
     async def commit(self) -> None:
         """Keep this unit's changes; they are durable when the `async with` block exits."""
@@ -226,17 +252,20 @@ class Database:
             await conn.close()
 
     async def close(self) -> None:
-        if self._batch is not None and self._writer is not None:
+        if self._writer is not None:
+            # under the lock: a unit in progress (even one still in its BEGIN) ends first
             async with self._lock:
-                if self._batch is not None:
-                    await self._commit(self._writer, self._batch)
+                writer, self._writer = self._writer, None
+                if writer is not None:
+                    try:
+                        if self._batch is not None:
+                            await self._commit(writer, self._batch)
+                    finally:
+                        await writer.close()
         for conn in self._all_readers:
             await conn.close()
         self._all_readers.clear()
         self._readers = asyncio.Queue()
-        if self._writer is not None:
-            await self._writer.close()
-            self._writer = None
 
     async def schema_version(self) -> int:
         async with self.reader() as r:
@@ -256,8 +285,7 @@ class Database:
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
         """A unit of work in a `BEGIN IMMEDIATE` transaction, durable when the block exits."""
-        writer = self._writer
-        if writer is None:
+        if self._writer is None:
             raise StorageError("数据库未打开")
         self._waiting += 1
         try:
@@ -267,23 +295,39 @@ class Database:
         ok = False
         batch: _Batch | None = None
         try:
+            writer = self._writer
+            if writer is None:  # closed while this unit queued
+                raise StorageError("数据库未打开")
             first = self._batch is None
             if first:
                 try:  # may wait for another process's write lock (busy_timeout)
                     await writer.off_loop(writer.conn.execute, "BEGIN IMMEDIATE")
                 except sqlite3.Error as exc:
                     raise StorageError(f"数据库写入失败：{exc}") from exc
+                except BaseException:
+                    # cancelled after BEGIN took the lock: left open, no unit could begin
+                    # again and other processes could never write
+                    if writer.in_transaction:
+                        try:
+                            writer.conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            log.exception("rollback after a cancelled BEGIN failed")
+                    raise
                 self._batch = _Batch()
             else:
                 await writer.execute("SAVEPOINT uow")
             batch = self._batch
             assert batch is not None
             uow = UnitOfWork(writer)
+            wanted = False
             try:
                 yield uow
-                ok = uow.committed
+                wanted = uow.committed
             finally:
-                ok = await self._end_unit(writer, batch, first=first, ok=ok)
+                uow._close_cursors()
+                ok = await self._end_unit(writer, batch, first=first, ok=wanted)
+            if wanted and not ok:
+                raise StorageError("数据库事务中止，本次写入未保存")
         finally:
             self._lock.release()
         if ok and batch is not None:
@@ -294,19 +338,29 @@ class Database:
     ) -> bool:
         """Keep or undo one unit, then commit the batch or leave it open for the next unit."""
         batch.units += 1
-        try:
-            if ok:
-                if not first:
-                    await writer.execute("RELEASE uow")
-                batch.members += 1
-            elif first:
-                await writer.execute("ROLLBACK")
-            else:
-                await writer.execute("ROLLBACK TO uow")
+        if not writer.in_transaction:
+            ok = False  # SQLite aborted the transaction: this unit's work is gone too
+        if ok and not first:
+            try:
                 await writer.execute("RELEASE uow")
-        except sqlite3.Error:
-            log.exception("ending a unit of work failed")
-            ok = False
+            except sqlite3.Error:
+                log.exception("keeping a unit of work failed")
+                ok = False
+        if ok:
+            batch.members += 1
+        elif writer.in_transaction:
+            try:
+                if first:
+                    await writer.execute("ROLLBACK")
+                else:
+                    await writer.execute("ROLLBACK TO uow")
+                    await writer.execute("RELEASE uow")
+            except sqlite3.Error:
+                log.exception("undoing a unit of work failed")
+                try:  # nothing of it may stay: undo the whole batch instead
+                    await writer.execute("ROLLBACK")
+                except sqlite3.Error:
+                    log.exception("rolling back the batch failed")
         if not writer.in_transaction:
             # rolled back (first unit undone, or SQLite aborted the whole transaction)
             self._batch = None
