@@ -240,6 +240,38 @@ async def test_close_waits_for_a_unit_in_progress(tmp_path: Path) -> None:
         await _put(db, "k2")
 
 
+async def test_cancelled_close_still_closes_the_readers(tmp_path: Path) -> None:
+    """A close() cancelled while a unit holds the writer still closes the reader
+    connections, whose threads would otherwise keep the process from exiting."""
+    import threading
+
+    before = set(threading.enumerate())
+    db = await Database(tmp_path / "x.db").open()
+    gate = asyncio.Event()
+
+    async def holder() -> None:
+        async with db.unit_of_work() as uow:
+            await uow.execute("INSERT INTO meta (key, value) VALUES ('k1', 'v')")
+            await gate.wait()
+            await uow.commit()
+
+    unit = asyncio.create_task(holder())
+    await asyncio.sleep(0.05)
+    closing = asyncio.create_task(db.close())
+    await asyncio.sleep(0.05)  # waits for the unit to end
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    left = [t for t in set(threading.enumerate()) - before
+            if not t.daemon and not t.name.startswith("jiyao-db-writer")]
+    for t in left:
+        t.join(2)
+    assert not [t for t in left if t.is_alive()]
+    gate.set()
+    await asyncio.wait_for(unit, 5)
+    await db.close()
+
+
 def test_blob_store_is_content_addressed(tmp_path: Path) -> None:
     """Blobs are stored once under their sha256 and verified on demand."""
     store = BlobStore(tmp_path / "blobs")

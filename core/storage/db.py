@@ -252,20 +252,24 @@ class Database:
             await conn.close()
 
     async def close(self) -> None:
-        if self._writer is not None:
-            # under the lock: a unit in progress (even one still in its BEGIN) ends first
-            async with self._lock:
-                writer, self._writer = self._writer, None
-                if writer is not None:
-                    try:
-                        if self._batch is not None:
-                            await self._commit(writer, self._batch)
-                    finally:
-                        await writer.close()
-        for conn in self._all_readers:
-            await conn.close()
-        self._all_readers.clear()
-        self._readers = asyncio.Queue()
+        try:
+            if self._writer is not None:
+                # under the lock: a unit in progress (even one still in its BEGIN) ends first
+                async with self._lock:
+                    writer, self._writer = self._writer, None
+                    if writer is not None:
+                        try:
+                            if self._batch is not None:
+                                await self._commit(writer, self._batch)
+                        finally:
+                            await writer.close()
+        finally:
+            # even when cancelled: a reader's thread is not a daemon and would keep the
+            # process from exiting
+            readers, self._all_readers = self._all_readers, []
+            self._readers = asyncio.Queue()
+            for conn in readers:
+                await conn.close()
 
     async def schema_version(self) -> int:
         async with self.reader() as r:
