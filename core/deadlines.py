@@ -332,7 +332,7 @@ def request_clock(
             n = ev.workdays or 0
             if not 1 <= n <= MAX_EXTENSION:
                 raise InvalidInputError(
-                    f"延长期限最长 {MAX_EXTENSION} 个工作日，收到 {n}", field="workdays"
+                    f"延长期限应为 1–{MAX_EXTENSION} 个工作日，收到 {n}", field="workdays"
                 )
             due, _ = _locate_due(segments, budget, cal)
             if due is not None and ev.on > due.date:

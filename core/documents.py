@@ -714,10 +714,18 @@ def _unwrapped(container: ET.Element, depth: int) -> Iterator[ET.Element]:
     place (w:sdtPr and deleted content are not shown, so they are not children here)."""
     for element in container:
         if element.tag in _TRANSPARENT:
-            if depth < _MAX_WRAPPING:
+            if depth < _MAX_WRAPPING and not _showing_placeholder(element):
                 yield from _unwrapped(element, depth + 1)
         else:
             yield element
+
+
+def _showing_placeholder(element: ET.Element) -> bool:
+    """A content control still showing its prompt (单击此处输入文字): not the document's text."""
+    if element.tag != f"{_W}sdt":
+        return False
+    flag = element.find(f"{_W}sdtPr/{_W}showingPlcHdr")
+    return flag is not None and flag.get(f"{_W}val", "true") not in {"false", "0", "off"}
 
 
 # what a run's inner elements stand for in plain text (w:t carries its own text)

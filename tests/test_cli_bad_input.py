@@ -60,6 +60,9 @@ def assert_refused(result: tuple[int, str, str], *expected: str) -> None:
         (("deadline", "add-workdays", "2026-03-01", "99999999"), "工作日数最多"),
         (("deadline", "add-workdays", "2026-03-01", "五"), "应为整数"),
         (("nosuch",), "无效的选项 'nosuch'"),
+        (("backup", ""), "须指定备份文件或目录"),
+        (("request", "add", "--applicant", "张三", "--content", "c", "--channel", "当面",
+          "--received", "2026-03-02", "--section", "乱科"), "未知的承办科室"),
     ],
 )
 def test_bad_arguments_are_refused_in_chinese(

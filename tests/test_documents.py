@@ -274,6 +274,20 @@ def test_docx_reads_what_word_shows() -> None:
     ]
 
 
+def test_docx_content_control_showing_its_prompt_is_not_text() -> None:
+    """A content control still showing its placeholder prompt is skipped; once filled in
+    (the flag off), its text is read."""
+    body = (
+        f"<w:p>{_r('关于报送预算执行情况的函')}</w:p>"
+        '<w:sdt><w:sdtPr><w:showingPlcHdr/></w:sdtPr><w:sdtContent>'
+        f"<w:p>{_r('单击或点击此处输入文字。')}</w:p></w:sdtContent></w:sdt>"
+        '<w:sdt><w:sdtPr><w:showingPlcHdr w:val="false"/></w:sdtPr><w:sdtContent>'
+        f"<w:p>{_r('州人民政府：')}</w:p></w:sdtContent></w:sdt>"
+    )
+    got = extract(_att(make_docx_package(body), "a.docx", DOCX_TYPE))
+    assert got.text.splitlines() == ["关于报送预算执行情况的函", "州人民政府："]
+
+
 def test_docx_with_corrupt_entry_is_damaged() -> None:
     """A DOCX whose compressed styles fail their CRC does not open: damaged."""
     data = bytearray(make_docx(["正文"]))

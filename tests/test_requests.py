@@ -118,7 +118,7 @@ async def test_extension_once_at_most_twenty_days(ctx: Context, clock: FrozenClo
     """Extended by 10 on 3/25: due 4/14; the applicant-notice row goes to the section."""
     v = await new_request(ctx)
     clock.now = at(3, 25)
-    with pytest.raises(InvalidInputError, match="最长 20"):
+    with pytest.raises(InvalidInputError, match="1–20 个工作日"):
         await svc.request_event(ctx, v.id, E.EXTEND, workdays=21, reason="需调取档案")
     with pytest.raises(InvalidInputError, match="理由"):
         await svc.request_event(ctx, v.id, E.EXTEND, workdays=10)
@@ -217,6 +217,16 @@ async def test_dates_cannot_go_back_or_ahead(ctx: Context, clock: FrozenClock) -
         await svc.request_event(ctx, v.id, E.CONSULTED, on=date(2026, 3, 5))
     with pytest.raises(InvalidInputError, match="晚于今天"):
         await svc.request_event(ctx, v.id, E.CONSULTED, on=date(2026, 3, 10))
+
+
+async def test_request_goes_to_a_known_section(ctx: Context) -> None:
+    """A request is handled by a configured 科室; a made-up one is refused with the choices."""
+    v = await svc.add_request(ctx, applicant="张三", content="内容", channel="当面",
+                              received=date(2026, 3, 2), section="综合科")
+    assert v.section == "综合科"
+    with pytest.raises(InvalidInputError, match=r"未知的承办科室 '乱科'.*政务公开科"):
+        await svc.add_request(ctx, applicant="张三", content="内容", channel="当面",
+                              received=date(2026, 3, 2), section="乱科")
 
 
 def test_clock_is_a_pure_replay() -> None:

@@ -73,6 +73,12 @@ def _wd(text: str | None, provisional: int | bool) -> WorkDate | None:
     return WorkDate(date.fromisoformat(text), bool(provisional)) if text else None
 
 
+def _sections(settings: Settings) -> set[str]:
+    """The 科室 a task may be given to: the office's sections and the staff's own."""
+    return set(settings.office.sections) | {s.section or s.name for s in settings.staff} | {
+        disclosure_section(settings)}
+
+
 def disclosure_section(settings: Settings) -> str:
     """The section that handles 依申请公开: the first staff with the disclosure role."""
     for s in settings.staff:
@@ -676,6 +682,10 @@ async def add_request(
     _not_future(received, today, "收到日期")
     _not_future(receipt, today, "确认日期")
     owner = (section or "").strip() or disclosure_section(ctx.settings)
+    known = _sections(ctx.settings)
+    if owner not in known:
+        raise InvalidInputError(
+            f"未知的承办科室 {owner!r}，可选：{'、'.join(sorted(known))}", field="section")
     clock = rules.request_clock(receipt, [], work_calendar(ctx.settings))
     values = {
         "applicant": applicant.strip(), "content": content.strip(), "channel": ch.value,

@@ -52,7 +52,7 @@ T = TypeVar("T")
 MAX_BATCH = 64
 #: a statement with a text or blob parameter this long runs off the event loop
 #: (indexing a long document text for search can take a while)
-INLINE_MAX_PARAM = 32 * 1024
+INLINE_MAX_PARAM = 8 * 1024
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:

@@ -6,7 +6,7 @@ import argparse
 import sqlite3
 from pathlib import Path
 
-from core.errors import StorageError
+from core.errors import InvalidInputError, StorageError
 from core.services import admin
 from core.services.context import Context
 from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
@@ -67,6 +67,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    if not args.out.strip():  # Path("") is the current directory: never meant
+        raise InvalidInputError("须指定备份文件或目录，例如 jiyao backup /srv/backup/")
     out = Path(args.out)
     try:
         dest = with_context(args, lambda ctx: admin.backup(ctx, out))
