@@ -16,7 +16,7 @@ from datetime import date, datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.config import Settings
-from core.model import OUTCOME_ZH, REASON_ZH, Kind
+from core.model import OUTCOME_ZH, REASON_ZH, Kind, Outcome
 from core.routing import is_urgent
 from core.services.chat import (
     PURPOSE_CIRCULATE,
@@ -30,6 +30,8 @@ from core.services.chat import (
 )
 
 RESEND_MARK = "【重发】"
+#: outcomes whose content never reaches chat: only their envelope is shown (DOMAIN §2)
+ENVELOPE_ONLY = frozenset({Outcome.SEALED.value, Outcome.QUARANTINE.value})
 #: Telegram: captions up to 1024 characters, files the Bot API uploads up to 50 MB
 CAPTION_LIMIT = 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
@@ -100,10 +102,11 @@ def shows_title(view: PushView, settings: Settings) -> bool:
 
 
 def attaches_file(view: PushView, settings: Settings) -> bool:
-    """The document goes with the push: policy allows it, the item is not classified."""
+    """The document goes with the push: policy allows it, the item is not classified,
+    sealed or quarantined."""
     return (
         settings.bot.send_documents and not view.classified and view.blob is not None
-        and view.outcome != "sealed" and 0 < view.blob_size <= UPLOAD_LIMIT
+        and view.outcome not in ENVELOPE_ONLY and 0 < view.blob_size <= UPLOAD_LIMIT
     )
 
 
@@ -271,8 +274,10 @@ def review_text(entry: ReviewEntry, settings: Settings) -> str:
     lines = [f"【待分类】收件序号 {entry.item_id}"
              + ("（传真）" if entry.channel == "fax" else "")]
     lines.append(f"来文单位：{entry.sender or '不明'}")
-    if entry.doc_number:
+    if entry.doc_number and not entry.secrecy:
         lines.append(f"文号：{entry.doc_number}")
+    if entry.secrecy:
+        lines.append(f"【涉密件·{entry.secrecy}】原件不在聊天中发送，请到机要室阅看。")
     if entry.title:
         hidden = entry.secrecy and not settings.bot.classified_titles
         lines.append("标题：（涉密件，不显示）" if hidden else f"标题：{entry.title}")
@@ -292,14 +297,16 @@ def status_text(status: ItemStatus, settings: Settings) -> str:
     """/doc: the item, its entries and where it is (pushes, 已阅, 传阅, 批示, 特急)."""
     item = status.item
     classified = bool(item.get("secrecy"))
+    # a sealed or quarantined item's 文号 and title were read from content chat never sees
+    envelope = item["outcome"] in ENVELOPE_ONLY
     kind = item.get("kind") or OUTCOME_ZH.get(item["outcome"], "收件")
     lines = [f"<b>{_e(kind)}</b> {_e(item.get('number') or '（不编号）')}　收件序号 {item['id']}"]
     if classified:
         lines.append(f"【涉密件·{_e(item['secrecy'])}】")
     lines.append(f"来文单位：{_e(item.get('sender') or '不明')}")
-    if item.get("doc_number") and not classified:
+    if item.get("doc_number") and not classified and not envelope:
         lines.append(f"文号：{_e(item['doc_number'])}")
-    if item.get("title") and (not classified or settings.bot.classified_titles):
+    if item.get("title") and not envelope and (not classified or settings.bot.classified_titles):
         lines.append(f"标题：{_e(item['title'])}")
     if item.get("urgency"):
         lines.append(f"紧急程度：{_e(item['urgency'])}")

@@ -100,7 +100,7 @@ async def _instruct_prompt(query: CallbackQuery, context: Ctx, principal: Princi
         await query.answer("只有领导可以批示。")
         return
     ctx = runtime(context).ctx
-    if not await chat.is_routed(ctx, item_id, principal.chat_id):
+    if not await chat.may_instruct(ctx, item_id, principal.chat_id):
         raise PermissionDeniedError("此件未送您阅批")
     view = await chat.push_view(ctx, item_id)
     if view is None:

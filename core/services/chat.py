@@ -32,7 +32,7 @@ from core.services.context import Context
 from core.storage import audit, outbox
 from core.storage import chat as repo
 from core.storage import items as items_repo
-from core.storage.db import Row, UnitOfWork
+from core.storage.db import Reader, Row, UnitOfWork
 
 log = logging.getLogger("jiyao.chat")
 
@@ -51,6 +51,8 @@ EVENT_NOTICE = "chat_notice"
 MAX_INSTRUCTION = 4096
 #: longest subscription keyword
 MAX_KEYWORD = 50
+#: outcomes whose content chat never sees, not even as a search hit
+_ENVELOPE_ONLY = frozenset({Outcome.SEALED.value, Outcome.QUARANTINE.value})
 
 
 # ------------------------------------------------------------------ who is who
@@ -362,6 +364,23 @@ async def is_routed(ctx: Context, item_id: int, chat_id: int) -> bool:
         return await repo.routed_to(r, item_id, chat_id)
 
 
+async def _sent_for_instruction(conn: Reader | UnitOfWork, item_id: int, chat_id: int) -> bool:
+    """The item was pushed to this chat as to a leader (by 分工, 传阅 or subscription), not
+    only for the duty list to acknowledge or the registry to know."""
+    for role in (ROLE_LEADER, ROLE_SUBSCRIBER):
+        if chat_id in await repo.push_targets(conn, item_id, role):
+            return True
+    return False
+
+
+async def may_instruct(ctx: Context, item_id: int, chat_id: int) -> bool:
+    """A leader may write a 批示 on this item (DOMAIN §7: only on items routed to them)."""
+    if leader_by_chat(ctx.settings, chat_id) is None:
+        return False
+    async with ctx.db.reader() as r:
+        return await _sent_for_instruction(r, item_id, chat_id)
+
+
 # ------------------------------------------------------------------ 批示
 @dataclass(frozen=True)
 class Instructed:
@@ -393,7 +412,7 @@ async def instruct(
         item = await items_repo.get_item(uow, item_id)
         if item is None:
             raise NotFoundError("收件", str(item_id))
-        if not await repo.routed_to(uow, item_id, chat_id):
+        if not await _sent_for_instruction(uow, item_id, chat_id):
             raise PermissionDeniedError("此件未送您阅批，不能批示", actor=leader.name)
         if source_message is not None:
             seen = await repo.instruction_from(uow, chat_id, source_message)
@@ -692,8 +711,8 @@ class Found:
 
 
 async def find(ctx: Context, keyword: str, limit: int = 10) -> list[Found]:
-    """Items whose title or text holds `keyword`. Classified and sealed items are left out:
-    a hit would tell the chat what their text says (§7)."""
+    """Items whose title or text holds `keyword`. Classified, sealed and quarantined items
+    are left out: a hit would tell the chat what their text says (§2, §7)."""
     word = keyword.strip()
     if not word:
         raise InvalidInputError("请给出关键词，例如：/find 防汛", field="keyword")
@@ -703,7 +722,7 @@ async def find(ctx: Context, keyword: str, limit: int = 10) -> list[Found]:
         Found(x["id"], x["number"], x["kind"], x["outcome"], x["sender"], x["title"],
               parse_iso(x["received_at"]))
         for x in rows
-        if not is_classified(x["secrecy"]) and x["outcome"] != Outcome.SEALED.value
+        if not is_classified(x["secrecy"]) and x["outcome"] not in _ENVELOPE_ONLY
     ]
     return found[:limit]
 

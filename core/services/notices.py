@@ -133,9 +133,12 @@ def quarantine_notice(env: Envelope, *, reason: str | None) -> str:
 
 
 def _document_lines(
-    sender: str | None, doc_number: str | None, title: str | None, show_title: bool
+    sender: str | None, doc_number: str | None, title: str | None, show_title: bool,
+    secrecy: str | None = None,
 ) -> list[str]:
     lines = [f"来文单位：{sender or '不明'}"]
+    if secrecy:
+        lines.append(f"【涉密件·{secrecy}】正文和附件不在聊天中发送，请到机要室阅看。")
     if doc_number:
         lines.append(f"文号：{doc_number}")
     if title:
@@ -152,11 +155,12 @@ def review_notice(
     title: str | None,
     show_title: bool,
     details: Sequence[str] = (),
+    secrecy: str | None = None,
 ) -> str:
     """待分类: accepted but not classified with confidence; staff classify it."""
     via = "（传真）" if env.channel == "fax" else ""
     lines = [f"【待分类】收件序号 {env.item_id}{via}"]
-    lines += _document_lines(sender, doc_number, title, show_title)
+    lines += _document_lines(sender, doc_number, title, show_title, secrecy)
     lines.append(f"收到时间：{format_time(env.received)}")
     lines.append(f"原因：{reason_text(reason)}" + (f"——{'；'.join(details)}" if details else ""))
     lines.append(STAFF_ACTION["review"])
@@ -173,10 +177,11 @@ def return_staff_notice(
     show_title: bool,
     mailed_to: str | None,
     details: Sequence[str] = (),
+    secrecy: str | None = None,
 ) -> str:
     """退回: what was returned and whether the sender was told by mail."""
     lines = [f"【退回】收件序号 {env.item_id}"]
-    lines += _document_lines(sender, doc_number, title, show_title)
+    lines += _document_lines(sender, doc_number, title, show_title, secrecy)
     lines.append(f"收到时间：{format_time(env.received)}")
     lines.append(f"原因：{reason_text(reason)}" + (f"——{'；'.join(details)}" if details else ""))
     if mailed_to:

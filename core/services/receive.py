@@ -477,8 +477,9 @@ async def _enqueue_events(
         "text": text, "buttons": [], "blob": None, "filename": None,
         "urgent": d.outcome is not Outcome.QUARANTINE and d.urgency in URGENT_LEVELS,
     }
-    if d.outcome is Outcome.REVIEW and d.attachments:
-        # staff classify a review item by looking at it (a fax image has no text)
+    if d.outcome is Outcome.REVIEW and d.attachments and not d.secrecy:
+        # staff classify a review item by looking at it (a fax image has no text); a
+        # classified one they read in the registry, never in chat (DOMAIN §7)
         payload["blob"], payload["filename"] = d.attachments[0].sha256, d.attachments[0].filename
     for chat_id in registry_staff(settings):
         await outbox.enqueue(
@@ -524,14 +525,17 @@ def staff_text(
     if d.outcome is Outcome.QUARANTINE:
         return notices.quarantine_notice(env, reason=reason)
     show_title = not d.secrecy or settings.bot.classified_titles
+    # a classified item's notice: no 文号 and no evidence quoted from its text (DOMAIN §7)
+    doc_number = None if d.secrecy else d.doc_number
+    details = [d.evidence] if d.evidence and not d.secrecy else []
     if d.outcome is Outcome.REVIEW:
         return notices.review_notice(
-            env, reason=reason, sender=d.sender, doc_number=d.doc_number, title=d.title,
-            show_title=show_title, details=[d.evidence] if d.evidence else [],
+            env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
+            show_title=show_title, details=details, secrecy=d.secrecy,
         )
     return notices.return_staff_notice(
-        env, reason=reason, sender=d.sender, doc_number=d.doc_number, title=d.title,
-        show_title=show_title, mailed_to=mailed_to, details=[d.evidence] if d.evidence else [],
+        env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
+        show_title=show_title, mailed_to=mailed_to, details=details, secrecy=d.secrecy,
     )
 
 
