@@ -31,6 +31,7 @@ from core.errors import (
 from core.numbering import format_short, parse_number
 from core.registers import check_year, local_year_month, normalize_width
 from core.services.context import Context
+from core.services.registry import year_asked
 from core.storage import audit
 from core.storage import dispatch as repo
 from core.storage.db import Reader, Row, UnitOfWork
@@ -206,13 +207,11 @@ def check_disclosure(
 def parse_date(text: str) -> date:
     """成文日期 typed as YYYY-MM-DD (full-width digits tolerated)."""
     try:
-        day = date.fromisoformat(normalize_width(text).strip())
+        return date.fromisoformat(normalize_width(text).strip())
     except ValueError:
         raise InvalidInputError(
             f"成文日期格式不对：{text!r}（应为 YYYY-MM-DD，例如 2026-03-01）", field="date"
         ) from None
-    check_year(day.year, "成文日期的年份")  # the year goes into the 发文字号
-    return day
 
 
 def missing_attributes(row: Row | dict[str, Any]) -> list[str]:
@@ -275,6 +274,7 @@ async def take(
     attrs = check_disclosure(ctx.settings.disclosure, disclosure=disclosure, reason=reason,
                              carrier=carrier, column=column)
     now = ctx.clock()
+    # the year goes into the 发文字号
     year = (check_year(written_on.year, "成文日期的年份") if written_on
             else local_year_month(now, ctx.settings.tz)[0])
     by = actor or acting
@@ -425,7 +425,7 @@ async def dispatches(
     ctx: Context, *, year: int | None = None, code: str | None = None
 ) -> list[dict[str, Any]]:
     """The year's numbers (default: this local year), optionally of one code."""
-    y = check_year(year) if year is not None else local_year_month(ctx.clock(), ctx.settings.tz)[0]
+    y = year_asked(ctx, year)
     wanted = code_entry(ctx.settings, code).code if code else None
     async with ctx.db.reader() as r:
         rows = await repo.listing(r, year=y, code=wanted)

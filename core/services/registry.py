@@ -70,7 +70,7 @@ RECEIVED_SKEW = timedelta(minutes=5)
 MAX_ID = 2**63 - 1
 
 
-def _year(ctx: Context, year: int | None) -> int:
+def year_asked(ctx: Context, year: int | None) -> int:
     """The year asked for, checked, or the current local year."""
     if year is None:
         return local_year_month(ctx.clock(), ctx.settings.tz)[0]
@@ -249,7 +249,7 @@ async def next_number(ctx: Context, kind: Kind, *, year: int | None = None) -> s
     """The number the next registration of `kind` would take (takes nothing)."""
     if not kind.numbered:
         raise InvalidInputError(f"{kind.value}不编号，只有办件和阅件有登记号")
-    y = _year(ctx, year)
+    y = year_asked(ctx, year)
     async with ctx.db.reader() as r:
         seq = await repo.peek_number(r, kind.value, y)
     return _fmt(ctx, kind.value).format(year=y, seq=seq)
@@ -269,7 +269,7 @@ class Counts:
 
 async def counts(ctx: Context, *, year: int | None = None, month: int | None = None) -> Counts:
     """Items per kind (registered) and per outcome, from the counters (constant time)."""
-    y = _year(ctx, year)
+    y = year_asked(ctx, year)
     if month is not None and not 1 <= month <= 12:
         raise InvalidInputError(f"月份应为 1–12，收到 {month}")
     sql = "SELECT kind, outcome, SUM(n) AS n FROM item_counts WHERE year = ?"
@@ -307,7 +307,7 @@ class ErrorReport:
 
 async def errors(ctx: Context, *, year: int | None = None) -> ErrorReport:
     """Corrections of the year against its registrations: the 错情率 (limit 1%)."""
-    y = _year(ctx, year)
+    y = year_asked(ctx, year)
     async with ctx.db.reader() as r:
         total = await r.fetchone(
             "SELECT COALESCE(SUM(n), 0) AS n FROM item_counts WHERE year = ? AND outcome = ?",

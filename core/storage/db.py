@@ -23,7 +23,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -164,24 +164,17 @@ class UnitOfWork:
         return cur
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        cur = await self._run(sql, params)
-        try:
+        with closing(await self._run(sql, params)) as cur:
             row: Row | None = cur.fetchone()
-        finally:
-            cur.close()
         return row
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        cur = await self._run(sql, params)
-        try:
+        with closing(await self._run(sql, params)) as cur:
             return list(cur.fetchall())
-        finally:
-            cur.close()
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        cur = await self._run(sql, params)
-        rowid = cur.lastrowid
-        cur.close()
+        with closing(await self._run(sql, params)) as cur:
+            rowid = cur.lastrowid
         if rowid is None:
             raise StorageError("插入失败：没有行号")
         return int(rowid)
@@ -246,7 +239,6 @@ class Database:
         """Migrations run on a connection of their own, closed before the writer opens."""
         conn = await _connect(self.path)
         try:
-            await conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
             await migrate(conn)
         finally:
             await conn.close()

@@ -14,7 +14,6 @@ from core.services import dispatch
 from core.services.context import Context
 from jiyao.commands.common import (
     add_common,
-    check_year,
     count_arg,
     emit_json,
     positive_arg,
@@ -92,9 +91,7 @@ def _add_attributes(p: argparse.ArgumentParser) -> None:
 def _written_on(text: str | None) -> Any:
     if not text:
         return None
-    day = dispatch.parse_date(text)
-    check_year(day, "成文日期", text)  # the year goes into the 发文字号 taken
-    return day
+    return dispatch.parse_date(text)
 
 
 def _attributes(args: argparse.Namespace) -> dict[str, Any]:

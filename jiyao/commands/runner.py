@@ -14,27 +14,15 @@ from jiyao.commands.common import os_reason, settings_from
 
 T = TypeVar("T")
 
-#: the first bytes of every SQLite database file
-SQLITE_HEADER = b"SQLite format 3\x00"
-
-
 def check_storage(settings: Settings) -> None:
-    """Refuse a data directory or database file that cannot be ours, before SQLite sees it
-    (SQLite would answer in English)."""
+    """Refuse a data directory or database path that is the wrong kind of file, before
+    SQLite sees it (it would only say it cannot open the file)."""
     data_dir = settings.storage.data_dir
     if data_dir.exists() and not data_dir.is_dir():
         raise StorageError(f"数据目录 {data_dir} 不是目录（请检查 [storage] data_dir）")
     db = data_dir / DB_FILE
     if db.is_dir():
         raise StorageError(f"数据库 {db} 是一个目录，不是数据库文件")
-    if db.is_file():
-        try:
-            with db.open("rb") as fh:
-                head = fh.read(len(SQLITE_HEADER))
-        except OSError as exc:
-            raise StorageError(f"无法读取数据库 {db}：{os_reason(exc)}") from exc
-        if head and head != SQLITE_HEADER:
-            raise StorageError(f"{db} 不是 SQLite 数据库（文件已损坏或被替换，请从备份恢复）")
 
 
 def with_context(args: argparse.Namespace, fn: Callable[[Context], Awaitable[T]]) -> T:
