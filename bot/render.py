@@ -17,17 +17,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.config import Settings
 from core.model import OUTCOME_ZH, REASON_ZH, Kind, Outcome
+from core.permissions import chat_name
 from core.routing import is_urgent
-from core.services.chat import (
-    PURPOSE_CIRCULATE,
-    ROLE_LEADER,
-    ROLE_SUBSCRIBER,
-    Found,
-    ItemStatus,
-    PushView,
-    ReviewEntry,
-    chat_name,
-)
+from core.services.lookup import Found, ItemStatus, ReviewEntry
+from core.services.push import PURPOSE_CIRCULATE, ROLE_LEADER, ROLE_SUBSCRIBER, PushView
 
 RESEND_MARK = "【重发】"
 #: outcomes whose content never reaches chat: only their envelope is shown (DOMAIN §2)

@@ -14,7 +14,7 @@ from bot.auth import Can, commands_for, principal_for
 from bot.handlers.common import split_text
 from core.config import Settings, load_settings
 from core.model import Kind
-from core.services.chat import ROLE_LEADER, ROLE_STAFF, PushView
+from core.services.push import ROLE_LEADER, ROLE_STAFF, PushView
 from tests.conftest import EXAMPLE
 from tests.fake_telegram import html_to_text
 

@@ -17,7 +17,7 @@ from bot import render
 from bot.auth import Can, Principal, principal_for
 from bot.delivery import Delivery
 from core.errors import JiyaoError
-from core.services import chat
+from core.services import access
 from core.services.context import Context
 
 log = logging.getLogger("bot.handlers")
@@ -79,7 +79,7 @@ async def gate(update: Update, context: Ctx) -> None:
         return
     chat_ = update.effective_chat
     user = update.effective_user
-    await chat.refuse(
+    await access.refuse(
         runtime(context).ctx, user_id=user.id if user else None,
         chat_id=chat_.id if chat_ else None, what=_what(update),
     )

@@ -23,7 +23,7 @@ from bot.handlers.common import (
 )
 from core.copies import parse_request
 from core.errors import InvalidInputError, PermissionDeniedError
-from core.services import deadlines, dispatch
+from core.services import dispatch, followups
 
 #: the largest number of units, departments or extra copies /copies takes
 MAX_COPIES_COUNT = 100_000
@@ -77,5 +77,5 @@ async def cmd_done(update: Update, context: Ctx) -> None:
     if not ref:
         raise UsageError(render.USAGE["done"])
     principal = must_principal(update, context)
-    await deadlines.close_item(runtime(context).ctx, ref=ref, actor=principal.actor)
+    await followups.close_item(runtime(context).ctx, ref=ref, actor=principal.actor)
     await reply(update, f"已办结：{ref}，催办停止。")

@@ -403,7 +403,7 @@ async def amend(
             detail={"number": row["number"], "before": before, "after": values,
                     "section": acting},
         )
-        updated = await uow.fetchone("SELECT * FROM dispatches WHERE id = ?", (row["id"],))
+        updated = await repo.get(uow, row["id"])
         await uow.commit()
     assert updated is not None
     return record(ctx, updated)
