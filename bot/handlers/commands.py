@@ -25,6 +25,7 @@ from core.errors import InvalidInputError, PermissionDeniedError
 from core.model import Kind
 from core.registers import FIRST_YEAR, LAST_YEAR
 from core.services import delivery, lookup, overdue, push, registry, subscriptions
+from core.visibility import Viewer
 
 log = logging.getLogger("bot.commands")
 
@@ -102,9 +103,10 @@ async def cmd_doc(update: Update, context: Ctx) -> None:
     staff = principal.can(Can.REVIEW)
     if not staff and not await delivery.is_routed(ctx, item_id, principal.chat_id):
         raise PermissionDeniedError("此件未送您阅批")
-    await reply(update, render.status_text(status, ctx.settings), html=True)
+    viewer = Viewer.STAFF if staff else Viewer.LEADER
+    await reply(update, render.status_text(status, ctx.settings, viewer), html=True)
     view = await push.push_view(ctx, item_id)
-    if view is not None and view.blob and render.attaches_file(view, ctx.settings):
+    if view is not None and view.blob and render.attaches_file(view, ctx.settings, viewer):
         data = await asyncio.to_thread(ctx.blobs.get, view.blob)
         message = update.effective_message
         if message is not None:
