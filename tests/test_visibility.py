@@ -82,12 +82,17 @@ def test_every_combination_keeps_the_secrecy_rules(
         if outcome in (Outcome.SEALED, Outcome.QUARANTINE):
             assert got == Shown(True, bool(secrecy), False, False, False, False)
         if secrecy:
-            assert not (got.doc_number or got.quotes or got.file)
+            assert not got.doc_number
+            assert not got.quotes
+            assert not got.file
             assert got.title == (policy.classified_titles and not got.envelope_only)
         if got.file:  # the chat can carry it
-            assert size and (policy.upload_limit is None or size <= policy.upload_limit)
+            assert size
+            assert policy.upload_limit is None or size <= policy.upload_limit
     if outcome is Outcome.SEALED:
-        assert not (got.title or got.quotes or got.file)
+        assert not got.title
+        assert not got.quotes
+        assert not got.file
 
 
 def test_label_hides_a_classified_title() -> None:
