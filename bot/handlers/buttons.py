@@ -13,9 +13,9 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import render
-from bot.auth import Can, Principal
 from bot.handlers.common import Ctx, principal_of, runtime
 from core.errors import ConflictError, JiyaoError, NotFoundError, PermissionDeniedError
+from core.permissions import Can, Principal
 from core.services import circulation, delivery, instructions, push, registry
 
 log = logging.getLogger("bot.buttons")

@@ -1,5 +1,5 @@
 """Slash commands: /help, /next, /counts, /find, /doc, /review, /correct, /errors, /overdue,
-/subscribe, /unsubscribe. Each checks the role (bot.auth) and answers bad arguments with
+/subscribe, /unsubscribe. Each checks the role (core.permissions) and answers bad arguments with
 its usage text."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import re
 from telegram import Update
 
 from bot import render
-from bot.auth import Can, commands_for
 from bot.handlers.common import (
     Ctx,
     UsageError,
@@ -21,8 +20,10 @@ from bot.handlers.common import (
     requires,
     runtime,
 )
+from bot.menu import commands_for
 from core.errors import InvalidInputError, PermissionDeniedError
 from core.model import Kind
+from core.permissions import Can
 from core.registers import FIRST_YEAR, LAST_YEAR
 from core.services import delivery, lookup, overdue, push, registry, subscriptions
 from core.visibility import Viewer

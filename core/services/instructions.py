@@ -8,6 +8,7 @@ from datetime import datetime
 
 from core.config import Settings
 from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from core.limits import MAX_INSTRUCTION, required_text
 from core.permissions import leader_by_chat
 from core.services import registry
 from core.services.circulation import acknowledge
@@ -18,9 +19,6 @@ from core.storage import audit, outbox, registers
 from core.storage import chat as repo
 from core.storage import items as items_repo
 from core.storage.db import Reader, UnitOfWork
-
-#: longest 批示 kept (Telegram messages are at most 4096 characters anyway)
-MAX_INSTRUCTION = 4096
 
 
 async def _sent_for_instruction(conn: Reader | UnitOfWork, item_id: int, chat_id: int) -> bool:
@@ -63,8 +61,7 @@ async def instruct(
         raise PermissionDeniedError("只有领导可以批示", actor=f"chat:{chat_id}")
     if not text.strip():
         raise InvalidInputError("批示内容为空", field="text")
-    if len(text) > MAX_INSTRUCTION:
-        raise InvalidInputError(f"批示过长（最多 {MAX_INSTRUCTION} 字）", field="text")
+    required_text(text, "批示", field="text", limit=MAX_INSTRUCTION)
     now = ctx.clock()
     async with ctx.db.unit_of_work() as uow:
         item = await items_repo.get_item(uow, item_id)

@@ -10,10 +10,10 @@ from typing import Any, TypeAlias
 from core import deadline_rules as rules
 from core import reminder_plan as plan
 from core.errors import InvalidInputError
+from core.limits import MAX_COUNT
 from core.services import disclosure, followups, overdue, reminders, requests, stats
 from core.services.context import Context
 from jiyao.commands.common import (
-    COUNT_MAX,
     add_common,
     check_year,
     emit_json,
@@ -179,8 +179,8 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
     start = _req_day(args.start, "起算日")
     if args.n < 1:
         raise InvalidInputError(f"工作日数须至少为 1，收到 {args.n}")
-    if args.n > COUNT_MAX:
-        raise InvalidInputError(f"工作日数最多 {COUNT_MAX}，收到 {args.n}")
+    if args.n > MAX_COUNT:
+        raise InvalidInputError(f"工作日数最多 {MAX_COUNT}，收到 {args.n}")
     cal = plan.work_calendar(settings_from(args))
     result = cal.add_workdays(start, args.n)
     if args.json:
