@@ -19,6 +19,7 @@ from intake_daemon.smtp import IntakeHandler, make_protocol
 
 log = logging.getLogger("intake_daemon")
 
+LISTEN_BACKLOG = 4096
 #: seconds `stop()` waits for in-flight transactions before closing anyway
 DRAIN_TIMEOUT = 60.0
 
@@ -54,7 +55,14 @@ class IntakeDaemon:
             self._sessions.add(protocol)
             return protocol
 
-        self._server = await loop.create_server(session, self.host, self._port)
+        # a burst of connections waits in the backlog for its 220 or 421 instead of
+        # being dropped by the kernel and retried by the clients seconds later
+        self._server = await loop.create_server(
+            session, self.host, self._port, backlog=LISTEN_BACKLOG
+        )
+        smtp = self.ctx.settings.smtp
+        if smtp.auth_users and (smtp.tls_cert is None or smtp.tls_key is None):
+            log.warning("已配置 SMTP 认证用户但未配置 TLS：不提供 AUTH（密码不以明文传送）")
         log.info("收文服务监听 %s:%d（SMTP）", self.host, self.port)
 
     async def stop(self) -> None:
