@@ -23,20 +23,64 @@ from core.services.registry import MAX_ID
 COUNT_MAX = 100_000
 
 
+#: options every command shares (`--json`: every command that prints data), taken before
+#: the command's name as well as after it: name → argparse keywords
+COMMON_OPTIONS: dict[str, dict[str, Any]] = {
+    "config": {
+        "metavar": "FILE",
+        "help": "配置文件（默认：$JIYAO_CONFIG，否则 ./config.toml，否则示例配置）",
+    },
+    "json": {"action": "store_true", "help": "输出 JSON，每个对象一行（供脚本使用）"},
+}
+#: where the top-level parser keeps an option given before the command's name
+_GLOBAL = "global_"
+
+
 def add_common(
     parser: argparse.ArgumentParser, *, json_flag: bool = True, nested: bool = False
 ) -> None:
     """Give a subcommand `--config FILE` (and `--json`). `nested`: the parser is a group
     (`jiyao request`) or one of its operations; --config is then accepted on either, and
     an operation that was not given one keeps the group's."""
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS if nested else None,
-        help="配置文件（默认：$JIYAO_CONFIG，否则 ./config.toml，否则示例配置）",
-    )
-    if json_flag:
-        parser.add_argument("--json", action="store_true", help="输出 JSON（供脚本使用）")
+    names = [name for name in COMMON_OPTIONS if json_flag or name != "json"]
+    for name in names:
+        keywords = dict(COMMON_OPTIONS[name])
+        if nested and name == "config":
+            keywords["default"] = argparse.SUPPRESS
+        parser.add_argument(f"--{name}", **keywords)
+    # the innermost parser's set wins: an operation's options include its group's
+    parser.set_defaults(common_options=frozenset(names))
+
+
+def add_global(parser: argparse.ArgumentParser) -> None:
+    """The common options on the top-level parser, before any command's name."""
+    for name, keywords in COMMON_OPTIONS.items():
+        parser.add_argument(
+            f"--{name}", dest=_GLOBAL + name, **keywords, default=argparse.SUPPRESS
+        )
+
+
+def apply_global(args: argparse.Namespace) -> str | None:
+    """Hand the options given before the command's name to the command (one given after
+    it wins). The option the command does not take, if any, else None."""
+    for name in COMMON_OPTIONS:
+        if not hasattr(args, _GLOBAL + name):
+            continue
+        value = getattr(args, _GLOBAL + name)
+        delattr(args, _GLOBAL + name)
+        if name not in getattr(args, "common_options", ()):
+            return f"--{name}"
+        if getattr(args, name, None) in (None, False):
+            setattr(args, name, value)
+    return None
+
+
+def takes_value(option: str) -> bool:
+    """Whether a common option (or an abbreviation of one) is followed by its value."""
+    return option.startswith("--") and "=" not in option and any(
+        f"--{name}".startswith(option) and "action" not in keywords
+        for name, keywords in COMMON_OPTIONS.items()
+    ) and len(option) > 2
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
