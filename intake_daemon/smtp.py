@@ -115,6 +115,10 @@ class IntakeSMTP(SMTP):
     a growing buffer and its final copy would still be twice. DATA past SPOOL_BYTES goes to
     an unnamed temporary file as it arrives and is read back in one piece: the message is
     in memory once. Everything else — replies, limits, states, hooks — is aiosmtpd's.
+
+    This leans on aiosmtpd's private API (`_reader`, `_writer`, `_call_handler_hook`,
+    `_set_post_data_state`, the checks before 354): pyproject.toml bounds aiosmtpd to the
+    versions tests/test_aiosmtpd_private.py passes with.
     """
 
     def __init__(self, *args: Any, spool_dir: Path | None = None, **kwargs: Any) -> None:
