@@ -7,7 +7,7 @@ import argparse
 import errno
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -87,9 +87,16 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None))
 
 
-def emit_json(obj: Any) -> None:
-    """Print one JSON document on one line, Chinese kept readable."""
+def emit_json(obj: Mapping[str, Any]) -> None:
+    """Print one JSON object on one line, Chinese kept readable. Every `--json` output is
+    such lines, one per record (JSON Lines), never an array."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def emit_json_lines(rows: Iterable[Mapping[str, Any]]) -> None:
+    """A list as one JSON object per line (nothing at all for an empty list)."""
+    for row in rows:
+        emit_json(row)
 
 
 def local_time(text: str | None, tz: ZoneInfo) -> str | None:

@@ -16,6 +16,7 @@ from jiyao.commands.common import (
     add_common,
     check_year,
     emit_json,
+    emit_json_lines,
     id_arg,
     integer_arg,
     output_path,
@@ -230,7 +231,7 @@ def cmd_disclosure_list(args: argparse.Namespace) -> int:
     views = with_context(args, lambda ctx: _synced(ctx, deadlines.disclosure_list,
                                                    open_only=not args.all))
     if args.json:
-        emit_json([v.as_json() for v in views])
+        emit_json_lines(v.as_json() for v in views)
         return 0
     if not views:
         print("没有待公开的主动公开事项。")
@@ -325,7 +326,7 @@ def cmd_request_event(args: argparse.Namespace) -> int:
 def cmd_request_list(args: argparse.Namespace) -> int:
     views = with_context(args, lambda ctx: deadlines.list_requests(ctx, open_only=args.open))
     if args.json:
-        emit_json([v.as_json() for v in views])
+        emit_json_lines(v.as_json() for v in views)
         return 0
     if not views:
         print("没有依申请公开申请。")
