@@ -19,7 +19,6 @@ from core.errors import InvalidInputError
 from core.limits import MAX_COUNT, MAX_ID
 from core.registers import FIRST_YEAR, LAST_YEAR
 
-
 #: options every command shares (`--json`: every command that prints data), taken before
 #: the command's name as well as after it: name → argparse keywords
 COMMON_OPTIONS: dict[str, dict[str, Any]] = {
