@@ -12,7 +12,6 @@ import asyncio
 import hmac
 import logging
 import ssl
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +19,7 @@ from typing import IO, Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
 from core.config import Settings
+from core.files import private_spool
 from core.services import receive as receive_service
 from core.services.context import Context
 
@@ -341,7 +341,7 @@ class _Spool:
             if self._in_memory:
                 return
             try:
-                self._file = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115 - closed in getvalue/discard
+                self._file = private_spool(self._dir)  # closed in getvalue/discard
             except OSError as exc:  # no spool, no loss: the message stays in memory
                 log.warning("无法创建临时文件，邮件留在内存中：%s", exc)
                 self._in_memory = True
