@@ -189,7 +189,7 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
         emit_json({"start": start.isoformat(), "n": args.n, "date": result.date.isoformat(),
                    "provisional": result.provisional})
     else:
-        note = "（暂定：该年节假日安排未知，按周末推算）" if result.provisional else ""
+        note = "（暂定：该年放假安排未公布，按周末和法定节假日推算）" if result.provisional else ""
         print(f"{start.isoformat()} 之后第 {args.n} 个工作日：{result.date.isoformat()}"
               f"{' 暂定' if result.provisional else ''}{note}")
     return 0
