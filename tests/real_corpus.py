@@ -109,8 +109,8 @@ def score(label_rows: Iterable[Mapping[str, Any]], rows: Mapping[str, Mapping[st
 
 def report(result: Score, rows: Mapping[str, Mapping[str, Any]]) -> str:
     lines = [
-        f"文件 {result.files}  自动决定 {result.automatic}（{100 * result.automatic_share:.1f}%）"
-        f"  转人工 {len(result.deferred)}  自动决定错误 {len(result.wrong)}",
+        (f"文件 {result.files}  自动决定 {result.automatic}（{100 * result.automatic_share:.1f}%）"
+         f"  转人工 {len(result.deferred)}  自动决定错误 {len(result.wrong)}"),
         f"错误：{' '.join(result.wrong) or '无'}",
         f"转人工：{' '.join(result.deferred) or '无'}",
         "",

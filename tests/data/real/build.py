@@ -247,7 +247,7 @@ def build(src: Source) -> bytes:
     msg["Date"] = format_datetime(datetime.fromisoformat(src.meta["date"]))
     domain = sender[1].rpartition("@")[2]
     msg["Message-ID"] = f"<real-{src.id}@{domain}>"
-    msg["Subject"] = Header(subject, "utf-8") if subject else ""
+    msg["Subject"] = Header(subject, "utf-8").encode() if subject else ""
     if src.meta["route"] == "fax":
         msg["X-Fax-Remote-ID"] = src.meta["remote"]
         msg["X-Fax-Pages"] = src.meta.get("pages", "1")
