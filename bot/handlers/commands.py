@@ -21,12 +21,11 @@ from bot.handlers.common import (
     runtime,
 )
 from bot.menu import commands_for
-from core.errors import InvalidInputError, PermissionDeniedError
+from core.errors import InvalidInputError
 from core.model import Kind
 from core.permissions import Can
 from core.registers import FIRST_YEAR, LAST_YEAR
-from core.services import delivery, lookup, overdue, push, registry, subscriptions
-from core.visibility import Viewer
+from core.services import access, lookup, overdue, push, registry, subscriptions
 
 log = logging.getLogger("bot.commands")
 
@@ -101,10 +100,7 @@ async def cmd_doc(update: Update, context: Ctx) -> None:
     ctx = runtime(context).ctx
     status = await lookup.item_status(ctx, ref)
     item_id = int(status.item["id"])
-    staff = principal.can(Can.REVIEW)
-    if not staff and not await delivery.is_routed(ctx, item_id, principal.chat_id):
-        raise PermissionDeniedError("此件未送您阅批")
-    viewer = Viewer.STAFF if staff else Viewer.LEADER
+    viewer = await access.viewer_of(ctx, item_id, principal)
     await reply(update, render.status_text(status, ctx.settings, viewer), html=True)
     view = await push.push_view(ctx, item_id)
     if view is not None and view.blob and render.attaches_file(view, ctx.settings, viewer):
