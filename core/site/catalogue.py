@@ -118,7 +118,7 @@ class Contact:
 
 @dataclass(frozen=True, slots=True)
 class Guide:
-    """What the 依申请公开 guide states; the periods come from core.deadlines."""
+    """What the 依申请公开 guide states; the periods come from core.deadline_rules."""
 
     contact: Contact
     answer_days: int
