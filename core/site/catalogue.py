@@ -233,7 +233,8 @@ def shell(model: SiteModel, tree: Sequence[Column]) -> dict[str, Any]:
 
 
 def _crumbs(*pairs: tuple[str | None, str]) -> list[dict[str, str | None]]:
-    return [{"href": HOME, "label": "首页"}] + [{"href": h, "label": t} for h, t in pairs]
+    head: list[dict[str, str | None]] = [{"href": HOME, "label": "首页"}]
+    return head + [{"href": h, "label": t} for h, t in pairs]
 
 
 def _column_crumbs(tree_index: Mapping[str, Column], path: str) -> list[tuple[str | None, str]]:
@@ -440,3 +441,7 @@ def paragraphs(text: str) -> list[str]:
         out.append(buf)
     return out
 
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
