@@ -8,6 +8,7 @@ again (the fingerprint of a page is a hash of its template set and context).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -149,8 +150,7 @@ class Column:
 
     @property
     def slug(self) -> str:
-        # a hash keeps the address of a 栏目 when others are added, removed or reordered
-        return "c" + hashlib.sha256(self.path.encode()).hexdigest()[:10]
+        return column_slug(self.path)
 
     @property
     def href(self) -> str:
@@ -158,6 +158,27 @@ class Column:
 
     def page_href(self, page: int) -> str:
         return self.href if page == 1 else f"lm/{self.slug}/{page}.html"
+
+
+@functools.lru_cache(maxsize=4096)
+def column_slug(path: str) -> str:
+    # a hash keeps the address of a 栏目 when others are added, removed or reordered
+    return "c" + hashlib.sha256(path.encode()).hexdigest()[:10]
+
+
+#: the pager shows the first and last page and this many on either side of the current one
+PAGER_SPAN = 3
+
+
+def pager(page: int, pages: int) -> list[int | None]:
+    """Page numbers to link, None where a run of them is left out (shown as an ellipsis)."""
+    shown = sorted({1, pages, *range(max(1, page - PAGER_SPAN), min(pages, page + PAGER_SPAN) + 1)})
+    out: list[int | None] = []
+    for n in shown:
+        if out and out[-1] is not None and n - out[-1] > 1:
+            out.append(None)
+        out.append(n)
+    return out
 
 
 def top_of(column: str) -> str:
@@ -312,7 +333,10 @@ def _column_pages(
             "page": page,
             "pages": n_pages,
             "first": (page - 1) * size + 1,
-            "links": [{"page": p, "href": col.page_href(p)} for p in range(1, n_pages + 1)],
+            "prev": col.page_href(page - 1) if page > 1 else None,
+            "next": col.page_href(page + 1) if page < n_pages else None,
+            "links": [{"page": p, "href": col.page_href(p) if p else None}
+                      for p in pager(page, n_pages)],
         }))
     return pages
 
