@@ -217,10 +217,8 @@ def annual_reports(folder: Path) -> list[tuple[cat.Report, Path]]:
 
 
 def _guide(cfg: SiteConfig) -> cat.Guide:
-    c = cfg.contact
     return cat.Guide(
-        contact=cat.Contact(c.organ, c.address, c.postcode, c.phone, c.fax, c.email, c.online,
-                            c.hours),
+        contact=cfg.contact,
         answer_days=rules.ANSWER_WORKDAYS, extension_days=rules.MAX_EXTENSION,
         supplement_days=rules.SUPPLEMENT_WORKDAYS, consult_days=rules.CONSULT_WORKDAYS,
         reply_types=tuple(rules.REPLY_TEXT.values()),

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from core.config import SiteContact
+
 #: the catalogue's own pages (paths are relative to the site's root, POSIX style)
 HOME = "index.html"
 CATALOGUE = "lm/index.html"
@@ -106,22 +108,10 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
-class Contact:
-    organ: str
-    address: str = ""
-    postcode: str = ""
-    phone: str = ""
-    fax: str = ""
-    email: str = ""
-    online: str = ""
-    hours: str = ""
-
-
-@dataclass(frozen=True, slots=True)
 class Guide:
     """What the 依申请公开 guide states; the periods come from core.deadline_rules."""
 
-    contact: Contact
+    contact: SiteContact
     answer_days: int
     extension_days: int
     supplement_days: int
