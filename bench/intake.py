@@ -47,6 +47,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import io
 import multiprocessing as mp
 import os
@@ -314,6 +315,7 @@ def _jiyao_env(data: Path, port: int | None = None) -> dict[str, str]:
     return env
 
 
+@functools.cache
 def takes_workers() -> bool:
     """Whether `jiyao intake` has a pipeline to give workers to (lists --workers)."""
     out = subprocess.run([sys.executable, "-m", "jiyao.cli", "intake", "--help"], cwd=ROOT,
