@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from core.services import site
-from jiyao.commands.common import add_common, emit_json
+from jiyao.commands.common import add_common, emit_json, emit_json_lines
 from jiyao.commands.runner import with_context
 
 
@@ -46,7 +46,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     problems = with_context(args, lambda ctx: site.check(ctx, Path(args.dir)))
     if args.json:
-        emit_json([{"path": p.path, "kind": p.kind, "detail": p.detail} for p in problems])
+        emit_json_lines({"path": p.path, "kind": p.kind, "detail": p.detail} for p in problems)
     elif problems:
         for p in problems:
             print(p.text())
