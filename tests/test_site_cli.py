@@ -47,8 +47,8 @@ def test_publish_with_file_then_build_check_withdraw(tmp_path: Path) -> None:
     run_cli("site", "withdraw", number, "--reason", "内容已失效", data_dir=data, check=True)
     stale = run_cli("site", "check", str(out), "--json", data_dir=data)
     assert stale.returncode == 1
-    lines = [json.loads(line) for line in stale.stdout.splitlines()]
-    assert {p["path"].split("/")[0] for p in lines} == {"doc", "files"}
+    found = [json.loads(line) for line in stale.stdout.splitlines()]
+    assert {p["path"].split("/")[0] for p in found} == {"doc", "files"}
     again = run_cli("site", "build", "--out", str(out), "--json", data_dir=data, check=True)
     assert json.loads(again.stdout)["items"] == 0
     assert not list((out / "files").glob("*.pdf"))

@@ -179,8 +179,8 @@ async def stats_tables(ctx: Context, cfg: SiteConfig) -> list[cat.StatsTable]:
     if first is None:
         return []
     tables = []
-    for p in _periods(min(date.fromisoformat(first), today), today, cfg.stats_period):
-        rep = await stats.section_stats(ctx, p, today=today)
+    periods = _periods(min(date.fromisoformat(first), today), today, cfg.stats_period)
+    for p, rep in zip(periods, await stats.periods_stats(ctx, periods, today), strict=True):
         rows = [tuple(_cell(v) for v in row) for row in rep.rows()]
         tables.append(cat.StatsTable(
             key=p.key, label=p.label, first=p.first, last=p.last,
