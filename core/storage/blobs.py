@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from core.errors import StorageError
+from core.files import private_dir, private_temp
 
 
 class BlobStore:
@@ -26,8 +26,9 @@ class BlobStore:
         if final.exists():
             return digest
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
+            # Only the shard: a vanished root (unmounted volume) must fail, not be recreated.
+            private_dir(final.parent, parents=False)
+            fd, tmp = private_temp(final.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)
