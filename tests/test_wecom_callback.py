@@ -189,3 +189,36 @@ async def test_unsigned_request_is_refused(params: dict[str, str]) -> None:
             assert response.status == 400
         await settled(handler)
     assert [r.reason for r in handler.refusals] == ["missing"]
+
+
+class Blocked(Recorder):
+    """A handler stuck until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+
+    async def on_refused(self, refusal: Refusal) -> None:
+        await self.release.wait()
+        await super().on_refused(refusal)
+
+
+async def test_forged_flood_does_not_crowd_out_genuine_callbacks() -> None:
+    handler = Blocked()
+    async with FakeWeCom(users={LEADER}) as fake:
+        server = CallbackServer(fake.crypt, handler, port=0, agent_id=fake.agent_id,
+                                queue_size=4)
+        async with server:
+            for i in range(8):
+                forged = await fake.deliver(server.url, fake.text_xml(LEADER, "伪", str(i)),
+                                            forge=True)
+                assert [a.status for a in forged.attempts] == [403]
+            genuine = await fake.deliver(server.url, fake.text_xml(LEADER, "阅", "81"))
+            assert [a.status for a in genuine.attempts] == [200]
+            handler.release.set()
+            await settled(handler)
+            await asyncio.wait_for(server._queue.join(), 5)
+    assert [e.fields["MsgId"] for e in handler.events] == ["81"]
+    assert server.refused == 8
+    assert len(handler.refusals) + server.unreported == 8
+    assert server.unreported >= 5

@@ -193,6 +193,8 @@ class CallbackServer:
         self.agent_id = None if agent_id is None else str(agent_id)
         self.max_age = max_age
         self._clock = clock
+        if queue_size < 2:
+            raise ValueError("queue_size must be at least 2")
         self._queue: asyncio.Queue[Received | Refusal] = asyncio.Queue(queue_size)
         self._seen: OrderedDict[tuple[str, ...], float] = OrderedDict()
         self._runner: web.AppRunner | None = None
@@ -201,6 +203,8 @@ class CallbackServer:
         self.received = 0
         self.duplicates = 0
         self.refused = 0
+        #: refusals not handed to the handler because the queue was half full
+        self.unreported = 0
         self.app = web.Application(client_max_size=MAX_BODY)
         self.app.router.add_get(self.path, self._get)
         self.app.router.add_post(self.path, self._post)
@@ -262,10 +266,13 @@ class CallbackServer:
                           (request.headers.get("X-Forwarded-For") or "")[:200] or None)
         log.warning("企业微信回调被拒绝（%s）：%s，来自 %s", refused.reason, refused.detail,
                     refusal.remote)
-        try:
+        # refusals may fill only half the queue: a flood of forged requests must not
+        # crowd out WeCom's genuine callbacks
+        if self._queue.qsize() < self._queue.maxsize // 2:
             self._queue.put_nowait(refusal)
-        except asyncio.QueueFull:
-            log.error("企业微信回调：队列已满，拒绝记录未能交给处理方")  # noqa: TRY400
+        else:
+            self.unreported += 1
+            log.error("企业微信回调：拒绝过多，本条未交给处理方（共 %d 条）", self.unreported)
         return web.Response(status=refused.status, text=refused.reason)
 
     def _signed(self, request: web.Request) -> tuple[str, str, str]:
