@@ -137,6 +137,65 @@ class Disclosure(_Strict):
         return [f"{top}/{sub}" for top, subs in self.catalogue.items() for sub in subs]
 
 
+#: 主题分类 of the national 政府信息公开 catalogues (gov.cn 政策文件 主题分类), less 国务院组织机构
+DEFAULT_TOPICS = (
+    "综合政务", "国民经济管理、国有资产监管", "财政、金融、审计", "国土资源、能源",
+    "农业、林业、水利", "工业、交通", "商贸、海关、旅游", "市场监管、安全生产监管",
+    "城乡建设、环境保护", "科技、教育", "文化、广电、新闻出版", "卫生、体育",
+    "人口与计划生育、妇女儿童工作", "劳动、人事、监察", "公安、安全、司法", "民政、扶贫、救灾",
+    "民族、宗教", "对外事务", "港澳台侨工作", "国防", "其他",
+)
+
+
+class SiteContact(_Strict):
+    """Where and how to apply for 依申请公开, as the guide shows it (条例 Art. 29–31)."""
+
+    organ: str = Field(min_length=1)
+    address: str = ""
+    postcode: str = ""
+    phone: str = ""
+    fax: str = ""
+    email: str = ""
+    online: str = ""
+    hours: str = ""
+
+
+class Site(_Strict):
+    """The static 政府信息公开 catalogue written by `jiyao site build`."""
+
+    title: str = "政府信息公开"
+    #: the organ code (统一社会信用代码) that starts every 索引号
+    organ_code: str = Field(min_length=1)
+    #: 索引号 format: {organ}, {year} (of 发布日期) and {seq} (per year, from 1)
+    index_format: str = "{organ}/{year}-{seq:05d}"
+    #: 发布机构 by default (empty: the office's name) and per 发文代字
+    publisher: str = ""
+    publishers: dict[str, str] = {}
+    topics: list[str] = Field(default=list(DEFAULT_TOPICS), min_length=1)
+    default_topic: str = "综合政务"
+    page_size: int = Field(default=20, ge=5, le=200)
+    #: the 提供和录用情况 tables: one per month or per quarter
+    stats_period: Literal["month", "quarter"] = "quarter"
+    #: annual reports (年度报告) found here are linked; empty: <data_dir>/annual-reports
+    annual_reports_dir: Path | None = None
+    contact: SiteContact
+
+    @field_validator("index_format")
+    @classmethod
+    def _formats(cls, value: str) -> str:
+        try:
+            value.format(organ="X", year=2026, seq=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"索引号格式只能用 {{organ}}、{{year}}、{{seq}}：{exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _topic_known(self) -> Site:
+        if self.default_topic not in self.topics:
+            raise ValueError(f"default_topic {self.default_topic!r} 不在 topics 中")
+        return self
+
+
 class Storage(_Strict):
     data_dir: Path = Path("var")
 
@@ -264,6 +323,7 @@ class Settings(BaseSettings):
     calendar: dict[str, CalendarYear] = {}
     deadlines: Deadlines = Deadlines()
     schedule: Schedule = Schedule()
+    site: Site | None = None
 
     @classmethod
     def settings_customise_sources(
