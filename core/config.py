@@ -1,8 +1,9 @@
 """Configuration: the office's directory and the service settings, validated by pydantic.
 
 The TOML file is the base; `JIYAO_…` environment variables (nested with `__`) override it.
-The bot token is a secret: it comes only from the environment (`JIYAO_BOT__TOKEN`) or a
-secrets file (`[bot] token_file`), never from the TOML file itself.
+Secrets (the bot token, WeCom's secret and EncodingAESKey) come only from the environment
+(`JIYAO_BOT__TOKEN`, `JIYAO_WECOM__SECRET`, `JIYAO_WECOM__ENCODING_AES_KEY`) or a secrets
+file named in the TOML, never from the TOML file itself.
 """
 
 from __future__ import annotations
@@ -244,6 +245,31 @@ class Bot(_Strict):
     poll_timeout: float = Field(default=10.0, gt=0)
 
 
+class WeCom(_Strict):
+    """企业微信 / 政务微信 self-built app (自建应用)."""
+
+    enabled: bool = False
+    #: 政务微信 runs the same API on the office's own host
+    base_url: str = "https://qyapi.weixin.qq.com"
+    corp_id: str = ""
+    agent_id: int | None = None
+    #: the callback Token (signs callbacks; 接收消息 settings)
+    token: SecretStr | None = None
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    encoding_aes_key: SecretStr | None = None
+    aes_key_file: Path | None = None
+    callback_host: str = "127.0.0.1"
+    callback_port: int = Field(default=8090, ge=0, le=65535)
+    callback_path: str = Field(default="/wecom/callback", pattern=r"^/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> WeCom:
+        if self.enabled and not (self.corp_id and self.agent_id is not None and self.token):
+            raise ValueError("启用企业微信须配置 corp_id、agent_id 与 token")
+        return self
+
+
 class Registers(_Strict):
     #: register number formats; `{year}` and `{seq:04d}` (widens past 9999)
     format: dict[Literal["办件", "阅件"], str] = {
@@ -292,6 +318,7 @@ class Settings(BaseSettings):
     smtp: Smtp = Smtp()
     smarthost: Smarthost = Smarthost()
     bot: Bot = Bot()
+    wecom: WeCom = WeCom()
     registers: Registers = Registers()
     calendar: dict[str, CalendarYear] = {}
     deadlines: Deadlines = Deadlines()
@@ -338,20 +365,41 @@ class Settings(BaseSettings):
 
     def bot_token(self) -> str | None:
         """The bot token from the environment or the secrets file, else None."""
-        if self.bot.token is not None and self.bot.token.get_secret_value():
-            return self.bot.token.get_secret_value()
-        if self.bot.token_file is not None:
-            try:
-                text = self.bot.token_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    str(self.bot.token_file), "bot.token_file", f"无法读取密钥文件：{exc}"
-                ) from exc
-            return text or None
-        return None
+        return _secret(self.bot.token, self.bot.token_file, "bot.token_file")
+
+    def wecom_secret(self) -> str | None:
+        """The WeCom app's Secret from the environment or `secret_file`, else None."""
+        return _secret(self.wecom.secret, self.wecom.secret_file, "wecom.secret_file")
+
+    def wecom_aes_key(self) -> str | None:
+        """The callback EncodingAESKey from the environment or `aes_key_file`, else None."""
+        return _secret(self.wecom.encoding_aes_key, self.wecom.aes_key_file,
+                       "wecom.aes_key_file")
 
     def org_named(self, name: str) -> Org | None:
         return next((o for o in self.org if o.name == name), None)
+
+
+def _secret(value: SecretStr | None, file: Path | None, key: str) -> str | None:
+    """A secret given in the environment, else read from its file, else None."""
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if file is None:
+        return None
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(str(file), key, f"无法读取密钥文件：{exc}") from exc
+    return text or None
+
+
+#: secrets refused in the TOML file: (table, key, what it is, where it may come from)
+_ENV_ONLY = (
+    ("bot", "token", "机器人令牌", "JIYAO_BOT__TOKEN 或 token_file"),
+    ("wecom", "secret", "企业微信应用 Secret", "JIYAO_WECOM__SECRET 或 secret_file"),
+    ("wecom", "encoding_aes_key", "企业微信 EncodingAESKey",
+     "JIYAO_WECOM__ENCODING_AES_KEY 或 aes_key_file"),
+)
 
 
 def _check_unique(key: str, values: list[str]) -> None:
@@ -433,11 +481,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise ConfigError(shown, "-", f"无法读取：{reason}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(shown, "-", f"TOML 语法错误：{_toml_problem_zh(str(exc))}") from exc
-    if isinstance(raw.get("bot"), dict) and "token" in raw["bot"]:
-        raise ConfigError(
-            shown, "bot.token",
-            "机器人令牌不得写在配置文件中，请用环境变量 JIYAO_BOT__TOKEN 或 token_file",
-        )
+    for table, key, what, where in _ENV_ONLY:
+        if isinstance(raw.get(table), dict) and key in raw[table]:
+            raise ConfigError(shown, f"{table}.{key}",
+                              f"{what}不得写在配置文件中，请用环境变量 {where}")
     token = _TOML_PATH.set(file)
     try:
         settings = Settings(**overrides)
