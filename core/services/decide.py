@@ -26,7 +26,7 @@ from core.mail import ParsedMessage, decode_words, parse_message
 from core.model import Channel, Kind, Outcome
 from core.reading import Decision, decide_parsed
 from core.routing import URGENT_LEVELS, registry_staff
-from core.services import notices, registry
+from core.services import notices, push
 from core.services.context import Context
 from core.services.receive import (
     ACTOR,
@@ -246,7 +246,7 @@ async def number_in_receipt_order(
             ctx, uow, item_id=item_id, kind=Kind(item["kind"]), year=item["year"], at=now
         )
         await queue.clear_number_pending(uow, item_id)
-        await registry.enqueue_route(uow, item_id=item_id, at=now)
+        await push.route_item(ctx, uow, item_id=item_id, at=now)
         if number is None:  # pragma: no cover - pending only for numbered kinds
             continue
         given[item_id] = number
@@ -288,7 +288,7 @@ async def _enqueue_events(
     settings = ctx.settings
     if d.outcome is Outcome.REGISTER:
         if not routed:
-            await registry.enqueue_route(uow, item_id=item_id, at=now)
+            await push.route_item(ctx, uow, item_id=item_id, at=now)
         return
     mailed_to = None
     if d.outcome is Outcome.RETURN:
