@@ -15,6 +15,7 @@ from core.services import pipeline, receive
 from jiyao.commands.common import (
     add_common,
     check_year,
+    emit_json,
     emit_json_lines,
     local_time,
     positive_arg,
