@@ -256,7 +256,7 @@ async def test_numbers_follow_receipt_order_behind_a_slow_item(
 
         await _until(later_decided)
         assert set((await _numbers(ctx)).values()) == {None}  # held behind item 1
-        routes = await _rows(ctx, "SELECT item_id FROM outbox WHERE event = 'route'")
+        routes = await _rows(ctx, "SELECT subject FROM audit WHERE action = 'route'")
         assert routes == []
         gate.opened.set()
 
@@ -266,8 +266,8 @@ async def test_numbers_follow_receipt_order_behind_a_slow_item(
         await _until(all_numbered)
         numbers = await _numbers(ctx)
         assert [numbers[i] for i in ids] == ["办2026-0001", "办2026-0002", "办2026-0003"]
-        routes = await _rows(ctx, "SELECT item_id FROM outbox WHERE event = 'route'")
-        assert sorted(r["item_id"] for r in routes) == ids
+        routes = await _rows(ctx, "SELECT subject FROM audit WHERE action = 'route'")
+        assert sorted(r["subject"] for r in routes) == [f"item:{i}" for i in ids]
         assert await admin.check(ctx) == []
     finally:
         stop.set()
