@@ -15,7 +15,7 @@ import weakref
 from aiosmtpd.smtp import SMTP
 
 from core.services.context import Context
-from intake_daemon.smtp import IntakeHandler, make_protocol
+from intake_daemon.smtp import IntakeHandler, IntakeSMTP, make_protocol
 
 log = logging.getLogger("intake_daemon")
 
@@ -70,6 +70,9 @@ class IntakeDaemon:
             return
         self._server.close()
         self.handler.accepting = False
+        for protocol in list(self._sessions):
+            if isinstance(protocol, IntakeSMTP) and protocol.reading_data:
+                protocol.shut_down()  # its message is not ours yet: 421, the sender retries
         pending = set(self.handler.inflight)
         if pending:
             log.info("等待 %d 件正在处理的收件完成…", len(pending))
@@ -80,7 +83,9 @@ class IntakeDaemon:
         # let the sessions write their 250s before the connections close
         await asyncio.sleep(0.05)
         for protocol in list(self._sessions):
-            if protocol.transport is not None:
+            if isinstance(protocol, IntakeSMTP):
+                protocol.shut_down()
+            elif protocol.transport is not None:
                 protocol.transport.close()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), timeout=5)

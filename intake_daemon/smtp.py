@@ -190,6 +190,8 @@ class IntakeSMTP(SMTP):
         self._auth_failures = 0
         self._admitted: str | None = None
         self._refused = False
+        #: between 354 and the final dot: a stop answers 421 at once (the sender retries)
+        self.reading_data = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if self.transport is None and not self._refused:  # not the STARTTLS re-entry
@@ -220,6 +222,15 @@ class IntakeSMTP(SMTP):
     def eof_received(self) -> bool | None:
         return None if self._refused else super().eof_received()
 
+    def shut_down(self) -> None:
+        """The daemon is stopping: 421 to this session (in DATA or between transactions;
+        RFC 5321 3.8) and close it. A transaction the handler has is waited for first."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        assert isinstance(self.transport, asyncio.WriteTransport)
+        self.transport.write(SHUTTING_DOWN.encode("ascii") + b"\r\n")
+        self.transport.close()
+
     @syntax("AUTH <mechanism>")
     async def smtp_AUTH(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command name
         """aiosmtpd's AUTH, with a delay after each failure and the session closed after
@@ -248,7 +259,11 @@ class IntakeSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        data = await self._read_data()
+        self.reading_data = True
+        try:
+            data = await self._read_data()
+        finally:
+            self.reading_data = False
         if isinstance(data, str):  # refused: the data was read to its end and dropped
             await self.push(data)
             self._end_transaction()
