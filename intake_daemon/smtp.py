@@ -40,30 +40,22 @@ def _norm(address: str) -> str:
     return address.strip().strip("<>").lower()
 
 
-class IntakeHandler:
-    """aiosmtpd hooks: RCPT filtering, DATA → receive, exceptions → 451."""
+class Admission:
+    """The connection caps (`[smtp] max_connections`, `max_connections_per_peer`): a session
+    past them is answered 421 and closed before its 220."""
 
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        settings = ctx.settings
-        self._ours = {_norm(a) for a in settings.office.addresses}
-        self._fax_gateways = {_norm(a) for a in settings.office.fax_gateway}
-        # AUTH only with users to check and TLS to carry the password (never plain text)
-        self._auth_on = bool(settings.smtp.auth_users) and tls_configured(settings)
-        self._limits = settings.smtp
+    def __init__(self, *, total: int, per_peer: int) -> None:
+        self.total = total
+        self.per_peer = per_peer
         self._sessions = 0
         self._per_peer: dict[str, int] = {}
         self._refused = 0
         self._refused_logged = 0.0
-        self.inflight: set[asyncio.Task[Any]] = set()
-        self.accepting = True
-        #: called after each accepted message (wakes an in-process pipeline worker)
-        self.on_accepted: Callable[[], None] | None = None
 
     def admit(self, peer: str) -> bool:
         """Count a new session in, unless it passes the connection limits (then 421)."""
-        if (self._sessions >= self._limits.max_connections
-                or self._per_peer.get(peer, 0) >= self._limits.max_connections_per_peer):
+        if (self._sessions >= self.total
+                or self._per_peer.get(peer, 0) >= self.per_peer):
             return False
         self._sessions += 1
         self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
@@ -84,6 +76,26 @@ class IntakeHandler:
             self._per_peer[peer] = left
         else:
             self._per_peer.pop(peer, None)
+
+
+class IntakeHandler:
+    """aiosmtpd hooks: RCPT filtering, DATA → receive, exceptions → 451."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        settings = ctx.settings
+        self._ours = {_norm(a) for a in settings.office.addresses}
+        self._fax_gateways = {_norm(a) for a in settings.office.fax_gateway}
+        # AUTH only with users to check and TLS to carry the password (never plain text)
+        self._auth_on = bool(settings.smtp.auth_users) and tls_configured(settings)
+        self._limits = settings.smtp
+        self.admission = Admission(
+            total=settings.smtp.max_connections, per_peer=settings.smtp.max_connections_per_peer
+        )
+        self.inflight: set[asyncio.Task[Any]] = set()
+        self.accepting = True
+        #: called after each accepted message (wakes an in-process pipeline worker)
+        self.on_accepted: Callable[[], None] | None = None
 
     async def handle_EHLO(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
@@ -179,11 +191,12 @@ class IntakeSMTP(SMTP):
     """
 
     def __init__(
-        self, handler: IntakeHandler, *args: Any, spool_dir: Path | None = None,
-        auth_attempts: int = 3, auth_fail_delay: float = 1.0, **kwargs: Any,
+        self, handler: Any, *args: Any, spool_dir: Path | None = None,
+        admission: Admission | None = None, auth_attempts: int = 3,
+        auth_fail_delay: float = 1.0, **kwargs: Any,
     ) -> None:
         super().__init__(handler, *args, **kwargs)
-        self.intake = handler
+        self.admission = admission
         self.spool_dir = spool_dir
         self.auth_attempts = auth_attempts
         self.auth_fail_delay = auth_fail_delay
@@ -194,12 +207,13 @@ class IntakeSMTP(SMTP):
         self.reading_data = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if self.transport is None and not self._refused:  # not the STARTTLS re-entry
+        # not the STARTTLS re-entry
+        if self.admission is not None and self.transport is None and not self._refused:
             peer = transport.get_extra_info("peername")
             host = str(peer[0]) if isinstance(peer, tuple) else "?"
-            if not self.intake.admit(host):
+            if not self.admission.admit(host):
                 self._refused = True
-                self.intake.note_refused(host)
+                self.admission.note_refused(host)
                 assert isinstance(transport, asyncio.WriteTransport)
                 transport.write(TOO_MANY_CONNECTIONS.encode("ascii") + b"\r\n")
                 transport.close()
@@ -210,8 +224,8 @@ class IntakeSMTP(SMTP):
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:
             return
-        if self._admitted is not None:
-            self.intake.leave(self._admitted)
+        if self._admitted is not None and self.admission is not None:
+            self.admission.leave(self._admitted)
             self._admitted = None
         super().connection_lost(error)
 
@@ -556,6 +570,7 @@ def make_protocol(
             else ("LOGIN", "PLAIN"),
             loop=loop,
             spool_dir=settings.storage.data_dir,
+            admission=handler.admission,
             auth_attempts=smtp.auth_attempts,
             auth_fail_delay=smtp.auth_fail_delay,
         )
