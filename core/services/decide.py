@@ -187,7 +187,7 @@ async def _record(ctx: Context, work: Work, decision: Decision) -> Received | No
         pending = _numbered(decision)
         if pending:
             await queue.mark_number_pending(uow, item_id)
-        given = await number_in_receipt_order(ctx, uow, now=now, audited_by_caller=item_id)
+        given = await number_ready(ctx, uow, now=now, audited_by_caller=item_id)
         number = given.get(item_id)
         flags = [f for f in item["flags"].split(",") if f]
         await audit.append(
@@ -202,6 +202,7 @@ async def _record(ctx: Context, work: Work, decision: Decision) -> Received | No
                 "peer": item["peer"], "rule": decision.rule, "flags": flags,
             },
         )
+        await route_numbered(ctx, uow, given, now=now)
         received = parse_iso(item["received_at"])
         await _enqueue_events(
             ctx, uow, decision, item_id=item_id, now=now, received=received, head=work.head,
@@ -222,10 +223,28 @@ def _numbered(d: Decision) -> bool:
 
 
 async def number_in_receipt_order(
+    ctx: Context, uow: UnitOfWork, *, now: datetime
+) -> dict[int, str]:
+    """Number, in receipt order, every decided 办件/阅件 that may be numbered now, and route
+    each. Returns {item id: number}."""
+    given = await number_ready(ctx, uow, now=now)
+    await route_numbered(ctx, uow, given, now=now)
+    return given
+
+
+async def route_numbered(
+    ctx: Context, uow: UnitOfWork, given: dict[int, str], *, now: datetime
+) -> None:
+    """Route the items just numbered: pushes go out when an item has its number."""
+    for item_id in given:
+        await push.route_item(ctx, uow, item_id=item_id, at=now)
+
+
+async def number_ready(
     ctx: Context, uow: UnitOfWork, *, now: datetime, audited_by_caller: int | None = None
 ) -> dict[int, str]:
-    """Number, in receipt order, every decided 办件/阅件 that may be numbered now; each is
-    routed as it is numbered. Returns {item id: number}.
+    """Number, in receipt order, every decided 办件/阅件 that may be numbered now (the
+    caller routes them: `route_numbered`). Returns {item id: number}.
 
     Register order follows receipt (按收文时间的先后顺序编流水序号): an item waits while an
     item received before it is still undecided, but at most `[pipeline]
@@ -246,7 +265,6 @@ async def number_in_receipt_order(
             ctx, uow, item_id=item_id, kind=Kind(item["kind"]), year=item["year"], at=now
         )
         await queue.clear_number_pending(uow, item_id)
-        await push.route_item(ctx, uow, item_id=item_id, at=now)
         if number is None:  # pragma: no cover - pending only for numbered kinds
             continue
         given[item_id] = number
