@@ -28,7 +28,7 @@ from core.directory import Directory
 from core.errors import StorageError
 from core.mail import ParsedMessage, decode_words, parse_message
 from core.model import Channel, Outcome
-from core.reading import Decision, decide_parsed
+from core.reading.decide import Decision, decide_parsed
 from core.registers import local_year_month
 from core.routing import URGENT_LEVELS, registry_staff
 from core.services import notices, registry

@@ -18,7 +18,11 @@ from datetime import date
 from email.utils import getaddresses
 from pathlib import PurePath
 
-from core.classify import (
+from core.directory import Directory, SenderMatch
+from core.documents import extract
+from core.mail import Finding, ParsedMessage, parse_message
+from core.model import Channel, Kind, Outcome, Reason
+from core.reading.classify import (
     SEALING_CHECKS,
     AttachmentState,
     Item,
@@ -26,9 +30,7 @@ from core.classify import (
     judge,
     run_checks,
 )
-from core.directory import Directory, SenderMatch
-from core.documents import extract
-from core.fields import (
+from core.reading.fields import (
     DocumentFields,
     Field,
     doc_number_from_subject,
@@ -37,8 +39,6 @@ from core.fields import (
     head_fields,
     title_from_subject,
 )
-from core.mail import Finding, ParsedMessage, parse_message
-from core.model import Channel, Kind, Outcome, Reason
 
 SeenEnvelope = Callable[[str], bool]
 
