@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 from xml.etree import ElementTree as ET
 
-from core.mail import Attachment, Finding, decode_text, html_to_text, normalize_text
+from core.reading.findings import Finding
+from core.reading.mail.message import Attachment
+from core.reading.text import decode_text, html_to_text, normalize_text
 
 if TYPE_CHECKING:  # pypdf loads lazily: ~0.3 s of import for CLI start-up
     from pypdf import PdfReader

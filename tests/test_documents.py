@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from core.documents import Extracted, Limits, extract
-from core.mail import Attachment, parse_message
+from core.reading.mail import Attachment, parse_message
 from tests.conftest import CORPUS
 from tests.data.reading.builders import (
     make_blank_pdf,

@@ -20,7 +20,6 @@ from pathlib import PurePath
 
 from core.directory import Directory, SenderMatch
 from core.documents import extract
-from core.mail import Finding, ParsedMessage, parse_message
 from core.model import Channel, Kind, Outcome, Reason
 from core.reading.classify import (
     SEALING_CHECKS,
@@ -39,6 +38,8 @@ from core.reading.fields import (
     head_fields,
     title_from_subject,
 )
+from core.reading.findings import Finding
+from core.reading.mail import ParsedMessage, parse_message
 
 SeenEnvelope = Callable[[str], bool]
 
