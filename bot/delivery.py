@@ -1,6 +1,6 @@
 """The delivery loop: drain the outbox's chat events into Telegram, at least once.
 
-- `route` events are expanded into one push per chat (core.services.chat.expand_route).
+- `route` events are expanded into one push per chat (core.services.push.expand_route).
 - Every other chat event goes to its target chat: pushes are rendered from the item,
   plain events carry {"text", "buttons", "blob", "filename"}.
 - Pacing: one worker per chat sends at most one message per `per_chat_interval` seconds
@@ -39,11 +39,12 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import render
+from core import permissions
 from core.errors import JiyaoError
-from core.services import chat
+from core.services import delivery, outbox, push
 from core.services.context import Context
-from core.storage import chat as chat_repo
-from core.storage.outbox import Event
+from core.services.outbox import Event
+from core.visibility import Viewer
 
 log = logging.getLogger("bot.delivery")
 
@@ -118,7 +119,7 @@ class Delivery:
         self.sent = 0
 
     async def start(self) -> None:
-        waiting = await chat.in_flight(self.ctx)
+        waiting = await delivery.in_flight(self.ctx)
         if waiting:
             log.warning("上次停止时有 %d 条推送正在发送，将重发并标注【重发】", waiting)
         self._task = asyncio.create_task(self._run(), name="chat-delivery")
@@ -157,30 +158,28 @@ class Delivery:
         """Expand due routes and hand due events to the chat workers; True when routes
         were expanded (their pushes are due now: look again at once)."""
         now = self.ctx.clock()
-        async with self.ctx.db.reader() as r:
-            routes = await chat_repo.route_events(r, now, 200)
+        routes = await outbox.due_routes(self.ctx, now, 200)
         expanded = False
         for event in routes:
             if self._stopping:
                 return False
             try:
-                await chat.expand_route(self.ctx, event.id)
+                await push.expand_route(self.ctx, event.id)
             except Exception as exc:
                 # one bad item must not hold up every other push
                 log.exception("收件 %s 的推送分发失败", event.item_id)
-                await chat.record_failure(self.ctx, event, error=f"{type(exc).__name__}: {exc}",
+                await delivery.record_failure(self.ctx, event, error=f"{type(exc).__name__}: {exc}",
                                           retry_at=now + backoff(event.attempts),
                                           maybe_sent=False)
                 continue
             expanded = True
-        async with self.ctx.db.reader() as r:
-            events = await chat_repo.sendable_events(r, now, PER_CHAT_BATCH, BATCH)
+        events = await outbox.due_chat(self.ctx, now, per_chat=PER_CHAT_BATCH, limit=BATCH)
         for event in events:
             if event.id in self._known:
                 continue
-            chat_id = chat.chat_of(event)
+            chat_id = delivery.chat_of(event)
             if chat_id is None:
-                await chat.give_up(self.ctx, event, error=f"无效的聊天对象 {event.target!r}")
+                await delivery.give_up(self.ctx, event, error=f"无效的聊天对象 {event.target!r}")
                 continue
             self._known.add(event.id)
             queue_event(self._queues.setdefault(chat_id, deque()), event)
@@ -217,7 +216,7 @@ class Delivery:
 
     async def deliver(self, event: Event) -> bool:
         """Send one event; True when it was sent and recorded."""
-        claim = await chat.claim(self.ctx, event)
+        claim = await delivery.claim(self.ctx, event)
         if claim is None:
             return False
         try:
@@ -230,7 +229,7 @@ class Delivery:
             log.error(  # noqa: TRY400 - the refusal text says it all, a traceback would not
                 "推送 %d 至 %s 被拒绝，不再重试：%s", event.id, event.target, exc
             )
-            await chat.give_up(self.ctx, event, error=f"{type(exc).__name__}: {exc}")
+            await delivery.give_up(self.ctx, event, error=f"{type(exc).__name__}: {exc}")
             return False
         except TelegramError as exc:
             await self._failed(event, exc, backoff(event.attempts),
@@ -244,7 +243,7 @@ class Delivery:
             log.exception("推送 %d 无法生成", event.id)
             await self._failed(event, exc, backoff(event.attempts), maybe_sent=False)
             return False
-        await chat.record_sent(self.ctx, event, message_id=message.message_id,
+        await delivery.record_sent(self.ctx, event, message_id=message.message_id,
                                resend=claim.resend)
         self.sent += 1
         return True
@@ -255,16 +254,16 @@ class Delivery:
         log.warning("推送 %d 至 %s 失败（第 %d 次），%.0f 秒后重试：%s: %s", event.id,
                     event.target, event.attempts + 1, delay.total_seconds(),
                     type(exc).__name__, exc)
-        await chat.record_failure(
+        await delivery.record_failure(
             self.ctx, event, error=f"{type(exc).__name__}: {exc}",
             retry_at=self.ctx.clock() + delay, maybe_sent=maybe_sent,
         )
 
     # ------------------------------------------------------------ sending
     async def _send(self, event: Event, *, resend: bool) -> Message:
-        chat_id = chat.chat_of(event)
+        chat_id = delivery.chat_of(event)
         assert chat_id is not None
-        if event.event == chat_repo.PUSH:
+        if event.event == outbox.PUSH:
             return await self._send_push(event, chat_id, resend=resend)
         payload = event.payload
         text = str(payload.get("text") or "").strip() or "（空消息）"
@@ -280,20 +279,20 @@ class Delivery:
 
     async def _send_push(self, event: Event, chat_id: int, *, resend: bool) -> Message:
         item_id = int(event.payload.get("item_id") or event.item_id or 0)
-        view = await chat.push_view(self.ctx, item_id)
+        view = await push.push_view(self.ctx, item_id)
         if view is None:
             raise BadRequest(f"收件 {item_id} 不存在")
         settings = self.ctx.settings
-        role = str(event.payload.get("role") or chat.ROLE_STAFF)
-        leader = chat.leader_by_chat(settings, chat_id) is not None and role in (
-            chat.ROLE_LEADER, chat.ROLE_SUBSCRIBER)
+        role = str(event.payload.get("role") or push.ROLE_STAFF)
+        leader = permissions.leader_by_chat(settings, chat_id) is not None and role in (
+            push.ROLE_LEADER, push.ROLE_SUBSCRIBER)
         text = render.push_text(
             view, settings, chat_id=chat_id, role=role,
-            purpose=str(event.payload.get("purpose") or chat.PURPOSE_PUSH),
+            purpose=str(event.payload.get("purpose") or push.PURPOSE_PUSH),
             escalation=int(event.payload.get("escalation") or 0), resend=resend,
         )
         markup = render.push_buttons(view, chat_id=chat_id, role=role, leader=leader)
-        if render.attaches_file(view, settings) and view.blob:
+        if view.blob and render.attaches_file(view, settings, Viewer(role)):
             data = await asyncio.to_thread(self.ctx.blobs.get, view.blob)
             return await self._document(chat_id, data, view.filename or "原件", text, markup,
                                         html=True)

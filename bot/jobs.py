@@ -12,8 +12,8 @@ from typing import Any
 from telegram.ext import Application, ContextTypes
 
 from bot.handlers.common import Runtime
-from core.services import chat, reminders, stats
-from core.services.deadlines import local_date
+from core.reminder_plan import local_date
+from core.services import circulation, reminders, stats
 
 log = logging.getLogger("bot.jobs")
 
@@ -63,7 +63,7 @@ async def escalate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """特急 items nobody acknowledged in time go again, further down the duty list."""
     rt = _runtime(context)
     try:
-        if await chat.escalate_due(rt.ctx):
+        if await circulation.escalate_due(rt.ctx):
             rt.wake()
     except Exception:
         log.exception("特急提醒升级出错")

@@ -17,10 +17,8 @@ from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
-from core.routing import registry_staff
-from core.services import notices
+from core.services import delivery, notices, outbox
 from core.services.context import Context
-from core.storage import outbox
 
 log = logging.getLogger("intake_daemon.mailer")
 
@@ -108,8 +106,7 @@ class ReturnMailer:
     async def drain(self) -> int:
         """Send what is due now; returns how many were accepted by the smarthost."""
         sent = 0
-        async with self.ctx.db.reader() as r:
-            events = await outbox.pending(r, outbox.MAIL, self.ctx.clock(), limit=BATCH)
+        events = await outbox.due_mail(self.ctx, self.ctx.clock(), limit=BATCH)
         for event in events:
             if self._stopping:
                 break
@@ -129,35 +126,22 @@ class ReturnMailer:
         except (aiosmtplib.SMTPException, OSError) as exc:
             await self._failed(event, exc)
             return False
-        async with self.ctx.db.unit_of_work() as uow:
-            await outbox.mark_done(uow, event.id, self.ctx.clock())
-            await uow.commit()
+        await delivery.mail_sent(self.ctx, event)
         log.info("退回通知已发送：收件序号 %s → %s", event.item_id, event.target)
         return True
 
     async def _failed(self, event: outbox.Event, exc: Exception) -> None:
-        now = self.ctx.clock()
         error = f"{type(exc).__name__}: {exc}"
-        async with self.ctx.db.unit_of_work() as uow:
-            if _permanent(exc):
-                # retrying a refusal for good only delays telling the sender
-                await outbox.mark_failed(uow, event.id, error=error, retry_at=now)
-                await outbox.mark_done(uow, event.id, now)
-                text = notices.undeliverable_notice(
-                    item_id=event.item_id, to=event.target, error=str(exc)[:200]
-                )
-                for chat_id in registry_staff(self.ctx.settings):
-                    await outbox.enqueue(
-                        uow, channel=outbox.CHAT, event="staff_notice", target=chat_id,
-                        payload={"text": text, "buttons": [], "blob": None, "filename": None,
-                                 "urgent": False},
-                        at=now, item_id=event.item_id,
-                    )
-                log.error("退回通知被拒收（不再重试）：收件序号 %s → %s：%s",
-                          event.item_id, event.target, error)
-            else:
-                retry = now + backoff(event.attempts)
-                await outbox.mark_failed(uow, event.id, error=error, retry_at=retry)
-                log.warning("退回通知发送失败（第 %d 次），%s 后重试：%s",
-                            event.attempts + 1, retry.isoformat(timespec="seconds"), error)
-            await uow.commit()
+        if _permanent(exc):
+            text = notices.undeliverable_notice(
+                item_id=event.item_id, to=event.target, error=str(exc)[:200]
+            )
+            await delivery.mail_refused(self.ctx, event, error=error, notice=text)
+            log.error("退回通知被拒收（不再重试）：收件序号 %s → %s：%s",
+                      event.item_id, event.target, error)
+        else:
+            retry = self.ctx.clock() + backoff(event.attempts)
+            await delivery.record_failure(self.ctx, event, error=error, retry_at=retry,
+                                          maybe_sent=False)
+            log.warning("退回通知发送失败（第 %d 次），%s 后重试：%s",
+                        event.attempts + 1, retry.isoformat(timespec="seconds"), error)

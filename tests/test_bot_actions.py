@@ -9,9 +9,8 @@ import pytest
 
 from bot.app import ChatBot
 from core.errors import PermissionDeniedError
-from core.services import chat
+from core.services import circulation, instructions, lookup, outbox, push, subscriptions
 from core.services.context import Context
-from core.storage import chat as chat_repo
 from tests.bot_worker import (
     CHANGWU,
     DUTY_ROOM,
@@ -126,7 +125,7 @@ async def test_leader_cannot_act_on_an_item_not_routed_to_them(
     stale = fake.inject_callback(NONGYE, own["message_id"], "x:forged")
     await fake.wait_until(lambda: fake.callback_answered(stale))
     with pytest.raises(PermissionDeniedError):
-        await chat.instruct(ctx, item_id=ban.item_id, chat_id=NONGYE, text="越权")
+        await instructions.instruct(ctx, item_id=ban.item_id, chat_id=NONGYE, text="越权")
     async with ctx.db.reader() as r:
         assert await r.fetchall("SELECT * FROM reads") == []
         assert await r.fetchall("SELECT * FROM instructions") == []
@@ -202,9 +201,9 @@ async def test_urgent_item_escalates_until_acknowledged(
         got = await deliver(ctx, "d006.eml")
         await fake.wait_until(lambda: len(pushes(fake)) >= 5)
         await settled(ctx)
-        assert await chat.escalate_due(ctx) == 0  # not yet due
+        assert await circulation.escalate_due(ctx) == 0  # not yet due
         clock.shift = timedelta(minutes=ctx.settings.bot.urgent_ack_minutes, seconds=1)
-        assert await chat.escalate_due(ctx) == 1
+        assert await circulation.escalate_due(ctx) == 1
 
         def reminded() -> list[int]:
             return sorted(int(c.chat_id or 0) for c in fake.sent()
@@ -219,8 +218,8 @@ async def test_urgent_item_escalates_until_acknowledged(
         notice = await fake.wait_for("sendMessage", lambda c: "件已确认】" in (c.text or ""))
         assert "由 州政府总值班室 于" in (notice.text or "")
         clock.shift += timedelta(hours=1)
-        assert await chat.escalate_due(ctx) == 0
-        status = await chat.item_status(ctx, str(got.item_id))
+        assert await circulation.escalate_due(ctx) == 0
+        status = await lookup.item_status(ctx, str(got.item_id))
     assert status.urgent is not None
     assert status.urgent["acked_by"] == "州政府总值班室"
 
@@ -230,14 +229,13 @@ async def test_unacknowledged_urgent_item_runs_down_the_ladder_then_alerts_the_r
 ) -> None:
     """Each step adds the next duty chat; past the last one the registry is alerted once."""
     got = await deliver(ctx, "d006.eml")
-    async with ctx.db.reader() as r:
-        (route,) = await chat_repo.route_events(r, ctx.clock(), 10)
-    assert await chat.expand_route(ctx, route.id) == 5
+    (route,) = await outbox.due_routes(ctx, ctx.clock(), 10)
+    assert await push.expand_route(ctx, route.id) == 5
     step = timedelta(minutes=ctx.settings.bot.urgent_ack_minutes, seconds=1)
     now = ctx.clock()
     for level in (1, 2, 3):
-        assert await chat.escalate_due(ctx, now + step * level) == 1, level
-    assert await chat.escalate_due(ctx, now + step * 10) == 0
+        assert await circulation.escalate_due(ctx, now + step * level) == 1, level
+    assert await circulation.escalate_due(ctx, now + step * 10) == 0
     async with ctx.db.reader() as r:
         rows = await r.fetchall(
             "SELECT target, json_extract(payload, '$.purpose') AS purpose FROM outbox"
@@ -268,4 +266,4 @@ async def test_subscription_adds_matching_unclassified_items(
     assert pushed_items(fake, CHANGWU) == [ban.item_id]
     fake.inject_command(YINGJI, "/unsubscribe")
     await fake.wait_for("sendMessage", lambda c: "已取消全部 1 个订阅" in (c.text or ""))
-    assert await chat.subscriptions(ctx, YINGJI) == []
+    assert await subscriptions.subscriptions(ctx, YINGJI) == []

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from core.calendar import WorkCalendar, WorkDate
 from core.config import CalendarYear, Settings
 from core.errors import ConfigError
-from core.services.deadlines import work_calendar
+from core.reminder_plan import work_calendar
 
 CAL = WorkCalendar.from_config()
 

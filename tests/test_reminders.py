@@ -11,11 +11,11 @@ import pytest
 from core.calendar import WorkCalendar
 from core.config import Settings
 from core.model import Kind, Outcome
-from core.services import deadlines as svc
-from core.services import dispatch, registry, reminders
+from core.services import dispatch, followups, overdue, registry, reminders, requests
 from core.services.context import Context, open_context
-from core.storage import deadlines as repo
+from core.storage import followups as followups_repo
 from core.storage import items as items_repo
+from core.storage import reminders as repo
 from tests.conftest import FrozenClock
 
 PUBLIC = {"disclosure": "主动公开", "carrier": "政府网站", "column": "规范性文件"}
@@ -58,7 +58,7 @@ async def test_restart_sends_missed_reminders_once_marked_late(
     """Reminders due while the process was down go out once after restart, marked 补发."""
     ctx = await open_context(settings, clock=clock)
     await take_public(ctx, date(2026, 3, 2))
-    await svc.add_request(ctx, applicant="张三", content="预算执行情况", channel="当面",
+    await requests.add_request(ctx, applicant="张三", content="预算执行情况", channel="当面",
                           received=date(2026, 3, 2))
     assert (await reminders.sweep(ctx)).sent == 0
     # running normally: the 3/23 09:00 reminders go out on time
@@ -112,9 +112,9 @@ async def test_ban_followups_from_document_or_default(ctx: Context) -> None:
     own = await add_ban(ctx, title="关于报送预算的通知", deadline="2026-03-10", urgency="特急")
     fast = await add_ban(ctx, title="关于加急核实的函", urgency="加急")
     plain = await add_ban(ctx, title="关于下达资金的通知")
-    await svc.sync(ctx)
+    await overdue.sync(ctx)
     async with ctx.db.reader() as r:
-        rows = {f["item_id"]: f for f in await repo.open_followups(r)}
+        rows = {f["item_id"]: f for f in await followups_repo.open_followups(r)}
         plan = await repo.reminders_of(r, f"item:{plain}")
     assert (rows[own]["due_on"], rows[own]["source"]) == ("2026-03-10", "document")
     assert (rows[fast]["due_on"], rows[fast]["source"]) == ("2026-03-09", "default")  # 5 days
@@ -128,16 +128,16 @@ async def test_ban_followups_from_document_or_default(ctx: Context) -> None:
 async def test_overdue_and_done(ctx: Context, clock: FrozenClock) -> None:
     """A late 办件 is listed under its leader until it is 办结; done cancels its reminders."""
     item = await add_ban(ctx, title="关于下达资金的通知")
-    report = await svc.overdue(ctx, date(2026, 3, 24))
+    report = await overdue.overdue(ctx, date(2026, 3, 24))
     [entry] = report.entries
     assert (entry.kind, entry.ref, entry.owner, entry.days_late) == (
         "办件", "办2026-0001", "常务副州长", 1,
     )
     assert "【常务副州长】1 件" in report.text()
     clock.now = datetime(2026, 3, 24, 2, 0, tzinfo=UTC)
-    done = await svc.close_item(ctx, ref="办2026-0001")
+    done = await followups.close_item(ctx, ref="办2026-0001")
     assert (done["item_id"], done["on_time"]) == (item, False)
-    assert not (await svc.overdue(ctx, date(2026, 3, 24))).entries
+    assert not (await overdue.overdue(ctx, date(2026, 3, 24))).entries
     async with ctx.db.reader() as r:
         live = [x for x in await repo.reminders_of(r, f"item:{item}")
                 if x["cancelled_at"] is None and x["sent_at"] is None]
@@ -147,7 +147,7 @@ async def test_overdue_and_done(ctx: Context, clock: FrozenClock) -> None:
 async def test_classified_titles_stay_out_of_chat(ctx: Context, clock: FrozenClock) -> None:
     """催办 reminders and the overdue list never show a 秘密 item's title in chat (§7)."""
     await add_ban(ctx, title="关于绝不外传事项的通知", secrecy="秘密")
-    report = await svc.overdue(ctx, date(2026, 3, 24))
+    report = await overdue.overdue(ctx, date(2026, 3, 24))
     assert "绝不外传" not in report.text()
     assert "秘密件" in report.text()
     clock.now = datetime(2026, 4, 30, 2, 0, tzinfo=UTC)
@@ -160,12 +160,12 @@ async def test_classified_titles_stay_out_of_chat(ctx: Context, clock: FrozenClo
 async def test_correction_away_from_ban_cancels_followup(ctx: Context) -> None:
     """A 办件 corrected to 阅件 is no longer chased."""
     await add_ban(ctx, title="关于下达资金的通知")
-    await svc.sync(ctx)
+    await overdue.sync(ctx)
     await registry.correct(ctx, ref="办2026-0001", kind=Kind.YUE, reason="应为阅件",
                            actor="文书处理室")
-    await svc.sync(ctx)
+    await overdue.sync(ctx)
     async with ctx.db.reader() as r:
-        assert await repo.open_followups(r) == []
+        assert await followups_repo.open_followups(r) == []
 
 
 # ------------------------------------------------------------------ digest, 通报批评
@@ -175,7 +175,7 @@ async def test_digest_and_its_idempotent_queueing(ctx: Context, clock: FrozenClo
     clock.now = datetime(2026, 3, 23, 2, 0, tzinfo=UTC)
     await add_ban(ctx, title="关于乙的请示")  # registered 3/23
     clock.now = datetime(2026, 3, 30, 1, 0, tzinfo=UTC)
-    await svc.add_request(ctx, applicant="王五", content="某事", channel="当面",
+    await requests.add_request(ctx, applicant="王五", content="某事", channel="当面",
                           received=date(2026, 3, 2))
     text = await reminders.digest(ctx, date(2026, 3, 30))
     assert text.startswith("【机要日报】2026年3月30日（星期一）")

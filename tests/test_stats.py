@@ -11,8 +11,7 @@ import pytest
 from PIL import Image
 
 from core.errors import InvalidInputError
-from core.services import deadlines as svc
-from core.services import dispatch, reminders, stats
+from core.services import disclosure, dispatch, reminders, stats
 from core.services.context import Context
 from tests.conftest import FrozenClock
 
@@ -27,8 +26,8 @@ async def take_public(ctx: Context, drafter: str, title: str) -> str:
 
 async def publish(ctx: Context, clock: FrozenClock, number: str, day: date) -> None:
     clock.now = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
-    await svc.review_secrecy(ctx, number=number, reviewer="李审", result="通过")
-    await svc.mark_published(ctx, number=number, url=f"https://www.gzz.gov.cn/{number}")
+    await disclosure.review_secrecy(ctx, number=number, reviewer="李审", result="通过")
+    await disclosure.mark_published(ctx, number=number, url=f"https://www.gzz.gov.cn/{number}")
 
 
 @pytest.fixture

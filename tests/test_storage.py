@@ -274,6 +274,7 @@ async def test_cancelled_close_still_closes_the_readers(tmp_path: Path) -> None:
 
 def test_blob_store_is_content_addressed(tmp_path: Path) -> None:
     """Blobs are stored once under their sha256 and verified on demand."""
+    (tmp_path / "blobs").mkdir()
     store = BlobStore(tmp_path / "blobs")
     d1 = store.put(b"hello")
     assert store.put(b"hello") == d1
@@ -284,6 +285,14 @@ def test_blob_store_is_content_addressed(tmp_path: Path) -> None:
     assert not [p for p in store.path_of(d1).parent.iterdir() if p.name.startswith(".tmp")]
     os.remove(store.path_of(d1))
     assert "缺失" in (store.verify(d1) or "")
+
+
+def test_blob_store_whose_root_vanished_fails_instead_of_recreating_it(tmp_path: Path) -> None:
+    """A missing blob root (an unmounted volume) is a StorageError; nothing is written elsewhere."""
+    store = BlobStore(tmp_path / "blobs")
+    with pytest.raises(StorageError):
+        store.put(b"hello")
+    assert not (tmp_path / "blobs").exists()
 
 
 def test_database_that_is_not_sqlite_fails_and_lets_the_process_exit(tmp_path: Path) -> None:

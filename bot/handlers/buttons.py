@@ -13,10 +13,10 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import render
-from bot.auth import Can, Principal
 from bot.handlers.common import Ctx, principal_of, runtime
 from core.errors import ConflictError, JiyaoError, NotFoundError, PermissionDeniedError
-from core.services import chat
+from core.permissions import Can, Principal
+from core.services import circulation, delivery, instructions, push, registry
 
 log = logging.getLogger("bot.buttons")
 
@@ -51,8 +51,8 @@ async def on_button(update: Update, context: Ctx) -> None:
             await _classify(query, context, principal, cb)
         else:
             await query.answer(STALE)
-    except PermissionDeniedError:
-        await query.answer("此件未推送给您，不能操作。", show_alert=True)
+    except PermissionDeniedError as exc:
+        await query.answer(f"{exc}。", show_alert=True)
     except NotFoundError:
         await query.answer("此件已不存在。")
     except ConflictError as exc:
@@ -66,7 +66,7 @@ async def _read(query: CallbackQuery, context: Ctx, principal: Principal, item_i
         await query.answer(STALE)
         return
     rt = runtime(context)
-    result = await chat.mark_read(rt.ctx, item_id=item_id, chat_id=principal.chat_id)
+    result = await circulation.mark_read(rt.ctx, item_id=item_id, chat_id=principal.chat_id)
     if result.already:
         await query.answer("此前已记录“已阅”。")
     else:
@@ -88,7 +88,7 @@ async def _pass_on(query: CallbackQuery, context: Ctx, principal: Principal,
         await query.answer(STALE)
         return
     rt = runtime(context)
-    result = await chat.pass_on(rt.ctx, item_id=item_id, chat_id=principal.chat_id)
+    result = await circulation.pass_on(rt.ctx, item_id=item_id, chat_id=principal.chat_id)
     await query.answer(f"已传给{result.passed_to}。" if result.passed_to else "传阅已完毕。")
     rt.wake()
     await _set_markup(query, render.after_read_buttons(item_id, leader=True))
@@ -96,13 +96,9 @@ async def _pass_on(query: CallbackQuery, context: Ctx, principal: Principal,
 
 async def _instruct_prompt(query: CallbackQuery, context: Ctx, principal: Principal,
                            item_id: int) -> None:
-    if not principal.can(Can.INSTRUCT):
-        await query.answer("只有领导可以批示。")
-        return
     ctx = runtime(context).ctx
-    if not await chat.may_instruct(ctx, item_id, principal.chat_id):
-        raise PermissionDeniedError("此件未送您阅批")
-    view = await chat.push_view(ctx, item_id)
+    await instructions.require_instructor(ctx, item_id, principal.chat_id)
+    view = await push.push_view(ctx, item_id)
     if view is None:
         raise NotFoundError("收件", str(item_id))
     await query.answer()
@@ -112,7 +108,7 @@ async def _instruct_prompt(query: CallbackQuery, context: Ctx, principal: Princi
         f"请回复本消息，输入对 {label} 的批示（原文照录）：\n收件序号 {item_id}",
         reply_markup=ForceReply(selective=True, input_field_placeholder="批示内容"),
     )
-    await chat.record_prompt(ctx, item_id=item_id, chat_id=principal.chat_id,
+    await delivery.record_prompt(ctx, item_id=item_id, chat_id=principal.chat_id,
                              message_id=prompt.message_id)
 
 
@@ -123,7 +119,7 @@ async def _classify(query: CallbackQuery, context: Ctx, principal: Principal,
         return
     rt = runtime(context)
     try:
-        done = await chat.classify(rt.ctx, item_id=cb.item_id, kind=cb.kind,
+        done = await registry.classify_review(rt.ctx, item_id=cb.item_id, kind=cb.kind,
                                    actor=principal.actor)
     except ConflictError:
         await query.answer("此件已分类。")

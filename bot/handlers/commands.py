@@ -1,18 +1,16 @@
 """Slash commands: /help, /next, /counts, /find, /doc, /review, /correct, /errors, /overdue,
-/subscribe, /unsubscribe. Each checks the role (bot.auth) and answers bad arguments with
+/subscribe, /unsubscribe. Each checks the role (core.permissions) and answers bad arguments with
 its usage text."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import re
 
 from telegram import Update
 
 from bot import render
-from bot.auth import Can, commands_for
 from bot.handlers.common import (
     Ctx,
     UsageError,
@@ -22,10 +20,12 @@ from bot.handlers.common import (
     requires,
     runtime,
 )
-from core.errors import InvalidInputError, PermissionDeniedError
+from bot.menu import commands_for
+from core.errors import InvalidInputError
 from core.model import Kind
+from core.permissions import Can
 from core.registers import FIRST_YEAR, LAST_YEAR
-from core.services import chat, registry
+from core.services import access, lookup, overdue, push, registry, subscriptions
 
 log = logging.getLogger("bot.commands")
 
@@ -87,7 +87,7 @@ async def cmd_find(update: Update, context: Ctx) -> None:
     if not keyword:
         raise UsageError(render.USAGE["find"])
     rt = runtime(context)
-    found = await chat.find(rt.ctx, keyword)
+    found = await lookup.find(rt.ctx, keyword)
     await reply(update, render.found_text(keyword, found, rt.ctx.settings))
 
 
@@ -98,14 +98,12 @@ async def cmd_doc(update: Update, context: Ctx) -> None:
         raise UsageError(render.USAGE["doc"])
     principal = must_principal(update, context)
     ctx = runtime(context).ctx
-    status = await chat.item_status(ctx, ref)
+    status = await lookup.item_status(ctx, ref)
     item_id = int(status.item["id"])
-    staff = principal.can(Can.REVIEW)
-    if not staff and not await chat.is_routed(ctx, item_id, principal.chat_id):
-        raise PermissionDeniedError("此件未送您阅批")
-    await reply(update, render.status_text(status, ctx.settings), html=True)
-    view = await chat.push_view(ctx, item_id)
-    if view is not None and view.blob and render.attaches_file(view, ctx.settings):
+    viewer = await access.viewer_of(ctx, item_id, principal)
+    await reply(update, render.status_text(status, ctx.settings, viewer), html=True)
+    view = await push.push_view(ctx, item_id)
+    if view is not None and view.blob and render.attaches_file(view, ctx.settings, viewer):
         data = await asyncio.to_thread(ctx.blobs.get, view.blob)
         message = update.effective_message
         if message is not None:
@@ -116,7 +114,7 @@ async def cmd_doc(update: Update, context: Ctx) -> None:
 @requires(Can.REVIEW)
 async def cmd_review(update: Update, context: Ctx) -> None:
     ctx = runtime(context).ctx
-    queue = await chat.review_queue(ctx, limit=10)
+    queue = await lookup.review_queue(ctx, limit=10)
     if not queue:
         await reply(update, "没有待分类的收件。")
         return
@@ -157,12 +155,7 @@ async def cmd_errors(update: Update, context: Ctx) -> None:
 
 @requires(Can.OVERDUE)
 async def cmd_overdue(update: Update, context: Ctx) -> None:
-    try:
-        deadlines = importlib.import_module("core.services.deadlines")
-    except ImportError:
-        await reply(update, "逾期查询尚未启用。")
-        return
-    report = await deadlines.overdue(runtime(context).ctx)
+    report = await overdue.overdue(runtime(context).ctx)
     await reply(update, report.text())
 
 
@@ -172,11 +165,11 @@ async def cmd_subscribe(update: Update, context: Ctx) -> None:
     ctx = runtime(context).ctx
     keyword = args_text(update)
     if not keyword:
-        words = await chat.subscriptions(ctx, principal.chat_id)
+        words = await subscriptions.subscriptions(ctx, principal.chat_id)
         mine = "、".join(words) if words else "（无）"
         raise UsageError(f"{render.USAGE['subscribe']}\n您当前订阅：{mine}")
-    added = await chat.subscribe(ctx, chat_id=principal.chat_id, keyword=keyword)
-    words = await chat.subscriptions(ctx, principal.chat_id)
+    added = await subscriptions.subscribe(ctx, chat_id=principal.chat_id, keyword=keyword)
+    words = await subscriptions.subscriptions(ctx, principal.chat_id)
     head = f"已订阅“{keyword.strip()}”。" if added else f"“{keyword.strip()}”早已订阅。"
     await reply(update, f"{head}标题或来文单位含订阅词的非涉密收件也会推送给您。"
                         f"\n当前订阅：{'、'.join(words)}")
@@ -186,7 +179,7 @@ async def cmd_subscribe(update: Update, context: Ctx) -> None:
 async def cmd_unsubscribe(update: Update, context: Ctx) -> None:
     principal = must_principal(update, context)
     keyword = args_text(update) or None
-    removed = await chat.unsubscribe(runtime(context).ctx, chat_id=principal.chat_id,
+    removed = await subscriptions.unsubscribe(runtime(context).ctx, chat_id=principal.chat_id,
                                      keyword=keyword)
     if not removed:
         await reply(update, "没有可取消的订阅。")

@@ -14,10 +14,10 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import render
-from bot.auth import Can, Principal, principal_for
 from bot.delivery import Delivery
 from core.errors import JiyaoError
-from core.services import chat
+from core.permissions import Can, Principal, principal_for
+from core.services import access
 from core.services.context import Context
 
 log = logging.getLogger("bot.handlers")
@@ -27,8 +27,6 @@ Handler = Callable[[Update, Ctx], Coroutine[Any, Any, Any]]
 
 #: Telegram's longest message; longer answers are split at line ends
 MESSAGE_LIMIT = 4096
-#: longest 来文单位 or title typed in chat
-MAX_FIELD = 300
 
 
 @dataclass
@@ -79,7 +77,7 @@ async def gate(update: Update, context: Ctx) -> None:
         return
     chat_ = update.effective_chat
     user = update.effective_user
-    await chat.refuse(
+    await access.refuse(
         runtime(context).ctx, user_id=user.id if user else None,
         chat_id=chat_.id if chat_ else None, what=_what(update),
     )

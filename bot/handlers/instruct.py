@@ -14,14 +14,14 @@ from telegram import Message, Update
 from bot import render
 from bot.handlers.common import Ctx, principal_of, reply, runtime
 from core.errors import JiyaoError, PermissionDeniedError
-from core.services import chat
+from core.services import delivery, instructions
 
 log = logging.getLogger("bot.instruct")
 
 
 async def _item_of(update: Update, context: Ctx, replied: Message) -> int | None:
     ctx = runtime(context).ctx
-    item_id = await chat.item_of_message(ctx, replied.chat.id, replied.message_id)
+    item_id = await delivery.item_of_message(ctx, replied.chat.id, replied.message_id)
     if item_id is not None:
         return item_id
     author = replied.from_user
@@ -44,15 +44,12 @@ async def on_text(update: Update, context: Ctx) -> None:
     if item_id is None:
         await reply(update, "未找到所回复消息对应的收件。请回复机器人推送的收件消息作批示。")
         return
-    if not principal.is_leader:
-        await reply(update, "只有领导可以批示。")
-        return
     rt = runtime(context)
     try:
-        done = await chat.instruct(rt.ctx, item_id=item_id, chat_id=principal.chat_id,
+        done = await instructions.instruct(rt.ctx, item_id=item_id, chat_id=principal.chat_id,
                                    text=message.text or "", source_message=message.message_id)
     except PermissionDeniedError as exc:
-        await reply(update, str(exc))
+        await reply(update, f"{exc}。")
         return
     except JiyaoError as exc:
         await reply(update, f"批示未能记录：{exc}")

@@ -20,11 +20,12 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import render
-from bot.auth import Can
-from bot.handlers.common import MAX_FIELD, Ctx, must_principal, reply, requires, runtime
+from bot.handlers.common import Ctx, must_principal, reply, requires, runtime
 from core.errors import InvalidInputError, JiyaoError
+from core.limits import MAX_FIELD
 from core.model import Kind
-from core.services import chat, registry
+from core.permissions import Can
+from core.services import registry
 
 KIND, SENDER, TITLE, CONFIRM = range(4)
 TIMEOUT_SECONDS = 600
@@ -134,7 +135,7 @@ async def confirm(update: Update, context: Ctx) -> int:
     principal = must_principal(update, context)
     rt = runtime(context)
     try:
-        done = await chat.register_paper(
+        done = await registry.register_paper(
             rt.ctx, kind=Kind(draft["kind"]), sender=draft["sender"], title=draft["title"],
             actor=principal.actor,
         )

@@ -18,7 +18,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import getaddresses
 from typing import Any
 
@@ -34,9 +34,10 @@ from core.routing import URGENT_LEVELS, registry_staff
 from core.services import notices, registry
 from core.services.context import Context
 from core.services.registry import number_item
-from core.storage import audit, outbox
+from core.storage import audit, outbox, registers
 from core.storage import items as repo
 from core.storage.db import Reader, Row, UnitOfWork
+from core.visibility import Facts, Policy, Shown, Viewer, shown
 
 log = logging.getLogger("jiyao.receive")
 
@@ -182,42 +183,10 @@ def _identity(raw: bytes) -> tuple[str | None, str]:
 # ------------------------------------------------------------------ look-ups
 
 
-async def _find_same(conn: Reader | UnitOfWork, message_id: str | None, digest: str) -> Row | None:
-    if message_id is None:
-        return await conn.fetchone(
-            "SELECT * FROM items WHERE message_id IS NULL AND content_sha256 = ? LIMIT 1",
-            (digest,),
-        )
-    return await conn.fetchone(
-        "SELECT * FROM items WHERE message_id = ? AND content_sha256 = ? LIMIT 1",
-        (message_id, digest),
-    )
-
-
-async def _message_id_used(conn: UnitOfWork, message_id: str | None) -> bool:
-    if message_id is None:
-        return False
-    row = await conn.fetchone("SELECT 1 FROM items WHERE message_id = ? LIMIT 1", (message_id,))
-    return row is not None
-
-
-async def _envelope_used(conn: Reader | UnitOfWork, envelope_no: str) -> bool:
-    """签收过: an item with this envelope number was received and not returned.
-
-    A returned envelope was never signed for; its corrected resend may carry it again.
-    """
-    row = await conn.fetchone(
-        "SELECT 1 FROM items WHERE envelope_no = ? AND outcome != ? LIMIT 1",
-        (envelope_no, Outcome.RETURN.value),
-    )
-    return row is not None
-
-
 async def _as_received(conn: Reader | UnitOfWork, item: Row) -> Received:
-    entry = await repo.active_entry(conn, item["id"])
     return Received(
         item_id=item["id"], outcome=item["outcome"], kind=item["kind"], reason=item["reason"],
-        number=entry["number"] if entry else None, message_id=item["message_id"],
+        number=await registers.active_number(conn, item["id"]), message_id=item["message_id"],
         received=item["received_at"], duplicate=True,
         flags=tuple(f for f in item["flags"].split(",") if f),
     )
@@ -254,7 +223,7 @@ async def receive(
     else:
         message_id, digest = await asyncio.to_thread(_identity, raw)
     async with ctx.db.reader() as r:
-        same = await _find_same(r, message_id, digest)
+        same = await repo.find_same(r, message_id, digest)
         if same is not None:
             found = await _as_received(r, same)
             _log_item(found)
@@ -272,7 +241,7 @@ async def receive(
 
         async def look() -> bool:
             async with ctx.db.reader() as r:
-                return await _envelope_used(r, envelope_no)
+                return await repo.envelope_used(r, envelope_no)
 
         return asyncio.run_coroutine_threadsafe(look(), loop).result(_LOOKUP_TIMEOUT)
 
@@ -367,7 +336,7 @@ async def _record(
     now = ctx.clock()
     year, month = local_year_month(now, ctx.settings.tz)
     async with ctx.db.unit_of_work() as uow:
-        same = await _find_same(uow, message_id, digest)
+        same = await repo.find_same(uow, message_id, digest)
         if same is not None:
             found = await _as_received(uow, same)
             # an empty unit: it returns only once the first copy's commit is durable
@@ -376,11 +345,12 @@ async def _record(
         if (
             decision.envelope_no
             and decision.outcome in (Outcome.REGISTER, Outcome.REVIEW)
-            and await _envelope_used(uow, decision.envelope_no)
+            and await repo.envelope_used(uow, decision.envelope_no)
         ):
             taken.add(decision.envelope_no)
             return None
-        flags = [REUSED_MESSAGE_ID] if await _message_id_used(uow, message_id) else []
+        reused = message_id is not None and await repo.message_id_used(uow, message_id)
+        flags = [REUSED_MESSAGE_ID] if reused else []
         item_id = await repo.insert_item(
             uow, _new_item(
                 decision, now=now, year=year, month=month, message_id=message_id,
@@ -388,7 +358,10 @@ async def _record(
             ),
         )
         if decision.outcome is not Outcome.SEALED:
-            await _insert_attachments(uow, item_id, decision)
+            await repo.insert_attachments(uow, item_id, [
+                repo.NewAttachment(a.filename, a.content_type, a.sha256, a.size, a.status)
+                for a in decision.attachments
+            ])
         number = None
         if decision.outcome is Outcome.REGISTER and decision.kind is not None:
             number = await number_item(
@@ -437,15 +410,6 @@ def _new_item(
     )
 
 
-async def _insert_attachments(uow: UnitOfWork, item_id: int, d: Decision) -> None:
-    for idx, a in enumerate(d.attachments):
-        await uow.execute(
-            "INSERT INTO attachments (item_id, idx, filename, content_type, sha256, size, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (item_id, idx, a.filename, a.content_type, a.sha256, a.size, a.status),
-        )
-
-
 # ------------------------------------------------------------------ outbox events
 
 
@@ -477,10 +441,11 @@ async def _enqueue_events(
         "text": text, "buttons": [], "blob": None, "filename": None,
         "urgent": d.outcome is not Outcome.QUARANTINE and d.urgency in URGENT_LEVELS,
     }
-    if d.outcome is Outcome.REVIEW and d.attachments and not d.secrecy:
-        # staff classify a review item by looking at it (a fax image has no text); a
-        # classified one they read in the registry, never in chat (DOMAIN §7)
-        payload["blob"], payload["filename"] = d.attachments[0].sha256, d.attachments[0].filename
+    first = d.attachments[0] if d.attachments else None
+    if (d.outcome is Outcome.REVIEW and first is not None
+            and _seen(d, settings, file_size=first.size).file):
+        # staff classify a review item by looking at it (a fax image has no text)
+        payload["blob"], payload["filename"] = first.sha256, first.filename
     for chat_id in registry_staff(settings):
         await outbox.enqueue(
             uow, channel=outbox.CHAT, event="staff_notice", target=chat_id,
@@ -524,10 +489,10 @@ def staff_text(
         return notices.sealed_notice(env, reason=reason)
     if d.outcome is Outcome.QUARANTINE:
         return notices.quarantine_notice(env, reason=reason)
-    show_title = not d.secrecy or settings.bot.classified_titles
-    # a classified item's notice: no 文号 and no evidence quoted from its text (DOMAIN §7)
-    doc_number = None if d.secrecy else d.doc_number
-    details = [d.evidence] if d.evidence and not d.secrecy else []
+    may = _seen(d, settings)
+    show_title = may.title
+    doc_number = d.doc_number if may.doc_number else None
+    details = [d.evidence] if d.evidence and may.quotes else []
     if d.outcome is Outcome.REVIEW:
         return notices.review_notice(
             env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
@@ -537,6 +502,12 @@ def staff_text(
         env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
         show_title=show_title, mailed_to=mailed_to, details=details, secrecy=d.secrecy,
     )
+
+
+def _seen(d: Decision, settings: Settings, *, file_size: int | None = None) -> Shown:
+    """What registry staff may be shown in chat of a decided item (core.visibility)."""
+    facts = Facts(d.outcome.value, d.secrecy, file_size)
+    return shown(facts, Viewer.STAFF, Policy.of(settings))
 
 
 def _first_header(head: bytes, name: bytes) -> str:
@@ -582,29 +553,8 @@ async def list_items(
     limit: int | None = None,
 ) -> list[dict[str, Any]]:
     """What came in, oldest first: items with their active register number."""
-    sql = (
-        "SELECT i.id, i.message_id, i.received_at, i.channel, i.outcome, i.kind, i.reason,"
-        " e.number, i.sender, i.doc_number, i.doc_type, i.title, i.secrecy, i.urgency,"
-        " i.envelope_no, i.fax_remote_id, i.from_address, i.deadline, i.flags, i.rule"
-        " FROM items i LEFT JOIN register_entries e"
-        " ON e.item_id = i.id AND e.status = 'active'"
-    )
-    where: list[str] = []
-    params: list[Any] = []
-    if outcome is not None:
-        where.append("i.outcome = ?")
-        params.append(outcome)
-    if since is not None:
-        where.append("i.received_at >= ?")
-        params.append(iso(since.astimezone(UTC)))
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY i.id"
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
     async with ctx.db.reader() as r:
-        rows = await r.fetchall(sql, params)
+        rows = await repo.listing(r, outcome=outcome, since=since, limit=limit)
     return [_listed(row) for row in rows]
 
 

@@ -6,14 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.clock import iso
 from core.errors import ConflictError, InvalidInputError, NotFoundError
+from core.limits import MAX_ID, optional_text, required_text
 from core.model import Channel, Kind, Outcome
 from core.registers import check_year, local_year_month, parse_number
 from core.services.context import Context
-from core.storage import audit, outbox
+from core.storage import audit, outbox, registers
 from core.storage import items as repo
-from core.storage.chat import ROUTE
 from core.storage.db import Reader, Row, UnitOfWork
 
 PAPER_ACTOR = "staff"
@@ -49,7 +48,7 @@ async def number_item(
     """Take the register number an item of `kind` gets (None for unnumbered kinds)."""
     if not kind.numbered:
         return None
-    entry = await repo.take_number(
+    entry = await registers.take_number(
         uow, item_id=item_id, kind=kind.value, year=year, fmt=_fmt(ctx, kind.value), at=at
     )
     return entry.number
@@ -59,15 +58,14 @@ async def enqueue_route(uow: UnitOfWork, *, item_id: int, at: datetime) -> None:
     """Ask the bot, in the registering transaction, to push a registered item to whom 分工
     says (the bot expands `route` events; DESIGN step 4)."""
     await outbox.enqueue(
-        uow, channel=outbox.CHAT, event=ROUTE, target=ROUTE, payload={"item_id": item_id},
-        at=at, item_id=item_id,
+        uow, channel=outbox.CHAT, event=outbox.ROUTE, target=outbox.ROUTE,
+        payload={"item_id": item_id}, at=at, item_id=item_id,
     )
 
 
 #: a paper item's stated receipt may run ahead of our clock by this much (a clerk's watch)
 RECEIVED_SKEW = timedelta(minutes=5)
 #: SQLite's integers are 64-bit: no 收件序号 is larger
-MAX_ID = 2**63 - 1
 
 
 def year_asked(ctx: Context, year: int | None) -> int:
@@ -88,10 +86,9 @@ async def register_paper(
     actor: str = PAPER_ACTOR,
 ) -> Registered:
     """Register a paper item (brought by hand or 机要交通) with the same numbering."""
-    if not title.strip():
-        raise InvalidInputError("标题不能为空", field="title")
-    if not sender.strip():
-        raise InvalidInputError("来文单位不能为空", field="sender")
+    title = required_text(title, "标题", field="title")
+    sender = required_text(sender, "来文单位", field="sender")
+    doc_number = optional_text(doc_number, "文号", field="doc_number")
     now = ctx.clock()
     at = received or now
     if at.tzinfo is None:
@@ -164,13 +161,10 @@ async def resolve_ref(conn: Reader | UnitOfWork, ctx: Context, ref: str) -> Row:
     parsed = parse_number(text, {str(k): v for k, v in ctx.settings.registers.format.items()})
     if parsed is None:
         raise InvalidInputError(f"无法识别的编号 {ref!r}（例如 办2026-0001 或收件序号）")
-    row = await conn.fetchone(
-        "SELECT item_id FROM register_entries WHERE kind = ? AND year = ? AND seq = ?",
-        (parsed.kind.value, parsed.year, parsed.seq),
-    )
-    if row is None:
+    item_id = await registers.item_of_number(conn, parsed.kind.value, parsed.year, parsed.seq)
+    if item_id is None:
         raise NotFoundError("编号", ref)
-    item = await repo.get_item(conn, row["item_id"])
+    item = await repo.get_item(conn, item_id)
     if item is None:  # pragma: no cover - foreign key guarantees it
         raise NotFoundError("收件", ref)
     return item
@@ -187,26 +181,25 @@ async def correct(ctx: Context, *, ref: str, kind: Kind, reason: str, actor: str
             raise ConflictError(f"收件 {item['id']} 尚未登记（{item['outcome']}），不能更正类别")
         if item["kind"] == kind.value:
             raise ConflictError(f"收件 {item['id']} 已是{kind.value}")
-        old = await repo.active_entry(uow, item["id"])
+        old = await registers.active_entry(uow, item["id"])
         new_number = None
         new_entry_id = None
         if kind.numbered:
-            entry = await repo.take_number(
+            entry = await registers.take_number(
                 uow, item_id=item["id"], kind=kind.value, year=item["year"],
                 fmt=_fmt(ctx, kind.value), at=now,
             )
             new_number, new_entry_id = entry.number, entry.id
         if old is not None:
-            await repo.close_entry(
+            await registers.close_entry(
                 uow, old["id"], status="void", note=f"更正为{kind.value}：{reason}",
                 replaced_by=new_entry_id,
             )
         await repo.update_item_class(uow, item, kind=kind.value, outcome=Outcome.REGISTER.value)
-        await uow.execute(
-            "INSERT INTO corrections (item_id, year, from_kind, to_kind, reason, old_entry,"
-            " new_entry, actor, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (item["id"], item["year"], item["kind"], kind.value, reason,
-             old["id"] if old else None, new_entry_id, actor, iso(now)),
+        await registers.add_correction(
+            uow, item_id=item["id"], year=item["year"], from_kind=item["kind"],
+            to_kind=kind.value, reason=reason, old_entry=old["id"] if old else None,
+            new_entry=new_entry_id, actor=actor, at=now,
         )
         await audit.append(
             uow, at=now, actor=actor, action="correct", subject=f"item:{item['id']}",
@@ -228,13 +221,13 @@ async def convert_to_ban(
     """
     if item["kind"] != Kind.YUE.value or item["outcome"] != Outcome.REGISTER.value:
         return None
-    old = await repo.active_entry(uow, item["id"])
-    entry = await repo.take_number(
+    old = await registers.active_entry(uow, item["id"])
+    entry = await registers.take_number(
         uow, item_id=item["id"], kind=Kind.BAN.value, year=item["year"],
         fmt=_fmt(ctx, Kind.BAN.value), at=at,
     )
     if old is not None:
-        await repo.close_entry(
+        await registers.close_entry(
             uow, old["id"], status="converted", note="领导批示，转办件", replaced_by=entry.id
         )
     await repo.update_item_class(uow, item, kind=Kind.BAN.value, outcome=Outcome.REGISTER.value)
@@ -251,7 +244,7 @@ async def next_number(ctx: Context, kind: Kind, *, year: int | None = None) -> s
         raise InvalidInputError(f"{kind.value}不编号，只有办件和阅件有登记号")
     y = year_asked(ctx, year)
     async with ctx.db.reader() as r:
-        seq = await repo.peek_number(r, kind.value, y)
+        seq = await registers.peek_number(r, kind.value, y)
     return _fmt(ctx, kind.value).format(year=y, seq=seq)
 
 
@@ -272,16 +265,10 @@ async def counts(ctx: Context, *, year: int | None = None, month: int | None = N
     y = year_asked(ctx, year)
     if month is not None and not 1 <= month <= 12:
         raise InvalidInputError(f"月份应为 1–12，收到 {month}")
-    sql = "SELECT kind, outcome, SUM(n) AS n FROM item_counts WHERE year = ?"
-    params: list[Any] = [y]
-    if month is not None:
-        sql += " AND month = ?"
-        params.append(month)
-    sql += " GROUP BY kind, outcome"
     by_kind = {k.value: 0 for k in Kind}
     by_outcome = {o.value: 0 for o in Outcome}
     async with ctx.db.reader() as r:
-        for row in await r.fetchall(sql, params):
+        for row in await repo.counts(r, y, month):
             if row["outcome"] in by_outcome:
                 by_outcome[row["outcome"]] += row["n"]
             if row["outcome"] == Outcome.REGISTER.value and row["kind"] in by_kind:
@@ -309,31 +296,22 @@ async def errors(ctx: Context, *, year: int | None = None) -> ErrorReport:
     """Corrections of the year against its registrations: the 错情率 (limit 1%)."""
     y = year_asked(ctx, year)
     async with ctx.db.reader() as r:
-        total = await r.fetchone(
-            "SELECT COALESCE(SUM(n), 0) AS n FROM item_counts WHERE year = ? AND outcome = ?",
-            (y, Outcome.REGISTER.value),
-        )
-        rows = await r.fetchall(
-            "SELECT c.*, o.number AS old_number, n.number AS new_number FROM corrections c"
-            " LEFT JOIN register_entries o ON o.id = c.old_entry"
-            " LEFT JOIN register_entries n ON n.id = c.new_entry"
-            " WHERE c.year = ? ORDER BY c.id",
-            (y,),
-        )
+        total = await repo.registrations(r, y)
+        rows = await registers.corrections(r, y)
     corrections = [
         {"item_id": r_["item_id"], "from": r_["from_kind"], "to": r_["to_kind"],
          "reason": r_["reason"], "old_number": r_["old_number"],
          "new_number": r_["new_number"], "actor": r_["actor"], "at": r_["at"]}
         for r_ in rows
     ]
-    return ErrorReport(y, int(total["n"]) if total else 0, corrections)
+    return ErrorReport(y, total, corrections)
 
 
 async def show(ctx: Context, ref: str) -> dict[str, Any]:
     """An item with its register entries, as a plain dict."""
     async with ctx.db.reader() as r:
         item = await resolve_ref(r, ctx, ref)
-        entries = await repo.entries_of(r, item["id"])
+        entries = await registers.entries_of(r, item["id"])
     out = {k: item[k] for k in item.keys() if k not in {"findings"}}  # noqa: SIM118
     out["entries"] = [dict(e) for e in entries]
     active = [e for e in entries if e["status"] == "active"]
@@ -344,13 +322,4 @@ async def show(ctx: Context, ref: str) -> dict[str, Any]:
 async def register_rows(ctx: Context, *, year: int) -> list[dict[str, Any]]:
     """The 收文登记簿 of a year: one row per register entry, in number order."""
     async with ctx.db.reader() as r:
-        rows = await r.fetchall(
-            "SELECT e.number, e.kind, e.seq, e.status, e.note, e.registered_at,"
-            " n.number AS replaced_by_number, i.id AS item_id, i.received_at, i.channel,"
-            " i.sender, i.doc_number, i.title, i.secrecy, i.urgency"
-            " FROM register_entries e JOIN items i ON i.id = e.item_id"
-            " LEFT JOIN register_entries n ON n.id = e.replaced_by"
-            " WHERE e.year = ? ORDER BY e.kind, e.seq",
-            (year,),
-        )
-    return [dict(row) for row in rows]
+        return await registers.register_rows(r, year)

@@ -14,14 +14,19 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from core import reminder_plan as plan
 from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH
 from core.routing import registry_staff
-from core.services import deadlines, stats
+from core.services import dates, followups, overdue, stats
 from core.services.context import Context
-from core.storage import deadlines as repo
+from core.storage import disclosure as disclosure_repo
+from core.storage import followups as followups_repo
+from core.storage import items as items_repo
 from core.storage import outbox
+from core.storage import reminders as repo
+from core.storage import requests as requests_repo
 from core.storage.db import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -66,7 +71,7 @@ class SweepResult:
     sent: int
     late: int
     messages: int
-    synced: deadlines.SyncResult
+    synced: overdue.SyncResult
 
 
 async def _send_due(ctx: Context, now: datetime) -> tuple[int, int, int]:
@@ -101,7 +106,7 @@ async def _send_due(ctx: Context, now: datetime) -> tuple[int, int, int]:
 async def sweep(ctx: Context, now: datetime | None = None) -> SweepResult:
     """Reconcile deadlines, then send every due reminder once (late ones marked 补发)."""
     at = now or ctx.clock()
-    synced = await deadlines.sync(ctx, at)
+    synced = await overdue.sync(ctx, at)
     sent, late, messages = await _send_due(ctx, at)
     if sent:
         log.info("reminders sent: %d (late %d, messages %d)", sent, late, messages)
@@ -115,7 +120,7 @@ def _day_label(day: date) -> str:
 
 def calendar_warning(settings: Settings, today: date) -> str | None:
     """In December, the warning that next year's working-day schedule is missing."""
-    cal = deadlines.work_calendar(settings)
+    cal = plan.work_calendar(settings)
     if not cal.missing_next_year(today):
         return None
     nxt = today.year + 1
@@ -127,16 +132,16 @@ async def _due_today(ctx: Context, day: date) -> list[str]:
     iso_day = day.isoformat()
     lines: list[str] = []
     async with ctx.db.reader() as r:
-        tasks = await repo.tasks(r, open_only=True)
-        reqs = await repo.requests(r, open_only=True)
-        followups = await repo.open_followups(r)
+        tasks = await disclosure_repo.tasks(r, open_only=True)
+        reqs = await requests_repo.requests(r, open_only=True)
+        open_items = await followups_repo.open_followups(r)
     lines += [f"主动公开 {t['number']}《{t['title']}》（{t['section']}）"
               for t in tasks if t["due_on"] == iso_day]
     lines += [f"依申请公开 第{q['id']}号申请（{q['applicant']}，{q['section']}）"
               for q in reqs if q["due_on"] == iso_day and q["state"] == "running"]
     lines += [f"办件 {f['number'] or '收件' + str(f['item_id'])}"
-              f"《{deadlines.chat_title(ctx.settings, f)}》"
-              for f in followups if f["due_on"] == iso_day]
+              f"《{followups.item_title(ctx.settings, f)}》"
+              for f in open_items if f["due_on"] == iso_day]
     return lines
 
 
@@ -146,7 +151,7 @@ async def _received_yesterday(ctx: Context, day: date) -> str:
     start = datetime(yesterday.year, yesterday.month, yesterday.day, tzinfo=tz)
     end = datetime(day.year, day.month, day.day, tzinfo=tz)
     async with ctx.db.reader() as r:
-        rows = await repo.items_received_between(r, start, end)
+        rows = await items_repo.received_between(r, start, end)
     total = sum(row["n"] for row in rows)
     label = f"{yesterday.month}月{yesterday.day}日"
     if not total:
@@ -166,10 +171,10 @@ async def _received_yesterday(ctx: Context, day: date) -> str:
 
 async def digest(ctx: Context, today: date | None = None) -> str:
     """The daily digest for registry staff: due today, overdue, yesterday's new items."""
-    day = today or deadlines.today_of(ctx)
-    report = await deadlines.overdue(ctx, day)
+    day = today or dates.today_of(ctx)
+    report = await overdue.overdue(ctx, day)
     due = await _due_today(ctx, day)
-    cal = deadlines.work_calendar(ctx.settings)
+    cal = plan.work_calendar(ctx.settings)
     rest = "" if cal.is_workday(day)[0] else "（今日为休息日）"
     lines = [f"【机要日报】{_day_label(day)}{rest}", f"一、今日到期 {len(due)} 件"]
     lines += [f"  · {x}" for x in due] or ["  （无）"]
@@ -191,11 +196,11 @@ async def enqueue_digest(ctx: Context, now: datetime | None = None) -> bool:
     """Queue today's digest for registry staff once (idempotent), and any 通报批评 draft
     this month or last month has earned. False when today's digest was queued already."""
     at = now or ctx.clock()
-    day = deadlines.local_date(ctx.settings, at)
+    day = plan.local_date(ctx.settings, at)
     text = await digest(ctx, day)
     async with ctx.db.unit_of_work() as uow:
         added = await repo.add_notice(
-            uow, dedup=f"digest:{day.isoformat()}", due_at=at, target=deadlines.REGISTRY,
+            uow, dedup=f"digest:{day.isoformat()}", due_at=at, target=plan.REGISTRY,
             subject=f"digest:{day.isoformat()}", kind="digest", text=text, now=at,
         )
         await uow.commit()
@@ -213,13 +218,13 @@ async def enqueue_criticism(ctx: Context, period: stats.Period, now: datetime) -
 
     Each (period, section) is drafted once; the draft is a notice row sent by the sweeper.
     """
-    report = await stats.section_stats(ctx, period, deadlines.local_date(ctx.settings, now))
+    report = await stats.section_stats(ctx, period, plan.local_date(ctx.settings, now))
     drafted: list[str] = []
     async with ctx.db.unit_of_work() as uow:
         for s in report.criticised():
             key = f"criticism:{period.key}:{s.section}"
             added = await repo.add_notice(
-                uow, dedup=key, due_at=now, target=deadlines.REGISTRY, subject=key,
+                uow, dedup=key, due_at=now, target=plan.REGISTRY, subject=key,
                 kind="criticism", text=stats.criticism_draft(ctx, report, s), now=now,
             )
             if added:
@@ -246,12 +251,12 @@ async def enqueue_stats(ctx: Context, period: stats.Period, now: datetime | None
     Also drafts the period's 通报批评 notices. False when already published.
     """
     at = now or ctx.clock()
-    report = await stats.section_stats(ctx, period, deadlines.local_date(ctx.settings, at))
+    report = await stats.section_stats(ctx, period, plan.local_date(ctx.settings, at))
     png = stats.render_png(report)
     xlsx = stats.render_xlsx(report)
     async with ctx.db.unit_of_work() as uow:
         key = f"stats:{period.key}"
-        added = await repo.add_notice(uow, dedup=key, due_at=at, target=deadlines.REGISTRY,
+        added = await repo.add_notice(uow, dedup=key, due_at=at, target=plan.REGISTRY,
                                       subject=key, kind="stats", text=report.text(), now=at)
         if added:
             await _enqueue_file(ctx, uow, data=png, filename=f"政务公开统计-{period.key}.png",

@@ -19,9 +19,11 @@ from typing import Any
 
 from core import reports
 from core.errors import InvalidInputError
+from core.reminder_plan import local_date, work_calendar
 from core.services.context import Context
-from core.services.deadlines import local_date, sync, today_of, work_calendar
-from core.storage import deadlines as repo
+from core.services.dates import today_of
+from core.services.overdue import sync
+from core.storage import disclosure as repo
 
 #: seed part 3: "发生3次及以上超限的应通报批评"
 CRITICISM_THRESHOLD = 3

@@ -26,7 +26,8 @@ class BlobStore:
         if final.exists():
             return digest
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
+            # Only the shard: a vanished root (unmounted volume) must fail, not be recreated.
+            final.parent.mkdir(exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:

@@ -1,113 +1,19 @@
-"""SQL of the chat bot: delivery claims and records, 批示, 已阅, 传阅, subscriptions, 特急 watch.
+"""SQL of what happens to an item in chat: deliveries, 批示, 已阅, 传阅, subscriptions, 特急 watch.
 
 Services call these inside a unit of work (writes) or a reader (look-ups).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from core.clock import iso
 from core.storage.db import Reader, Row, UnitOfWork
-from core.storage.outbox import CHAT, Event
+from core.storage.outbox import CHAT, PUSH
 
 Conn = Reader | UnitOfWork
-
-#: outbox event of a push the bot renders itself from the item (payload: item_id, purpose…)
-PUSH = "push"
-#: outbox event the bot expands into pushes with core.routing (payload: item_id)
-ROUTE = "route"
-
-
-def _event(row: Row) -> Event:
-    return Event(
-        id=row["id"], channel=row["channel"], event=row["event"], item_id=row["item_id"],
-        target=row["target"], payload=json.loads(row["payload"]), attempts=row["attempts"],
-        created_at=row["created_at"], due_at=row["due_at"],
-    )
-
-
-# ------------------------------------------------------------------ outbox, chat side
-async def route_events(conn: Conn, now: datetime, limit: int) -> list[Event]:
-    """Route events due by `now` and not yet expanded, oldest first."""
-    rows = await conn.fetchall(
-        "SELECT * FROM outbox WHERE channel = ? AND event = ? AND done_at IS NULL"
-        " AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-        (CHAT, ROUTE, iso(now), limit),
-    )
-    return [_event(r) for r in rows]
-
-
-async def sendable_events(conn: Conn, now: datetime, per_chat: int, limit: int) -> list[Event]:
-    """Due chat events other than routes, at most `per_chat` per target; in each chat
-    urgent ones (特急/特提) first, then oldest first.
-
-    Taking a few per chat keeps one busy chat (paced at 1 message/s) from hiding the
-    others' events behind a LIMIT.
-    """
-    rows = await conn.fetchall(
-        "SELECT * FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY target ORDER BY"
-        " COALESCE(json_extract(payload, '$.urgent'), 0) DESC, due_at, id) AS rn"
-        " FROM outbox o WHERE channel = ? AND event <> ? AND done_at IS NULL AND due_at <= ?)"
-        " AS q WHERE rn <= ? ORDER BY rn, due_at, id LIMIT ?",
-        (CHAT, ROUTE, iso(now), per_chat, limit),
-    )
-    return [_event(r) for r in rows]
-
-
-async def get_event(conn: Conn, event_id: int) -> Row | None:
-    return await conn.fetchone("SELECT * FROM outbox WHERE id = ?", (event_id,))
-
-
-async def claim(uow: UnitOfWork, event_id: int, at: datetime) -> str | None:
-    """Mark an event in flight; returns the earlier claim time when it was claimed before
-    (a send that may have arrived), '' when it is claimed now for the first time, None when
-    it is done already."""
-    row = await uow.fetchone(
-        "SELECT claimed_at, done_at FROM outbox WHERE id = ?", (event_id,)
-    )
-    if row is None or row["done_at"] is not None:
-        return None
-    await uow.execute("UPDATE outbox SET claimed_at = ? WHERE id = ?", (iso(at), event_id))
-    return str(row["claimed_at"] or "")
-
-
-async def release(uow: UnitOfWork, event_id: int) -> None:
-    """The send certainly did not arrive: the event is no longer in flight."""
-    await uow.execute("UPDATE outbox SET claimed_at = NULL WHERE id = ?", (event_id,))
-
-
-async def claimed_count(conn: Conn) -> int:
-    row = await conn.fetchone(
-        "SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND claimed_at IS NOT NULL"
-        " AND done_at IS NULL",
-        (CHAT,),
-    )
-    return int(row["n"]) if row else 0
-
-
-async def push_queued(uow: UnitOfWork, item_id: int, chat_id: int, purpose: str) -> bool:
-    row = await uow.fetchone(
-        "SELECT 1 FROM outbox WHERE channel = ? AND event = ? AND item_id = ? AND target = ?"
-        " AND json_extract(payload, '$.purpose') = ? LIMIT 1",
-        (CHAT, PUSH, item_id, str(chat_id), purpose),
-    )
-    return row is not None
-
-
-async def push_targets(conn: Conn, item_id: int, role: str | None = None) -> list[int]:
-    """Chats a push of the item was queued for (sent or not), optionally of one role."""
-    rows = await conn.fetchall(
-        "SELECT target FROM outbox WHERE channel = ? AND event = ? AND item_id = ?"
-        " AND (?4 IS NULL OR json_extract(payload, '$.role') = ?4) ORDER BY id",
-        (CHAT, PUSH, item_id, role),
-    )
-    ids = [int(r["target"]) for r in rows if str(r["target"]).lstrip("-").isdecimal()]
-    return list(dict.fromkeys(ids))
-
 
 # ------------------------------------------------------------------ deliveries
 @dataclass(frozen=True)
@@ -328,70 +234,3 @@ async def step_urgent(
         (level, iso(next_at), iso(closed) if closed else None, item_id, level - 1),
     )
     return bool(cur.rowcount)
-
-
-# ------------------------------------------------------------------ items
-async def review_items(conn: Conn, limit: int) -> list[Row]:
-    return await conn.fetchall(
-        "SELECT * FROM items WHERE outcome = 'review' ORDER BY received_at, id LIMIT ?",
-        (limit,),
-    )
-
-
-async def first_attachment(conn: Conn, item_id: int) -> Row | None:
-    """The document to attach to a push: the first readable part that is not a manifest."""
-    return await conn.fetchone(
-        "SELECT * FROM attachments WHERE item_id = ? AND status IN ('ok', 'image')"
-        " AND COALESCE(filename, '') NOT LIKE '%.json' ORDER BY idx LIMIT 1",
-        (item_id,),
-    )
-
-
-async def active_number(conn: Conn, item_id: int) -> str | None:
-    row = await conn.fetchone(
-        "SELECT number FROM register_entries WHERE item_id = ? AND status = 'active'"
-        " ORDER BY id DESC LIMIT 1",
-        (item_id,),
-    )
-    return str(row["number"]) if row else None
-
-
-async def followup_due(conn: Conn, item_id: int) -> str | None:
-    row = await conn.fetchone(
-        "SELECT due_on FROM item_followups WHERE item_id = ? AND status = 'open'", (item_id,)
-    )
-    return str(row["due_on"]) if row else None
-
-
-def _fts_phrase(keyword: str) -> str:
-    """An FTS5 phrase query for the keyword, quotes doubled."""
-    return '"' + keyword.replace('"', '""') + '"'
-
-
-#: the trigram tokenizer matches only terms of 3 characters or more
-TRIGRAM_MIN = 3
-
-
-async def search(conn: Conn, keyword: str, limit: int) -> list[Row]:
-    """Items whose title or document text holds `keyword`, newest first.
-
-    FTS5 trigram for keywords of 3+ characters; shorter ones (common in Chinese: 防汛,
-    财政) fall back to LIKE over the same table.
-    """
-    cols = ("i.id, i.received_at, i.kind, i.outcome, i.sender, i.doc_number, i.title,"
-            " i.secrecy, i.urgency, e.number")
-    join = (" FROM items i LEFT JOIN register_entries e ON e.item_id = i.id"
-            " AND e.status = 'active'")
-    if len(keyword) >= TRIGRAM_MIN:
-        return await conn.fetchall(
-            f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
-            " WHERE item_text MATCH ?) ORDER BY i.received_at DESC, i.id DESC LIMIT ?",
-            (_fts_phrase(keyword), limit),
-        )
-    pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    return await conn.fetchall(
-        f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
-        " WHERE title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\')"
-        " ORDER BY i.received_at DESC, i.id DESC LIMIT ?2",
-        (pattern, limit),
-    )

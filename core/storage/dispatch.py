@@ -133,3 +133,7 @@ async def sequence_problems(reader: Reader) -> list[str]:
         for row in rows
         if not (row["lo"] == 1 and row["hi"] == row["n"] == row["last"])
     ]
+
+
+async def get(conn: Reader | UnitOfWork, dispatch_id: int) -> Row | None:
+    return await conn.fetchone("SELECT * FROM dispatches WHERE id = ?", (dispatch_id,))

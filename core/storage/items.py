@@ -1,19 +1,19 @@
-"""SQL for items, register entries and counters. Services call these inside a unit of work."""
+"""SQL of items: the item rows, their attachments, search text and counters, and the
+look-ups over them. Services call these inside a unit of work or a reader."""
 
 from __future__ import annotations
 
 import json
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from core.clock import iso
-from core.errors import StorageError
-from core.registers import WIDTH_LIMIT, format_number
+from core.model import Outcome
 from core.storage.db import Reader, Row, UnitOfWork
 
-log = logging.getLogger(__name__)
+Conn = Reader | UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -93,72 +93,175 @@ async def update_item_class(
     await bump_count(uow, item["year"], item["month"], kind or "", outcome, +1)
 
 
+async def get_item(conn: Conn, item_id: int) -> Row | None:
+    return await conn.fetchone("SELECT * FROM items WHERE id = ?", (item_id,))
+
+
 @dataclass(frozen=True)
-class Entry:
-    id: int
-    kind: str
-    year: int
-    seq: int
-    number: str
+class NewAttachment:
+    filename: str | None
+    content_type: str | None
+    sha256: str
+    size: int
+    status: str
 
 
-async def take_number(
-    uow: UnitOfWork, *, item_id: int, kind: str, year: int, fmt: str, at: datetime
-) -> Entry:
-    """The next number of (kind, year), inside the caller's BEGIN IMMEDIATE transaction."""
-    row = await uow.fetchone(
-        "INSERT INTO register_seq (kind, year, last) VALUES (?, ?, 1)"
-        " ON CONFLICT (kind, year) DO UPDATE SET last = last + 1 RETURNING last",
-        (kind, year),
-    )
-    if row is None:  # pragma: no cover - RETURNING always yields the row
-        raise StorageError("无法取号")
-    seq = int(row["last"])
-    if seq > WIDTH_LIMIT:
-        log.warning("%s register of %d passed %d: number widened to %d digits",
-                    kind, year, WIDTH_LIMIT, len(str(seq)))
-    number = format_number(fmt, year, seq)
-    entry_id = await uow.insert(
-        "INSERT INTO register_entries (item_id, kind, year, seq, number, registered_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (item_id, kind, year, seq, number, iso(at)),
-    )
-    return Entry(entry_id, kind, year, seq, number)
+async def insert_attachments(
+    uow: UnitOfWork, item_id: int, attachments: Sequence[NewAttachment]
+) -> None:
+    for idx, a in enumerate(attachments):
+        await uow.execute(
+            "INSERT INTO attachments (item_id, idx, filename, content_type, sha256, size, status)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (item_id, idx, a.filename, a.content_type, a.sha256, a.size, a.status),
+        )
 
 
-async def peek_number(reader: Reader, kind: str, year: int) -> int:
-    row = await reader.fetchone(
-        "SELECT last FROM register_seq WHERE kind = ? AND year = ?", (kind, year)
-    )
-    return (row["last"] if row else 0) + 1
-
-
-async def active_entry(conn: Reader | UnitOfWork, item_id: int) -> Row | None:
+# ------------------------------------------------------------------ identity
+async def find_same(conn: Conn, message_id: str | None, digest: str) -> Row | None:
+    """The item of the same delivery: same Message-ID (or none) and content hash."""
+    if message_id is None:
+        return await conn.fetchone(
+            "SELECT * FROM items WHERE message_id IS NULL AND content_sha256 = ? LIMIT 1",
+            (digest,),
+        )
     return await conn.fetchone(
-        "SELECT * FROM register_entries WHERE item_id = ? AND status = 'active'"
-        " ORDER BY id DESC LIMIT 1",
+        "SELECT * FROM items WHERE message_id = ? AND content_sha256 = ? LIMIT 1",
+        (message_id, digest),
+    )
+
+
+async def message_id_used(conn: Conn, message_id: str) -> bool:
+    row = await conn.fetchone("SELECT 1 FROM items WHERE message_id = ? LIMIT 1", (message_id,))
+    return row is not None
+
+
+async def envelope_used(conn: Conn, envelope_no: str) -> bool:
+    """签收过: an item with this envelope number was received and not returned.
+
+    A returned envelope was never signed for; its corrected resend may carry it again.
+    """
+    row = await conn.fetchone(
+        "SELECT 1 FROM items WHERE envelope_no = ? AND outcome != ? LIMIT 1",
+        (envelope_no, Outcome.RETURN.value),
+    )
+    return row is not None
+
+
+# ------------------------------------------------------------------ listings and counts
+async def listing(
+    conn: Conn, *, outcome: str | None = None, since: datetime | None = None,
+    limit: int | None = None,
+) -> list[Row]:
+    """What came in, oldest first: items with their active register number."""
+    sql = (
+        "SELECT i.id, i.message_id, i.received_at, i.channel, i.outcome, i.kind, i.reason,"
+        " e.number, i.sender, i.doc_number, i.doc_type, i.title, i.secrecy, i.urgency,"
+        " i.envelope_no, i.fax_remote_id, i.from_address, i.deadline, i.flags, i.rule"
+        " FROM items i LEFT JOIN register_entries e"
+        " ON e.item_id = i.id AND e.status = 'active'"
+    )
+    where: list[str] = []
+    params: list[Any] = []
+    if outcome is not None:
+        where.append("i.outcome = ?")
+        params.append(outcome)
+    if since is not None:
+        where.append("i.received_at >= ?")
+        params.append(iso(since.astimezone(UTC)))
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY i.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return await conn.fetchall(sql, params)
+
+
+async def counts(conn: Conn, year: int, month: int | None = None) -> list[Row]:
+    """(kind, outcome, n) from the counters of a year or one of its months."""
+    sql = "SELECT kind, outcome, SUM(n) AS n FROM item_counts WHERE year = ?"
+    params: list[Any] = [year]
+    if month is not None:
+        sql += " AND month = ?"
+        params.append(month)
+    sql += " GROUP BY kind, outcome"
+    return await conn.fetchall(sql, params)
+
+
+async def registrations(conn: Conn, year: int) -> int:
+    """Items registered in a year (from the counters)."""
+    row = await conn.fetchone(
+        "SELECT COALESCE(SUM(n), 0) AS n FROM item_counts WHERE year = ? AND outcome = ?",
+        (year, Outcome.REGISTER.value),
+    )
+    return int(row["n"]) if row else 0
+
+
+async def received_between(conn: Conn, start: datetime, end: datetime) -> list[Row]:
+    """Items received in [start, end): kind, outcome and how many, for the digest."""
+    return await conn.fetchall(
+        "SELECT kind, outcome, COUNT(*) AS n FROM items WHERE received_at >= ? AND received_at < ?"
+        " GROUP BY kind, outcome",
+        (iso(start), iso(end)),
+    )
+
+
+async def blob_digests(conn: Conn) -> list[str]:
+    """Every blob the items refer to: raw messages and attachments."""
+    rows = await conn.fetchall(
+        "SELECT raw_blob AS d FROM items WHERE raw_blob IS NOT NULL"
+        " UNION SELECT sha256 FROM attachments"
+    )
+    return [str(row["d"]) for row in rows]
+
+
+# ------------------------------------------------------------------ look-ups
+async def review_items(conn: Conn, limit: int) -> list[Row]:
+    return await conn.fetchall(
+        "SELECT * FROM items WHERE outcome = 'review' ORDER BY received_at, id LIMIT ?",
+        (limit,),
+    )
+
+
+async def first_attachment(conn: Conn, item_id: int) -> Row | None:
+    """The document to attach to a push: the first readable part that is not a manifest."""
+    return await conn.fetchone(
+        "SELECT * FROM attachments WHERE item_id = ? AND status IN ('ok', 'image')"
+        " AND COALESCE(filename, '') NOT LIKE '%.json' ORDER BY idx LIMIT 1",
         (item_id,),
     )
 
 
-async def close_entry(
-    uow: UnitOfWork, entry_id: int, *, status: str, note: str, replaced_by: int | None
-) -> None:
-    await uow.execute(
-        "UPDATE register_entries SET status = ?, note = ?, replaced_by = ? WHERE id = ?",
-        (status, note, replaced_by, entry_id),
-    )
+def _fts_phrase(keyword: str) -> str:
+    """An FTS5 phrase query for the keyword, quotes doubled."""
+    return '"' + keyword.replace('"', '""') + '"'
 
 
-async def get_item(conn: Reader | UnitOfWork, item_id: int) -> Row | None:
-    return await conn.fetchone("SELECT * FROM items WHERE id = ?", (item_id,))
+#: the trigram tokenizer matches only terms of 3 characters or more
+TRIGRAM_MIN = 3
 
 
-async def entry_by_number(conn: Reader | UnitOfWork, number: str) -> Row | None:
-    return await conn.fetchone("SELECT * FROM register_entries WHERE number = ?", (number,))
+async def search(conn: Conn, keyword: str, limit: int) -> list[Row]:
+    """Items whose title or document text holds `keyword`, newest first.
 
-
-async def entries_of(conn: Reader | UnitOfWork, item_id: int) -> list[Row]:
+    FTS5 trigram for keywords of 3+ characters; shorter ones (common in Chinese: 防汛,
+    财政) fall back to LIKE over the same table.
+    """
+    cols = ("i.id, i.received_at, i.kind, i.outcome, i.sender, i.doc_number, i.title,"
+            " i.secrecy, i.urgency, e.number")
+    join = (" FROM items i LEFT JOIN register_entries e ON e.item_id = i.id"
+            " AND e.status = 'active'")
+    if len(keyword) >= TRIGRAM_MIN:
+        return await conn.fetchall(
+            f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
+            " WHERE item_text MATCH ?) ORDER BY i.received_at DESC, i.id DESC LIMIT ?",
+            (_fts_phrase(keyword), limit),
+        )
+    pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     return await conn.fetchall(
-        "SELECT * FROM register_entries WHERE item_id = ? ORDER BY id", (item_id,)
+        f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
+        " WHERE title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\')"
+        " ORDER BY i.received_at DESC, i.id DESC LIMIT ?2",
+        (pattern, limit),
     )

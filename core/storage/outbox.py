@@ -3,7 +3,12 @@
 Adapters drain it at least once: the bot takes `chat` events, the intake side takes
 `mail` events. Payloads are JSON; for `chat` they hold the rendered message:
 `{"text": str, "buttons": [[{"text": str, "data": str}]], "blob": sha256|None,
-"filename": str|None, "urgent": bool}`; for `mail`: `{"to": str, "subject": str, "body": str}`.
+"filename": str|None, "urgent": bool}`, or for a `push` the item to render
+(`{"item_id", "purpose", "role", "urgent", "escalation"}`); for `mail`:
+`{"to": str, "subject": str, "body": str}`.
+
+An event is claimed (in flight) before it is sent and marked done after; one found
+claimed again was possibly delivered already.
 """
 
 from __future__ import annotations
@@ -14,10 +19,16 @@ from datetime import datetime
 from typing import Any
 
 from core.clock import iso
-from core.storage.db import Reader, UnitOfWork
+from core.storage.db import Reader, Row, UnitOfWork
+
+Conn = Reader | UnitOfWork
 
 CHAT = "chat"
 MAIL = "mail"
+#: chat event of a push the bot renders itself from the item (payload: item_id, purpose…)
+PUSH = "push"
+#: chat event the bot expands into pushes with core.routing (payload: item_id)
+ROUTE = "route"
 
 
 @dataclass(frozen=True)
@@ -52,7 +63,7 @@ async def enqueue(
     )
 
 
-def _event(row: Any) -> Event:
+def _event(row: Row) -> Event:
     return Event(
         id=row["id"], channel=row["channel"], event=row["event"], item_id=row["item_id"],
         target=row["target"], payload=json.loads(row["payload"]), attempts=row["attempts"],
@@ -60,7 +71,7 @@ def _event(row: Any) -> Event:
     )
 
 
-async def pending(reader: Reader, channel: str, now: datetime, limit: int = 100) -> list[Event]:
+async def pending(reader: Conn, channel: str, now: datetime, limit: int = 100) -> list[Event]:
     """Events of `channel` due by `now` and not yet done, oldest first."""
     rows = await reader.fetchall(
         "SELECT * FROM outbox WHERE channel = ? AND done_at IS NULL AND due_at <= ?"
@@ -68,6 +79,16 @@ async def pending(reader: Reader, channel: str, now: datetime, limit: int = 100)
         (channel, iso(now), limit),
     )
     return [_event(r) for r in rows]
+
+
+async def get_event(conn: Conn, event_id: int) -> Event | None:
+    row = await conn.fetchone("SELECT * FROM outbox WHERE id = ?", (event_id,))
+    return _event(row) if row else None
+
+
+async def is_done(conn: Conn, event_id: int) -> bool:
+    row = await conn.fetchone("SELECT done_at FROM outbox WHERE id = ?", (event_id,))
+    return row is None or row["done_at"] is not None
 
 
 async def mark_done(uow: UnitOfWork, event_id: int, at: datetime) -> None:
@@ -82,3 +103,78 @@ async def mark_failed(
         "UPDATE outbox SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ?",
         (error[:500], iso(retry_at), event_id),
     )
+
+
+# ------------------------------------------------------------------ chat side
+async def route_events(conn: Conn, now: datetime, limit: int) -> list[Event]:
+    """Route events due by `now` and not yet expanded, oldest first."""
+    rows = await conn.fetchall(
+        "SELECT * FROM outbox WHERE channel = ? AND event = ? AND done_at IS NULL"
+        " AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+        (CHAT, ROUTE, iso(now), limit),
+    )
+    return [_event(r) for r in rows]
+
+
+async def sendable_events(conn: Conn, now: datetime, per_chat: int, limit: int) -> list[Event]:
+    """Due chat events other than routes, at most `per_chat` per target; in each chat
+    urgent ones (特急/特提) first, then oldest first.
+
+    Taking a few per chat keeps one busy chat (paced at 1 message/s) from hiding the
+    others' events behind a LIMIT.
+    """
+    rows = await conn.fetchall(
+        "SELECT * FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY target ORDER BY"
+        " COALESCE(json_extract(payload, '$.urgent'), 0) DESC, due_at, id) AS rn"
+        " FROM outbox o WHERE channel = ? AND event <> ? AND done_at IS NULL AND due_at <= ?)"
+        " AS q WHERE rn <= ? ORDER BY rn, due_at, id LIMIT ?",
+        (CHAT, ROUTE, iso(now), per_chat, limit),
+    )
+    return [_event(r) for r in rows]
+
+
+async def claim(uow: UnitOfWork, event_id: int, at: datetime) -> str | None:
+    """Mark an event in flight; returns the earlier claim time when it was claimed before
+    (a send that may have arrived), '' when it is claimed now for the first time, None when
+    it is done already."""
+    row = await uow.fetchone(
+        "SELECT claimed_at, done_at FROM outbox WHERE id = ?", (event_id,)
+    )
+    if row is None or row["done_at"] is not None:
+        return None
+    await uow.execute("UPDATE outbox SET claimed_at = ? WHERE id = ?", (iso(at), event_id))
+    return str(row["claimed_at"] or "")
+
+
+async def release(uow: UnitOfWork, event_id: int) -> None:
+    """The send certainly did not arrive: the event is no longer in flight."""
+    await uow.execute("UPDATE outbox SET claimed_at = NULL WHERE id = ?", (event_id,))
+
+
+async def claimed_count(conn: Conn, channel: str) -> int:
+    row = await conn.fetchone(
+        "SELECT COUNT(*) AS n FROM outbox WHERE channel = ? AND claimed_at IS NOT NULL"
+        " AND done_at IS NULL",
+        (channel,),
+    )
+    return int(row["n"]) if row else 0
+
+
+async def push_queued(uow: UnitOfWork, item_id: int, chat_id: int, purpose: str) -> bool:
+    row = await uow.fetchone(
+        "SELECT 1 FROM outbox WHERE channel = ? AND event = ? AND item_id = ? AND target = ?"
+        " AND json_extract(payload, '$.purpose') = ? LIMIT 1",
+        (CHAT, PUSH, item_id, str(chat_id), purpose),
+    )
+    return row is not None
+
+
+async def push_targets(conn: Conn, item_id: int, role: str | None = None) -> list[int]:
+    """Chats a push of the item was queued for (sent or not), optionally of one role."""
+    rows = await conn.fetchall(
+        "SELECT target FROM outbox WHERE channel = ? AND event = ? AND item_id = ?"
+        " AND (?4 IS NULL OR json_extract(payload, '$.role') = ?4) ORDER BY id",
+        (CHAT, PUSH, item_id, role),
+    )
+    ids = [int(r["target"]) for r in rows if str(r["target"]).lstrip("-").isdecimal()]
+    return list(dict.fromkeys(ids))

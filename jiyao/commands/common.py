@@ -16,11 +16,8 @@ from zoneinfo import ZoneInfo
 from core.clock import parse_iso
 from core.config import Settings, load_settings
 from core.errors import InvalidInputError
+from core.limits import MAX_COUNT, MAX_ID
 from core.registers import FIRST_YEAR, LAST_YEAR
-from core.services.registry import MAX_ID
-
-#: the largest count (units, copies, working days, list length) a command accepts
-COUNT_MAX = 100_000
 
 
 def add_common(
@@ -78,9 +75,9 @@ def _bounded(lo: int, hi: int, what: str) -> Callable[[str], int]:
 year_arg = _bounded(FIRST_YEAR, LAST_YEAR, f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间")
 month_arg = _bounded(1, 12, "月份应为 1–12")
 #: a number of units or copies
-count_arg = _bounded(0, COUNT_MAX, f"应为 0–{COUNT_MAX} 的整数")
+count_arg = _bounded(0, MAX_COUNT, f"应为 0–{MAX_COUNT} 的整数")
 #: a number that must be at least 1 (a limit, a number of departments)
-positive_arg = _bounded(1, COUNT_MAX, f"应为 1–{COUNT_MAX} 的整数")
+positive_arg = _bounded(1, MAX_COUNT, f"应为 1–{MAX_COUNT} 的整数")
 #: a record id (申请编号) that fits the database
 id_arg = _bounded(1, MAX_ID, "编号应为正整数")
 

@@ -7,12 +7,13 @@ import argparse
 from datetime import date
 from typing import Any, TypeAlias
 
-from core import deadlines as rules
+from core import deadline_rules as rules
+from core import reminder_plan as plan
 from core.errors import InvalidInputError
-from core.services import deadlines, reminders, stats
+from core.limits import MAX_COUNT
+from core.services import disclosure, followups, overdue, reminders, requests, stats
 from core.services.context import Context
 from jiyao.commands.common import (
-    COUNT_MAX,
     add_common,
     check_year,
     emit_json,
@@ -98,7 +99,7 @@ def _add_disclosure(sub: Sub) -> None:
     add_common(p)
     p.add_argument("number", metavar="NUMBER", help="发文字号，例如 甘府发〔2026〕12号")
     p.add_argument("--reviewer", required=True, help="审查人")
-    p.add_argument("--result", required=True, choices=list(deadlines.REVIEW_RESULTS))
+    p.add_argument("--result", required=True, choices=list(disclosure.REVIEW_RESULTS))
     p.add_argument("--date", help="审查日期（默认今天）")
     p.add_argument("--note", help="备注")
     p.set_defaults(func=cmd_review)
@@ -178,9 +179,9 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
     start = _req_day(args.start, "起算日")
     if args.n < 1:
         raise InvalidInputError(f"工作日数须至少为 1，收到 {args.n}")
-    if args.n > COUNT_MAX:
-        raise InvalidInputError(f"工作日数最多 {COUNT_MAX}，收到 {args.n}")
-    cal = deadlines.work_calendar(settings_from(args))
+    if args.n > MAX_COUNT:
+        raise InvalidInputError(f"工作日数最多 {MAX_COUNT}，收到 {args.n}")
+    cal = plan.work_calendar(settings_from(args))
     result = cal.add_workdays(start, args.n)
     if args.json:
         emit_json({"start": start.isoformat(), "n": args.n, "date": result.date.isoformat(),
@@ -193,7 +194,7 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    r = with_context(args, lambda ctx: deadlines.review_secrecy(
+    r = with_context(args, lambda ctx: disclosure.review_secrecy(
         ctx, number=args.number, reviewer=args.reviewer, result=args.result,
         on=_day(args.date, "审查日期"), note=args.note,
     ))
@@ -205,7 +206,7 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
-def _disclosure_line(v: deadlines.DisclosureView) -> str:
+def _disclosure_line(v: disclosure.DisclosureView) -> str:
     status = {"open": "待公开", "published": "已公开", "cancelled": "已取消"}[v.status]
     extra = ""
     if v.published_on is not None:
@@ -216,7 +217,7 @@ def _disclosure_line(v: deadlines.DisclosureView) -> str:
 
 
 def cmd_published(args: argparse.Namespace) -> int:
-    v = with_context(args, lambda ctx: deadlines.mark_published(
+    v = with_context(args, lambda ctx: disclosure.mark_published(
         ctx, number=args.number, url=args.url, on=_day(args.date, "公开日期"),
     ))
     if args.json:
@@ -227,7 +228,7 @@ def cmd_published(args: argparse.Namespace) -> int:
 
 
 def cmd_disclosure_list(args: argparse.Namespace) -> int:
-    views = with_context(args, lambda ctx: _synced(ctx, deadlines.disclosure_list,
+    views = with_context(args, lambda ctx: _synced(ctx, disclosure.disclosure_list,
                                                    open_only=not args.all))
     if args.json:
         emit_json([v.as_json() for v in views])
@@ -240,12 +241,12 @@ def cmd_disclosure_list(args: argparse.Namespace) -> int:
 
 
 async def _synced(ctx: Context, fn: Any, **kwargs: Any) -> Any:
-    await deadlines.sync(ctx)
+    await overdue.sync(ctx)
     return await fn(ctx, **kwargs)
 
 
 def cmd_disclosure_changed(args: argparse.Namespace) -> int:
-    v = with_context(args, lambda ctx: deadlines.record_change(
+    v = with_context(args, lambda ctx: disclosure.record_change(
         ctx, number=args.number, on=_day(args.date, "变更日期"), note=args.note,
     ))
     if args.json:
@@ -255,7 +256,7 @@ def cmd_disclosure_changed(args: argparse.Namespace) -> int:
     return 0
 
 
-def _request_text(v: deadlines.RequestView) -> list[str]:
+def _request_text(v: requests.RequestView) -> list[str]:
     c = v.clock
     lines = [
         f"第 {v.id} 号政府信息公开申请（{v.state_zh}）",
@@ -293,7 +294,7 @@ def _request_text(v: deadlines.RequestView) -> list[str]:
 
 
 def cmd_request_add(args: argparse.Namespace) -> int:
-    v = with_context(args, lambda ctx: deadlines.add_request(
+    v = with_context(args, lambda ctx: requests.add_request(
         ctx, applicant=args.applicant, content=args.content, channel=args.channel,
         received=_req_day(args.received, "收到日期"),
         confirmed=_day(args.confirmed, "确认日期"), section=args.section,
@@ -309,7 +310,7 @@ def cmd_request_add(args: argparse.Namespace) -> int:
 def cmd_request_event(args: argparse.Namespace) -> int:
     kind: rules.RequestEventKind = args.event
     reply = rules.ReplyType(args.type) if kind is rules.RequestEventKind.ANSWER else None
-    v = with_context(args, lambda ctx: deadlines.request_event(
+    v = with_context(args, lambda ctx: requests.request_event(
         ctx, args.id, kind, on=_day(args.date, f"{rules.EVENT_ZH[kind]}日期"), note=args.note,
         workdays=args.days if kind is rules.RequestEventKind.EXTEND else None,
         reason=getattr(args, "reason", None), reply=reply, organ=getattr(args, "organ", None),
@@ -323,7 +324,7 @@ def cmd_request_event(args: argparse.Namespace) -> int:
 
 
 def cmd_request_list(args: argparse.Namespace) -> int:
-    views = with_context(args, lambda ctx: deadlines.list_requests(ctx, open_only=args.open))
+    views = with_context(args, lambda ctx: requests.list_requests(ctx, open_only=args.open))
     if args.json:
         emit_json([v.as_json() for v in views])
         return 0
@@ -336,7 +337,7 @@ def cmd_request_list(args: argparse.Namespace) -> int:
 
 
 def cmd_request_show(args: argparse.Namespace) -> int:
-    v = with_context(args, lambda ctx: deadlines.show_request(ctx, args.id))
+    v = with_context(args, lambda ctx: requests.show_request(ctx, args.id))
     if args.json:
         emit_json(v.as_json())
     else:
@@ -345,7 +346,7 @@ def cmd_request_show(args: argparse.Namespace) -> int:
 
 
 def cmd_overdue(args: argparse.Namespace) -> int:
-    report = with_context(args, lambda ctx: deadlines.overdue(ctx, _day(args.date)))
+    report = with_context(args, lambda ctx: overdue.overdue(ctx, _day(args.date)))
     if args.json:
         emit_json(report.as_json())
     else:
@@ -354,7 +355,7 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 
 def cmd_done(args: argparse.Namespace) -> int:
-    r = with_context(args, lambda ctx: deadlines.close_item(
+    r = with_context(args, lambda ctx: followups.close_item(
         ctx, ref=args.ref, on=_day(args.date, "办结日期"),
     ))
     if args.json:

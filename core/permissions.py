@@ -1,8 +1,9 @@
-"""Who may use the bot and do what (DOMAIN §7): configured leaders, staff and duty chats only.
+"""Who may do what (DOMAIN §7): configured leaders, staff and duty chats only, by chat id.
 
 A chat is known by its id (a private chat's id is its user's id). Leaders read and instruct
 items routed to them; registrars (and admins) classify, correct and register; other staff
 see counts and deadlines; duty chats acknowledge urgent items. Anyone else is refused.
+Services check the finer rules (a 批示 only on an item routed to that leader) themselves.
 """
 
 from __future__ import annotations
@@ -94,29 +95,22 @@ def principal_for(settings: Settings, chat_id: int | None) -> Principal | None:
     return Principal(chat_id, name, frozenset(allowed), leader)
 
 
-#: bot commands in menu order: (command, what it needs, Chinese description)
-COMMANDS: tuple[tuple[str, Can, str], ...] = (
-    ("help", Can.HELP, "我能做什么"),
-    ("review", Can.REVIEW, "待分类收件：分类并编号"),
-    ("register", Can.REGISTER, "登记纸质来文（逐步填写）"),
-    ("find", Can.FIND, "查找收件：/find 关键词"),
-    ("doc", Can.DOC, "查看收件：/doc 编号"),
-    ("next", Can.NEXT, "下一个登记号：/next 办件|阅件"),
-    ("counts", Can.COUNTS, "收件数量：/counts [年|年-月]"),
-    ("correct", Can.CORRECT, "更正类别：/correct 编号 类别 理由"),
-    ("errors", Can.ERRORS, "错情统计：/errors [年]"),
-    ("overdue", Can.OVERDUE, "逾期事项"),
-    ("done", Can.CLOSE, "办结：/done 编号"),
-    ("take", Can.TAKE, "取发文字号：/take 代字 标题"),
-    ("copies", Can.COPIES, "印数计算：/copies 名单 [+N|-N] [传真]"),
-    ("subscribe", Can.SUBSCRIBE, "订阅关键词：/subscribe 关键词"),
-    ("unsubscribe", Can.SUBSCRIBE, "取消订阅：/unsubscribe [关键词]"),
-)
+def leader_by_chat(settings: Settings, chat_id: int) -> Leader | None:
+    return next((x for x in settings.leader if x.chat_id == chat_id), None)
 
 
-def commands_for(principal: Principal) -> list[tuple[str, str]]:
-    """(command, description) a person may use, for setMyCommands and /help."""
-    return [(name, text) for name, need, text in COMMANDS if principal.can(need)]
+def chat_name(settings: Settings, chat_id: int) -> str:
+    """A person's name for records and notices: leader, staff, duty, else the chat id."""
+    for leader in settings.leader:
+        if leader.chat_id == chat_id:
+            return leader.name
+    for staff in settings.staff:
+        if staff.chat_id == chat_id:
+            return staff.name
+    for duty in settings.duty:
+        if duty.chat_id == chat_id:
+            return duty.name
+    return f"chat:{chat_id}"
 
 
 def known_chats(settings: Settings) -> list[int]:

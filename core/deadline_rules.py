@@ -64,27 +64,6 @@ def item_due(
     return ItemDue(cal.add_workdays(registered_on, max(days, 1)), "default", days)
 
 
-# ------------------------------------------------------------------ reminders
-@dataclass(frozen=True)
-class PlannedDay:
-    """One reminder day for a due date: n working days before it, on it, or after it."""
-
-    kind: str  # "before" | "due" | "overdue"
-    offset: int  # working days before the due day (0 on it, -1 overdue)
-    on: date
-
-
-def reminder_days(due: date, before: Sequence[int], cal: WorkCalendar) -> list[PlannedDay]:
-    """Reminder days: each configured n working days before, the due day, the day after."""
-    days = [
-        PlannedDay("before", n, cal.workdays_before(due, n).date)
-        for n in sorted({n for n in before if n >= 1}, reverse=True)
-    ]
-    days.append(PlannedDay("due", 0, due))
-    days.append(PlannedDay("overdue", -1, cal.add_workdays(due, 1).date))
-    return days
-
-
 # ------------------------------------------------------------------ 依申请公开: receipt
 class RequestChannel(StrEnum):
     """How an application arrived; decides its receipt date (Art. 31)."""

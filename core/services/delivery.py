@@ -1,0 +1,145 @@
+"""Delivery bookkeeping of chat events: claimed before the send, recorded after.
+
+Delivery is at least once: `claim` marks an event in flight before the send, `record_sent`
+records the sent message and marks the event done in one transaction. An event found
+claimed again was possibly delivered already: its resend is marked (重发).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.services.context import Context
+from core.services.notify import ACTOR_BOT, notify_staff
+from core.services.push import PURPOSE_PUSH
+from core.storage import audit, outbox
+from core.storage import chat as repo
+
+#: 批示 prompts (ForceReply) are recorded as deliveries of this purpose + message id
+PURPOSE_PROMPT = "prompt:"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An event taken for sending. `resend`: it was in flight before, maybe delivered."""
+
+    resend: bool
+
+
+def purpose_of(event: outbox.Event) -> str:
+    """What a delivery of this event is, for the (item, chat, purpose) record."""
+    if event.event == outbox.PUSH:
+        return str(event.payload.get("purpose") or PURPOSE_PUSH)
+    return f"{event.event}#{event.id}"
+
+
+def chat_of(event: outbox.Event) -> int | None:
+    target = event.target.strip()
+    return int(target) if target.lstrip("-").isdecimal() else None
+
+
+async def claim(ctx: Context, event: outbox.Event) -> Claim | None:
+    """Mark an event in flight before sending it; None when there is nothing to send
+    (done already, or this push is recorded as delivered: then it is marked done)."""
+    now = ctx.clock()
+    chat_id = chat_of(event)
+    async with ctx.db.unit_of_work() as uow:
+        if event.item_id is not None and chat_id is not None:
+            sent = await repo.delivered(uow, event.item_id, chat_id, purpose_of(event))
+            if sent is not None and sent.outbox_id != event.id:
+                await outbox.mark_done(uow, event.id, now)
+                await uow.commit()
+                return None
+        before = await outbox.claim(uow, event.id, now)
+        await uow.commit()
+    if before is None:
+        return None
+    return Claim(resend=before != "")
+
+
+async def record_sent(
+    ctx: Context, event: outbox.Event, *, message_id: int, resend: bool
+) -> None:
+    """The send succeeded: remember the message (for replies and buttons) and mark the
+    event done, in one transaction."""
+    now = ctx.clock()
+    chat_id = chat_of(event)
+    async with ctx.db.unit_of_work() as uow:
+        if chat_id is not None:
+            await repo.record_delivery(
+                uow, item_id=event.item_id, chat_id=chat_id, purpose=purpose_of(event),
+                outbox_id=event.id, message_id=message_id, at=now, resend=resend,
+            )
+        await outbox.mark_done(uow, event.id, now)
+        await uow.commit()
+
+
+async def record_failure(
+    ctx: Context, event: outbox.Event, *, error: str, retry_at: datetime, maybe_sent: bool
+) -> None:
+    """The send failed; try again at `retry_at`. Unless it may have arrived (the answer was
+    lost), the event is no longer in flight, so the retry is not marked 重发."""
+    async with ctx.db.unit_of_work() as uow:
+        await outbox.mark_failed(uow, event.id, error=error, retry_at=retry_at)
+        if not maybe_sent:
+            await outbox.release(uow, event.id)
+        await uow.commit()
+
+
+async def give_up(ctx: Context, event: outbox.Event, *, error: str) -> None:
+    """A refusal retrying cannot cure (chat blocked, bad request): stop, keep the error."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        await outbox.mark_failed(uow, event.id, error=error, retry_at=now)
+        await outbox.release(uow, event.id)
+        await outbox.mark_done(uow, event.id, now)
+        await audit.append(
+            uow, at=now, actor=ACTOR_BOT, action="delivery.failed",
+            subject=f"item:{event.item_id}" if event.item_id else f"outbox:{event.id}",
+            detail={"event": event.event, "target": event.target, "error": error[:300]},
+        )
+        await uow.commit()
+
+
+async def in_flight(ctx: Context) -> int:
+    """Chat events claimed but not done: in flight when the process last stopped."""
+    async with ctx.db.reader() as r:
+        return await outbox.claimed_count(r, outbox.CHAT)
+
+
+async def record_prompt(ctx: Context, *, item_id: int, chat_id: int, message_id: int) -> None:
+    """A 批示 prompt (ForceReply) was sent: a reply to it belongs to the item."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        await repo.record_delivery(
+            uow, item_id=item_id, chat_id=chat_id, purpose=f"{PURPOSE_PROMPT}{message_id}",
+            outbox_id=None, message_id=message_id, at=now, resend=False,
+        )
+        await uow.commit()
+
+
+async def item_of_message(ctx: Context, chat_id: int, message_id: int) -> int | None:
+    """The item a bot message in this chat was about (push or 批示 prompt)."""
+    async with ctx.db.reader() as r:
+        found = await repo.delivery_of_message(r, chat_id, message_id)
+    return found.item_id if found else None
+
+
+async def mail_sent(ctx: Context, event: outbox.Event) -> None:
+    """The smarthost accepted a mail event: it is done."""
+    async with ctx.db.unit_of_work() as uow:
+        await outbox.mark_done(uow, event.id, ctx.clock())
+        await uow.commit()
+
+
+async def mail_refused(ctx: Context, event: outbox.Event, *, error: str, notice: str) -> None:
+    """The smarthost refused a mail for good: stop retrying (it would only delay telling
+    the sender another way) and tell registry staff `notice`, in one transaction."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        await outbox.mark_failed(uow, event.id, error=error, retry_at=now)
+        await outbox.mark_done(uow, event.id, now)
+        await notify_staff(ctx, uow, text=notice, at=now, item_id=event.item_id,
+                           event="staff_notice")
+        await uow.commit()

@@ -1,0 +1,34 @@
+"""The outbox seen from the adapters: which events are due for them to send.
+
+Events are written by the services in the transaction of the change that causes them
+(core.storage.outbox); the chat and mail adapters take what is due from here and report
+back through core.services.delivery.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.services.context import Context
+from core.storage import outbox as repo
+from core.storage.outbox import CHAT, MAIL, PUSH, ROUTE, Event
+
+__all__ = ["CHAT", "MAIL", "PUSH", "ROUTE", "Event", "due_chat", "due_mail", "due_routes"]
+
+
+async def due_routes(ctx: Context, now: datetime, limit: int) -> list[Event]:
+    """Route events due by `now` and not yet expanded into pushes, oldest first."""
+    async with ctx.db.reader() as r:
+        return await repo.route_events(r, now, limit)
+
+
+async def due_chat(ctx: Context, now: datetime, *, per_chat: int, limit: int) -> list[Event]:
+    """Chat events due by `now` (routes excepted), a few per chat, urgent ones first."""
+    async with ctx.db.reader() as r:
+        return await repo.sendable_events(r, now, per_chat, limit)
+
+
+async def due_mail(ctx: Context, now: datetime, limit: int = 100) -> list[Event]:
+    """Mail events (return notices) due by `now`, oldest first."""
+    async with ctx.db.reader() as r:
+        return await repo.pending(r, MAIL, now, limit)

@@ -1,0 +1,178 @@
+"""Pushes: who gets a registered item (core.routing), queued as one `push` event per chat,
+and what a push may show when the adapter renders it.
+
+A `route` event (written by intake, or after a manual registration) is expanded into
+one `push` event per chat, payload {"item_id", "purpose", "role", "urgent",
+"escalation"}; the adapter renders each push from the item when it sends it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.clock import parse_iso
+from core.model import Kind, Outcome
+from core.permissions import chat_name
+from core.routing import Route, RoutingItem, Subscription, is_urgent
+from core.routing import route as decide_route
+from core.services.context import Context
+from core.services.notify import ACTOR_BOT
+from core.storage import audit, outbox, registers
+from core.storage import chat as repo
+from core.storage import followups as followups_repo
+from core.storage import items as items_repo
+from core.storage.db import Row, UnitOfWork
+from core.visibility import is_classified
+
+#: push purposes: the first push, a 内刊 passed on, a 特急 reminder at escalation level N
+PURPOSE_PUSH = "push"
+PURPOSE_CIRCULATE = "circulate"
+PURPOSE_URGENT = "urgent:"
+#: roles of a push recipient (they decide the buttons)
+ROLE_LEADER, ROLE_DUTY, ROLE_STAFF, ROLE_SUBSCRIBER = "leader", "duty", "staff", "subscriber"
+
+
+def routing_item(item: Row, subscriptions: tuple[Subscription, ...]) -> RoutingItem:
+    return RoutingItem(
+        kind=Kind(item["kind"]) if item["kind"] else None,
+        outcome=Outcome(item["outcome"]),
+        sender=item["sender"], title=item["title"], secrecy=item["secrecy"],
+        urgency=item["urgency"], subscriptions=subscriptions,
+    )
+
+
+def recipients(r: Route) -> list[tuple[int, str]]:
+    """(chat, role) of everyone who gets the item now, each chat once, in send order."""
+    out: dict[int, str] = {}
+    for leader in r.leaders:
+        out.setdefault(leader.chat_id, ROLE_LEADER)
+    for chat_id in r.duty:
+        out.setdefault(chat_id, ROLE_DUTY)
+    for chat_id in r.staff:
+        out.setdefault(chat_id, ROLE_STAFF)
+    for chat_id in r.subscribers:
+        out.setdefault(chat_id, ROLE_SUBSCRIBER)
+    return list(out.items())
+
+
+async def queue_push(
+    uow: UnitOfWork, *, item_id: int, chat_id: int, role: str, purpose: str, urgent: bool,
+    at: datetime, escalation: int = 0,
+) -> bool:
+    if await outbox.push_queued(uow, item_id, chat_id, purpose):
+        return False
+    await outbox.enqueue(
+        uow, channel=outbox.CHAT, event=outbox.PUSH, target=chat_id, at=at, item_id=item_id,
+        payload={"item_id": item_id, "purpose": purpose, "role": role, "urgent": urgent,
+                 "escalation": escalation},
+    )
+    return True
+
+
+async def _subscriptions(uow: UnitOfWork) -> tuple[Subscription, ...]:
+    return tuple(
+        Subscription(int(r["chat_id"]), str(r["keyword"])) for r in await repo.subscriptions(uow)
+    )
+
+
+async def expand_route(ctx: Context, event_id: int) -> int:
+    """Turn a `route` event into one push per chat (core.routing); returns pushes queued.
+
+    One transaction: the pushes, the 传阅 list, the 特急 watch, the audit entry and the
+    route event marked done — a crash leaves either all of it or none.
+    """
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        event = await outbox.get_event(uow, event_id)
+        if event is None or await outbox.is_done(uow, event_id):
+            return 0
+        item = await items_repo.get_item(uow, int(event.item_id or 0))
+        if item is None:
+            await outbox.mark_failed(uow, event_id, error="收件不存在", retry_at=now)
+            await outbox.mark_done(uow, event_id, now)
+            await uow.commit()
+            return 0
+        r = decide_route(routing_item(item, await _subscriptions(uow)), ctx.settings)
+        urgent = is_urgent(item["urgency"])
+        if r.circulation:
+            await repo.start_circulation(
+                uow, item["id"], [(x.name, x.chat_id) for x in r.circulation], now
+            )
+        targets = recipients(r)
+        if urgent and targets:
+            due = now + timedelta(minutes=ctx.settings.bot.urgent_ack_minutes)
+            await repo.watch_urgent(uow, item["id"], now, due)
+        queued = 0
+        for chat_id, role in targets:
+            queued += await queue_push(
+                uow, item_id=item["id"], chat_id=chat_id, role=role, purpose=PURPOSE_PUSH,
+                urgent=urgent, at=now,
+            )
+        await audit.append(
+            uow, at=now, actor=ACTOR_BOT, action="route", subject=f"item:{item['id']}",
+            detail={"rule": r.rule, "why": r.describe(),
+                    "to": [chat_name(ctx.settings, c) for c, _ in targets],
+                    "circulation": [x.name for x in r.circulation]},
+        )
+        await outbox.mark_done(uow, event_id, now)
+        await uow.commit()
+    return queued
+
+
+# ------------------------------------------------------------------ what a push shows
+@dataclass(frozen=True)
+class PushView:
+    """The facts of an item a push may show; the bot decides what it does show (§7)."""
+
+    item_id: int
+    kind: str | None
+    outcome: str
+    number: str | None
+    sender: str | None
+    doc_number: str | None
+    title: str | None
+    secrecy: str | None
+    urgency: str | None
+    channel: str
+    received_at: datetime
+    deadline: str | None
+    blob: str | None
+    filename: str | None
+    blob_size: int
+    #: 内刊 传阅 order: (leader name, chat id, status)
+    circulation: tuple[tuple[str, int, str], ...] = ()
+
+    @property
+    def classified(self) -> bool:
+        return is_classified(self.secrecy)
+
+    def position_of(self, chat_id: int) -> tuple[int, int] | None:
+        """(position, of how many) of a chat in the 传阅 order."""
+        for i, (_, chat, _status) in enumerate(self.circulation, start=1):
+            if chat == chat_id:
+                return i, len(self.circulation)
+        return None
+
+
+async def push_view(ctx: Context, item_id: int) -> PushView | None:
+    async with ctx.db.reader() as r:
+        item = await items_repo.get_item(r, item_id)
+        if item is None:
+            return None
+        number = await registers.active_number(r, item_id)
+        deadline = item["deadline"] or await followups_repo.due_of(r, item_id)
+        attachment = None
+        if item["outcome"] != Outcome.SEALED.value:
+            attachment = await items_repo.first_attachment(r, item_id)
+        circulation = await repo.circulation_of(r, item_id)
+    return PushView(
+        item_id=item_id, kind=item["kind"], outcome=item["outcome"], number=number,
+        sender=item["sender"], doc_number=item["doc_number"], title=item["title"],
+        secrecy=item["secrecy"], urgency=item["urgency"], channel=item["channel"],
+        received_at=parse_iso(item["received_at"]), deadline=deadline,
+        blob=attachment["sha256"] if attachment else None,
+        filename=attachment["filename"] if attachment else None,
+        blob_size=int(attachment["size"]) if attachment else 0,
+        circulation=tuple((c["leader"], int(c["chat_id"]), c["status"]) for c in circulation),
+    )
