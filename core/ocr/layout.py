@@ -8,8 +8,8 @@ Pure geometry on `Detected` boxes:
    签发人 at the right margin, a 印发机关 and its date, a line the engine split — and
    are joined left to right, with a space where they stand apart;
 4. a box that stands beside a stack of lines (the `文件` of a joint 版头, centred on
-   the organ names at its left) goes with the last line of the stack it reaches most
-   (ties go down: the suffix ends the masthead);
+   the organ names at its left) goes with the last line of the stack: the suffix ends
+   the masthead;
 5. lines are read top to bottom.
 """
 
@@ -31,6 +31,10 @@ _SIDE_BY_SIDE = 0.5
 _SPACE_GAP = 0.5
 #: only long boxes tell the skew: their slope is measured along many characters
 _LONG_BOX = 3.0
+#: a box reaches a line when it shares this much of its height (a suffix centred on two)
+_REACH = 0.25
+#: a box whose centre is this many line heights below its line-mates' leans to the next
+_LEAN = 0.2
 _RULE_CHARS = frozenset("-—–_一─━=~·.－＿")
 
 
@@ -142,18 +146,17 @@ def _rows(placed: Sequence[_Placed]) -> list[list[_Placed]]:
 
 
 def _settle_side_boxes(rows: list[list[_Placed]]) -> list[list[_Placed]]:
-    """A box at the end of a line that reaches the next line as much or more, and stands
-    beside it, belongs to the next line: the `文件` centred on a stack of organ names
-    goes with the last of them, whichever it was read with first."""
+    """A box at the end of a line that stands lower than the rest of it, or alone between
+    two lines, and reaches the next line beside it, belongs to the next line: the `文件`
+    centred on a stack of organ names goes with the last of them."""
     i = 0
     while i < len(rows) - 1:
         row, below = rows[i], rows[i + 1]
+        above = rows[i - 1] if i else []
         ends = sorted(row, key=lambda p: p.box.left)
         for p in {id(ends[0]): ends[0], id(ends[-1]): ends[-1]}.values():
             rest = [q for q in row if q is not p]
-            here = _shared(p.box, _band(rest)) if rest else 0.0
-            there = _shared(p.box, _band(below))
-            if there >= _SAME_LINE and there >= here and _beside(p, below):
+            if _leans_down(p, rest, above, below):
                 row.remove(p)
                 below.append(p)
         if not row:
@@ -161,3 +164,13 @@ def _settle_side_boxes(rows: list[list[_Placed]]) -> list[list[_Placed]]:
             continue
         i += 1
     return rows
+
+
+def _leans_down(p: _Placed, rest: Sequence[_Placed], above: Sequence[_Placed],
+                below: Sequence[_Placed]) -> bool:
+    if not (_shared(p.box, _band(below)) >= _REACH and _beside(p, below)):
+        return False
+    if rest:  # its line-mates stand higher: it sits between their line and the next
+        band = _band(rest)
+        return _centre(p.box) - _centre(band) > _LEAN * band.height
+    return bool(above) and _shared(p.box, _band(above)) >= _REACH and _beside(p, above)

@@ -11,10 +11,11 @@ widened to 8 bits so that resampling keeps the strokes smooth).
 from __future__ import annotations
 
 import io
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageSequence
 
 from core.mail import Finding
 from core.ocr.textlayer import TextLayerCheck, check_text_layer
@@ -25,6 +26,10 @@ MAX_SIDE = 3508
 _FAX_WIDTHS = frozenset({1728, 2048, 2432, 3456})
 #: pixels more than this much taller or wider than square are stretched
 _ASPECT_TOLERANCE = 1.05
+#: what Pillow raises on a damaged file: a truncated TIFF directory is a TypeError or
+#: KeyError, a bad header a SyntaxError or struct.error, besides the OSError family
+_DECODE_ERRORS = (OSError, ValueError, EOFError, TypeError, KeyError, IndexError,
+                  SyntaxError, struct.error, Image.DecompressionBombError)
 
 
 @dataclass(frozen=True)
@@ -55,7 +60,7 @@ def image_pages(
     pages: list[PageImage] = []
     try:
         opened = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
+    except _DECODE_ERRORS as exc:
         return [], [Finding("ocr_bad_image", f"图像无法打开：{type(exc).__name__}")]
     with opened:
         frames = _frames(opened, findings)
@@ -74,7 +79,7 @@ def _frames(image: Image.Image, findings: list[Finding]) -> Iterator[Image.Image
     """Each frame, stopping at the first that does not decode."""
     try:
         yield from ImageSequence.Iterator(image)
-    except (OSError, ValueError, EOFError) as exc:
+    except _DECODE_ERRORS as exc:
         findings.append(Finding("ocr_bad_image", f"图像页无法读取：{type(exc).__name__}"))
 
 
@@ -90,7 +95,7 @@ def _page(frame: Image.Image, number: int, max_pixels: int,
         dpi = _dpi(frame)
         image = ImageOps.exif_transpose(frame)
         image = image.convert("RGB" if image.mode in {"RGB", "RGBA", "P", "CMYK"} else "L")
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+    except _DECODE_ERRORS as exc:
         detail = f"第 {number} 页图像无法解码：{type(exc).__name__}"
         findings.append(Finding("ocr_bad_image", detail))
         return None
@@ -207,7 +212,7 @@ def _image_cover(page: object, width: float, height: float) -> float:
         return 0.0
     best = 0.0
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]):
-        left, bottom, right, top = obj.get_pos()
+        left, bottom, right, top = obj.get_bounds()
         cover = max(0.0, min(right, width) - max(left, 0.0)) * max(
             0.0, min(top, height) - max(bottom, 0.0))
         best = max(best, cover / area)
