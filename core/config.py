@@ -231,6 +231,9 @@ class Ocr(_Strict):
     doubtful_below: float = Field(default=0.9, ge=0, le=1)
     #: boxes the engine scores below this are noise (specks, fold lines) and dropped
     drop_below: float = Field(default=0.5, ge=0, le=1)
+    #: a page with more than this share (0–1) of its text-tall ink outside any box read is
+    #: illegible in part (blurred, faint, a seal or handwriting): staff read the image
+    unread_above: float = Field(default=0.05, gt=0, le=1)
     #: keep each page image that was read (PNG) for staff to see beside the text
     keep_page_images: bool = True
 

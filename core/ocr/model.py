@@ -109,6 +109,10 @@ class OcrPage:
     image_png: bytes | None = None
     #: wall seconds spent reading this page (decoding, recognition, layout)
     seconds: float = 0.0
+    #: share of the page's ink (0–1) outside any box read (see `core.ocr.coverage`)
+    unread: float = 0.0
+    #: so much ink is unread that the page is illegible in part: staff read the image
+    illegible: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,12 @@ class OcrText:
     @property
     def doubtful_lines(self) -> tuple[OcrLine, ...]:
         return tuple(line for line in self.lines if line.doubtful)
+
+    @property
+    def doubtful(self) -> bool:
+        """Whether anything OCR gave rests on doubtful reading: a line below the
+        threshold, or a page with ink left unread."""
+        return any(page.illegible for page in self.pages) or bool(self.doubtful_lines)
 
     @property
     def ocr_pages(self) -> int:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from core.mail import Finding
+from core.ocr.coverage import unread_ink
 from core.ocr.engine import Engine, get_engine
 from core.ocr.layout import bounding_box, reading_order, separators
 from core.ocr.model import Detected, OcrLine, OcrPage, OcrText, Piece
@@ -97,7 +98,12 @@ def _read(
                 f"文字识别超过 {settings.seconds_per_item:g} 秒，第 {left} 页未识别"))
             break
         assert engine is not None
-        done.append(read_page(page, engine, settings, clock))
+        read = read_page(page, engine, settings, clock)
+        if read.illegible:
+            findings.append(Finding(
+                "ocr_illegible",
+                f"第 {read.number} 页约 {read.unread:.0%} 的字迹未能识别，请对照原件核对"))
+        done.append(read)
     done.sort(key=lambda p: p.number)
     text = OcrText(tuple(done), tuple(findings), settings.doubtful_below)
     if pages and not any(p.lines for p in text.pages):
@@ -114,6 +120,7 @@ def read_page(page: PageImage, engine: Engine, settings: Ocr,
     started = clock()
     image = page.image
     found = engine.recognise(np.asarray(image.convert("RGB")))
+    unread = unread_ink(np.asarray(image.convert("L")), [bounding_box(d) for d in found])
     lines = tuple(
         line for row in reading_order(found)
         if (line := _line(row, page.number, settings.doubtful_below)) is not None
@@ -128,6 +135,8 @@ def read_page(page: PageImage, engine: Engine, settings: Ocr,
         dpi=page.dpi,
         image_png=png,
         seconds=clock() - started,
+        unread=unread,
+        illegible=unread > settings.unread_above,
     )
 
 
