@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import socket
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,11 +40,11 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def ocr_engine() -> Iterator[Engine]:
+def ocr_engine() -> Engine:
     with pytest.MonkeyPatch.context() as patch:  # loading must not download either
         patch.setattr(socket.socket, "connect", _refuse)
         patch.setattr(socket, "getaddrinfo", _refuse)
-        yield engine.get_engine(SETTINGS)
+        return engine.get_engine(SETTINGS)
 
 
 def read(sample: FaxFile, ocr_engine: Engine, settings: Ocr = SETTINGS) -> OcrText:
