@@ -26,9 +26,9 @@ from core.clock import iso
 from core.config import Settings
 from core.directory import Directory
 from core.errors import StorageError
-from core.mail import ParsedMessage, decode_words, parse_message
 from core.model import Channel, Outcome
-from core.reading import Decision, decide_parsed
+from core.reading.decide import Decision, decide_parsed
+from core.reading.mail import ParsedMessage, decode_words, parse_message
 from core.registers import local_year_month
 from core.routing import URGENT_LEVELS, registry_staff
 from core.services import notices, push
@@ -96,7 +96,7 @@ def _header_fields(block: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID without its angle brackets, read the way `core.mail` reads it."""
+    """The Message-ID without its angle brackets, read the way `core.reading.mail` reads it."""
     for name, value in _header_fields(_header_block(raw)):
         if name == b"message-id":
             text = value.decode("utf-8", "replace")

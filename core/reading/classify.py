@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from core.directory import Directory, Organ, Relation, SenderMatch, fold_name
-from core.fields import DocumentFields, normalize_doc_number
 from core.model import Kind, Outcome, Reason
+from core.reading.fields import DocumentFields, normalize_doc_number
 
 SeenEnvelope = Callable[[str], bool]
 
@@ -38,7 +38,7 @@ class AttachmentState(NamedTuple):
 
 @dataclass(frozen=True)
 class Item:
-    """What the checks and rules look at, gathered by `core.reading`."""
+    """What the checks and rules look at, gathered by `core.reading.decide`."""
 
     parsed_ok: bool
     subject: str
