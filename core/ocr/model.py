@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from core.mail import Finding
+from core.reading.findings import Finding
 
 Point = tuple[float, float]
 

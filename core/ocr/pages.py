@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageOps, ImageSequence
 
-from core.mail import Finding
 from core.ocr.textlayer import TextLayerCheck, check_text_layer
+from core.reading.findings import Finding
 
 #: a page is shrunk to at most this long side (A4 at 300 dpi): more only costs memory
 MAX_SIDE = 3508

@@ -17,13 +17,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from core.mail import Finding
 from core.ocr.coverage import unread_ink
 from core.ocr.engine import Engine, get_engine
 from core.ocr.layout import bounding_box, reading_order, separators
 from core.ocr.model import Detected, OcrLine, OcrPage, OcrText, Piece
 from core.ocr.normalize import normalize
 from core.ocr.pages import PageImage, image_pages, pdf_pages
+from core.reading.findings import Finding
 
 if TYPE_CHECKING:
     from PIL import Image
