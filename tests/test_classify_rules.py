@@ -7,12 +7,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from core.classify import AttachmentState, Item, Verdict, judge
 from core.config import Leader, load_settings
 from core.directory import Directory
-from core.fields import extract_fields
 from core.model import Channel, Kind, Outcome, Reason
-from core.reading import JSON_KEYS, decide
+from core.reading.classify import AttachmentState, Item, Verdict, judge
+from core.reading.decide import JSON_KEYS, decide
+from core.reading.fields import extract_fields
 from tests.conftest import EXAMPLE
 
 SETTINGS = load_settings(EXAMPLE)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.reading import JSON_KEYS
+from core.reading.decide import JSON_KEYS
 from tests.conftest import EXAMPLE, ROOT
 
 CORPUS = Path(__file__).parents[1].parent / "shared" / "corpus" / "dev"

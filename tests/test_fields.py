@@ -1,4 +1,4 @@
-"""GB/T 9704 field extraction from document text (core.fields)."""
+"""GB/T 9704 field extraction from document text (core.reading.fields)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from core.fields import (
+from core.reading.fields import (
     Field,
     doc_type_of,
     extract_fields,

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import core.mail as mail
+import core.reading.mail.transfer as transfer
 import core.services.receive as receive_service
-from core.documents import extract
-from core.mail import Attachment, decode_base64, parse_message
+from core.reading.documents import extract
+from core.reading.mail import Attachment, ParsedMessage, decode_base64, parse_message
 from core.services import decide
 from core.services.context import Context
 from intake_daemon import smtp as smtp_edge
@@ -38,15 +38,15 @@ PROPERTY = settings(
 @contextlib.contextmanager
 def _cut_from(min_bytes: int, block: int) -> Iterator[None]:
     """Cut base64 runs from `min_bytes` on (scanning in `block`-byte steps)."""
-    saved = mail.MIN_REGION_BYTES, mail._SCAN_BLOCK
-    mail.MIN_REGION_BYTES, mail._SCAN_BLOCK = min_bytes, block
+    saved = transfer.MIN_REGION_BYTES, transfer._SCAN_BLOCK
+    transfer.MIN_REGION_BYTES, transfer._SCAN_BLOCK = min_bytes, block
     try:
         yield
     finally:
-        mail.MIN_REGION_BYTES, mail._SCAN_BLOCK = saved
+        transfer.MIN_REGION_BYTES, transfer._SCAN_BLOCK = saved
 
 
-def _parse_both(raw: bytes) -> tuple[mail.ParsedMessage, mail.ParsedMessage]:
+def _parse_both(raw: bytes) -> tuple[ParsedMessage, ParsedMessage]:
     """The message parsed with every base64 run cut out, and parsed whole."""
     with _cut_from(24, 8):
         cut = parse_message(raw)
@@ -137,13 +137,13 @@ def test_base64_decodes_the_same_in_slices(
     """Lenient base64 gives the same bytes and problems whatever slices it is fed in."""
     text = text[:at] + junk + text[at:]
     whole = decode_base64(text)
-    saved = mail._B64_SLICE
-    mail._B64_SLICE = piece
+    saved = transfer._B64_SLICE
+    transfer._B64_SLICE = piece
     try:
         assert decode_base64(text) == whole
         assert decode_base64(text.decode("latin-1")) == decode_base64(text.decode("latin-1"))
     finally:
-        mail._B64_SLICE = saved
+        transfer._B64_SLICE = saved
 
 
 def _scan_message(size: int) -> tuple[bytes, bytes]:

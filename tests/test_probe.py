@@ -16,7 +16,7 @@ import pytest
 from core.config import load_settings
 from core.directory import Directory
 from core.model import Outcome
-from core.reading import JSON_KEYS, decide
+from core.reading.decide import JSON_KEYS, decide
 from tests.conftest import EXAMPLE
 from tests.data.probe.generate import (
     CT_DOCX,

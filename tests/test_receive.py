@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from core.directory import Directory
-from core.reading import decide
+from core.reading.decide import decide
 from core.services import admin
 from core.services.context import Context
 from core.services.receive import (

@@ -22,9 +22,9 @@ from typing import Any
 from core.clock import parse_iso
 from core.config import Settings
 from core.errors import JiyaoError
-from core.mail import ParsedMessage, decode_words, parse_message
 from core.model import Channel, Kind, Outcome
-from core.reading import Decision, decide_parsed
+from core.reading.decide import Decision, decide_parsed
+from core.reading.mail import ParsedMessage, decode_words, parse_message
 from core.routing import URGENT_LEVELS, registry_staff
 from core.services import notices, push
 from core.services.context import Context

@@ -98,7 +98,7 @@ def header_fields(block: bytes) -> list[tuple[bytes, bytes]]:
 
 
 def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID without its angle brackets, read the way `core.mail` reads it."""
+    """The Message-ID without its angle brackets, read the way `core.reading.mail` reads it."""
     for name, value in header_fields(header_block(raw)):
         if name == b"message-id":
             text = value.decode("utf-8", "replace")

@@ -15,9 +15,9 @@ from typing import Any
 
 from core import deadline_rules as rules
 from core.config import Site as SiteConfig
-from core.documents import extract
 from core.errors import ConfigError, ConflictError, InvalidInputError
-from core.mail import Attachment
+from core.reading.documents import extract
+from core.reading.mail import Attachment
 from core.services import disclosure, stats
 from core.services.context import Context
 from core.services.dates import ACTOR, today_of

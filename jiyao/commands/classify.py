@@ -12,7 +12,7 @@ from pathlib import Path
 from core.directory import Directory
 from core.errors import InvalidInputError
 from core.model import OUTCOME_ZH, REASON_ZH, Outcome
-from core.reading import Decision, decide
+from core.reading.decide import Decision, decide
 from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
 
 _COLUMNS = ("文件", "结果", "类别", "原因", "来文单位", "文号", "标题")

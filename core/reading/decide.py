@@ -18,7 +18,9 @@ from datetime import date
 from email.utils import getaddresses
 from pathlib import PurePath
 
-from core.classify import (
+from core.directory import Directory, SenderMatch
+from core.model import Channel, Kind, Outcome, Reason
+from core.reading.classify import (
     SEALING_CHECKS,
     AttachmentState,
     Item,
@@ -26,9 +28,8 @@ from core.classify import (
     judge,
     run_checks,
 )
-from core.directory import Directory, SenderMatch
-from core.documents import extract
-from core.fields import (
+from core.reading.documents import extract
+from core.reading.fields import (
     DocumentFields,
     Field,
     doc_number_from_subject,
@@ -37,8 +38,8 @@ from core.fields import (
     head_fields,
     title_from_subject,
 )
-from core.mail import Finding, ParsedMessage, parse_message
-from core.model import Channel, Kind, Outcome, Reason
+from core.reading.findings import Finding
+from core.reading.mail import ParsedMessage, parse_message
 
 SeenEnvelope = Callable[[str], bool]
 
