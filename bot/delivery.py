@@ -44,6 +44,7 @@ from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
 from core.services.outbox import Event
+from core.visibility import Viewer
 
 log = logging.getLogger("bot.delivery")
 
@@ -291,7 +292,7 @@ class Delivery:
             escalation=int(event.payload.get("escalation") or 0), resend=resend,
         )
         markup = render.push_buttons(view, chat_id=chat_id, role=role, leader=leader)
-        if render.attaches_file(view, settings) and view.blob:
+        if view.blob and render.attaches_file(view, settings, Viewer(role)):
             data = await asyncio.to_thread(self.ctx.blobs.get, view.blob)
             return await self._document(chat_id, data, view.filename or "原件", text, markup,
                                         html=True)

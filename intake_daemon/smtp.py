@@ -12,7 +12,6 @@ import asyncio
 import hmac
 import logging
 import ssl
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +19,7 @@ from typing import IO, Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
 from core.config import Settings
+from core.files import private_spool
 from core.services import receive as receive_service
 from core.services.context import Context
 
@@ -115,6 +115,10 @@ class IntakeSMTP(SMTP):
     a growing buffer and its final copy would still be twice. DATA past SPOOL_BYTES goes to
     an unnamed temporary file as it arrives and is read back in one piece: the message is
     in memory once. Everything else — replies, limits, states, hooks — is aiosmtpd's.
+
+    This leans on aiosmtpd's private API (`_reader`, `_writer`, `_call_handler_hook`,
+    `_set_post_data_state`, the checks before 354): pyproject.toml bounds aiosmtpd to the
+    versions tests/test_aiosmtpd_private.py passes with.
     """
 
     def __init__(self, *args: Any, spool_dir: Path | None = None, **kwargs: Any) -> None:
@@ -337,7 +341,7 @@ class _Spool:
             if self._in_memory:
                 return
             try:
-                self._file = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115 - closed in getvalue/discard
+                self._file = private_spool(self._dir)  # closed in getvalue/discard
             except OSError as exc:  # no spool, no loss: the message stays in memory
                 log.warning("无法创建临时文件，邮件留在内存中：%s", exc)
                 self._in_memory = True

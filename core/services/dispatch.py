@@ -28,6 +28,7 @@ from core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from core.limits import required_text
 from core.numbering import format_short, parse_number
 from core.registers import check_year, local_year_month, normalize_width
 from core.services.context import Context
@@ -269,8 +270,7 @@ async def take(
     entry = code_entry(ctx.settings, code)
     acting = section.strip()
     _require_owner(entry, acting)
-    if _blank(title):
-        raise InvalidInputError("标题不能为空", field="title")
+    title = required_text(title, "标题", field="title")
     attrs = check_disclosure(ctx.settings.disclosure, disclosure=disclosure, reason=reason,
                              carrier=carrier, column=column)
     now = ctx.clock()

@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.config import Settings
+from core.config import Leader, Settings
 from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from core.limits import MAX_INSTRUCTION, required_text
 from core.permissions import leader_by_chat
 from core.services import registry
 from core.services.circulation import acknowledge
@@ -19,9 +20,6 @@ from core.storage import chat as repo
 from core.storage import items as items_repo
 from core.storage.db import Reader, UnitOfWork
 
-#: longest 批示 kept (Telegram messages are at most 4096 characters anyway)
-MAX_INSTRUCTION = 4096
-
 
 async def _sent_for_instruction(conn: Reader | UnitOfWork, item_id: int, chat_id: int) -> bool:
     """The item was pushed to this chat as to a leader (by 分工, 传阅 or subscription), not
@@ -32,12 +30,20 @@ async def _sent_for_instruction(conn: Reader | UnitOfWork, item_id: int, chat_id
     return False
 
 
-async def may_instruct(ctx: Context, item_id: int, chat_id: int) -> bool:
-    """A leader may write a 批示 on this item (DOMAIN §7: only on items routed to them)."""
-    if leader_by_chat(ctx.settings, chat_id) is None:
-        return False
+def _leader(settings: Settings, chat_id: int) -> Leader:
+    leader = leader_by_chat(settings, chat_id)
+    if leader is None:
+        raise PermissionDeniedError("只有领导可以批示", actor=f"chat:{chat_id}")
+    return leader
+
+
+async def require_instructor(ctx: Context, item_id: int, chat_id: int) -> None:
+    """Refuse unless a leader may write a 批示 on this item (DOMAIN §7: only a leader, only
+    on items routed to them as a leader)."""
+    leader = _leader(ctx.settings, chat_id)
     async with ctx.db.reader() as r:
-        return await _sent_for_instruction(r, item_id, chat_id)
+        if not await _sent_for_instruction(r, item_id, chat_id):
+            raise PermissionDeniedError("此件未送您阅批，不能批示", actor=leader.name)
 
 
 @dataclass(frozen=True)
@@ -58,13 +64,10 @@ async def instruct(
 ) -> Instructed:
     """Record a leader's 批示 verbatim; a 阅件 becomes a 办件 with the next 办件 number, and
     registry staff are told to route it to the handling unit (one transaction)."""
-    leader = leader_by_chat(ctx.settings, chat_id)
-    if leader is None:
-        raise PermissionDeniedError("只有领导可以批示", actor=f"chat:{chat_id}")
+    leader = _leader(ctx.settings, chat_id)
     if not text.strip():
         raise InvalidInputError("批示内容为空", field="text")
-    if len(text) > MAX_INSTRUCTION:
-        raise InvalidInputError(f"批示过长（最多 {MAX_INSTRUCTION} 字）", field="text")
+    required_text(text, "批示", field="text", limit=MAX_INSTRUCTION)
     now = ctx.clock()
     async with ctx.db.unit_of_work() as uow:
         item = await items_repo.get_item(uow, item_id)

@@ -37,6 +37,7 @@ from core.services.registry import number_item
 from core.storage import audit, outbox, registers
 from core.storage import items as repo
 from core.storage.db import Reader, Row, UnitOfWork
+from core.visibility import Facts, Policy, Shown, Viewer, shown
 
 log = logging.getLogger("jiyao.receive")
 
@@ -440,10 +441,11 @@ async def _enqueue_events(
         "text": text, "buttons": [], "blob": None, "filename": None,
         "urgent": d.outcome is not Outcome.QUARANTINE and d.urgency in URGENT_LEVELS,
     }
-    if d.outcome is Outcome.REVIEW and d.attachments and not d.secrecy:
-        # staff classify a review item by looking at it (a fax image has no text); a
-        # classified one they read in the registry, never in chat (DOMAIN §7)
-        payload["blob"], payload["filename"] = d.attachments[0].sha256, d.attachments[0].filename
+    first = d.attachments[0] if d.attachments else None
+    if (d.outcome is Outcome.REVIEW and first is not None
+            and _seen(d, settings, file_size=first.size).file):
+        # staff classify a review item by looking at it (a fax image has no text)
+        payload["blob"], payload["filename"] = first.sha256, first.filename
     for chat_id in registry_staff(settings):
         await outbox.enqueue(
             uow, channel=outbox.CHAT, event="staff_notice", target=chat_id,
@@ -487,10 +489,10 @@ def staff_text(
         return notices.sealed_notice(env, reason=reason)
     if d.outcome is Outcome.QUARANTINE:
         return notices.quarantine_notice(env, reason=reason)
-    show_title = not d.secrecy or settings.bot.classified_titles
-    # a classified item's notice: no 文号 and no evidence quoted from its text (DOMAIN §7)
-    doc_number = None if d.secrecy else d.doc_number
-    details = [d.evidence] if d.evidence and not d.secrecy else []
+    may = _seen(d, settings)
+    show_title = may.title
+    doc_number = d.doc_number if may.doc_number else None
+    details = [d.evidence] if d.evidence and may.quotes else []
     if d.outcome is Outcome.REVIEW:
         return notices.review_notice(
             env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
@@ -500,6 +502,12 @@ def staff_text(
         env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
         show_title=show_title, mailed_to=mailed_to, details=details, secrecy=d.secrecy,
     )
+
+
+def _seen(d: Decision, settings: Settings, *, file_size: int | None = None) -> Shown:
+    """What registry staff may be shown in chat of a decided item (core.visibility)."""
+    facts = Facts(d.outcome.value, d.secrecy, file_size)
+    return shown(facts, Viewer.STAFF, Policy.of(settings))
 
 
 def _first_header(head: bytes, name: bytes) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import ConflictError, InvalidInputError, NotFoundError
+from core.limits import MAX_ID, optional_text, required_text
 from core.model import Channel, Kind, Outcome
 from core.registers import check_year, local_year_month, parse_number
 from core.services.context import Context
@@ -65,7 +66,6 @@ async def enqueue_route(uow: UnitOfWork, *, item_id: int, at: datetime) -> None:
 #: a paper item's stated receipt may run ahead of our clock by this much (a clerk's watch)
 RECEIVED_SKEW = timedelta(minutes=5)
 #: SQLite's integers are 64-bit: no 收件序号 is larger
-MAX_ID = 2**63 - 1
 
 
 def year_asked(ctx: Context, year: int | None) -> int:
@@ -86,10 +86,9 @@ async def register_paper(
     actor: str = PAPER_ACTOR,
 ) -> Registered:
     """Register a paper item (brought by hand or 机要交通) with the same numbering."""
-    if not title.strip():
-        raise InvalidInputError("标题不能为空", field="title")
-    if not sender.strip():
-        raise InvalidInputError("来文单位不能为空", field="sender")
+    title = required_text(title, "标题", field="title")
+    sender = required_text(sender, "来文单位", field="sender")
+    doc_number = optional_text(doc_number, "文号", field="doc_number")
     now = ctx.clock()
     at = received or now
     if at.tzinfo is None:

@@ -124,7 +124,8 @@ def calendar_warning(settings: Settings, today: date) -> str | None:
     if not cal.missing_next_year(today):
         return None
     nxt = today.year + 1
-    return (f"⚠ {nxt} 年的节假日安排尚未掌握：跨入 {nxt} 年的期限暂按周末推算，标“暂定”。"
+    return (f"⚠ {nxt} 年的节假日安排尚未掌握：跨入 {nxt} 年的期限暂按周末和法定节假日"
+            "推算（不含调休），标“暂定”。"
             f"国务院公布后请在配置 [calendar.{nxt}] 中补充节假日和调休上班日。")
 
 

@@ -10,13 +10,15 @@ from typing import Any, TypeAlias
 from core import deadline_rules as rules
 from core import reminder_plan as plan
 from core.errors import InvalidInputError
+from core.files import open_private, private_dir
+from core.limits import MAX_COUNT
 from core.services import disclosure, followups, overdue, reminders, requests, stats
 from core.services.context import Context
 from jiyao.commands.common import (
-    COUNT_MAX,
     add_common,
     check_year,
     emit_json,
+    emit_json_lines,
     id_arg,
     integer_arg,
     output_path,
@@ -179,15 +181,15 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
     start = _req_day(args.start, "起算日")
     if args.n < 1:
         raise InvalidInputError(f"工作日数须至少为 1，收到 {args.n}")
-    if args.n > COUNT_MAX:
-        raise InvalidInputError(f"工作日数最多 {COUNT_MAX}，收到 {args.n}")
+    if args.n > MAX_COUNT:
+        raise InvalidInputError(f"工作日数最多 {MAX_COUNT}，收到 {args.n}")
     cal = plan.work_calendar(settings_from(args))
     result = cal.add_workdays(start, args.n)
     if args.json:
         emit_json({"start": start.isoformat(), "n": args.n, "date": result.date.isoformat(),
                    "provisional": result.provisional})
     else:
-        note = "（暂定：该年节假日安排未知，按周末推算）" if result.provisional else ""
+        note = "（暂定：该年放假安排未公布，按周末和法定节假日推算）" if result.provisional else ""
         print(f"{start.isoformat()} 之后第 {args.n} 个工作日：{result.date.isoformat()}"
               f"{' 暂定' if result.provisional else ''}{note}")
     return 0
@@ -231,7 +233,7 @@ def cmd_disclosure_list(args: argparse.Namespace) -> int:
     views = with_context(args, lambda ctx: _synced(ctx, disclosure.disclosure_list,
                                                    open_only=not args.all))
     if args.json:
-        emit_json([v.as_json() for v in views])
+        emit_json_lines(v.as_json() for v in views)
         return 0
     if not views:
         print("没有待公开的主动公开事项。")
@@ -326,7 +328,7 @@ def cmd_request_event(args: argparse.Namespace) -> int:
 def cmd_request_list(args: argparse.Namespace) -> int:
     views = with_context(args, lambda ctx: requests.list_requests(ctx, open_only=args.open))
     if args.json:
-        emit_json([v.as_json() for v in views])
+        emit_json_lines(v.as_json() for v in views)
         return 0
     if not views:
         print("没有依申请公开申请。")
@@ -380,8 +382,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     data = stats.render_png(report) if args.format == "png" else stats.render_xlsx(report)
     out = output_path(args.out, f"政务公开统计-{period.key}.{args.format}")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
+        private_dir(out.parent)
+        with open_private(out) as fh:
+            fh.write(data)
     except OSError as exc:
         raise write_failed(out, exc) from exc
     print(f"已输出 {period.label}统计到 {out}")

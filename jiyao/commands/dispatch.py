@@ -16,6 +16,7 @@ from jiyao.commands.common import (
     add_common,
     count_arg,
     emit_json,
+    emit_json_lines,
     positive_arg,
     settings_from,
     year_arg,
@@ -181,8 +182,7 @@ def _state(rec: dict[str, Any]) -> str:
 def cmd_dispatches(args: argparse.Namespace) -> int:
     rows = with_context(args, lambda ctx: dispatch.dispatches(ctx, year=args.year, code=args.code))
     if args.json:
-        for rec in rows:
-            emit_json(rec)
+        emit_json_lines(rows)
         return 0
     if not rows:
         say("（无发文记录）")

@@ -14,7 +14,7 @@ from core.services import receive
 from jiyao.commands.common import (
     add_common,
     check_year,
-    emit_json,
+    emit_json_lines,
     local_time,
     positive_arg,
     settings_from,
@@ -70,8 +70,7 @@ def cmd_items(args: argparse.Namespace) -> int:
         lambda ctx: receive.list_items(ctx, outcome=args.outcome, since=since, limit=args.limit),
     )
     if args.json:
-        for row in rows:
-            emit_json(row)
+        emit_json_lines(rows)
         return 0
     if not rows:
         sys.stdout.write("没有符合条件的收件。\n")
