@@ -13,7 +13,7 @@ from email.policy import default
 
 import pytest
 
-from core.mail import parse_message
+from core.reading.mail import parse_message
 from tests.data.real import build
 from tests.real_corpus import CORPUS, labels
 
