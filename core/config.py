@@ -1,8 +1,9 @@
 """Configuration: the office's directory and the service settings, validated by pydantic.
 
 The TOML file is the base; `JIYAO_…` environment variables (nested with `__`) override it.
-The bot token is a secret: it comes only from the environment (`JIYAO_BOT__TOKEN`) or a
-secrets file (`[bot] token_file`), never from the TOML file itself.
+Secrets (the bot token, WeCom's secret and EncodingAESKey) come only from the environment
+(`JIYAO_BOT__TOKEN`, `JIYAO_WECOM__SECRET`, `JIYAO_WECOM__ENCODING_AES_KEY`) or a secrets
+file named in the TOML, never from the TOML file itself.
 """
 
 from __future__ import annotations
@@ -136,6 +137,65 @@ class Disclosure(_Strict):
         return [f"{top}/{sub}" for top, subs in self.catalogue.items() for sub in subs]
 
 
+#: 主题分类 of the national 政府信息公开 catalogues (gov.cn 政策文件 主题分类), less 国务院组织机构
+DEFAULT_TOPICS = (
+    "综合政务", "国民经济管理、国有资产监管", "财政、金融、审计", "国土资源、能源",
+    "农业、林业、水利", "工业、交通", "商贸、海关、旅游", "市场监管、安全生产监管",
+    "城乡建设、环境保护", "科技、教育", "文化、广电、新闻出版", "卫生、体育",
+    "人口与计划生育、妇女儿童工作", "劳动、人事、监察", "公安、安全、司法", "民政、扶贫、救灾",
+    "民族、宗教", "对外事务", "港澳台侨工作", "国防", "其他",
+)
+
+
+class SiteContact(_Strict):
+    """Where and how to apply for 依申请公开, as the guide shows it (条例 Art. 29–31)."""
+
+    organ: str = Field(min_length=1)
+    address: str = ""
+    postcode: str = ""
+    phone: str = ""
+    fax: str = ""
+    email: str = ""
+    online: str = ""
+    hours: str = ""
+
+
+class Site(_Strict):
+    """The static 政府信息公开 catalogue written by `jiyao site build`."""
+
+    title: str = "政府信息公开"
+    #: the organ code (统一社会信用代码) that starts every 索引号
+    organ_code: str = Field(min_length=1)
+    #: 索引号 format: {organ}, {year} (of 发布日期) and {seq} (per year, from 1)
+    index_format: str = "{organ}/{year}-{seq:05d}"
+    #: 发布机构 by default (empty: the office's name) and per 发文代字
+    publisher: str = ""
+    publishers: dict[str, str] = {}
+    topics: list[str] = Field(default=list(DEFAULT_TOPICS), min_length=1)
+    default_topic: str = "综合政务"
+    page_size: int = Field(default=20, ge=5, le=200)
+    #: the 提供和录用情况 tables: one per month or per quarter
+    stats_period: Literal["month", "quarter"] = "quarter"
+    #: annual reports (年度报告) found here are linked; empty: <data_dir>/annual-reports
+    annual_reports_dir: Path | None = None
+    contact: SiteContact
+
+    @field_validator("index_format")
+    @classmethod
+    def _formats(cls, value: str) -> str:
+        try:
+            value.format(organ="X", year=2026, seq=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"索引号格式只能用 {{organ}}、{{year}}、{{seq}}：{exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _topic_known(self) -> Site:
+        if self.default_topic not in self.topics:
+            raise ValueError(f"default_topic {self.default_topic!r} 不在 topics 中")
+        return self
+
+
 class Storage(_Strict):
     data_dir: Path = Path("var")
 
@@ -183,6 +243,31 @@ class Bot(_Strict):
     #: minutes to wait for 已阅 on 特急/特提 before resending and escalating
     urgent_ack_minutes: int = Field(default=15, ge=1)
     poll_timeout: float = Field(default=10.0, gt=0)
+
+
+class WeCom(_Strict):
+    """企业微信 / 政务微信 self-built app (自建应用)."""
+
+    enabled: bool = False
+    #: 政务微信 runs the same API on the office's own host
+    base_url: str = "https://qyapi.weixin.qq.com"
+    corp_id: str = ""
+    agent_id: int | None = None
+    #: the callback Token (signs callbacks; 接收消息 settings)
+    token: SecretStr | None = None
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    encoding_aes_key: SecretStr | None = None
+    aes_key_file: Path | None = None
+    callback_host: str = "127.0.0.1"
+    callback_port: int = Field(default=8090, ge=0, le=65535)
+    callback_path: str = Field(default="/wecom/callback", pattern=r"^/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> WeCom:
+        if self.enabled and not (self.corp_id and self.agent_id is not None and self.token):
+            raise ValueError("启用企业微信须配置 corp_id、agent_id 与 token")
+        return self
 
 
 class Registers(_Strict):
@@ -233,10 +318,12 @@ class Settings(BaseSettings):
     smtp: Smtp = Smtp()
     smarthost: Smarthost = Smarthost()
     bot: Bot = Bot()
+    wecom: WeCom = WeCom()
     registers: Registers = Registers()
     calendar: dict[str, CalendarYear] = {}
     deadlines: Deadlines = Deadlines()
     schedule: Schedule = Schedule()
+    site: Site | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -278,20 +365,41 @@ class Settings(BaseSettings):
 
     def bot_token(self) -> str | None:
         """The bot token from the environment or the secrets file, else None."""
-        if self.bot.token is not None and self.bot.token.get_secret_value():
-            return self.bot.token.get_secret_value()
-        if self.bot.token_file is not None:
-            try:
-                text = self.bot.token_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    str(self.bot.token_file), "bot.token_file", f"无法读取密钥文件：{exc}"
-                ) from exc
-            return text or None
-        return None
+        return _secret(self.bot.token, self.bot.token_file, "bot.token_file")
+
+    def wecom_secret(self) -> str | None:
+        """The WeCom app's Secret from the environment or `secret_file`, else None."""
+        return _secret(self.wecom.secret, self.wecom.secret_file, "wecom.secret_file")
+
+    def wecom_aes_key(self) -> str | None:
+        """The callback EncodingAESKey from the environment or `aes_key_file`, else None."""
+        return _secret(self.wecom.encoding_aes_key, self.wecom.aes_key_file,
+                       "wecom.aes_key_file")
 
     def org_named(self, name: str) -> Org | None:
         return next((o for o in self.org if o.name == name), None)
+
+
+def _secret(value: SecretStr | None, file: Path | None, key: str) -> str | None:
+    """A secret given in the environment, else read from its file, else None."""
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if file is None:
+        return None
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(str(file), key, f"无法读取密钥文件：{exc}") from exc
+    return text or None
+
+
+#: secrets refused in the TOML file: (table, key, what it is, where it may come from)
+_ENV_ONLY = (
+    ("bot", "token", "机器人令牌", "JIYAO_BOT__TOKEN 或 token_file"),
+    ("wecom", "secret", "企业微信应用 Secret", "JIYAO_WECOM__SECRET 或 secret_file"),
+    ("wecom", "encoding_aes_key", "企业微信 EncodingAESKey",
+     "JIYAO_WECOM__ENCODING_AES_KEY 或 aes_key_file"),
+)
 
 
 def _check_unique(key: str, values: list[str]) -> None:
@@ -373,11 +481,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise ConfigError(shown, "-", f"无法读取：{reason}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(shown, "-", f"TOML 语法错误：{_toml_problem_zh(str(exc))}") from exc
-    if isinstance(raw.get("bot"), dict) and "token" in raw["bot"]:
-        raise ConfigError(
-            shown, "bot.token",
-            "机器人令牌不得写在配置文件中，请用环境变量 JIYAO_BOT__TOKEN 或 token_file",
-        )
+    for table, key, what, where in _ENV_ONLY:
+        if isinstance(raw.get(table), dict) and key in raw[table]:
+            raise ConfigError(shown, f"{table}.{key}",
+                              f"{what}不得写在配置文件中，请用环境变量 {where}")
     token = _TOML_PATH.set(file)
     try:
         settings = Settings(**overrides)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import core.reading.mail.transfer as transfer
 import core.services.receive as receive_service
-from core.documents import extract
+from core.reading.documents import extract
 from core.reading.mail import Attachment, ParsedMessage, decode_base64, parse_message
 from core.services.context import Context
 from intake_daemon import smtp as smtp_edge

@@ -17,6 +17,16 @@ async def _item(ctx: Context) -> int:
     return r.id
 
 
+async def _unrouted_leader(ctx: Context, item_id: int) -> int:
+    """A leader the item was not pushed to (分工 sends it to some leaders only)."""
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall("SELECT target FROM outbox WHERE event = 'push' AND item_id = ?",
+                                (item_id,))
+    pushed = {int(row["target"]) for row in rows}
+    assert pushed
+    return next(x.chat_id for x in ctx.settings.leader if x.chat_id not in pushed)
+
+
 async def test_only_a_leader_may_instruct(ctx: Context) -> None:
     item_id = await _item(ctx)
     clerk = next(s for s in ctx.settings.staff
@@ -28,10 +38,9 @@ async def test_only_a_leader_may_instruct(ctx: Context) -> None:
 
 
 async def test_a_leader_may_not_instruct_an_item_not_routed_to_them(ctx: Context) -> None:
-    item_id = await _item(ctx)  # not yet pushed to anyone
-    leader = ctx.settings.leader[0]
+    item_id = await _item(ctx)
     with pytest.raises(PermissionDeniedError, match="未送您阅批"):
-        await instructions.require_instructor(ctx, item_id, leader.chat_id)
+        await instructions.require_instructor(ctx, item_id, await _unrouted_leader(ctx, item_id))
 
 
 async def test_registry_staff_see_every_item_and_leaders_only_theirs(ctx: Context) -> None:
@@ -41,7 +50,19 @@ async def test_registry_staff_see_every_item_and_leaders_only_theirs(ctx: Contex
     assert staff is not None
     assert staff.can(Can.REVIEW)
     assert await access.viewer_of(ctx, item_id, staff) is Viewer.STAFF
-    leader = principal_for(ctx.settings, ctx.settings.leader[0].chat_id)
+    leader = principal_for(ctx.settings, await _unrouted_leader(ctx, item_id))
     assert leader is not None
     with pytest.raises(PermissionDeniedError):
         await access.viewer_of(ctx, item_id, leader)
+
+
+async def test_a_leader_the_item_was_pushed_to_may_instruct_it(ctx: Context) -> None:
+    item_id = await _item(ctx)
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall("SELECT target FROM outbox WHERE event = 'push' AND item_id = ?",
+                                (item_id,))
+    pushed = {int(row["target"]) for row in rows}
+    leader = next(x for x in ctx.settings.leader if x.chat_id in pushed)
+    await instructions.require_instructor(ctx, item_id, leader.chat_id)
+    done = await instructions.instruct(ctx, item_id=item_id, chat_id=leader.chat_id, text="同意")
+    assert done.leader == leader.name

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.documents import extract
+from core.reading.documents import extract
 from core.reading.mail import Attachment, ParsedMessage, decode_words, parse_message
 from core.reading.text import html_to_text
 from tests.conftest import CORPUS

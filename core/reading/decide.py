@@ -19,7 +19,6 @@ from email.utils import getaddresses
 from pathlib import PurePath
 
 from core.directory import Directory, SenderMatch
-from core.documents import extract
 from core.model import Channel, Kind, Outcome, Reason
 from core.reading.classify import (
     SEALING_CHECKS,
@@ -29,6 +28,7 @@ from core.reading.classify import (
     judge,
     run_checks,
 )
+from core.reading.documents import extract
 from core.reading.fields import (
     DocumentFields,
     Field,

@@ -31,7 +31,7 @@ from core.reading.decide import Decision, decide_parsed
 from core.reading.mail import ParsedMessage, decode_words, parse_message
 from core.registers import local_year_month
 from core.routing import URGENT_LEVELS, registry_staff
-from core.services import notices, registry
+from core.services import notices, push
 from core.services.context import Context
 from core.services.registry import number_item
 from core.storage import audit, outbox, registers
@@ -418,7 +418,7 @@ async def _enqueue_events(
 ) -> None:
     settings = ctx.settings
     if d.outcome is Outcome.REGISTER:
-        await registry.enqueue_route(uow, item_id=item_id, at=now)
+        await push.route_item(ctx, uow, item_id=item_id, at=now)
         return
     mailed_to = None
     if d.outcome is Outcome.RETURN:

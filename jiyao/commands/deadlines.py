@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from core import deadline_rules as rules
@@ -12,7 +13,7 @@ from core import reminder_plan as plan
 from core.errors import InvalidInputError
 from core.files import open_private, private_dir
 from core.limits import MAX_COUNT
-from core.services import disclosure, followups, overdue, reminders, requests, stats
+from core.services import disclosure, followups, overdue, reminders, requests, site, stats
 from core.services.context import Context
 from jiyao.commands.common import (
     add_common,
@@ -21,6 +22,7 @@ from jiyao.commands.common import (
     emit_json_lines,
     id_arg,
     integer_arg,
+    os_reason,
     output_path,
     settings_from,
     write_failed,
@@ -111,6 +113,8 @@ def _add_disclosure(sub: Sub) -> None:
     p.add_argument("number", metavar="NUMBER", help="发文字号")
     p.add_argument("--url", required=True, help="公开网址（或载体中的位置）")
     p.add_argument("--date", help="公开日期（默认今天）")
+    p.add_argument("--file", metavar="PATH", help="公开的原文（PDF 或 OFD），放入政府信息公开目录")
+    p.add_argument("--topic", help="主题分类（见配置 [site] topics；默认 default_topic）")
     p.set_defaults(func=cmd_published)
 
     p = sub.add_parser("disclosure", help="主动公开期限：列表、登记信息变更")
@@ -219,8 +223,16 @@ def _disclosure_line(v: disclosure.DisclosureView) -> str:
 
 
 def cmd_published(args: argparse.Namespace) -> int:
-    v = with_context(args, lambda ctx: disclosure.mark_published(
-        ctx, number=args.number, url=args.url, on=_day(args.date, "公开日期"),
+    file = None
+    if args.file:
+        path = Path(args.file)
+        try:
+            file = (path.name, path.read_bytes())
+        except OSError as exc:
+            raise InvalidInputError(f"无法读取文件 {path}：{os_reason(exc)}", field="file") from exc
+    v = with_context(args, lambda ctx: site.publish(
+        ctx, number=args.number, url=args.url, on=_day(args.date, "公开日期"), file=file,
+        topic=args.topic,
     ))
     if args.json:
         emit_json(v.as_json())

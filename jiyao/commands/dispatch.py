@@ -87,6 +87,8 @@ def _add_attributes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reason", dest="withhold", metavar="R", help="不予公开的理由（见配置）")
     p.add_argument("--carrier", help="公开载体（见配置 [disclosure] carriers）")
     p.add_argument("--column", help="公开栏目：栏目/子栏目，或唯一的子栏目名")
+    p.add_argument("--secrecy", metavar="|".join((*dispatch.SECRECY_LEVELS, dispatch.UNCLASSIFIED)),
+                   help="密级（涉密文件只能不予公开；非密：解除密级）")
 
 
 def _written_on(text: str | None) -> Any:
@@ -99,7 +101,7 @@ def _attributes(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "written_on": _written_on(args.date),
         "disclosure": args.disclosure, "reason": args.withhold, "carrier": args.carrier,
-        "column": args.column,
+        "column": args.column, "secrecy": args.secrecy,
     }
 
 
@@ -158,6 +160,8 @@ def cmd_amend(args: argparse.Namespace) -> int:
 def _detail_lines(rec: dict[str, Any]) -> list[str]:
     lines = [f"成文日期：{rec['written_on'] or '未填'}",
              f"公开属性：{rec['disclosure'] or dispatch.PENDING}"]
+    if rec["secrecy"]:
+        lines.append(f"密级：{rec['secrecy']}")
     if rec["withhold_reason"]:
         lines.append(f"不予公开理由：{rec['withhold_reason']}")
     if rec["carrier"]:

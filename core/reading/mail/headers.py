@@ -212,7 +212,6 @@ def read_addressing(fields: Mapping[str, str], notes: Notes) -> Addressing:
     )
 
 
-
 # ---------------------------------------------------------------- parameters
 
 
