@@ -295,6 +295,40 @@ class Schedule(_Strict):
     sweep_seconds: int = Field(default=60, ge=1)
 
 
+class Ocr(_Strict):
+    """OCR of image faxes and scans (issue 13): bounds per item and per page, and the
+    confidence below which read text is doubtful."""
+
+    enabled: bool = True
+    #: OCR worker processes; each holds the models, ~0.9 GB of memory
+    workers: int = Field(default=1, ge=1, le=32)
+    #: onnxruntime threads per worker; 0: the machine's cores shared among the workers
+    threads: int = Field(default=0, ge=0, le=64)
+    #: pages read per item (a longer fax is read this far, with a finding)
+    max_pages: int = Field(default=20, ge=1, le=1000)
+    #: pixels a page may have decoded (A4 at 600 dpi is 35 million); larger pages are not read
+    max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    #: seconds one item may take; reading stops after the page that passes it
+    seconds_per_item: float = Field(default=120.0, gt=0)
+    #: dots per inch PDF pages without a usable text layer are rendered at
+    render_dpi: int = Field(default=200, ge=72, le=600)
+    #: a piece read with less confidence (0–1) than this is doubtful (flagged for review)
+    doubtful_below: float = Field(default=0.9, ge=0, le=1)
+    #: boxes the engine scores below this are noise (specks, fold lines) and dropped
+    drop_below: float = Field(default=0.5, ge=0, le=1)
+    #: a page with more than this share (0–1) of its text-tall ink outside any box read is
+    #: illegible in part (blurred, faint, a seal or handwriting): staff read the image
+    unread_above: float = Field(default=0.05, gt=0, le=1)
+    #: keep each page image that was read (PNG) for staff to see beside the text
+    keep_page_images: bool = True
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Ocr:
+        if self.drop_below > self.doubtful_below:
+            raise ValueError("drop_below 不得大于 doubtful_below")
+        return self
+
+
 class Settings(BaseSettings):
     """The whole configuration: directory of the office plus service settings."""
 
@@ -323,6 +357,7 @@ class Settings(BaseSettings):
     calendar: dict[str, CalendarYear] = {}
     deadlines: Deadlines = Deadlines()
     schedule: Schedule = Schedule()
+    ocr: Ocr = Ocr()
     site: Site | None = None
 
     @classmethod

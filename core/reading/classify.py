@@ -92,7 +92,7 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Reading:
+class KindContext:
     """An accepted item as the kind rules see it: sender, relation, where we appear."""
 
     item: Item
@@ -119,7 +119,7 @@ class Reading:
 
 
 Check = Callable[[Item, Directory, SeenEnvelope], CheckHit | None]
-KindRule = Callable[[Reading], RuleHit | Defer | None]
+KindRule = Callable[[KindContext], RuleHit | Defer | None]
 
 # ------------------------------------------------------------------ checks
 
@@ -466,7 +466,7 @@ def _deadline_request(fields: DocumentFields) -> str | None:
 # ------------------------------------------------------------- kind rules
 
 
-def rule_neikan(r: Reading) -> RuleHit | Defer | None:
+def rule_neikan(r: KindContext) -> RuleHit | Defer | None:
     """内刊: a central/provincial periodical, internal (内部刊物/资料/参阅) or classified."""
     f = r.fields
     if not f.is_periodical or r.relation is not Relation.SUPERIOR:
@@ -481,7 +481,7 @@ def rule_neikan(r: Reading) -> RuleHit | Defer | None:
     return None
 
 
-def rule_jianbao(r: Reading) -> RuleHit | Defer | None:
+def rule_jianbao(r: KindContext) -> RuleHit | Defer | None:
     """简报: any other periodical (简报、信息、情况反映、工作动态, 第N期)."""
     f = r.fields
     if not f.is_periodical:
@@ -498,14 +498,14 @@ def _issue(f: DocumentFields) -> str:
     return f"第{f.issue_no.value}期" if f.issue_no else ""
 
 
-def rule_chaojian(r: Reading) -> RuleHit | Defer | None:
+def rule_chaojian(r: KindContext) -> RuleHit | Defer | None:
     """抄件: a subordinate copies us (we are only in 抄送)."""
     if r.only_cc and r.relation is Relation.SUBORDINATE:
         return RuleHit("chaojian", Kind.CHAO, f"抄送：{_cc(r)}；来文单位{r.organ.name}为下级")
     return None
 
 
-def rule_party_centre(r: Reading) -> RuleHit | Defer | None:
+def rule_party_centre(r: KindContext) -> RuleHit | Defer | None:
     """阅件: documents of 中共中央 and its offices, whatever their wording."""
     if r.organ.is_party_centre:
         number = r.fields.doc_number.value if r.fields.doc_number else r.organ.name
@@ -513,14 +513,14 @@ def rule_party_centre(r: Reading) -> RuleHit | Defer | None:
     return None
 
 
-def rule_superior_copy(r: Reading) -> RuleHit | Defer | None:
+def rule_superior_copy(r: KindContext) -> RuleHit | Defer | None:
     """阅件: a superior copies us for information (we are only in 抄送)."""
     if r.only_cc and r.relation is Relation.SUPERIOR:
         return RuleHit("superior_copy", Kind.YUE, f"抄送：{_cc(r)}；主送：{_main(r)}")
     return None
 
 
-def rule_addressee_unclear(r: Reading) -> RuleHit | Defer | None:
+def rule_addressee_unclear(r: KindContext) -> RuleHit | Defer | None:
     """Review: the 主送/抄送 neither names us nor is missing for a reason (公告…)."""
     if r.in_main or r.in_cc:
         return None
@@ -534,14 +534,14 @@ def rule_addressee_unclear(r: Reading) -> RuleHit | Defer | None:
     return Defer("addressee_unclear", f"主送：{_main(r)}（未能确认包含本机关）")
 
 
-def rule_qingshi(r: Reading) -> RuleHit | Defer | None:
+def rule_qingshi(r: KindContext) -> RuleHit | Defer | None:
     """办件: a 请示 always expects an answer (批复)."""
     if r.doc_type == "请示":
         return RuleHit("qingshi", Kind.BAN, f"文种为请示：{_title(r)}")
     return None
 
 
-def rule_report_request(r: Reading) -> RuleHit | Defer | None:
+def rule_report_request(r: KindContext) -> RuleHit | Defer | None:
     """办件: a 报告 that asks for 批转/转发/审批 (or other help from us)."""
     if r.doc_type != "报告" or not r.in_main:
         return None
@@ -551,7 +551,7 @@ def rule_report_request(r: Reading) -> RuleHit | Defer | None:
     return None
 
 
-def rule_letter_request(r: Reading) -> RuleHit | Defer | None:
+def rule_letter_request(r: KindContext) -> RuleHit | Defer | None:
     """办件: a 函 that asks for a reply, an opinion, approval or support."""
     if r.doc_type != "函" or not (r.in_main or _asks_us(r)):
         return None
@@ -566,7 +566,7 @@ def rule_letter_request(r: Reading) -> RuleHit | Defer | None:
     return None
 
 
-def rule_urgent_telegram(r: Reading) -> RuleHit | Defer | None:
+def rule_urgent_telegram(r: KindContext) -> RuleHit | Defer | None:
     """办件: a 明传电报 marked 特提/特急/加急 that gives instructions."""
     f = r.fields
     number = f.doc_number.value if f.doc_number else ""
@@ -580,7 +580,7 @@ def rule_urgent_telegram(r: Reading) -> RuleHit | Defer | None:
     return None
 
 
-def rule_proposal(r: Reading) -> RuleHit | Defer | None:
+def rule_proposal(r: KindContext) -> RuleHit | Defer | None:
     """办件: 建议/提案 handed to us to answer."""
     if not r.in_main:
         return None
@@ -597,7 +597,7 @@ def rule_proposal(r: Reading) -> RuleHit | Defer | None:
     return None
 
 
-def rule_action_request(r: Reading) -> RuleHit | Defer | None:
+def rule_action_request(r: KindContext) -> RuleHit | Defer | None:
     """办件: addressed to us and asks us to act or report back (请…报送/落实…, 于…前)."""
     if r.doc_type in ("报告", "请示"):
         return None
@@ -620,7 +620,7 @@ def rule_action_request(r: Reading) -> RuleHit | Defer | None:
     return None
 
 
-def rule_default_yue(r: Reading) -> RuleHit | Defer | None:
+def rule_default_yue(r: KindContext) -> RuleHit | Defer | None:
     """阅件: everything else addressed to us (通报, 决议, 纪要 供参阅, 报告 特此报告…)."""
     if r.doc_type is None:
         return Defer("doc_type_unknown", "未能识别文种和标题，无法判断是否需要办理")
@@ -631,26 +631,26 @@ def rule_default_yue(r: Reading) -> RuleHit | Defer | None:
     return RuleHit("no_request", Kind.YUE, f"{r.doc_type}未提出办理要求（{where}）")
 
 
-def _asks_us(r: Reading) -> bool:
+def _asks_us(r: KindContext) -> bool:
     """Only in 抄送, but a request in the text names us (请州人民政府…)."""
     if not r.in_cc:
         return False
     return any(_mentions_us(r, s) and _IMPERATIVE_RE.search(s) for s in sentences(r.fields.body))
 
 
-def _mentions_us(r: Reading, sentence: str) -> bool:
+def _mentions_us(r: KindContext, sentence: str) -> bool:
     return r.directory.mentions_us(sentence)
 
 
-def _title(r: Reading) -> str:
+def _title(r: KindContext) -> str:
     return r.fields.title.value if r.fields.title else ""
 
 
-def _main(r: Reading) -> str:
+def _main(r: KindContext) -> str:
     return r.fields.addressees.value if r.fields.addressees else "（无）"
 
 
-def _cc(r: Reading) -> str:
+def _cc(r: KindContext) -> str:
     return r.fields.cc.value if r.fields.cc else "（无）"
 
 
@@ -687,7 +687,7 @@ def run_checks(
     return None
 
 
-def reading_of(item: Item, directory: Directory) -> Reading | None:
+def reading_of(item: Item, directory: Directory) -> KindContext | None:
     """Where the accepted item puts us: in its 主送, its 抄送, or its relay's distribution."""
     organ = item.sender.organ
     if organ is None:
@@ -702,10 +702,10 @@ def reading_of(item: Item, directory: Directory) -> Reading | None:
         in_cc = f"抄送含“{in_cc}”"
     if not in_main and not in_cc and item.sender.relayed:
         in_main = f"经交换中心按分发范围转来（主送：{main or '无'}）"
-    return Reading(item, directory, organ, in_main, in_cc)
+    return KindContext(item, directory, organ, in_main, in_cc)
 
 
-def classify_kind(reading: Reading) -> RuleHit | Defer:
+def classify_kind(reading: KindContext) -> RuleHit | Defer:
     """The first kind rule that decides; review when none does."""
     for rule in KIND_RULES:
         hit = rule(reading)
