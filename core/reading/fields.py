@@ -515,10 +515,20 @@ def _title_span(
             continue
         at = joined.find("关于")
         first = _squeeze(lines[start])
-        if end > start and at >= len(first) and not (past_masthead and _is_organ_line(first)):
+        after = fold(lines[end + 1]) if end + 1 < len(lines) else ""
+        organ_first = _is_organ_line(first) and (
+            past_masthead
+            or (
+                _squeeze(lines[start + 1]).startswith("关于")
+                and (re.search("转发|批转", first) is not None or _DOCNO_LINE_RE.match(after))
+            )
+        )
+        if end > start and at >= len(first) and not organ_first:
             # a wrapped title starts 关于 on its first line (its 关 at least: 关|于 may
             # wrap); when 关于 only comes later, the line above is the masthead, unless
-            # masthead and 字号 are behind us (then it is the organ the title opens with)
+            # masthead and 字号 are behind us, or the line is an organ's name right above
+            # 关于… that forwards (国务院办公厅转发国家教委) or whose 字号 follows the title (a
+            # published copy's order): then it is the organ the title opens with
             return None
         last = end
         following = lines[last + 1] if last + 1 < len(lines) else ""
@@ -741,10 +751,14 @@ _META_LABELS = (
     "索引号", "标题", "名称", "文号", "发文字号", "发文机关", "发文机构", "发布机关", "发布机构",
     "发布部门", "发布单位", "成文日期", "发文日期", "发布日期", "公布日期", "施行日期", "生效时间",
     "废止时间", "生成日期", "效力级别", "时效性", "公文种类", "信息分类", "组配分类", "主题分类",
-    "主题词", "公文目录", "发布时间", "浏览次数", "文件编号", "实施日期", "有效性",
+    "主题词", "公文目录", "发布时间", "浏览次数", "文件编号", "实施日期", "有效性", "废止日期",
+    "失效日期", "有效期", "所属主题", "文件类型", "公开方式", "公开范围",
 )
 _META_LABEL_RE = re.compile(
-    "(?P<label>" + "|".join(r"\s*".join(label) for label in _META_LABELS) + r")\s*[:：]"
+    "(?P<label>"
+    + "|".join(r"\s*".join(label) for label in _META_LABELS)
+    + rf"|[{_CJK}]{{2,4}}(?:日期|时间)"  # any other date of the page: 印发日期：, 更新时间：
+    + r")\s*[:：]"
 )
 _META_ISSUER = ("发文机关", "发文机构", "发布机关", "发布机构", "发布部门", "发布单位")
 _META_NUMBER = ("文号", "发文字号", "文件编号")
