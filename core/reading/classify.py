@@ -579,7 +579,8 @@ def rule_request_to_others(r: KindContext) -> RuleHit | Defer | None:
         return None
     if any(_mentions_us(r, s) for s, _ in asking_sentences(r.fields.body)):
         return None
-    return RuleHit("request_to_others", Kind.YUE, f"主送：{main}（所提要求针对主送机关，本机关阅知）")
+    evidence = f"主送：{main}（所提要求针对主送机关，本机关阅知）"
+    return RuleHit("request_to_others", Kind.YUE, evidence)
 
 
 #: a parenthesis in a 主送 says what kinds of organ a name stands for: 陕西省（自治区、直辖市）
@@ -655,10 +656,8 @@ def rule_action_request(r: KindContext) -> RuleHit | Defer | None:
     if sentence is not None and (r.in_main or _mentions_us(r, sentence)):
         return RuleHit("action_request", Kind.BAN, sentence)
     if r.in_main:
-        bare = next(
-            (s for s, words in asking_sentences(r.fields.body) if _BARE_IMPERATIVE_RE.search(words)),
-            None,
-        )
+        asking = asking_sentences(r.fields.body)
+        bare = next((s for s, words in asking if _BARE_IMPERATIVE_RE.search(words)), None)
         if bare is not None:
             return RuleHit("action_request", Kind.BAN, bare)
     deploys = r.doc_type in _DIRECTIVE_TYPES or _REQUIREMENTS_RE.search(r.fields.body)
