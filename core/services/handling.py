@@ -17,11 +17,16 @@ from core.errors import ConflictError, InvalidInputError
 from core.handling import Step
 from core.limits import MAX_INSTRUCTION, required_text
 from core.model import Kind, Outcome
-from core.routing import registry_staff
 from core.services import followups
 from core.services.context import Context
 from core.services.dates import ACTOR
-from core.services.notify import chat_payload, item_label, local_time, notify_staff
+from core.services.notify import (
+    chat_payload,
+    item_label,
+    local_time,
+    notify_staff,
+    registry_name,
+)
 from core.services.registry import resolve_ref
 from core.storage import audit, outbox
 from core.storage import chat as chat_repo
@@ -33,12 +38,6 @@ EVENT_ASSIGNED = "assigned_notice"
 
 
 # ------------------------------------------------------------------ who is who
-def registry_name(settings: Settings) -> str:
-    """The registry as a holder: its first registrar (文书处理室)."""
-    first = registry_staff(settings)[:1]
-    return next((s.name for s in settings.staff if first and s.chat_id == first[0]), "收文登记")
-
-
 @dataclass(frozen=True)
 class Contact:
     """How a 承办单位 is told: its section chats, else the directory's mail addresses."""
@@ -233,8 +232,8 @@ def _assigned_text(
         lines.append(f"{'协办' if role == rules.ROLE_LEAD else '主办及其他'}单位："
                      + "、".join(others))
     if seen.quotes:
-        for x in instructions:
-            lines.append(f"{x['leader']}批示（{local_time(settings, _at(x['at']))}）：{x['text']}")
+        lines.extend(f"{x['leader']}批示（{local_time(settings, _at(x['at']))}）：{x['text']}"
+                     for x in instructions)
     else:
         lines.append("涉密件：文件和领导批示请到机要室阅办，不在此显示。")
     lines.append(f"办结后请回复：/done {number} 办理结果")

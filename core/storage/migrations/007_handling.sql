@@ -40,3 +40,23 @@ CREATE TABLE item_assignments (
     status      TEXT    NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'replaced'))
 );
 CREATE INDEX item_assignments_item ON item_assignments (item_id, status);
+
+-- A 办件 handed to its 承办单位 is followed to the 办理期限 given then ('assigned').
+CREATE TABLE item_followups_new (
+    item_id       INTEGER PRIMARY KEY REFERENCES items (id),
+    registered_on TEXT    NOT NULL,
+    due_on        TEXT    NOT NULL,
+    provisional   INTEGER NOT NULL DEFAULT 0,
+    source        TEXT    NOT NULL CHECK (source IN ('document', 'default', 'assigned')),
+    deadline_src  TEXT,
+    urgency_src   TEXT,
+    status        TEXT    NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+    done_on       TEXT,
+    done_by       TEXT,
+    created_at    TEXT    NOT NULL,
+    updated_at    TEXT    NOT NULL
+);
+INSERT INTO item_followups_new SELECT * FROM item_followups;
+DROP TABLE item_followups;
+ALTER TABLE item_followups_new RENAME TO item_followups;
+CREATE INDEX item_followups_due ON item_followups (status, due_on);
