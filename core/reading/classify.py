@@ -344,6 +344,19 @@ def check_unreadable(item: Item, _d: Directory, _s: SeenEnvelope) -> CheckHit | 
     return CheckHit("unreadable", Outcome.REVIEW, Reason.UNREADABLE, evidence)
 
 
+#: what OCR met that leaves the text it gave incomplete (core.ocr.read): staff read the
+#: page image beside the text rather than act on part of a document
+_OCR_PARTIAL = ("ocr_illegible", "ocr_time_limit")
+
+
+def check_illegible(item: Item, _d: Directory, _s: SeenEnvelope) -> CheckHit | None:
+    """A page OCR could read only in part (blurred, faint) or did not reach in time."""
+    if item.finding_codes.isdisjoint(_OCR_PARTIAL):
+        return None
+    return CheckHit("illegible", Outcome.REVIEW, Reason.UNREADABLE,
+                    "文字识别未能读全（字迹模糊、过淡或超时），请对照原件图像核对")
+
+
 #: checks that need only the envelope and the 版头: a sealed item is stopped here, unread
 SEALING_CHECKS: tuple[Check, ...] = (
     check_unparseable,
@@ -354,6 +367,7 @@ SEALING_CHECKS: tuple[Check, ...] = (
 
 CHECKS: tuple[Check, ...] = (
     *SEALING_CHECKS,
+    check_illegible,
     check_unknown_sender,
     check_manifest,
     check_damaged,

@@ -23,12 +23,13 @@ from core.model import Channel, Kind, Outcome, Reason
 from core.reading.classify import (
     SEALING_CHECKS,
     AttachmentState,
+    CheckHit,
     Item,
     Verdict,
     judge,
     run_checks,
 )
-from core.reading.documents import extract
+from core.reading.documents import Extracted, extract
 from core.reading.fields import (
     DocumentFields,
     Field,
@@ -42,6 +43,8 @@ from core.reading.findings import Finding
 from core.reading.mail import ParsedMessage, parse_message
 
 SeenEnvelope = Callable[[str], bool]
+#: parts read already, by sha256 (the pipeline's ocr step gives an image part its text)
+Read = Mapping[str, Extracted]
 
 #: keys of `jiyao classify --json`, in order
 JSON_KEYS = (
@@ -119,14 +122,33 @@ def decide(
 
 def decide_parsed(
     parsed: ParsedMessage, directory: Directory, *,
-    seen_envelope: SeenEnvelope = lambda _no: False, size: int = 0,
+    seen_envelope: SeenEnvelope = lambda _no: False, size: int = 0, read: Read | None = None,
 ) -> Decision:
     """`decide` on a message parsed already (intake keeps its parts for the blob store);
-    `size` is the raw message's, for the finding when something inside fails."""
+    `size` is the raw message's, for the finding when something inside fails; `read`:
+    parts extracted already (by sha256; the others are extracted here)."""
     try:
-        return _decide(parsed, directory, seen_envelope)
+        return _decide(parsed, directory, seen_envelope, read or {})
     except Exception as exc:  # total by contract: staff see the finding
         return _failed(size, exc)
+
+
+def extract_parts(parsed: ParsedMessage) -> dict[str, Extracted]:
+    """Every document part extracted, by sha256 (for `decide_parsed(read=...)`)."""
+    return {att.sha256: extract(att) for att in parsed.documents}
+
+
+def envelope_stops(parsed: ParsedMessage, directory: Directory, read: Read) -> bool:
+    """Whether the envelope (subject, headers, addressee, a 版头 already readable) stops
+    the item before its content is read: sealed (亲启, 绝密, 科室) or unparseable. Such
+    an item's images are never read by OCR."""
+    try:
+        _head, _sender_match, hit = _envelope(
+            _read(parsed, directory, read), directory, lambda _no: False
+        )
+    except Exception:  # decide_parsed quarantines it: nothing of it is read either
+        return True
+    return hit is not None
 
 
 # ------------------------------------------------------------------ steps
@@ -146,16 +168,15 @@ class _Message:
     to_names: tuple[str, ...]
 
 
-def _decide(parsed: ParsedMessage, directory: Directory, seen_envelope: SeenEnvelope) -> Decision:
-    message = _read(parsed, directory)
+def _decide(
+    parsed: ParsedMessage, directory: Directory, seen_envelope: SeenEnvelope, read: Read
+) -> Decision:
+    message = _read(parsed, directory, read)
     parsed = message.parsed
     subject = parsed.subject or ""
     year = parsed.date.year if parsed.date is not None else None
 
-    head = _with_envelope(head_fields(message.main_text), subject, message.attachments)
-    sender = _sender(parsed, directory, head, message.fax_remote_id)
-    head_item = _item(message, sender, head)
-    sealed = run_checks(head_item, directory, seen_envelope, SEALING_CHECKS)
+    head, sender, sealed = _envelope(message, directory, seen_envelope)
     if sealed is not None:
         verdict = Verdict(sealed.outcome, None, sealed.reason, sealed.rule, sealed.evidence)
         return _decision(message, sender, head, verdict, text="", keep_fields=False)
@@ -169,12 +190,24 @@ def _decide(parsed: ParsedMessage, directory: Directory, seen_envelope: SeenEnve
     return _decision(message, sender, fields, verdict, text=message.main_text, keep_fields=True)
 
 
-def _read(parsed: ParsedMessage, directory: Directory) -> _Message:
+def _envelope(
+    message: _Message, directory: Directory, seen_envelope: SeenEnvelope
+) -> tuple[DocumentFields, SenderMatch, CheckHit | None]:
+    """The 版头 fields, the sender they give, and the sealing check that stops the item."""
+    head = _with_envelope(
+        head_fields(message.main_text), message.parsed.subject or "", message.attachments
+    )
+    sender = _sender(message.parsed, directory, head, message.fax_remote_id)
+    hit = run_checks(_item(message, sender, head), directory, seen_envelope, SEALING_CHECKS)
+    return head, sender, hit
+
+
+def _read(parsed: ParsedMessage, directory: Directory, read: Read) -> _Message:
     findings: list[Finding] = list(parsed.findings)
     states: list[AttachmentState] = []
     texts: list[str] = []
     for att in parsed.documents:
-        got = extract(att)
+        got = read.get(att.sha256) or extract(att)
         findings.extend(got.findings)
         states.append(
             AttachmentState(

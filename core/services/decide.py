@@ -21,10 +21,13 @@ from typing import Any
 
 from core.clock import parse_iso
 from core.config import Settings
-from core.errors import JiyaoError
+from core.errors import JiyaoError, OcrUnavailableError
 from core.model import Channel, Kind, Outcome
-from core.reading.decide import Decision, decide_parsed
-from core.reading.mail import ParsedMessage, decode_words, parse_message
+from core.ocr import OcrText, check_text_layer, read_image_file, read_pdf
+from core.reading.decide import Decision, decide_parsed, envelope_stops, extract_parts
+from core.reading.documents import Extracted
+from core.reading.findings import Finding
+from core.reading.mail import Attachment, ParsedMessage, decode_words, parse_message
 from core.routing import URGENT_LEVELS, registry_staff
 from core.services import notices, push
 from core.services.context import Context
@@ -63,6 +66,8 @@ class Work:
     head: bytes = b""
     size: int = 0
     parsed: ParsedMessage | None = None
+    #: each document part extracted (by sha256), image parts with the text OCR read
+    read: dict[str, Extracted] | None = None
     decision: Decision | None = None
     # envelope numbers found taken inside a transaction (perhaps by a unit of the same
     # group commit, which readers cannot see yet)
@@ -96,6 +101,64 @@ def _read(ctx: Context, raw_blob: str) -> tuple[ParsedMessage, bytes, int]:
     return parse_message(raw), header_block(raw), len(raw)
 
 
+async def ocr(ctx: Context, work: Work) -> None:
+    """Text of image parts — a fax, a scan, a PDF page without a usable text layer — by
+    OCR (core.ocr, in a worker thread; the models load once per process). Nothing of an
+    item the envelope seals (亲启, 绝密, 科室) is read."""
+    assert work.parsed is not None
+    work.read = await asyncio.to_thread(_ocr, ctx.settings, work.parsed)
+
+
+#: image formats OCR reads (core.ocr.pages decodes them); PDFs are read page by page
+OCR_IMAGE_FORMATS = frozenset({"tiff", "png", "jpeg"})
+
+
+def _wants_ocr(got: Extracted) -> bool:
+    fmt = got.meta.get("format")
+    if got.status == "image":
+        return fmt in OCR_IMAGE_FORMATS or fmt == "pdf"
+    # a PDF whose text layer is garbage (a font without a Unicode map, mojibake)
+    return fmt == "pdf" and got.status == "ok" and not check_text_layer(got.text).usable
+
+
+def _ocr(settings: Settings, parsed: ParsedMessage) -> dict[str, Extracted]:
+    read = extract_parts(parsed)
+    wanted = [a for a in parsed.documents if _wants_ocr(read[a.sha256])]
+    if not wanted or not settings.ocr.enabled:
+        return read
+    if envelope_stops(parsed, directory_of(settings), read):
+        return read
+    for att in wanted:
+        read[att.sha256] = _recognised(att, read[att.sha256], settings)
+    return read
+
+
+def _recognised(att: Attachment, got: Extracted, settings: Settings) -> Extracted:
+    """The part as OCR read it: its text with status ok, or as it was with the findings
+    saying why OCR gave nothing."""
+    name = att.filename or "（无文件名）"
+    try:
+        if got.meta.get("format") == "pdf":
+            text = read_pdf(att.data, settings.ocr)
+        else:
+            text = read_image_file(att.data, settings.ocr)
+    except OcrUnavailableError as exc:  # the installation's fault: staff read the image
+        log.exception("附件 %s 未能识别", name)
+        return replace(got, findings=[*got.findings, Finding("ocr_unavailable", str(exc))])
+    findings = [*got.findings, *text.findings]
+    if not text.text.strip():
+        return replace(got, findings=findings)
+    meta = {**got.meta, "ocr_pages": str(text.ocr_pages)}
+    findings.append(Finding("ocr", _ocr_note(name, text)))
+    return Extracted("ok", text.text, meta, findings)
+
+
+def _ocr_note(name: str, text: OcrText) -> str:
+    confidence = text.confidence
+    sure = f"，平均置信度 {confidence:.0%}" if confidence is not None else ""
+    return f"附件 {name} 的文字由文字识别读出（{text.ocr_pages} 页{sure}）"
+
+
 async def check_and_classify(ctx: Context, work: Work) -> None:
     """签收 checks and classification (core.reading): what the item is and where it goes."""
     assert work.parsed is not None
@@ -115,7 +178,8 @@ async def check_and_classify(ctx: Context, work: Work) -> None:
 
     directory = directory_of(ctx.settings)
     work.decision = await asyncio.to_thread(
-        decide_parsed, parsed, directory, seen_envelope=seen_envelope, size=work.size
+        decide_parsed, parsed, directory, seen_envelope=seen_envelope, size=work.size,
+        read=work.read,
     )
 
 

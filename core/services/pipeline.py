@@ -5,7 +5,7 @@ Each item goes through STEPS in order, each step with its own time limit
 (`[pipeline] step_seconds`), each logging one line per item:
 
     read     MIME and documents (the raw bytes from the blob store)
-    [ocr]    text of image-only parts (a fax) — the slot for the OCR step
+    ocr      text of image parts (a fax, a scan) by OCR, unless the envelope seals it
     check    签收 checks and classification (core.reading)
     store    the attachments' blobs
     record   register number, route / notify / return: one transaction
@@ -59,7 +59,7 @@ class Step:
 
 STEPS: tuple[Step, ...] = (
     Step("read", decide.read),
-    # Step("ocr", …): text of image parts, between reading and the checks
+    Step("ocr", decide.ocr),
     Step("check", decide.check_and_classify),
     Step("store", decide.store_parts),
     Step("record", decide.record),
