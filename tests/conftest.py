@@ -17,6 +17,7 @@ from core.services.context import Context, open_context
 
 if TYPE_CHECKING:
     from bot.app import ChatBot
+    from core.ocr import Engine
     from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,6 +54,25 @@ async def ctx(settings: Settings, clock: FrozenClock) -> AsyncIterator[Context]:
         yield c
     finally:
         await c.db.close()
+
+
+def _refuse_network(*_: object, **__: object) -> None:
+    raise AssertionError("OCR tried to reach the network")
+
+
+@pytest.fixture(scope="session")
+def ocr_engine() -> Engine:
+    """The OCR engine, loaded once for the session (core.ocr.engine keeps it per process:
+    the pipeline's ocr step in the test process uses this one)."""
+    import socket
+
+    from core.config import Ocr
+    from core.ocr import get_engine
+
+    with pytest.MonkeyPatch.context() as patch:  # loading must not download either
+        patch.setattr(socket.socket, "connect", _refuse_network)
+        patch.setattr(socket, "getaddrinfo", _refuse_network)
+        return get_engine(Ocr())
 
 
 def run_cli(

@@ -39,14 +39,6 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", _refuse)
 
 
-@pytest.fixture(scope="session")
-def ocr_engine() -> Engine:
-    with pytest.MonkeyPatch.context() as patch:  # loading must not download either
-        patch.setattr(socket.socket, "connect", _refuse)
-        patch.setattr(socket, "getaddrinfo", _refuse)
-        return engine.get_engine(SETTINGS)
-
-
 def read(sample: FaxFile, ocr_engine: Engine, settings: Ocr = SETTINGS) -> OcrText:
     if sample.fmt == "pdf":
         return read_pdf(sample.data, settings, engine=ocr_engine)

@@ -1,0 +1,185 @@
+"""Image faxes through real SMTP and the pipeline's ocr step: a county's 请示 sent as a
+TIFF is registered as 办件 with its sender, 字号 and title and no staff; a blurred page
+goes to review with the text OCR read kept; a sealed fax is never read.
+
+The engine is the session's one (core.ocr.engine keeps one per process and settings);
+three faxes of one or two pages each.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import pytest
+
+import core.services.decide as decide_step
+from core.config import Settings
+from core.ocr import Engine, get_engine
+from core.services.context import Context, open_context
+from core.services.pipeline import STEPS
+from core.services.receive import receive
+from tests.conftest import FrozenClock
+from tests.data.fax import fax_file
+from tests.data.fax.documents import COUNTY_REQUEST
+from tests.data.fax.render import BLURRED, STANDARD, Variant
+from tests.intake_helpers import OFFICE, ServedIntake, wait_decided
+
+FAX_GATEWAY = "fax-gateway@gzz.gov.cn"
+KANGDING_FAX = "08362822001"  # 康定市人民政府's fax in the example directory
+
+
+@pytest.fixture
+async def daemon(ctx: Context, ocr_engine: Engine) -> AsyncIterator[ServedIntake]:
+    # the session's engine is the one the step gets: the example's [ocr] is the default
+    assert get_engine(ctx.settings.ocr) is ocr_engine
+    d = ServedIntake(ctx)
+    await d.start()
+    try:
+        yield d
+    finally:
+        await d.stop()
+
+
+def _fax(variant: Variant, *, subject: str | None = None, **headers: str) -> bytes:
+    sample = fax_file(COUNTY_REQUEST, variant, "tiff")
+    msg = EmailMessage()
+    msg["From"] = FAX_GATEWAY
+    msg["To"] = OFFICE
+    msg["Subject"] = subject or f"Fax from {KANGDING_FAX}"
+    msg["Message-ID"] = f"<fax.{variant.name}@fax-gateway.gzz.gov.cn>"
+    msg["X-Fax-Remote-ID"] = KANGDING_FAX
+    for name, value in headers.items():
+        msg[name.replace("_", "-")] = value
+    msg.set_content("传真 1 份，见附件。")
+    msg.add_attachment(sample.data, maintype="image", subtype="tiff",
+                       filename=f"fax-{variant.name}.tif")
+    return msg.as_bytes()
+
+
+async def _send(port: int, raw: bytes) -> None:
+    errors, text = await aiosmtplib.send(
+        raw, sender=FAX_GATEWAY, recipients=[OFFICE], hostname="127.0.0.1", port=port,
+        start_tls=False, timeout=60,
+    )
+    assert errors == {}, errors
+    assert text.startswith("2.0.0"), text
+
+
+async def _item(ctx: Context) -> dict[str, Any]:
+    async with ctx.db.reader() as r:
+        row = await r.fetchone(
+            "SELECT items.*, item_text.body AS body,"
+            " (SELECT number FROM register_entries e WHERE e.item_id = items.id) AS number"
+            " FROM items JOIN item_text ON item_text.rowid = items.id"
+            " ORDER BY items.id DESC LIMIT 1"
+        )
+    assert row is not None
+    return dict(row)
+
+
+async def _staff_notices(ctx: Context, item_id: int) -> list[dict[str, Any]]:
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall(
+            "SELECT payload FROM outbox WHERE item_id = ? AND event = 'staff_notice'",
+            (item_id,),
+        )
+    return [json.loads(row["payload"]) for row in rows]
+
+
+async def test_an_image_fax_of_a_county_request_is_registered_without_staff(
+    ctx: Context, daemon: ServedIntake,
+) -> None:
+    """Standard resolution (204×98 dpi, G3, skewed 1.2°, speckle, a fold): 办件 from
+    康定市人民政府 with its 字号 and title, numbered, and nothing asked of staff."""
+    await _send(daemon.port, _fax(STANDARD))
+    await wait_decided(ctx, timeout=120)
+    item = await _item(ctx)
+    assert (item["channel"], item["outcome"], item["kind"]) == ("fax", "register", "办件")
+    assert item["sender"] == "康定市人民政府"
+    assert item["doc_number"] == "康府〔2025〕17号"
+    assert item["title"] == COUNTY_REQUEST.title
+    assert item["doc_type"] == "请示"
+    assert item["number"]  # numbered in the 办件 register
+    assert await _staff_notices(ctx, item["id"]) == []
+    assert "妥否，请批示。" in item["body"]  # the OCR text is the item's text (search, show)
+    codes = [f["code"] for f in json.loads(item["findings"])]
+    assert "ocr" in codes
+    assert "ocr_illegible" not in codes
+
+
+async def test_a_blurred_fax_goes_to_review_with_its_ocr_text_kept(
+    ctx: Context, daemon: ServedIntake,
+) -> None:
+    """A page blurred past reading: review (无法识读) with the text OCR did read kept
+    for staff and search, and the fax image sent with the staff notice."""
+    await _send(daemon.port, _fax(BLURRED))
+    await wait_decided(ctx, timeout=120)
+    item = await _item(ctx)
+    assert (item["outcome"], item["reason"], item["rule"]) == ("review", "unreadable",
+                                                              "illegible")
+    assert item["number"] is None
+    assert "康定市人民政府" in item["body"]  # the large 版头 is still read
+    codes = [f["code"] for f in json.loads(item["findings"])]
+    assert "ocr_illegible" in codes
+    notices = await _staff_notices(ctx, item["id"])
+    assert notices
+    assert all(n["filename"] == "fax-blurred.tif" and n["blob"] for n in notices)
+
+
+@pytest.mark.parametrize(
+    ("subject", "headers"),
+    [("李明远亲启", {}), (None, {"X_Personal": "亲启"}), ("绝密 传真", {})],
+    ids=["personal-subject", "x-personal", "top-secret"],
+)
+async def test_a_sealed_fax_is_never_read(
+    ctx: Context, daemon: ServedIntake, monkeypatch: pytest.MonkeyPatch,
+    subject: str | None, headers: dict[str, str],
+) -> None:
+    """亲启 or 绝密 on the envelope: sealed, and OCR never looks at the image."""
+    calls: list[int] = []
+
+    def refuse(data: bytes, *_: object, **__: object) -> None:
+        calls.append(len(data))
+        raise AssertionError("a sealed fax was read by OCR")
+
+    monkeypatch.setattr(decide_step, "read_image_file", refuse)
+    monkeypatch.setattr(decide_step, "read_pdf", refuse)
+    await _send(daemon.port, _fax(STANDARD, subject=subject, **headers))
+    await wait_decided(ctx, timeout=60)
+    item = await _item(ctx)
+    assert item["outcome"] == "sealed"
+    assert calls == []
+    assert item["body"] == ""
+    assert item["title"] is None
+
+
+async def test_the_ocr_step_runs_between_reading_and_checks_within_its_own_limit(
+    settings: Settings, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`[pipeline] step_seconds.ocr` bounds the step: an OCR that overruns it fails the
+    try (and is tried again, then shunted), naming the step."""
+    names = [s.name for s in STEPS]
+    assert names.index("read") < names.index("ocr") < names.index("check")
+
+    def slow(*_: object, **__: object) -> None:
+        time.sleep(1.0)
+
+    monkeypatch.setattr(decide_step, "read_image_file", slow)
+    limited = settings.model_copy(update={"pipeline": settings.pipeline.model_copy(
+        update={"step_seconds": {"ocr": 0.2}, "retry_seconds": 60.0})})
+    ctx = await open_context(limited, clock=clock)
+    try:
+        got = await receive(ctx, _fax(STANDARD), mail_from=FAX_GATEWAY, rcpt_tos=[OFFICE])
+        item_id = got.item_id
+        assert got.outcome == "received"
+        async with ctx.db.reader() as r:
+            row = await r.fetchone("SELECT last_error FROM items WHERE id = ?", (item_id,))
+        assert row is not None
+        assert row["last_error"].startswith("步骤 ocr 失败：超过时限 0.2 秒")
+    finally:
+        await ctx.db.close()
