@@ -36,9 +36,21 @@ class FrozenClock:
         return self.now
 
 
+#: tests run the example office without OCR (the corpus labels, and the tests that take
+#: its image fax as "a review item", are of intake without it; each pipeline process
+#: would load ~0.9 GB of models): OCR's tests turn it on (`with_ocr`)
+NO_OCR_ENV = {"JIYAO_OCR__ENABLED": "false"}
+
+
+def with_ocr(settings: Settings, enabled: bool = True) -> Settings:
+    return settings.model_copy(
+        update={"ocr": settings.ocr.model_copy(update={"enabled": enabled})}
+    )
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    base = load_settings(EXAMPLE)
+    base = with_ocr(load_settings(EXAMPLE), enabled=False)
     return base.model_copy(update={"storage": Storage(data_dir=tmp_path / "data")})
 
 
@@ -79,7 +91,8 @@ def run_cli(
     *args: str, data_dir: Path, env: dict[str, str] | None = None, check: bool = False
 ) -> subprocess.CompletedProcess[str]:
     """Run `jiyao` as staff would, in a subprocess on the example config."""
-    full_env = {**os.environ, "JIYAO_STORAGE__DATA_DIR": str(data_dir), **(env or {})}
+    full_env = {**os.environ, "JIYAO_STORAGE__DATA_DIR": str(data_dir), **NO_OCR_ENV,
+                **(env or {})}
     full_env.pop("JIYAO_CONFIG", None)
     return subprocess.run(
         [sys.executable, "-m", "jiyao.cli", *args, "--config", str(EXAMPLE)],

@@ -21,7 +21,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from tests.conftest import CORPUS, EXAMPLE, ROOT
+from tests.conftest import CORPUS, EXAMPLE, NO_OCR_ENV, ROOT
 
 OFFICE = "shouwen@gzz.gov.cn"
 
@@ -132,6 +132,7 @@ def daemon_env(data_dir: Path, port: int, **extra: str) -> dict[str, str]:
         "JIYAO_STORAGE__DATA_DIR": str(data_dir),
         "JIYAO_SMTP__PORT": str(port),
         "JIYAO_SMARTHOST__ENABLED": "false",
+        **NO_OCR_ENV,
         **extra,
     }
     env.pop("JIYAO_CONFIG", None)

@@ -23,14 +23,24 @@ from core.ocr import Engine, get_engine
 from core.services.context import Context, open_context
 from core.services.pipeline import STEPS
 from core.services.receive import receive
-from tests.conftest import FrozenClock
+from tests.conftest import FrozenClock, with_ocr
 from tests.data.fax import fax_file
 from tests.data.fax.documents import COUNTY_REQUEST
 from tests.data.fax.render import BLURRED, STANDARD, Variant
-from tests.intake_helpers import OFFICE, ServedIntake, wait_decided
+from tests.intake_helpers import OFFICE, ServedIntake, corpus, wait_decided
 
 FAX_GATEWAY = "fax-gateway@gzz.gov.cn"
 KANGDING_FAX = "08362822001"  # 康定市人民政府's fax in the example directory
+
+
+@pytest.fixture
+async def ctx(settings: Settings, clock: FrozenClock) -> AsyncIterator[Context]:
+    """The example office with OCR on, as its config has it."""
+    c = await open_context(with_ocr(settings), clock=clock)
+    try:
+        yield c
+    finally:
+        await c.db.close()
 
 
 @pytest.fixture
@@ -131,6 +141,21 @@ async def test_a_blurred_fax_goes_to_review_with_its_ocr_text_kept(
     assert all(n["filename"] == "fax-blurred.tif" and n["blob"] for n in notices)
 
 
+async def test_the_corpus_image_fax_is_decided_by_what_it_says(
+    ctx: Context, daemon: ServedIntake,
+) -> None:
+    """The corpus's one fax without a text layer (d034, labelled 无法识读 for intake
+    without OCR, its true kind 办件): read, it is 九龙县's 请示 and registered as 办件."""
+    await _send(daemon.port, corpus("d034.eml"))
+    await wait_decided(ctx, timeout=120)
+    item = await _item(ctx)
+    assert (item["outcome"], item["kind"], item["doc_type"]) == ("register", "办件", "请示")
+    assert item["sender"] == "九龙县人民政府"
+    assert item["doc_number"] == "九府〔2024〕77号"
+    assert item["title"] == "九龙县人民政府关于申请解决九龙县抗旱应急资金的请示"
+    assert item["number"]
+
+
 @pytest.mark.parametrize(
     ("subject", "headers"),
     [("李明远亲启", {}), (None, {"X_Personal": "亲启"}), ("绝密 传真", {})],
@@ -170,7 +195,7 @@ async def test_the_ocr_step_runs_between_reading_and_checks_within_its_own_limit
         time.sleep(1.0)
 
     monkeypatch.setattr(decide_step, "read_image_file", slow)
-    limited = settings.model_copy(update={"pipeline": settings.pipeline.model_copy(
+    limited = with_ocr(settings).model_copy(update={"pipeline": settings.pipeline.model_copy(
         update={"step_seconds": {"ocr": 0.2}, "retry_seconds": 60.0})})
     ctx = await open_context(limited, clock=clock)
     try:
