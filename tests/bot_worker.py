@@ -20,7 +20,7 @@ from core.clock import Clock, system_clock
 from core.config import Settings, Storage, load_settings
 from core.services.context import Context, open_context
 from core.services.receive import Received, receive
-from tests.conftest import CORPUS, EXAMPLE, ROOT
+from tests.conftest import CORPUS, EXAMPLE, ROOT, with_ocr
 from tests.fake_telegram import Call, FakeTelegram
 
 TOKEN = "123:ABC"
@@ -44,7 +44,7 @@ STRANGER = 999999
 
 def bot_settings(data_dir: Path, fake: FakeTelegram, **bot: Any) -> Settings:
     """The example office on `data_dir`, its bot talking to `fake`."""
-    base = load_settings(EXAMPLE)
+    base = with_ocr(load_settings(EXAMPLE), enabled=False)
     updates = {"token": SecretStr(TOKEN), "base_url": fake.base_url, "poll_timeout": 1.0, **bot}
     return base.model_copy(update={
         "storage": Storage(data_dir=data_dir),
