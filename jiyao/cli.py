@@ -26,14 +26,14 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "registers": ("register", "show", "next-number", "counts", "correct", "errors"),
     "export": ("export",),
     "classify": ("classify",),
-    "items": ("items",),
+    "items": ("items", "queue", "reprocess"),
     "dispatch": ("take", "void", "amend", "dispatches", "copies"),
     "deadlines": (
         "deadline", "review-secrecy", "published", "disclosure", "request", "overdue", "done",
         "stats", "digest", "sweep",
     ),
     "site": ("site",),
-    "run": ("serve", "intake", "bot"),
+    "run": ("serve", "intake", "pipeline", "bot"),
 }
 COMMAND_MODULES = tuple(COMMANDS)
 
