@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, date, datetime
 
 import pytest
+from pypdf import PdfReader
 
+from core import slip
 from core.errors import ConflictError, InvalidInputError
 from core.handling import reply_owed, roles
 from core.model import Kind, Outcome
@@ -137,6 +140,16 @@ async def test_end_to_end(ctx: Context, clock: FrozenClock) -> None:
     for action in ("item.proposed", "instruct", "item.assigned", "item.done",
                    "item.reply_linked"):
         assert action in actions
+    # the 公文处理单 carries every field, the 批示 verbatim with its leader and time
+    data = await handling.slip(ctx, number)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(slip.render(data))).pages)
+    text = text.replace("\n", "")
+    for want in (number, "康定市人民政府", "关于修缮康定城区防洪堤的请示", "平件", "无",
+                 "2026年3月2日 17:00",
+                 f"{leader}（2026年3月2日 17:00）：同意拟办意见：拟请综合科会同",
+                 "综合科（主办）、甘孜军分区（协办）", "2026-03-13", "已拨付修缮资金",
+                 f"应批复：{taken.number}", f"{leader}已同意"):
+        assert want in text, want
     # no later reminder: 办结 cancelled them
     late = await reminders.sweep(ctx, datetime(2026, 3, 30, 2, 0, tzinfo=UTC))
     assert late.sent == 0

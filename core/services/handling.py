@@ -28,6 +28,7 @@ from core.services.notify import (
     registry_name,
 )
 from core.services.registry import resolve_ref
+from core.slip import Slip
 from core.storage import audit, outbox
 from core.storage import chat as chat_repo
 from core.storage import handling as repo
@@ -338,3 +339,51 @@ async def link_reply(uow: UnitOfWork, ctx: Context, *, ref: str, number: str,
 async def replies_owed(ctx: Context) -> list[dict[str, Any]]:
     async with ctx.db.reader() as r:
         return [dict(x) for x in await repo.replies_owed(r)]
+
+
+# ------------------------------------------------------------------ 公文处理单
+def _full_time(settings: Settings, at: datetime) -> str:
+    """2026年3月2日 17:05 (the slip is filed for years: it carries the year)."""
+    return f"{at.astimezone(settings.tz).year}年{local_time(settings, at)}"
+
+
+async def slip(ctx: Context, ref: str) -> Slip:
+    """The 公文处理单 of a 办件 as the registry's desk may print it (core.visibility: the
+    desk sees all but a sealed item's title)."""
+    async with ctx.db.reader() as r:
+        item = await resolve_ref(r, ctx, ref)
+        number = await followups.ban_number(r, item["id"])
+        _handled_item(item, number)
+        view = await view_in(r, ctx.settings, item, number)
+        instructions = await chat_repo.instructions_of(r, item["id"])
+    assert view is not None
+    assert number is not None
+    seen = shown(Facts(item["outcome"], item["secrecy"]), Viewer.DESK, Policy.of(ctx.settings))
+    p = view.proposal
+    proposal = ""
+    if p is not None:
+        extra = [f"呈{p.leader}" if p.leader else "",
+                 "承办：" + "、".join(p.units) if p.units else "",
+                 f"期限：{p.due.isoformat()}" if p.due else ""]
+        proposal = p.text + "".join(f"\n{x}" for x in extra if x)
+        if view.accepted_by:
+            proposal += f"\n（{view.accepted_by}已同意）"
+    reply = ""
+    if view.reply_owed:
+        reply = f"应{view.reply_owed}：" + (view.reply_number or "尚未取号")
+    return Slip(
+        office=ctx.settings.office.name, number=number,
+        received=_full_time(ctx.settings, _at(item["received_at"])),
+        sender=item["sender"] or "", doc_number=item["doc_number"] or "",
+        secrecy=item["secrecy"] or "无", urgency=item["urgency"] or "平件",
+        title=(item["title"] or "") if seen.title else "（封存件，标题不显示）",
+        proposal=proposal,
+        instructions="\n".join(
+            f"{x['leader']}（{_full_time(ctx.settings, _at(x['at']))}）：{x['text']}"
+            for x in instructions),
+        units="、".join(f"{a.unit}（{a.role}）" for a in view.assignments),
+        due=view.assignments[0].due if view.assignments else "",
+        result=(view.result or "") + (f"\n（办结于 {_full_time(ctx.settings, _at(view.done_at))}）"
+                                      if view.done_at else ""),
+        reply=reply,
+    )
