@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from core import handling as rules
@@ -32,8 +32,9 @@ from core.slip import Slip
 from core.storage import audit, outbox
 from core.storage import chat as chat_repo
 from core.storage import handling as repo
+from core.storage import reminders as reminders_repo
 from core.storage.db import Reader, Row, UnitOfWork
-from core.visibility import Facts, Policy, Viewer, shown
+from core.visibility import Facts, Policy, Viewer, label, shown
 
 EVENT_ASSIGNED = "assigned_notice"
 
@@ -339,6 +340,33 @@ async def link_reply(uow: UnitOfWork, ctx: Context, *, ref: str, number: str,
 async def replies_owed(ctx: Context) -> list[dict[str, Any]]:
     async with ctx.db.reader() as r:
         return [dict(x) for x in await repo.replies_owed(r)]
+
+
+# ------------------------------------------------------------------ 传阅
+async def remind_held_copies(ctx: Context, now: datetime) -> int:
+    """A 内刊 copy one leader has held longer than `deadlines.circulation_hold_hours` is
+    reminded to that leader, and the registry told who has it since when — once per turn,
+    in working hours. Returns how many were reminded."""
+    hold = timedelta(hours=ctx.settings.deadlines.circulation_hold_hours)
+    cal = plan.work_calendar(ctx.settings)
+    at = plan.next_working_time(ctx.settings, cal, now)
+    added = 0
+    async with ctx.db.unit_of_work() as uow:
+        for row in await repo.held_copies(uow, now - hold):
+            since = _at(row["sent_at"])
+            seen = shown(Facts(row["outcome"], row["secrecy"]), Viewer.LEADER,
+                         Policy.of(ctx.settings))
+            name = label(f"内刊{row['issue_no'] or ''}", row["title"], seen)
+            text = (f"【传阅催还】{name}自 {local_time(ctx.settings, since)} 起在"
+                    f"{row['leader']}处传阅，已超过 {hold.total_seconds() / 3600:.0f} 小时，"
+                    "请阅后点“已阅，传下一位”。")
+            key = f"circulation:{row['item_id']}:{row['position']}"
+            for target in (f"chat:{row['chat_id']}", "registry"):
+                added += await reminders_repo.add_notice(
+                    uow, dedup=f"{key}:{target}", due_at=at, target=target,
+                    subject=f"item:{row['item_id']}", kind="circulation", text=text, now=now)
+        await uow.commit()
+    return added
 
 
 # ------------------------------------------------------------------ 公文处理单
