@@ -13,6 +13,7 @@ COMMANDS: tuple[tuple[str, Can, str], ...] = (
     ("doc", Can.DOC, "查看收件：/doc 编号"),
     ("next", Can.NEXT, "下一个登记号：/next 办件|阅件"),
     ("counts", Can.COUNTS, "收件数量：/counts [年|年-月]"),
+    ("status", Can.QUEUE, "收文处理队列：待处理、待人工处理"),
     ("correct", Can.CORRECT, "更正类别：/correct 编号 类别 理由"),
     ("errors", Can.ERRORS, "错情统计：/errors [年]"),
     ("overdue", Can.OVERDUE, "逾期事项"),

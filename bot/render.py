@@ -16,11 +16,13 @@ from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH, REASON_ZH, Kind, Outcome
 from core.permissions import chat_name
 from core.routing import is_urgent
 from core.services.lookup import Found, ItemStatus, ReviewEntry
+from core.services.pipeline import RATE_MINUTES, QueueStatus
 from core.services.push import PURPOSE_CIRCULATE, ROLE_LEADER, ROLE_SUBSCRIBER, PushView
 from core.visibility import Facts, Policy, Shown, Viewer, shown
 
@@ -338,3 +340,18 @@ def status_text(status: ItemStatus, settings: Settings, viewer: Viewer = Viewer.
         for ins in status.instructions
     )
     return "\n".join(lines)
+
+
+def queue_text(state: QueueStatus, settings: Settings) -> str:
+    """/status: the intake queue as `jiyao queue` shows it."""
+    oldest = (
+        parse_iso(state.oldest).astimezone(settings.tz).strftime("%m-%d %H:%M")
+        if state.oldest else "无"
+    )
+    return "\n".join((
+        "【收文处理队列】",
+        f"待处理：{state.received} 件（处理中 {state.in_progress} 件）",
+        f"待人工处理：{state.shunted} 件",
+        f"最早等待：{oldest}",
+        f"近 {RATE_MINUTES} 分钟：每分钟 {state.per_minute:.1f} 件",
+    ))

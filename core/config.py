@@ -212,12 +212,46 @@ class Smtp(_Strict):
     require_tls: bool = False
     #: AUTH LOGIN/PLAIN users (name → password); empty means no AUTH offered
     auth_users: dict[str, SecretStr] = {}
+    #: sessions open at once, in all and from one peer address (421 beyond)
+    max_connections: int = Field(default=200, ge=1)
+    max_connections_per_peer: int = Field(default=20, ge=1)
+    #: recipients in one transaction (452 beyond)
+    max_recipients: int = Field(default=50, ge=1)
+    #: failed AUTH attempts in a session before it is closed; each failure waits first
+    auth_attempts: int = Field(default=3, ge=1)
+    auth_fail_delay: float = Field(default=1.0, ge=0)
+    #: seconds DATA waits for the database before answering 451
+    lock_wait: float = Field(default=15.0, gt=0)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Smtp:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert 与 tls_key 须同时配置")
         return self
+
+
+class Pipeline(_Strict):
+    """The steps that decide an item behind the edge (core.services.pipeline)."""
+
+    #: worker processes started by `jiyao serve` / `jiyao intake` (0: none, run
+    #: `jiyao pipeline` beside them)
+    workers: int = Field(default=1, ge=0, le=64)
+    #: seconds each step may take for one item (steps not named: `step_default`)
+    step_seconds: dict[str, float] = {}
+    step_default: float = Field(default=300.0, gt=0)
+    #: tries of an item before it is shunted (kept for staff, `jiyao reprocess`)
+    max_attempts: int = Field(default=3, ge=1)
+    #: seconds before a failed item is tried again (doubling with each try)
+    retry_seconds: float = Field(default=5.0, ge=0)
+    #: a later item waits at most this long for an earlier one's number (receipt order)
+    number_hold_seconds: float = Field(default=120.0, ge=0)
+    #: a log line when this many items wait
+    backlog_warn: int = Field(default=500, ge=1)
+    #: seconds an idle worker waits before looking again
+    poll_seconds: float = Field(default=0.2, gt=0)
+
+    def limit_of(self, step: str) -> float:
+        return self.step_seconds.get(step, self.step_default)
 
 
 class Smarthost(_Strict):
@@ -305,6 +339,40 @@ class Schedule(_Strict):
     sweep_seconds: int = Field(default=60, ge=1)
 
 
+class Ocr(_Strict):
+    """OCR of image faxes and scans (issue 13): bounds per item and per page, and the
+    confidence below which read text is doubtful."""
+
+    enabled: bool = True
+    #: OCR worker processes; each holds the models, ~0.9 GB of memory
+    workers: int = Field(default=1, ge=1, le=32)
+    #: onnxruntime threads per worker; 0: the machine's cores shared among the workers
+    threads: int = Field(default=0, ge=0, le=64)
+    #: pages read per item (a longer fax is read this far, with a finding)
+    max_pages: int = Field(default=20, ge=1, le=1000)
+    #: pixels a page may have decoded (A4 at 600 dpi is 35 million); larger pages are not read
+    max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    #: seconds one item may take; reading stops after the page that passes it
+    seconds_per_item: float = Field(default=120.0, gt=0)
+    #: dots per inch PDF pages without a usable text layer are rendered at
+    render_dpi: int = Field(default=200, ge=72, le=600)
+    #: a piece read with less confidence (0–1) than this is doubtful (flagged for review)
+    doubtful_below: float = Field(default=0.9, ge=0, le=1)
+    #: boxes the engine scores below this are noise (specks, fold lines) and dropped
+    drop_below: float = Field(default=0.5, ge=0, le=1)
+    #: a page with more than this share (0–1) of its text-tall ink outside any box read is
+    #: illegible in part (blurred, faint, a seal or handwriting): staff read the image
+    unread_above: float = Field(default=0.05, gt=0, le=1)
+    #: keep each page image that was read (PNG) for staff to see beside the text
+    keep_page_images: bool = True
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Ocr:
+        if self.drop_below > self.doubtful_below:
+            raise ValueError("drop_below 不得大于 doubtful_below")
+        return self
+
+
 class Settings(BaseSettings):
     """The whole configuration: directory of the office plus service settings."""
 
@@ -327,12 +395,14 @@ class Settings(BaseSettings):
     storage: Storage = Storage()
     smtp: Smtp = Smtp()
     smarthost: Smarthost = Smarthost()
+    pipeline: Pipeline = Pipeline()
     bot: Bot = Bot()
     wecom: WeCom = WeCom()
     registers: Registers = Registers()
     calendar: dict[str, CalendarYear] = {}
     deadlines: Deadlines = Deadlines()
     schedule: Schedule = Schedule()
+    ocr: Ocr = Ocr()
     site: Site | None = None
 
     @classmethod

@@ -33,12 +33,13 @@ class Can(StrEnum):
     TAKE = "take"  # a section takes its own codes' dispatch numbers
     COPIES = "copies"  # 印数
     CLOSE = "close"  # 办结
+    QUEUE = "queue"  # the intake queue's state (/status)
 
 
 _LEADER = frozenset({Can.HELP, Can.READ, Can.INSTRUCT, Can.DOC, Can.SUBSCRIBE})
 _REGISTRAR = frozenset({
     Can.HELP, Can.READ, Can.DOC, Can.FIND, Can.NEXT, Can.COUNTS, Can.ERRORS, Can.REVIEW,
-    Can.CORRECT, Can.REGISTER, Can.OVERDUE, Can.SUBSCRIBE,
+    Can.CORRECT, Can.REGISTER, Can.OVERDUE, Can.SUBSCRIBE, Can.QUEUE,
 })
 _STAFF = frozenset({Can.HELP, Can.READ, Can.COUNTS, Can.OVERDUE, Can.SUBSCRIBE})
 _DUTY = frozenset({Can.HELP, Can.READ})

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "registers": ("register", "show", "next-number", "counts", "correct", "errors"),
     "export": ("export",),
     "classify": ("classify",),
-    "items": ("items",),
+    "items": ("items", "queue", "reprocess"),
     "dispatch": ("take", "void", "amend", "dispatches", "copies"),
     "deadlines": (
         "deadline", "review-secrecy", "published", "disclosure", "request", "overdue", "done",
@@ -34,7 +34,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     ),
     "handling": ("propose", "assign", "slip"),
     "site": ("site",),
-    "run": ("serve", "intake", "bot"),
+    "run": ("serve", "intake", "pipeline", "bot"),
 }
 COMMAND_MODULES = tuple(COMMANDS)
 

@@ -21,12 +21,12 @@ import core.reading.mail.transfer as transfer
 import core.services.receive as receive_service
 from core.reading.documents import extract
 from core.reading.mail import Attachment, ParsedMessage, decode_base64, parse_message
+from core.services import decide
 from core.services.context import Context
 from intake_daemon import smtp as smtp_edge
-from intake_daemon.app import IntakeDaemon
 from tests.conftest import CORPUS
 from tests.data.reading.builders import make_pdf
-from tests.intake_helpers import OFFICE
+from tests.intake_helpers import OFFICE, ServedIntake, wait_decided
 
 CORPUS_RAW = [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))]
 PROPERTY = settings(
@@ -228,7 +228,7 @@ async def test_large_message_leaves_no_garbage_behind(ctx: Context) -> None:
     head, _, _ = raw.partition(b'filename="scan.pdf"\r\n\r\n')
     raw = head + b'filename="scan.pdf"\r\n\r\n' + base64.encodebytes(pdf).replace(
         b"\n", b"\r\n") + b"--B--\r\n"
-    assert len(raw) >= receive_service._COLLECT_AFTER_BYTES
+    assert len(raw) >= decide._COLLECT_AFTER_BYTES
     small = CORPUS_RAW[0]
     await receive_service.receive(ctx, small, mail_from="a@sc.gov.cn", rcpt_tos=[OFFICE])
     tracemalloc.start()
@@ -287,12 +287,13 @@ async def test_large_message_over_smtp_is_stored_byte_exact(ctx: Context) -> Non
     tail = b".leading dot\r\n..two dots\r\n.\r\nnot the end\r\n"
     raw = raw.replace(b"\r\n\r\nscan\r\n", b"\r\n\r\n" + tail + b"scan\r\n")
     raw = raw.replace(b"--B--\r\n", b"--B--\r\n" + tail)
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     try:
         errors, _ = await aiosmtplib.send(raw, sender="a@sc.gov.cn", recipients=[OFFICE],
                                           hostname="127.0.0.1", port=daemon.port,
                                           start_tls=False, timeout=60)
+        await wait_decided(ctx)
     finally:
         await daemon.stop()
     assert errors == {}

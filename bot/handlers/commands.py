@@ -25,7 +25,7 @@ from core.errors import InvalidInputError
 from core.model import Kind
 from core.permissions import Can
 from core.registers import FIRST_YEAR, LAST_YEAR
-from core.services import access, lookup, overdue, push, registry, subscriptions
+from core.services import access, lookup, overdue, pipeline, push, registry, subscriptions
 
 log = logging.getLogger("bot.commands")
 
@@ -79,6 +79,13 @@ async def cmd_counts(update: Update, context: Ctx) -> None:
     year, month = parse_period(args_text(update))
     c = await registry.counts(runtime(context).ctx, year=year, month=month)
     await reply(update, render.counts_text(c.year, c.month, c.by_kind, c.by_outcome))
+
+
+@requires(Can.QUEUE)
+async def cmd_status(update: Update, context: Ctx) -> None:
+    ctx = runtime(context).ctx
+    state = await pipeline.queue_status(ctx)
+    await reply(update, render.queue_text(state, ctx.settings))
 
 
 @requires(Can.FIND, "find")
