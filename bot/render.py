@@ -349,7 +349,7 @@ def queue_text(state: QueueStatus, settings: Settings) -> str:
         if state.oldest else "无"
     )
     return "\n".join((
-        "【收文处理队列】",
+        "收文处理队列",
         f"待处理：{state.received} 件（处理中 {state.in_progress} 件）",
         f"待人工处理：{state.shunted} 件",
         f"最早等待：{oldest}",
