@@ -1,0 +1,54 @@
+"""The handling flow in chat (real PTB stack, loopback fake Bot API): /assign by a
+registrar tells the 主办 section in its chat; /done 编号 结果 from that section closes it;
+another section may not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from bot import render
+from bot.app import ChatBot
+from core.services import handling
+from core.services.context import Context
+from tests.bot_worker import JIYAO, ZONGHE, deliver
+from tests.fake_telegram import Call, FakeTelegram
+
+ZHENGWU = 200004  # 政务公开科's chat
+
+
+def _answer(fake: FakeTelegram, chat_id: int) -> Callable[[str], Coroutine[Any, Any, str]]:
+    def answer(c: Call) -> bool:
+        return c.chat_id == chat_id and not str(c.result["text"]).startswith("【")
+
+    async def ask(command: str) -> str:
+        since = len(fake.calls)
+        fake.inject_command(chat_id, command)
+        call = await fake.wait_for("sendMessage", answer, since=since)
+        return str(call.result["text"])
+
+    return ask
+
+
+async def test_assign_and_done_in_chat(fake: FakeTelegram, env: tuple[Context, ChatBot]) -> None:
+    ctx, _ = env
+    ban = await deliver(ctx, "d008.eml")
+    due = (ctx.clock() + timedelta(days=20)).date().isoformat()
+    registrar = _answer(fake, JIYAO)
+    assert await registrar(f"/assign {ban.number}") == render.USAGE["assign"]
+    out = await registrar(f"/assign {ban.number} 综合科、政务公开科 {due}")
+    assert out.startswith(f"已交办：{ban.number}")
+    assert f"综合科（主办），期限 {due}" in out
+    told = await fake.wait_for(
+        "sendMessage",
+        lambda c: c.chat_id == ZONGHE and str(c.result["text"]).startswith("【交办】"))
+    assert f"/done {ban.number}" in str(told.result["text"])
+
+    refused = await _answer(fake, ZHENGWU)(f"/done {ban.number} 已办")
+    assert "未交政务公开科主办" in refused
+    assert (await _answer(fake, ZONGHE)(f"/done {ban.number} 已按要求落实")).startswith("已办结")
+    view = await handling.status(ctx, str(ban.number))
+    assert view is not None
+    assert (view.step, view.result) == ("已办结", "已按要求落实")
+    assert "没有此项权限" in await _answer(fake, ZONGHE)(f"/assign {ban.number} 综合科 {due}")
