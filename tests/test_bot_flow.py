@@ -12,7 +12,7 @@ from bot import render
 from bot.app import ChatBot
 from core.services import handling
 from core.services.context import Context
-from tests.bot_worker import JIYAO, ZONGHE, deliver
+from tests.bot_worker import JIYAO, ZHOUZHANG, ZONGHE, button_data, deliver
 from tests.fake_telegram import Call, FakeTelegram
 
 ZHENGWU = 200004  # 政务公开科's chat
@@ -52,3 +52,29 @@ async def test_assign_and_done_in_chat(fake: FakeTelegram, env: tuple[Context, C
     assert view is not None
     assert (view.step, view.result) == ("已办结", "已按要求落实")
     assert "没有此项权限" in await _answer(fake, ZONGHE)(f"/assign {ban.number} 综合科 {due}")
+
+
+async def test_proposal_push_and_accept_button(fake: FakeTelegram,
+                                               env: tuple[Context, ChatBot]) -> None:
+    """拟办 after the push: the leader gets the item again with the 拟办意见 and a 同意拟办
+    button; pressing it records the 批示 and the item waits to be handed on."""
+    ctx, _ = env
+    ban = await deliver(ctx, "d008.eml")
+    await handling.propose(ctx, ref=str(ban.number), text="拟请综合科牵头办理", leader="州长",
+                           units=["综合科"])
+    def proposal_push() -> list[Call]:
+        return [c for c in fake.calls if c.chat_id == ZHOUZHANG
+                and "拟办意见：拟请综合科牵头办理" in (c.text or "")]
+
+    await fake.wait_until(lambda: bool(proposal_push()))
+    pushed = proposal_push()[0]
+    assert "【拟办】" in (pushed.text or "")
+    accept = [d for d in button_data(pushed) if d.startswith("a:")]
+    assert accept == [f"a:{ban.item_id}"]
+    since = len(fake.calls)
+    fake.inject_callback(ZHOUZHANG, int(pushed.result["message_id"]), accept[0])
+    await fake.wait_for("answerCallbackQuery",
+                        lambda c: "已同意拟办" in str(c.params.get("text")), since=since)
+    view = await handling.status(ctx, str(ban.number))
+    assert view is not None
+    assert (view.step, view.accepted_by) == ("待交办", "州长")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 
 from bot import render
 from bot.handlers.common import (
@@ -18,8 +18,9 @@ from bot.handlers.common import (
     requires,
     runtime,
 )
-from core.permissions import Can
-from core.services import followups, handling
+from core.errors import PermissionDeniedError
+from core.permissions import Can, Principal
+from core.services import followups, handling, instructions
 
 _UNITS = re.compile(r"[、，,；;\s]+")
 
@@ -57,3 +58,12 @@ async def cmd_assign(update: Update, context: Ctx) -> None:
     lines = [f"已交办：{view.number}"]
     lines += [f"{a.unit}（{a.role}），期限 {a.due}" for a in view.assignments]
     await reply(update, "\n".join(lines))
+
+
+async def accept(query: CallbackQuery, context: Ctx, principal: Principal, item_id: int) -> None:
+    """同意拟办: the leader's one-button 批示 is the registry's proposal, verbatim."""
+    if not principal.can(Can.INSTRUCT):
+        raise PermissionDeniedError("只有领导可以批示", actor=principal.actor)
+    done = await instructions.accept_proposal(runtime(context).ctx, item_id=item_id,
+                                              chat_id=principal.chat_id)
+    await query.answer(f"已同意拟办（第{done.seq}条批示），已通知机要室。")
