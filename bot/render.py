@@ -354,6 +354,10 @@ def status_text(status: ItemStatus, settings: Settings, viewer: Viewer = Viewer.
         f"（{local(settings, datetime.fromisoformat(ins['at']))}）：{_e(ins['text'])}"
         for ins in status.instructions
     )
+    if status.handling is not None:
+        flow = status.handling
+        lines.append(f"办理环节：{_e(flow.step)}；当前经办：{_e(flow.holder_text())}")
+        lines.extend(f"承办：{_e(a.unit)}（{a.role}），期限 {a.due}" for a in flow.assignments)
     return "\n".join(lines)
 
 

@@ -78,3 +78,5 @@ async def test_proposal_push_and_accept_button(fake: FakeTelegram,
     view = await handling.status(ctx, str(ban.number))
     assert view is not None
     assert (view.step, view.accepted_by) == ("待交办", "州长")
+    doc = await _answer(fake, JIYAO)(f"/doc {ban.number}")
+    assert "办理环节：待交办；当前经办：文书处理室" in doc
