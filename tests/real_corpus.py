@@ -26,7 +26,7 @@ from typing import Any
 
 from core.config import load_settings
 from core.directory import Directory
-from core.reading import decide
+from core.reading.decide import decide
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "data" / "real"

@@ -406,6 +406,9 @@ _DIRECTIVE_RE = re.compile(
 )
 #: 文种 that deploy work, where 各地要… is an instruction (a 决定 commending 先进 is not)
 _DIRECTIVE_TYPES = ("通知", "意见")
+#: an explicit section of requirements makes 各地要… an instruction in any 文种 (a 通报
+#: that closes `特提出如下要求：`), where a 通报表扬's 要…学习 is exhortation
+_REQUIREMENTS_RE = re.compile(r"(?:提出|作出|明确)(?:如下|以下|几点|下列)(?:工作)?要求")
 _NO_ADDRESSEE_TYPES = ("公告", "通告", "公报", "命令")
 _PROPOSAL_RE = re.compile("提案|议案|代表建议|委员建议|建议和提案|建议提案")
 _TELEGRAM_URGENCY = ("特提", "特急", "加急")
@@ -423,11 +426,33 @@ def sentences(body: str) -> list[str]:
     return [s for s in re.split(r"[。！？；!?;\n]", body) if s.strip()]
 
 
+#: a sentence that cites what the other party sent or asked: `你省《…的请示》收悉`,
+#: `你省请求，…`, `你委提出…`; the document answers it, it does not ask it of us
+_CITATION_RE = re.compile(
+    r"收悉|^(?:你|贵)[省市州县区部委厅局办院会司][^，,。]{0,6}?"
+    r"(?:请求|提出|要求|申请|报请|建议|希望|恳请)"
+)
+_QUOTED_RE = re.compile(r"《[^《》]*(?:《[^《》]*》[^《》]*)*》")
+
+
+def own_words(sentence: str) -> str:
+    """The sentence without the titles it quotes (《关于恳请解决…的请示》 asks nothing)."""
+    return _QUOTED_RE.sub("《》", sentence)
+
+
+def asking_sentences(body: str) -> list[tuple[str, str]]:
+    """(sentence, its own words) for each sentence of the 正文 that may ask something:
+    citations of the other party's request are left out, quoted titles blanked."""
+    return [
+        (s, own_words(s)) for s in sentences(body) if _CITATION_RE.search(s.strip()) is None
+    ]
+
+
 def _request_sentence(body: str, verbs: re.Pattern[str]) -> str | None:
     """The first sentence that asks (an imperative 请 …verb), the verb after the 请."""
-    for sentence in sentences(body):
-        for m in _IMPERATIVE_RE.finditer(sentence):
-            if verbs.search(sentence, m.end()):
+    for sentence, words in asking_sentences(body):
+        for m in _IMPERATIVE_RE.finditer(words):
+            if verbs.search(words, m.end()):
                 return sentence
     return None
 
@@ -541,6 +566,27 @@ def rule_qingshi(r: KindContext) -> RuleHit | Defer | None:
     return None
 
 
+def rule_request_to_others(r: KindContext) -> RuleHit | Defer | None:
+    """阅件: relayed to us under the distribution scope, but the 主送 names only other,
+    specific organs (a 批复 to a ministry, a 函 to a province): its 请…/要… speak to them.
+    A sentence that names us (请州人民政府…) still asks us."""
+    main = r.fields.addressees.value if r.fields.addressees else None
+    if not r.item.sender.relayed or main is None or r.in_cc:
+        return None
+    if r.directory.addressed_to_us(main) is not None:
+        return None
+    if not r.directory.names_only_specific_others(_PARENTHESES_RE.sub("", main)):
+        return None
+    if any(_mentions_us(r, s) for s, _ in asking_sentences(r.fields.body)):
+        return None
+    evidence = f"主送：{main}（所提要求针对主送机关，本机关阅知）"
+    return RuleHit("request_to_others", Kind.YUE, evidence)
+
+
+#: a parenthesis in a 主送 says what kinds of organ a name stands for: 陕西省（自治区、直辖市）
+_PARENTHESES_RE = re.compile(r"[(（][^()（）]*[)）]")
+
+
 def rule_report_request(r: KindContext) -> RuleHit | Defer | None:
     """办件: a 报告 that asks for 批转/转发/审批 (or other help from us)."""
     if r.doc_type != "报告" or not r.in_main:
@@ -558,7 +604,7 @@ def rule_letter_request(r: KindContext) -> RuleHit | Defer | None:
     sentence = _request_sentence(r.fields.body, _LETTER_ASK_RE)
     if sentence is None:
         sentence = next(
-            (s for s in sentences(r.fields.body) if _LETTER_WANTS_RE.search(s)),
+            (s for s, words in asking_sentences(r.fields.body) if _LETTER_WANTS_RE.search(words)),
             None,
         )
     if sentence is not None:
@@ -610,12 +656,14 @@ def rule_action_request(r: KindContext) -> RuleHit | Defer | None:
     if sentence is not None and (r.in_main or _mentions_us(r, sentence)):
         return RuleHit("action_request", Kind.BAN, sentence)
     if r.in_main:
-        bare = next((s for s in sentences(r.fields.body) if _BARE_IMPERATIVE_RE.search(s)), None)
+        asking = asking_sentences(r.fields.body)
+        bare = next((s for s, words in asking if _BARE_IMPERATIVE_RE.search(words)), None)
         if bare is not None:
             return RuleHit("action_request", Kind.BAN, bare)
-    if r.in_main and r.doc_type in _DIRECTIVE_TYPES and r.relation is not Relation.SUBORDINATE:
-        for s in sentences(r.fields.body):
-            if _DIRECTIVE_RE.search(s):
+    deploys = r.doc_type in _DIRECTIVE_TYPES or _REQUIREMENTS_RE.search(r.fields.body)
+    if r.in_main and deploys and r.relation is not Relation.SUBORDINATE:
+        for s, words in asking_sentences(r.fields.body):
+            if _DIRECTIVE_RE.search(words):
                 return RuleHit("directive", Kind.BAN, s)
     return None
 
@@ -662,6 +710,7 @@ KIND_RULES: tuple[KindRule, ...] = (
     rule_superior_copy,
     rule_addressee_unclear,
     rule_qingshi,
+    rule_request_to_others,
     rule_report_request,
     rule_letter_request,
     rule_urgent_telegram,

@@ -66,6 +66,7 @@ class DocumentFields:
     editor: Field[str] | None = None  # 编印单位 of a periodical (…编)
     deadline: Field[dt.date] | None = None  # a date the text asks things by (于…前)
     telegram: Field[str] | None = None  # 明传电报 marker
+    issuer: Field[str] | None = None  # 发文机关 named by the title (…关于) or a page's 发布机关：
     body: str = ""  # 正文: the lines between 主送 and 署名, joined
 
     @property
@@ -76,7 +77,7 @@ class DocumentFields:
     @property
     def organ_names(self) -> tuple[str, ...]:
         """Organ names the document itself shows, most telling first."""
-        found = [self.masthead, self.editor, self.signature, self.printed_by]
+        found = [self.masthead, self.editor, self.signature, self.printed_by, self.issuer]
         return tuple(f.value for f in found if f is not None and f.value)
 
 
@@ -345,8 +346,74 @@ def _read_head(lines: list[str]) -> _Head:
         masthead = values["masthead"]
         values["title"] = Field(_squeeze(masthead.source_text), masthead.source_text)
         values["doc_type"] = Field("命令", masthead.source_text)
+    if title_at is not None:
+        end = _read_after_title(lines, end, values)
     end = _read_addressees(lines, end, values)
     return _Head(values, end)
+
+
+#: a line in parentheses that holds a 字号 or a date: （川办函[2011]36号 2011年3月3日）
+_BRACKETED_RE = re.compile(r"^[(（](?P<inner>[^()（）]{4,40})[)）]$")
+_AFTER_TITLE_LINES = 5
+
+
+def _repeated_title(lines: list[str], at: int, values: dict[str, Field[Any]]) -> int:
+    """A page that prints the title above the document repeats it: the index after the
+    repeat (over up to 4 lines), or 0 when the lines at `at` are not the title again."""
+    title = values.get("title")
+    if title is None:
+        return 0
+    joined = ""
+    for end in range(at, min(len(lines), at + 4)):
+        joined += _halfwidth_alnum(_squeeze(lines[end]))
+        if joined == title.value:
+            return end + 1
+        if not title.value.startswith(joined):
+            return 0
+    return 0
+
+
+def _read_after_title(lines: list[str], start: int, values: dict[str, Field[Any]]) -> int:
+    """The elements published copies print under the title, before the 主送: the 字号,
+    the issuing organ and the 成文日期 (公报, gov.cn pages), or both in parentheses.
+    None of them is part of the 主送; returns the index of the first line after them."""
+    i = start
+    while i < min(len(lines), start + _AFTER_TITLE_LINES):
+        line = lines[i]
+        folded = fold(line)
+        bracketed = _BRACKETED_RE.match(folded)
+        inner = bracketed["inner"] if bracketed else ""
+        if _DOCNO_LINE_RE.match(folded) or (
+            inner and (_DOCNO_ANY_RE.search(inner) or _DATE_RE.search(inner))
+            and not _is_sentence(line)
+        ):
+            number = normalize_doc_number(line)
+            if number is not None:
+                values.setdefault("doc_number", Field(number, line.strip()))
+            written = parse_date(line)
+            if written is not None:
+                values.setdefault("date", Field(written, line.strip()))
+            i += 1
+            continue
+        if _DATE_LINE_RE.match(folded):
+            written = parse_date(line)
+            if written is not None:
+                values.setdefault("date", Field(written, line.strip()))
+            i += 1
+            continue
+        repeated = _repeated_title(lines, i, values)
+        if repeated:
+            i = repeated
+            continue
+        following = fold(lines[i + 1]) if i + 1 < len(lines) else ""
+        if _is_organ_line(_squeeze(line)) and (
+            _DATE_LINE_RE.match(following) or _DOCNO_LINE_RE.match(following)
+        ):
+            values.setdefault("issuer", Field(_squeeze(line), line.strip()))
+            i += 1
+            continue
+        break
+    return i
 
 
 def _is_decree(masthead: Field[Any] | None) -> bool:
@@ -448,10 +515,20 @@ def _title_span(
             continue
         at = joined.find("关于")
         first = _squeeze(lines[start])
-        if end > start and at >= len(first) and not (past_masthead and _is_organ_line(first)):
+        after = fold(lines[end + 1]) if end + 1 < len(lines) else ""
+        organ_first = _is_organ_line(first) and (
+            past_masthead
+            or (
+                _squeeze(lines[start + 1]).startswith("关于")
+                and (re.search("转发|批转", first) is not None or _DOCNO_LINE_RE.match(after))
+            )
+        )
+        if end > start and at >= len(first) and not organ_first:
             # a wrapped title starts 关于 on its first line (its 关 at least: 关|于 may
             # wrap); when 关于 only comes later, the line above is the masthead, unless
-            # masthead and 字号 are behind us (then it is the organ the title opens with)
+            # masthead and 字号 are behind us, or the line is an organ's name right above
+            # 关于… that forwards (国务院办公厅转发国家教委) or whose 字号 follows the title (a
+            # published copy's order): then it is the organ the title opens with
             return None
         last = end
         following = lines[last + 1] if last + 1 < len(lines) else ""
@@ -477,6 +554,7 @@ def _is_title_remark(line: str) -> bool:
         _REMARK_LINE_RE.fullmatch(folded) is not None
         and _DATE_RE.search(folded) is None
         and re.fullmatch(r"\(第\d{1,5}期\)", folded) is None
+        and _DOCNO_ANY_RE.search(folded) is None
     )
 
 
@@ -509,7 +587,8 @@ _NOT_ADDRESSEES_RE = re.compile("如下|现将|现就|根据|按照|为了|为�
 def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]) -> int:
     """主送: the line(s) right after the title that end with a colon."""
     for end in range(start, min(len(lines), start + _MAX_TITLE_LINES)):
-        if _is_sentence(lines[end]) or _NOT_ADDRESSEES_RE.search(fold(lines[end])):
+        folded = fold(lines[end])
+        if _is_sentence(lines[end]) or _NOT_ADDRESSEES_RE.search(folded) or _DATE_RE.search(folded):
             return start
         if _ends_with_colon(lines[end]):
             raw = "".join(_squeeze(x) for x in lines[start : end + 1])
@@ -664,13 +743,140 @@ def _deadline_date(m: re.Match[str], year: int | None, after: dt.date | None) ->
 # ------------------------------------------------------------------ main
 
 
+# ---------------------------------------------------------- page layout
+
+#: labels of the metadata block a 政府信息公开 page or a law database prints above the
+#: document (索引号：… 标题：… 发文字号：…); spaces inside a label are looked past
+_META_LABELS = (
+    "索引号", "标题", "名称", "文号", "发文字号", "发文机关", "发文机构", "发布机关", "发布机构",
+    "发布部门", "发布单位", "成文日期", "发文日期", "发布日期", "公布日期", "施行日期", "生效时间",
+    "废止时间", "生成日期", "效力级别", "时效性", "公文种类", "信息分类", "组配分类", "主题分类",
+    "主题词", "公文目录", "发布时间", "浏览次数", "文件编号", "实施日期", "有效性", "废止日期",
+    "失效日期", "有效期", "所属主题", "文件类型", "公开方式", "公开范围",
+)
+_META_LABEL_RE = re.compile(
+    "(?P<label>"
+    + "|".join(r"\s*".join(label) for label in _META_LABELS)
+    + rf"|[{_CJK}]{{2,4}}(?:日期|时间)"  # any other date of the page: 印发日期：, 更新时间：
+    + r")\s*[:：]"
+)
+_META_ISSUER = ("发文机关", "发文机构", "发布机关", "发布机构", "发布部门", "发布单位")
+_META_NUMBER = ("文号", "发文字号", "文件编号")
+_META_TITLE = ("标题", "名称")
+
+
+def _meta_pairs(line: str) -> list[tuple[str, str]] | None:
+    """The `label：value` pairs of a metadata line, or None if the line is not one:
+    it opens with a label, or holds two of them (a wrapped block)."""
+    text = line.strip().lstrip("-•·*| ").strip()
+    found = list(_META_LABEL_RE.finditer(text))
+    if not found or _is_sentence(text):
+        return None
+    if found[0].start() != 0 and len(found) < 2 and not text[found[0].start() - 1].isspace():
+        return None
+    pairs = []
+    for k, m in enumerate(found):
+        end = found[k + 1].start() if k + 1 < len(found) else len(text)
+        label = re.sub(r"\s+", "", m["label"])
+        pairs.append((label, text[m.end() : end].strip(" |\t")))
+    return pairs
+
+
+def _cells(line: str) -> list[str]:
+    """A table row (cells split by tabs or `|`) as one line per cell; a label cell
+    (发文字号：) stays with its value."""
+    parts = [c.strip() for c in re.split(r"\t+|\s\|\s|^\|\s|\s\|$", line)]
+    parts = [c for c in parts if c and c != "|"]
+    out: list[str] = []
+    for cell in parts:
+        if out and _ends_with_colon(out[-1]) and _meta_pairs(out[-1]) is not None:
+            out[-1] = out[-1] + cell
+        else:
+            out.append(cell)
+    return out
+
+
+#: a row a database prints: `title 字号 date 发布机关：…` on one line, cells split by spaces
+_ROW_CELL_RE = re.compile(rf"^(?:{_DOCNO_CORE}|{_NUM}年{_NUM}月{_NUM}日)$")
+
+
+def _row_cells(line: str) -> list[str]:
+    tokens = re.split(r"\s{1,}", line.strip())
+    if len(tokens) < 2 or not any(
+        _ROW_CELL_RE.match(fold(t)) or _META_LABEL_RE.match(t) for t in tokens[1:]
+    ):
+        return [line]
+    if any(len(t) == 1 for t in tokens):  # a letter-spaced line (关 于 …) is one line
+        return [line]
+    cells: list[str] = []
+    for t in tokens:
+        if cells and _meta_pairs(t) is None and _ROW_CELL_RE.match(fold(t)) is None and (
+            _meta_pairs(cells[-1]) is not None
+        ):
+            cells[-1] += t  # the value of a label (发布机关：中华人民共和国 国务院)
+        else:
+            cells.append(t)
+    return cells
+
+
+#: a 字号 (and date) in parentheses closing a title line: …的函（广发改函〔2020〕74号）
+_TRAILING_DOCNO_RE = re.compile(r"^(?P<text>.*\S)\s*(?P<paren>[(（][^()（）]{4,40}[)）])$")
+
+
+def _split_trailing_number(line: str) -> list[str]:
+    m = _TRAILING_DOCNO_RE.match(line)
+    if m is None or _DOCNO_ANY_RE.search(fold(m["paren"])) is None:
+        return [line]
+    return [m["text"], m["paren"]]
+
+
+def _layout_lines(text: str) -> tuple[list[str], dict[str, Field[str]]]:
+    """The document's lines, one printed element a line, and what a page's metadata
+    block said (标题, 发文字号, 发布机关): that block is no part of the document."""
+    lines: list[str] = []
+    meta: dict[str, Field[str]] = {}
+    for raw in text.replace("\r", "\n").split("\n"):
+        for cell in _cells(raw):
+            for part in _row_cells(cell):
+                pairs = _meta_pairs(part)
+                if pairs is not None:
+                    _keep_meta(pairs, part, meta)
+                    continue
+                lines.extend(_split_trailing_number(part))
+    return [ln for ln in lines if ln], meta
+
+
+def _keep_meta(pairs: list[tuple[str, str]], line: str, meta: dict[str, Field[str]]) -> None:
+    for label, printed in pairs:
+        value = _squeeze(printed)
+        if not value:
+            continue
+        if label in _META_NUMBER:
+            number = normalize_doc_number(value)
+            if number is not None:
+                meta.setdefault("doc_number", Field(number, line.strip()))
+        elif label in _META_ISSUER:
+            meta.setdefault("issuer", Field(value, line.strip()))
+        elif label in _META_TITLE and doc_type_of(value) is not None:
+            meta.setdefault("title", Field(_halfwidth_alnum(value), line.strip()))
+
+
+def _title_organ(title: str) -> str | None:
+    """The organ a title opens with (国务院关于…, 国务院办公厅转发…): the 发文机关."""
+    m = re.match(f"^(?P<organ>[{_CJK}、（）()]{{2,30}}?)(?:关于|转发|批转|印发)", title)
+    if m is None or m["organ"].startswith(("关于", "印发", "转发")):
+        return None
+    return m["organ"]
+
+
 def extract_fields(text: str, *, year_hint: int | None = None) -> DocumentFields:
     """Read the GB/T 9704 elements of a document's text."""
-    lines = [ln for ln in (x.strip() for x in text.replace("\r", "\n").split("\n")) if ln]
+    lines, meta = _layout_lines(text)
     if not lines:
         return DocumentFields()
     head = _read_head(lines)
     values = head.values
+    _fill_from_meta(values, meta)
     body_end = _read_tail(lines, head.end, values)
     body = "".join(_squeeze(x) for x in lines[head.end : body_end])
     written = values.get("date")
@@ -688,6 +894,22 @@ def extract_fields(text: str, *, year_hint: int | None = None) -> DocumentFields
     return DocumentFields(body=body, **found)
 
 
+def _fill_from_meta(values: dict[str, Field[Any]], meta: dict[str, Field[str]]) -> None:
+    """What the document's own lines did not give, from the title and the page's block."""
+    title = values.get("title")
+    organ = _title_organ(title.value) if title is not None else None
+    if organ is not None:
+        values.setdefault("issuer", Field(organ, title.source_text if title else organ))
+    for key in ("doc_number", "issuer"):
+        if key in meta:
+            values.setdefault(key, meta[key])
+    if "title" not in values and "title" in meta:
+        values["title"] = meta["title"]
+        kind = doc_type_of(meta["title"].value)
+        if kind is not None:
+            values.setdefault("doc_type", Field(kind, meta["title"].value))
+
+
 @functools.lru_cache(maxsize=16)  # intake asks twice per message (is it a document? sealed?)
 def head_fields(text: str) -> DocumentFields:
     """Only the 版头 and 主送 (份号, 密级, 紧急程度, 发文机关标志, 发文字号, 标题, 主送).
@@ -695,8 +917,15 @@ def head_fields(text: str) -> DocumentFields:
     Enough to tell whether an item is sealed and to register its envelope, without
     reading its 正文.
     """
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    full = extract_fields("\n".join(lines[: _HEAD_LINES + _MAX_TITLE_LINES]))
+    lines: list[str] = []
+    counted = 0  # lines of the document itself; a page's metadata block is not counted
+    for line in (ln for ln in text.splitlines() if ln.strip()):
+        if counted >= _HEAD_LINES + _MAX_TITLE_LINES:
+            break
+        lines.append(line)
+        if len(lines) > 40 or not all(_meta_pairs(c) is not None for c in _cells(line)):
+            counted += 1
+    full = extract_fields("\n".join(lines))
     keep = (
         "copy_no",
         "secrecy",
@@ -711,6 +940,7 @@ def head_fields(text: str) -> DocumentFields:
         "issue_no",
         "editor",
         "telegram",
+        "issuer",
     )
     return DocumentFields(**{k: getattr(full, k) for k in keep})
 
