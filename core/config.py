@@ -333,10 +333,14 @@ class Deadlines(_Strict):
     escalate_leader_days: int = Field(default=5, ge=0)
     #: the leader a 督办 item's reminders go to as well
     supervisor: str = "秘书长"
+    #: a 传阅 copy (内刊) held by one leader longer than this many hours is reminded
+    circulation_hold_hours: int = Field(default=48, ge=1)
 
 
 class Schedule(_Strict):
     digest_time: str = "09:00"
+    #: notices that can wait are not sent from this time until the next working morning
+    workday_end: str = Field(default="18:00", pattern=r"^\d{1,2}:\d{2}$")
     sweep_seconds: int = Field(default=60, ge=1)
 
 

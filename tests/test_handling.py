@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, date, datetime
 
 import pytest
+from pypdf import PdfReader
 
+from core import slip
 from core.errors import ConflictError, InvalidInputError
 from core.handling import reply_owed, roles
 from core.model import Kind, Outcome
@@ -137,6 +140,16 @@ async def test_end_to_end(ctx: Context, clock: FrozenClock) -> None:
     for action in ("item.proposed", "instruct", "item.assigned", "item.done",
                    "item.reply_linked"):
         assert action in actions
+    # the 公文处理单 carries every field, the 批示 verbatim with its leader and time
+    data = await handling.slip(ctx, number)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(slip.render(data))).pages)
+    text = text.replace("\n", "")
+    for want in (number, "康定市人民政府", "关于修缮康定城区防洪堤的请示", "平件", "无",
+                 "2026年3月2日 17:00",
+                 f"{leader}（2026年3月2日 17:00）：同意拟办意见：拟请综合科会同",
+                 "综合科（主办）、甘孜军分区（协办）", "2026-03-13", "已拨付修缮资金",
+                 f"应批复：{taken.number}", f"{leader}已同意"):
+        assert want in text, want
     # no later reminder: 办结 cancelled them
     late = await reminders.sweep(ctx, datetime(2026, 3, 30, 2, 0, tzinfo=UTC))
     assert late.sent == 0
@@ -197,3 +210,35 @@ async def test_escalation_and_supervision(ctx: Context) -> None:
     leaders = {f"leader:{n}" for n in followups.item_leaders(
         ctx.settings, {"sender": "康定市人民政府", "title": "关于修缮道路的请示"})}  # type: ignore[arg-type]
     assert by_kind["escalate@2026-03-20"] == {"section:综合科", "registry", secretary, *leaders}
+
+
+async def test_held_copy_is_reminded_once_in_working_hours(ctx: Context,
+                                                          clock: FrozenClock) -> None:
+    """A 内刊 held by its first reader past `circulation_hold_hours` (48): that leader and
+    the registry are reminded once, at the next working morning when it falls at night."""
+    now = ctx.clock()  # Mon 2 March 17:00 local
+    async with ctx.db.unit_of_work() as uow:
+        item_id = await items_repo.insert_item(uow, items_repo.NewItem(
+            received_at=now, year=2026, month=3, channel="email",
+            outcome=Outcome.REGISTER.value, kind=Kind.NEIKAN.value, sender="四川省人民政府办公厅",
+            title="政务信息（第12期）", issue_no="第12期", created_by="intake"))
+        await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.NEIKAN, year=2026,
+                                   at=now)
+        await push.route_item(ctx, uow, item_id=item_id, at=now)
+        await uow.commit()
+    first = await leader_chat(ctx, item_id)
+
+    def held(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [e for e in rows if str(e.get("text")).startswith("【传阅催还】")]
+
+    await reminders.sweep(ctx, datetime(2026, 3, 4, 8, 0, tzinfo=UTC))  # 47 hours: not yet
+    assert held(await events(ctx, "chat")) == []
+    # Wed 4 March 18:00 local (49 hours): evening, so it waits for Thu 09:00
+    await reminders.sweep(ctx, datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
+    assert held(await events(ctx, "chat")) == []
+    await reminders.sweep(ctx, datetime(2026, 3, 5, 1, 0, 30, tzinfo=UTC))
+    await reminders.sweep(ctx, datetime(2026, 3, 5, 1, 5, tzinfo=UTC))
+    sent = held(await events(ctx, "chat"))
+    assert sorted(str(e["target"]) for e in sent) == sorted({str(first), *REGISTRARS})
+    assert "政务信息（第12期）" in str(sent[0]["text"])
+    assert "3月2日 17:00" in str(sent[0]["text"])
