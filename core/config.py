@@ -322,6 +322,12 @@ class Deadlines(_Strict):
     default_workdays: dict[str, int] = {"": 15, "加急": 5, "特急": 2, "特提": 1}
     #: remind this many working days before a due day
     remind_before: list[int] = [5, 1]
+    #: 催办 of a 办件 past its due day goes to the registry after this many working days
+    #: overdue, and to the leader after that many (DOMAIN §6; 0 turns a step off)
+    escalate_registry_days: int = Field(default=2, ge=0)
+    escalate_leader_days: int = Field(default=5, ge=0)
+    #: the leader a 督办 item's reminders go to as well
+    supervisor: str = "秘书长"
 
 
 class Schedule(_Strict):

@@ -31,6 +31,7 @@ from core.errors import (
 from core.limits import required_text
 from core.numbering import format_short, parse_number
 from core.registers import check_year, local_year_month, normalize_width
+from core.services import handling
 from core.services.context import Context
 from core.services.registry import year_asked
 from core.storage import audit
@@ -283,8 +284,10 @@ async def take(
     column: str | None = None,
     drafting_section: str | None = None,
     secrecy: str | None = None,
+    reply_to: str | None = None,
 ) -> Taken:
     """Reserve the next number of `code` for a draft; only the code's owner may.
+    `reply_to` (收文 number or id) links it as the 批复/复函 a finished item owed.
 
     The year is that of 成文日期 when known, else the office's local year now.
     `drafting_section` (拟稿科室) defaults to the acting section.
@@ -314,6 +317,9 @@ async def take(
     )
     async with ctx.db.unit_of_work() as uow:
         taken = await repo.insert(uow, new)
+        if reply_to is not None:
+            await handling.link_reply(uow, ctx, ref=reply_to, number=taken.number, actor=by,
+                                      at=now)
         await audit.append(
             uow, at=now, actor=by, action="take", subject=f"dispatch:{taken.id}",
             detail={"number": taken.number, "title": new.title, "section": acting,

@@ -10,7 +10,7 @@ from core.config import Leader, Settings
 from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from core.limits import MAX_INSTRUCTION, required_text
 from core.permissions import leader_by_chat
-from core.services import registry
+from core.services import handling, registry
 from core.services.circulation import acknowledge
 from core.services.context import Context
 from core.services.notify import item_label, local_time, notify_staff
@@ -60,7 +60,8 @@ class Instructed:
 
 
 async def instruct(
-    ctx: Context, *, item_id: int, chat_id: int, text: str, source_message: int | None = None
+    ctx: Context, *, item_id: int, chat_id: int, text: str, source_message: int | None = None,
+    accepts_proposal: bool = False,
 ) -> Instructed:
     """Record a leader's 批示 verbatim; a 阅件 becomes a 办件 with the next 办件 number, and
     registry staff are told to route it to the handling unit (one transaction)."""
@@ -95,6 +96,10 @@ async def instruct(
                             how="instructed")
         await acknowledge(ctx, uow, item, chat_id=chat_id, by=leader.name, at=now,
                            number=number)
+        converted_item = await items_repo.get_item(uow, item_id) if converted else item
+        assert converted_item is not None
+        await handling.instructed(uow, ctx.settings, converted_item, leader=leader.name,
+                                  accepted=accepts_proposal, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="instruct", subject=f"item:{item_id}",
             detail={"seq": seq, "text": text, "number": number,
@@ -118,5 +123,22 @@ def _instruction_notice(
              text]
     if converted_from:
         lines.append(f"阅件 {converted_from} 因领导批示转为办件 {number}。")
-    lines.append("请按批示转承办单位办理。")
+    lines.append(f"请按批示转承办单位办理（jiyao assign {number or ''} --to 单位 --due 日期）。")
     return "\n".join(lines)
+
+
+#: the 批示 recorded when a leader accepts the registry's 拟办 with one button
+ACCEPTED = "同意拟办意见：{text}"
+
+
+async def accept_proposal(
+    ctx: Context, *, item_id: int, chat_id: int, source_message: int | None = None
+) -> Instructed:
+    """同意拟办: the leader's 批示 is the 拟办意见 verbatim, marked accepted."""
+    async with ctx.db.reader() as r:
+        proposal = await handling.proposal_of(r, item_id)
+    if proposal is None:
+        raise NotFoundError("拟办意见", str(item_id))
+    return await instruct(ctx, item_id=item_id, chat_id=chat_id,
+                          text=ACCEPTED.format(text=proposal.text),
+                          source_message=source_message, accepts_proposal=True)
