@@ -59,6 +59,7 @@ def test_rules() -> None:
     assert reply_owed("函", "关于商请支持防汛物资的函") == "复函"
     assert reply_owed("函", "关于召开会议的函") is None  # telling, not asking
     assert reply_owed("通知", "关于做好防汛工作的通知") is None
+    assert reply_owed("函", "关于有关事项的函", rule="letter_request") == "复函"  # read in text
     assert roles(["综合科", "甘孜军分区", "综合科"]) == [("主办", "综合科"),
                                                       ("协办", "甘孜军分区")]
 

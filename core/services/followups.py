@@ -209,7 +209,7 @@ async def close_item(
             )
         await repo.close_followup(uow, item["id"], status="done", on=day, by=actor, at=now)
         await reminders_repo.cancel_planned(uow, f"item:{item['id']}", now)
-        owed = flow_rules.reply_owed(item["doc_type"], item["title"])
+        owed = flow_rules.reply_owed(item["doc_type"], item["title"], item["rule"])
         registry = registry_name(ctx.settings)
         await handling_repo.ensure(uow, item["id"], step=Step.DONE, holder=None, at=now)
         await handling_repo.set_done(uow, item["id"], result=text, by=actor,
