@@ -126,3 +126,18 @@ def plan_for_due(
             else:
                 wanted.append(Wanted(key, at, target, pd.kind, "", insert=False))
     return wanted
+
+
+def next_working_time(settings: Settings, cal: WorkCalendar, now: datetime) -> datetime:
+    """`now` when it falls in working hours (a working day, from the digest time to
+    `schedule.workday_end`), else the next working morning's digest time: a notice that
+    can wait does not go out at night or on a holiday."""
+    day = local_date(settings, now)
+    hh, _, mm = settings.schedule.workday_end.partition(":")
+    end = datetime.combine(day, time(int(hh), int(mm)), tzinfo=settings.tz)
+    workday = cal.is_workday(day)[0]
+    if workday and remind_at(settings, day) <= now < end:
+        return now
+    if workday and now < remind_at(settings, day):
+        return remind_at(settings, day)
+    return remind_at(settings, cal.add_workdays(day, 1).date)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import aiosqlite
 import pytest
+from pypdf import PdfReader
 
+from core import slip
 from core.errors import ConflictError, InvalidInputError
 from core.handling import reply_owed, roles
 from core.model import Kind, Outcome
 from core.services import dispatch, followups, handling, instructions, push, registry, reminders
 from core.services.context import Context
 from core.storage import items as items_repo
-from core.storage import outbox
+from core.storage import migrate, outbox
 from tests.conftest import FrozenClock
 
 REGISTRARS = {"200001", "200002"}
@@ -54,6 +59,7 @@ def test_rules() -> None:
     assert reply_owed("函", "关于商请支持防汛物资的函") == "复函"
     assert reply_owed("函", "关于召开会议的函") is None  # telling, not asking
     assert reply_owed("通知", "关于做好防汛工作的通知") is None
+    assert reply_owed("函", "关于有关事项的函", rule="letter_request") == "复函"  # read in text
     assert roles(["综合科", "甘孜军分区", "综合科"]) == [("主办", "综合科"),
                                                       ("协办", "甘孜军分区")]
 
@@ -137,6 +143,16 @@ async def test_end_to_end(ctx: Context, clock: FrozenClock) -> None:
     for action in ("item.proposed", "instruct", "item.assigned", "item.done",
                    "item.reply_linked"):
         assert action in actions
+    # the 公文处理单 carries every field, the 批示 verbatim with its leader and time
+    data = await handling.slip(ctx, number)
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(slip.render(data))).pages)
+    text = text.replace("\n", "")
+    for want in (number, "康定市人民政府", "关于修缮康定城区防洪堤的请示", "平件", "无",
+                 "2026年3月2日 17:00",
+                 f"{leader}（2026年3月2日 17:00）：同意拟办意见：拟请综合科会同",
+                 "综合科（主办）、甘孜军分区（协办）", "2026-03-13", "已拨付修缮资金",
+                 f"应批复：{taken.number}", f"{leader}已同意"):
+        assert want in text, want
     # no later reminder: 办结 cancelled them
     late = await reminders.sweep(ctx, datetime(2026, 3, 30, 2, 0, tzinfo=UTC))
     assert late.sent == 0
@@ -197,3 +213,57 @@ async def test_escalation_and_supervision(ctx: Context) -> None:
     leaders = {f"leader:{n}" for n in followups.item_leaders(
         ctx.settings, {"sender": "康定市人民政府", "title": "关于修缮道路的请示"})}  # type: ignore[arg-type]
     assert by_kind["escalate@2026-03-20"] == {"section:综合科", "registry", secretary, *leaders}
+
+
+async def test_held_copy_is_reminded_once_in_working_hours(ctx: Context,
+                                                          clock: FrozenClock) -> None:
+    """A 内刊 held by its first reader past `circulation_hold_hours` (48): that leader and
+    the registry are reminded once, at the next working morning when it falls at night."""
+    now = ctx.clock()  # Mon 2 March 17:00 local
+    async with ctx.db.unit_of_work() as uow:
+        item_id = await items_repo.insert_item(uow, items_repo.NewItem(
+            received_at=now, year=2026, month=3, channel="email",
+            outcome=Outcome.REGISTER.value, kind=Kind.NEIKAN.value, sender="四川省人民政府办公厅",
+            title="政务信息（第12期）", issue_no="第12期", created_by="intake"))
+        await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.NEIKAN, year=2026,
+                                   at=now)
+        await push.route_item(ctx, uow, item_id=item_id, at=now)
+        await uow.commit()
+    first = await leader_chat(ctx, item_id)
+
+    def held(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [e for e in rows if str(e.get("text")).startswith("【传阅催还】")]
+
+    await reminders.sweep(ctx, datetime(2026, 3, 4, 8, 0, tzinfo=UTC))  # 47 hours: not yet
+    assert held(await events(ctx, "chat")) == []
+    # Wed 4 March 18:00 local (49 hours): evening, so it waits for Thu 09:00
+    await reminders.sweep(ctx, datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
+    assert held(await events(ctx, "chat")) == []
+    await reminders.sweep(ctx, datetime(2026, 3, 5, 1, 0, 30, tzinfo=UTC))
+    await reminders.sweep(ctx, datetime(2026, 3, 5, 1, 5, tzinfo=UTC))
+    sent = held(await events(ctx, "chat"))
+    assert sorted(str(e["target"]) for e in sent) == sorted({str(first), *REGISTRARS})
+    assert "政务信息（第12期）" in str(sent[0]["text"])
+    assert "3月2日 17:00" in str(sent[0]["text"])
+
+
+async def test_migration_keeps_followups(tmp_path: Path) -> None:
+    """008 rebuilds item_followups (source 'assigned' allowed) keeping every row."""
+    async with aiosqlite.connect(tmp_path / "old.db") as conn:
+        for number, _, sql in migrate.available():
+            if number >= 8:
+                break
+            for statement in migrate._statements(sql):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version={number}")
+        await conn.execute(
+            "INSERT INTO items (id, received_at, year, month, channel, outcome, created_by)"
+            " VALUES (1, '2026-03-02T01:00:00+00:00', 2026, 3, 'email', 'register', 'intake')")
+        await conn.execute(
+            "INSERT INTO item_followups (item_id, registered_on, due_on, source, created_at,"
+            " updated_at) VALUES (1, '2026-03-02', '2026-03-20', 'default', 'x', 'x')")
+        await conn.commit()
+        assert await migrate.migrate(conn) >= 8
+        async with conn.execute("SELECT item_id, due_on, source FROM item_followups") as cur:
+            assert list(await cur.fetchall()) == [(1, "2026-03-20", "default")]
+        await conn.execute("UPDATE item_followups SET source = 'assigned'")

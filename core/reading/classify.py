@@ -1,10 +1,11 @@
 """Intake checks (签收, 拆封) and classification (分类): DOMAIN §2 and §3.
 
 Two ordered tables of small named rules. Each check returns None or a `CheckHit`
-(outcome + reason); each kind rule returns None, a `RuleHit` (the kind) or a
-`Defer` (no confident kind: the item goes to review). The first rule that
-returns something decides, and its name and evidence text are kept with the
-item so staff can see why.
+(outcome + reason). Each kind rule is a `Rule` record (GNU Mailman's chains are
+the model): a name, the kind it gives (or review), a test returning its evidence
+or None, and a one-line description; the phrase families the tests use live in
+`core.reading.phrases`. The first rule that gives evidence decides, and its name
+and evidence text are kept with the item so staff can see why.
 
 Pure: no I/O, no clock.
 """
@@ -18,6 +19,7 @@ from typing import NamedTuple
 
 from core.directory import Directory, Organ, Relation, SenderMatch, fold_name
 from core.model import Kind, Outcome, Reason
+from core.reading import phrases
 from core.reading.fields import DocumentFields, normalize_doc_number
 
 SeenEnvelope = Callable[[str], bool]
@@ -119,7 +121,17 @@ class KindContext:
 
 
 Check = Callable[[Item, Directory, SeenEnvelope], CheckHit | None]
-KindRule = Callable[[KindContext], RuleHit | Defer | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One classification rule: its name, the kind it gives (None: staff decide,
+    outcome review), its test (evidence or None) and what it means, in one line."""
+
+    name: str
+    kind: Kind | None
+    test: Callable[[KindContext], str | None]
+    description: str
 
 # ------------------------------------------------------------------ checks
 
@@ -377,62 +389,12 @@ CHECKS: tuple[Check, ...] = (
 
 # ------------------------------------------------------------- sentences
 
-_QING_RE = re.compile(r"(?<![申邀聘])请(?![示假])")
-#: an imperative opening a clause (请各地…, ，请于…, 恳请…, 现报请…, 各市（州）请…, 望认真…);
-#: a 请 inside a narrative clause (经提请…审议通过) does not ask anything
-_IMPERATIVE_RE = re.compile(
-    r"(?:^|[，,：:、])(?:(?:各|你|有关|相关)[^，,。；]{0,14}?)?"
-    r"(?:[恳敬特并还另再也现故即烦提报务]{0,2}请(?![示假])|[望希](?!望))"
-)
-#: a bare instruction closing a document: 遵照执行。 认真贯彻落实。 望参照执行。
-_BARE_IMPERATIVE_RE = re.compile(
-    r"(?:^|[，,])(?:望|请|希)?(?:认真|切实|坚决|严格|抓紧)?(?:遵照|参照|贯彻|组织)?"
-    r"(?:执行|落实|实施)$"
-)
-_ACTION_WORDS = (
-    "报送|上报|报告|报来|反馈|函复|复函|回复|答复|回函|贯彻|落实|执行|实施|组织|部署|研究|办理|"
-    "审批|审定|审核|审议|批准|批复|批示|批转|转发|支持|协助|配合|帮助|解决|协调|提出|提供|做好|"
-    "加强|开展|确保|抓紧|抓好|督促|整改|核实|核查|安排|推进|完成|参加|出席|派员|填报|汇总|排查|"
-    "制定|给予|予以|指示|立即|迅速|尽快|审查|拨付|同意"
-)
-_ACTION_RE = re.compile(_ACTION_WORDS)
-#: what a 报告 may ask a superior for (DOMAIN §3: 批转/转发/审批, and help)
-_REPORT_ASK_RE = re.compile(
-    "批转|转发|审批|批准|批示|批复|审定|审议|审核|审查|核准|核定|支持|协调|解决|帮助|给予|研究|"
-    "拨付|同意"
-)
-#: a 函 that asks for a reply, an opinion, approval or support
-_LETTER_ASK_RE = re.compile(
-    "函复|复函|回复|答复|回函|反馈|意见|批准|审批|同意|支持|协助|配合|帮助|商请|恳请|请予"
-)
-#: a 函 that wants an answer without an imperative 请 (盼复。 妥否，望复。)
-_LETTER_WANTS_RE = re.compile(
-    r"征求.{0,30}意见|商请|恳请|[盼望候]复|盼.{0,6}(?:函复|回复|答复|支持)"
-)
-_INFORMATIONAL_RE = re.compile(
-    "特此报告|特此通报|现予通报|予以通报|供参阅|供参考|请阅知|请知悉|特此函告|特此公告|特此通告|"
-    "请查收|请审阅|请备案|请予备案|特此通知"
-)
-#: a directive to the recipients (各地要…, 你州务必…) in a 通知/意见/决定/命令
-_DIRECTIVE_RE = re.compile(
-    r"(?:各地区?|各级|各市|各县|各部门|各单位|各有关|有关部门|有关单位|你们|你州|你市|你县|你单位|"
-    r"你局|你委|你厅|州人民政府|州政府)[^。；，]{0,12}?(?:务必|必须|要(?![求点闻素件])|须|应当)"
-)
 #: 文种 that deploy work, where 各地要… is an instruction (a 决定 commending 先进 is not)
 _DIRECTIVE_TYPES = ("通知", "意见")
-#: an explicit section of requirements makes 各地要… an instruction in any 文种 (a 通报
-#: that closes `特提出如下要求：`), where a 通报表扬's 要…学习 is exhortation
-_REQUIREMENTS_RE = re.compile(r"(?:提出|作出|明确)(?:如下|以下|几点|下列)(?:工作)?要求")
 _NO_ADDRESSEE_TYPES = ("公告", "通告", "公报", "命令")
-_PROPOSAL_RE = re.compile("提案|议案|代表建议|委员建议|建议和提案|建议提案")
 _TELEGRAM_URGENCY = ("特提", "特急", "加急")
-_INTERNAL_RE = re.compile(
-    "内部刊物|内部资料|内部参阅|内部发行|内部参考|内参|注意保存|注意保密|领导参阅|仅供参阅|不得翻印|"
-    "不得外传"
-)
-#: a periodical whose very name says it is internal (内部情况通报, 政务参阅, 决策参考)
-_INTERNAL_NAME_RE = re.compile("内部|参阅|内参")
-_BRIEFING_RE = re.compile("简报|信息|情况反映|工作动态|动态|专报|快报|要情|通讯|参考")
+#: a parenthesis in a 主送 says what kinds of organ a name stands for: 陕西省（自治区、直辖市）
+_PARENTHESES_RE = re.compile(r"[(（][^()（）]*[)）]")
 
 
 def sentences(body: str) -> list[str]:
@@ -440,43 +402,54 @@ def sentences(body: str) -> list[str]:
     return [s for s in re.split(r"[。！？；!?;\n]", body) if s.strip()]
 
 
-#: a sentence that cites what the other party sent or asked: `你省《…的请示》收悉`,
-#: `你省请求，…`, `你委提出…`; the document answers it, it does not ask it of us
-_CITATION_RE = re.compile(
-    r"收悉|^(?:你|贵)[省市州县区部委厅局办院会司][^，,。]{0,6}?"
-    r"(?:请求|提出|要求|申请|报请|建议|希望|恳请)"
+@dataclass(frozen=True)
+class Exclusion:
+    """Words no request rule reads as asking us: a sentence the pattern finds is left
+    out (replacement None), or the matched words are replaced."""
+
+    name: str
+    pattern: re.Pattern[str]
+    replacement: str | None
+    description: str
+
+
+#: what every request rule looks past; `jiyao classify --rules` prints it under the rules
+EXCLUSIONS: tuple[Exclusion, ...] = (
+    Exclusion("reported_request", phrases.CITATION, None,
+              "转述对方的请求（你省请求，……；你委提出……）不是本机关的任务"),
+    Exclusion("acknowledged", phrases.ACKNOWLEDGED, "",
+              "收悉句（你省《……的请示》收悉）不是本机关的任务，其后的话照读"),
+    Exclusion("quoted_title", phrases.QUOTED, "《》",
+              "书名号《》内引用的标题（《关于恳请解决……的请示》）不是本机关的任务"),
 )
-_QUOTED_RE = re.compile(r"《[^《》]*(?:《[^《》]*》[^《》]*)*》")
 
 
 def own_words(sentence: str) -> str:
-    """The sentence without the titles it quotes (《关于恳请解决…的请示》 asks nothing)."""
-    return _QUOTED_RE.sub("《》", sentence)
+    """The sentence without what it cites: the 收悉 clause, the titles it quotes."""
+    for exclusion in EXCLUSIONS:
+        if exclusion.replacement is not None:
+            sentence = exclusion.pattern.sub(exclusion.replacement, sentence)
+    return sentence
 
 
 def asking_sentences(body: str) -> list[tuple[str, str]]:
     """(sentence, its own words) for each sentence of the 正文 that may ask something:
     citations of the other party's request are left out, quoted titles blanked."""
+    whole = [e.pattern for e in EXCLUSIONS if e.replacement is None]
     return [
-        (s, own_words(s)) for s in sentences(body) if _CITATION_RE.search(s.strip()) is None
+        (s, own_words(s))
+        for s in sentences(body)
+        if not any(p.search(s.strip()) for p in whole)
     ]
 
 
 def _request_sentence(body: str, verbs: re.Pattern[str]) -> str | None:
     """The first sentence that asks (an imperative 请 …verb), the verb after the 请."""
     for sentence, words in asking_sentences(body):
-        for m in _IMPERATIVE_RE.finditer(words):
+        for m in phrases.IMPERATIVE.finditer(words):
             if verbs.search(words, m.end()):
                 return sentence
     return None
-
-
-#: what a deadline sets: something to send or to finish by then
-_DEADLINE_ACTION_RE = re.compile(
-    "报送|上报|报告|报|反馈|函复|复函|回复|答复|提交|提出|完成|落实|整改|办结|送达|汇总|填报"
-)
-#: before the deadline: the writer sets it for itself (我县将于…前完成) or counts up to it
-_OWN_DEADLINE_RE = re.compile("我|本[县市区局厅委办单院部司]|将于|拟于|计划|预计|力争|截至|截止")
 
 
 def _deadline_request(fields: DocumentFields) -> str | None:
@@ -488,47 +461,46 @@ def _deadline_request(fields: DocumentFields) -> str | None:
     text = deadline.source_text
     if "已" in text:
         return None
-    if _QING_RE.search(text) or re.search("务必|必须|要|须|应", text):
+    if phrases.QING.search(text) or re.search("务必|必须|要|须|应", text):
         return text
     folded = fold_name(text)
     at = re.search(r"日(?:之前|以前|前)", folded)
     if (
         at is not None
         and "了" not in folded
-        and _OWN_DEADLINE_RE.search(folded, 0, at.start()) is None
-        and _DEADLINE_ACTION_RE.search(folded, at.end())
+        and phrases.OWN_DEADLINE.search(folded, 0, at.start()) is None
+        and phrases.DEADLINE_ACTION.search(folded, at.end())
     ):
         return text
     return None
 
 
 # ------------------------------------------------------------- kind rules
+# Each test returns its evidence (the text the rule rests on) or None; the table
+# below, KIND_RULES, gives each its name, its kind and its one-line description.
 
 
-def rule_neikan(r: KindContext) -> RuleHit | Defer | None:
-    """内刊: a central/provincial periodical, internal (内部刊物/资料/参阅) or classified."""
+def _neikan(r: KindContext) -> str | None:
     f = r.fields
     if not f.is_periodical or r.relation is not Relation.SUPERIOR:
         return None
-    marker = _INTERNAL_RE.search(f.body + (f.note.value if f.note else ""))
+    marker = phrases.INTERNAL.search(f.body + (f.note.value if f.note else ""))
     if marker is None and f.masthead is not None:
-        marker = _INTERNAL_NAME_RE.search(f.masthead.value)
+        marker = phrases.INTERNAL_NAME.search(f.masthead.value)
     if marker is not None:
-        return RuleHit("neikan", Kind.NEIKAN, f"{_issue(f)}；{marker.group(0)}")
+        return f"{_issue(f)}；{marker.group(0)}"
     if f.secrecy is not None:
-        return RuleHit("neikan", Kind.NEIKAN, f"{_issue(f)}；{f.secrecy.source_text}")
+        return f"{_issue(f)}；{f.secrecy.source_text}"
     return None
 
 
-def rule_jianbao(r: KindContext) -> RuleHit | Defer | None:
-    """简报: any other periodical (简报、信息、情况反映、工作动态, 第N期)."""
+def _jianbao(r: KindContext) -> str | None:
     f = r.fields
     if not f.is_periodical:
         return None
     title = f.title.value if f.title else ""
-    marker = _BRIEFING_RE.search(title)
-    evidence = f"{_issue(f)}" + (f"；{marker.group(0)}" if marker else "")
-    return RuleHit("jianbao", Kind.JIANBAO, evidence)
+    marker = phrases.BRIEFING.search(title)
+    return f"{_issue(f)}" + (f"；{marker.group(0)}" if marker else "")
 
 
 def _issue(f: DocumentFields) -> str:
@@ -537,53 +509,47 @@ def _issue(f: DocumentFields) -> str:
     return f"第{f.issue_no.value}期" if f.issue_no else ""
 
 
-def rule_chaojian(r: KindContext) -> RuleHit | Defer | None:
-    """抄件: a subordinate copies us (we are only in 抄送)."""
+def _chaojian(r: KindContext) -> str | None:
     if r.only_cc and r.relation is Relation.SUBORDINATE:
-        return RuleHit("chaojian", Kind.CHAO, f"抄送：{_cc(r)}；来文单位{r.organ.name}为下级")
+        return f"抄送：{_cc(r)}；来文单位{r.organ.name}为下级"
     return None
 
 
-def rule_party_centre(r: KindContext) -> RuleHit | Defer | None:
-    """阅件: documents of 中共中央 and its offices, whatever their wording."""
+def _party_centre(r: KindContext) -> str | None:
     if r.organ.is_party_centre:
         number = r.fields.doc_number.value if r.fields.doc_number else r.organ.name
-        return RuleHit("party_centre", Kind.YUE, f"{number}（党中央文件，政府阅知）")
+        return f"{number}（党中央文件，政府阅知）"
     return None
 
 
-def rule_superior_copy(r: KindContext) -> RuleHit | Defer | None:
-    """阅件: a superior copies us for information (we are only in 抄送)."""
+def _superior_copy(r: KindContext) -> str | None:
     if r.only_cc and r.relation is Relation.SUPERIOR:
-        return RuleHit("superior_copy", Kind.YUE, f"抄送：{_cc(r)}；主送：{_main(r)}")
+        return f"抄送：{_cc(r)}；主送：{_main(r)}"
     return None
 
 
-def rule_addressee_unclear(r: KindContext) -> RuleHit | Defer | None:
-    """Review: the 主送/抄送 neither names us nor is missing for a reason (公告…)."""
-    if r.in_main or r.in_cc:
+def _addressee_missing(r: KindContext) -> str | None:
+    if r.in_main or r.in_cc or r.fields.addressees is not None or r.fields.cc is not None:
         return None
-    if r.fields.addressees is None and r.fields.cc is None:
-        if r.doc_type in _NO_ADDRESSEE_TYPES and r.relation is not Relation.SUBORDINATE:
-            return None
-        if r.doc_type in _NO_ADDRESSEE_TYPES:
-            # sent to us by a subordinate with neither 主送 nor 抄送: 抄件 or 阅件 is for staff
-            return Defer("addressee_missing", f"下级机关的{r.doc_type}未列主送、抄送机关")
-        return Defer("addressee_missing", "未找到主送、抄送机关")
-    return Defer("addressee_unclear", f"主送：{_main(r)}（未能确认包含本机关）")
+    if r.doc_type in _NO_ADDRESSEE_TYPES and r.relation is not Relation.SUBORDINATE:
+        return None
+    if r.doc_type in _NO_ADDRESSEE_TYPES:
+        # sent to us by a subordinate with neither 主送 nor 抄送: 抄件 or 阅件 is for staff
+        return f"下级机关的{r.doc_type}未列主送、抄送机关"
+    return "未找到主送、抄送机关"
 
 
-def rule_qingshi(r: KindContext) -> RuleHit | Defer | None:
-    """办件: a 请示 always expects an answer (批复)."""
-    if r.doc_type == "请示":
-        return RuleHit("qingshi", Kind.BAN, f"文种为请示：{_title(r)}")
-    return None
+def _addressee_unclear(r: KindContext) -> str | None:
+    if r.in_main or r.in_cc or (r.fields.addressees is None and r.fields.cc is None):
+        return None
+    return f"主送：{_main(r)}（未能确认包含本机关）"
 
 
-def rule_request_to_others(r: KindContext) -> RuleHit | Defer | None:
-    """阅件: relayed to us under the distribution scope, but the 主送 names only other,
-    specific organs (a 批复 to a ministry, a 函 to a province): its 请…/要… speak to them.
-    A sentence that names us (请州人民政府…) still asks us."""
+def _qingshi(r: KindContext) -> str | None:
+    return f"文种为请示：{_title(r)}" if r.doc_type == "请示" else None
+
+
+def _request_to_others(r: KindContext) -> str | None:
     main = r.fields.addressees.value if r.fields.addressees else None
     if not r.item.sender.relayed or main is None or r.in_cc:
         return None
@@ -592,42 +558,27 @@ def rule_request_to_others(r: KindContext) -> RuleHit | Defer | None:
     if not r.directory.names_only_specific_others(_PARENTHESES_RE.sub("", main)):
         return None
     if any(_mentions_us(r, s) for s, _ in asking_sentences(r.fields.body)):
-        return None
-    evidence = f"主送：{main}（所提要求针对主送机关，本机关阅知）"
-    return RuleHit("request_to_others", Kind.YUE, evidence)
+        return None  # 请州人民政府… still asks us
+    return f"主送：{main}（所提要求针对主送机关，本机关阅知）"
 
 
-#: a parenthesis in a 主送 says what kinds of organ a name stands for: 陕西省（自治区、直辖市）
-_PARENTHESES_RE = re.compile(r"[(（][^()（）]*[)）]")
-
-
-def rule_report_request(r: KindContext) -> RuleHit | Defer | None:
-    """办件: a 报告 that asks for 批转/转发/审批 (or other help from us)."""
+def _report_request(r: KindContext) -> str | None:
     if r.doc_type != "报告" or not r.in_main:
         return None
-    sentence = _request_sentence(r.fields.body, _REPORT_ASK_RE)
-    if sentence is not None:
-        return RuleHit("report_request", Kind.BAN, sentence)
-    return None
+    return _request_sentence(r.fields.body, phrases.REPORT_ASK)
 
 
-def rule_letter_request(r: KindContext) -> RuleHit | Defer | None:
-    """办件: a 函 that asks for a reply, an opinion, approval or support."""
+def _letter_request(r: KindContext) -> str | None:
     if r.doc_type != "函" or not (r.in_main or _asks_us(r)):
         return None
-    sentence = _request_sentence(r.fields.body, _LETTER_ASK_RE)
+    sentence = _request_sentence(r.fields.body, phrases.LETTER_ASK)
     if sentence is None:
-        sentence = next(
-            (s for s, words in asking_sentences(r.fields.body) if _LETTER_WANTS_RE.search(words)),
-            None,
-        )
-    if sentence is not None:
-        return RuleHit("letter_request", Kind.BAN, sentence)
-    return None
+        asking = asking_sentences(r.fields.body)
+        sentence = next((s for s, words in asking if phrases.LETTER_WANTS.search(words)), None)
+    return sentence
 
 
-def rule_urgent_telegram(r: KindContext) -> RuleHit | Defer | None:
-    """办件: a 明传电报 marked 特提/特急/加急 that gives instructions."""
+def _urgent_telegram(r: KindContext) -> str | None:
     f = r.fields
     number = f.doc_number.value if f.doc_number else ""
     if not (f.telegram is not None or "明电" in number) or not r.in_main:
@@ -635,69 +586,87 @@ def rule_urgent_telegram(r: KindContext) -> RuleHit | Defer | None:
     if f.urgency is None or f.urgency.value not in _TELEGRAM_URGENCY:
         return None
     for sentence in sentences(f.body):
-        if _QING_RE.search(sentence) or _DIRECTIVE_RE.search(sentence) or "立即" in sentence:
-            return RuleHit("urgent_telegram", Kind.BAN, f"{f.urgency.value}明电：{sentence}")
+        if (
+            phrases.QING.search(sentence)
+            or phrases.DIRECTIVE.search(sentence)
+            or "立即" in sentence
+        ):
+            return f"{f.urgency.value}明电：{sentence}"
     return None
 
 
-def rule_proposal(r: KindContext) -> RuleHit | Defer | None:
-    """办件: 建议/提案 handed to us to answer."""
+def _proposal(r: KindContext) -> str | None:
     if not r.in_main:
         return None
     title = _title(r)
-    if not _PROPOSAL_RE.search(title + r.fields.body):
+    if not phrases.PROPOSAL.search(title + r.fields.body):
         return None
     for sentence in sentences(r.fields.body):
         if (
-            _PROPOSAL_RE.search(sentence + title)
+            phrases.PROPOSAL.search(sentence + title)
             and re.search("答复|办理|办复", sentence)
-            and (_QING_RE.search(sentence) or re.search("于.{0,12}前|务必|要", sentence))
+            and (phrases.QING.search(sentence) or re.search("于.{0,12}前|务必|要", sentence))
         ):
-            return RuleHit("proposal", Kind.BAN, sentence)
+            return sentence
     return None
 
 
-def rule_action_request(r: KindContext) -> RuleHit | Defer | None:
-    """办件: addressed to us and asks us to act or report back (请…报送/落实…, 于…前)."""
-    if r.doc_type in ("报告", "请示"):
+def _may_ask_us(r: KindContext) -> bool:
+    """What the request rules (deadline, action_request, directive) look at."""
+    return r.doc_type not in ("报告", "请示") and (bool(r.in_main) or _asks_us(r))
+
+
+def _deadline(r: KindContext) -> str | None:
+    return _deadline_request(r.fields) if _may_ask_us(r) else None
+
+
+def _action_request(r: KindContext) -> str | None:
+    if not _may_ask_us(r):
         return None
-    if not r.in_main and not _asks_us(r):
-        return None
-    deadline = _deadline_request(r.fields)
-    if deadline is not None:
-        return RuleHit("deadline", Kind.BAN, deadline)
-    sentence = _request_sentence(r.fields.body, _ACTION_RE)
+    sentence = _request_sentence(r.fields.body, phrases.ACTION)
     if sentence is not None and (r.in_main or _mentions_us(r, sentence)):
-        return RuleHit("action_request", Kind.BAN, sentence)
+        return sentence
     if r.in_main:
         asking = asking_sentences(r.fields.body)
-        bare = next((s for s, words in asking if _BARE_IMPERATIVE_RE.search(words)), None)
-        if bare is not None:
-            return RuleHit("action_request", Kind.BAN, bare)
-    deploys = r.doc_type in _DIRECTIVE_TYPES or _REQUIREMENTS_RE.search(r.fields.body)
-    if r.in_main and deploys and r.relation is not Relation.SUBORDINATE:
-        for s, words in asking_sentences(r.fields.body):
-            if _DIRECTIVE_RE.search(words):
-                return RuleHit("directive", Kind.BAN, s)
+        return next((s for s, words in asking if phrases.BARE_IMPERATIVE.search(words)), None)
     return None
 
 
-def rule_default_yue(r: KindContext) -> RuleHit | Defer | None:
-    """阅件: everything else addressed to us (通报, 决议, 纪要 供参阅, 报告 特此报告…)."""
-    if r.doc_type is None:
-        return Defer("doc_type_unknown", "未能识别文种和标题，无法判断是否需要办理")
-    marker = _INFORMATIONAL_RE.search(r.fields.body)
-    where = f"主送：{_main(r)}" if r.in_main else f"抄送：{_cc(r)}" if r.in_cc else "无主送"
-    if marker is not None:
-        return RuleHit("informational", Kind.YUE, f"{marker.group(0)}（{r.doc_type}，{where}）")
-    return RuleHit("no_request", Kind.YUE, f"{r.doc_type}未提出办理要求（{where}）")
+def _directive(r: KindContext) -> str | None:
+    if not _may_ask_us(r) or not r.in_main or r.relation is Relation.SUBORDINATE:
+        return None
+    if r.doc_type not in _DIRECTIVE_TYPES and not phrases.REQUIREMENTS.search(r.fields.body):
+        return None
+    return next(
+        (s for s, words in asking_sentences(r.fields.body) if phrases.DIRECTIVE.search(words)),
+        None,
+    )
+
+
+def _doc_type_unknown(r: KindContext) -> str | None:
+    return "未能识别文种和标题，无法判断是否需要办理" if r.doc_type is None else None
+
+
+def _where(r: KindContext) -> str:
+    return f"主送：{_main(r)}" if r.in_main else f"抄送：{_cc(r)}" if r.in_cc else "无主送"
+
+
+def _informational(r: KindContext) -> str | None:
+    marker = phrases.INFORMATIONAL.search(r.fields.body)
+    return f"{marker.group(0)}（{r.doc_type}，{_where(r)}）" if marker is not None else None
+
+
+def _no_request(r: KindContext) -> str | None:
+    return f"{r.doc_type}未提出办理要求（{_where(r)}）"
 
 
 def _asks_us(r: KindContext) -> bool:
     """Only in 抄送, but a request in the text names us (请州人民政府…)."""
     if not r.in_cc:
         return False
-    return any(_mentions_us(r, s) and _IMPERATIVE_RE.search(s) for s in sentences(r.fields.body))
+    return any(
+        _mentions_us(r, s) and phrases.IMPERATIVE.search(s) for s in sentences(r.fields.body)
+    )
 
 
 def _mentions_us(r: KindContext, sentence: str) -> bool:
@@ -716,21 +685,35 @@ def _cc(r: KindContext) -> str:
     return r.fields.cc.value if r.fields.cc else "（无）"
 
 
-KIND_RULES: tuple[KindRule, ...] = (
-    rule_neikan,
-    rule_jianbao,
-    rule_chaojian,
-    rule_party_centre,
-    rule_superior_copy,
-    rule_addressee_unclear,
-    rule_qingshi,
-    rule_request_to_others,
-    rule_report_request,
-    rule_letter_request,
-    rule_urgent_telegram,
-    rule_proposal,
-    rule_action_request,
-    rule_default_yue,
+_REVIEW = None  # a rule of this kind sends the item to staff (outcome review)
+
+#: the classification chain (DOMAIN §3), in order: the first rule whose test gives
+#: evidence decides; `jiyao classify --rules` prints it
+KIND_RULES: tuple[Rule, ...] = (
+    Rule("neikan", Kind.NEIKAN, _neikan, "上级机关的内部刊物（内部资料、参阅）或带密级的刊物"),
+    Rule("jianbao", Kind.JIANBAO, _jianbao, "其他期刊：简报、信息、情况反映、工作动态（第N期）"),
+    Rule("chaojian", Kind.CHAO, _chaojian, "下级机关抄送本机关（本机关仅在抄送中）"),
+    Rule("party_centre", Kind.YUE, _party_centre, "党中央及其办公厅的文件，政府阅知"),
+    Rule("superior_copy", Kind.YUE, _superior_copy,
+         "上级机关抄送本机关供阅知（本机关仅在抄送中）"),
+    Rule("addressee_missing", _REVIEW, _addressee_missing,
+         "未列主送、抄送机关（公告、通告等除外）"),
+    Rule("addressee_unclear", _REVIEW, _addressee_unclear, "主送、抄送均未能确认包含本机关"),
+    Rule("qingshi", Kind.BAN, _qingshi, "请示：总要批复"),
+    Rule("request_to_others", Kind.YUE, _request_to_others,
+         "经交换中心转来、主送为其他特定机关：所提要求针对主送机关，本机关阅知"),
+    Rule("report_request", Kind.BAN, _report_request, "报告请求批转、转发、审批或支持"),
+    Rule("letter_request", Kind.BAN, _letter_request, "函请答复、提出意见、批准或支持"),
+    Rule("urgent_telegram", Kind.BAN, _urgent_telegram, "特提、特急、加急明电并有部署"),
+    Rule("proposal", Kind.BAN, _proposal, "交办建议、提案，要求答复办理"),
+    Rule("deadline", Kind.BAN, _deadline, "要求于某日前报送、完成（非来文机关自定时限）"),
+    Rule("action_request", Kind.BAN, _action_request,
+         "要求本机关办理、报送、落实（引用的标题、收悉句和转述的请求除外）"),
+    Rule("directive", Kind.BAN, _directive,
+         "通知、意见或列明要求的来文对受文机关提出要求（各地要……）"),
+    Rule("doc_type_unknown", _REVIEW, _doc_type_unknown, "未能识别文种和标题"),
+    Rule("informational", Kind.YUE, _informational, "特此通报、供参阅等：供阅知"),
+    Rule("no_request", Kind.YUE, _no_request, "其余主送本机关的来文：未提出办理要求"),
 )
 
 # ------------------------------------------------------------------ entry
@@ -769,11 +752,13 @@ def reading_of(item: Item, directory: Directory) -> KindContext | None:
 
 
 def classify_kind(reading: KindContext) -> RuleHit | Defer:
-    """The first kind rule that decides; review when none does."""
+    """The first kind rule whose test gives evidence decides; review when none does."""
     for rule in KIND_RULES:
-        hit = rule(reading)
-        if hit is not None:
-            return hit
+        evidence = rule.test(reading)
+        if evidence is not None:
+            if rule.kind is None:
+                return Defer(rule.name, evidence)
+            return RuleHit(rule.name, rule.kind, evidence)
     return Defer("no_rule", "没有分类规则适用")
 
 

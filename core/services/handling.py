@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from core import handling as rules
@@ -17,7 +17,7 @@ from core.errors import ConflictError, InvalidInputError
 from core.handling import Step
 from core.limits import MAX_INSTRUCTION, required_text
 from core.model import Kind, Outcome
-from core.services import followups
+from core.services import followups, push
 from core.services.context import Context
 from core.services.dates import ACTOR
 from core.services.notify import (
@@ -28,11 +28,13 @@ from core.services.notify import (
     registry_name,
 )
 from core.services.registry import resolve_ref
+from core.slip import Slip
 from core.storage import audit, outbox
 from core.storage import chat as chat_repo
 from core.storage import handling as repo
+from core.storage import reminders as reminders_repo
 from core.storage.db import Reader, Row, UnitOfWork
-from core.visibility import Facts, Policy, Viewer, shown
+from core.visibility import Facts, Policy, Viewer, label, shown
 
 EVENT_ASSIGNED = "assigned_notice"
 
@@ -181,7 +183,8 @@ async def propose(
         assert current is not None
         if current.step in (Step.HANDLING, Step.DONE):
             raise ConflictError(f"{number} 已{current.step}，不能再拟办")
-        holder = who or "、".join(followups.item_leaders(ctx.settings, item)) or None
+        chosen = [who] if who else followups.item_leaders(ctx.settings, item)
+        holder = "、".join(chosen) or None
         await repo.ensure(uow, item["id"], step=Step.INSTRUCT, holder=holder, at=now)
         await repo.set_proposal(uow, item["id"], repo.Proposal(body, who, tuple(named), due),
                                 by=actor, at=now)
@@ -191,6 +194,11 @@ async def propose(
                            detail={"text": body, "leader": who, "units": named,
                                    "due": due.isoformat() if due else None})
         await followups.track_item(ctx, uow, item["id"], now)
+        for leader_ in ctx.settings.leader:
+            if leader_.name in chosen:
+                await push.queue_push(uow, item_id=item["id"], chat_id=leader_.chat_id,
+                                      role=push.ROLE_LEADER, purpose=push.PURPOSE_PROPOSAL,
+                                      urgent=False, at=now)
         view = await view_in(uow, ctx.settings, item, number)
         await uow.commit()
     assert view is not None
@@ -338,3 +346,78 @@ async def link_reply(uow: UnitOfWork, ctx: Context, *, ref: str, number: str,
 async def replies_owed(ctx: Context) -> list[dict[str, Any]]:
     async with ctx.db.reader() as r:
         return [dict(x) for x in await repo.replies_owed(r)]
+
+
+# ------------------------------------------------------------------ 传阅
+async def remind_held_copies(ctx: Context, now: datetime) -> int:
+    """A 内刊 copy one leader has held longer than `deadlines.circulation_hold_hours` is
+    reminded to that leader, and the registry told who has it since when — once per turn,
+    in working hours. Returns how many were reminded."""
+    hold = timedelta(hours=ctx.settings.deadlines.circulation_hold_hours)
+    cal = plan.work_calendar(ctx.settings)
+    at = plan.next_working_time(ctx.settings, cal, now)
+    added = 0
+    async with ctx.db.unit_of_work() as uow:
+        for row in await repo.held_copies(uow, now - hold):
+            since = _at(row["sent_at"])
+            seen = shown(Facts(row["outcome"], row["secrecy"]), Viewer.LEADER,
+                         Policy.of(ctx.settings))
+            name = label(f"内刊{row['issue_no'] or ''}", row["title"], seen)
+            text = (f"【传阅催还】{name}自 {local_time(ctx.settings, since)} 起在"
+                    f"{row['leader']}处传阅，已超过 {hold.total_seconds() / 3600:.0f} 小时，"
+                    "请阅后点“已阅，传下一位”。")
+            key = f"circulation:{row['item_id']}:{row['position']}"
+            for target in (f"chat:{row['chat_id']}", "registry"):
+                added += await reminders_repo.add_notice(
+                    uow, dedup=f"{key}:{target}", due_at=at, target=target,
+                    subject=f"item:{row['item_id']}", kind="circulation", text=text, now=now)
+        await uow.commit()
+    return added
+
+
+# ------------------------------------------------------------------ 公文处理单
+def _full_time(settings: Settings, at: datetime) -> str:
+    """2026年3月2日 17:05 (the slip is filed for years: it carries the year)."""
+    return f"{at.astimezone(settings.tz).year}年{local_time(settings, at)}"
+
+
+async def slip(ctx: Context, ref: str) -> Slip:
+    """The 公文处理单 of a 办件 as the registry's desk may print it (core.visibility: the
+    desk sees all but a sealed item's title)."""
+    async with ctx.db.reader() as r:
+        item = await resolve_ref(r, ctx, ref)
+        number = await followups.ban_number(r, item["id"])
+        _handled_item(item, number)
+        view = await view_in(r, ctx.settings, item, number)
+        instructions = await chat_repo.instructions_of(r, item["id"])
+    assert view is not None
+    assert number is not None
+    seen = shown(Facts(item["outcome"], item["secrecy"]), Viewer.DESK, Policy.of(ctx.settings))
+    p = view.proposal
+    proposal = ""
+    if p is not None:
+        extra = [f"呈{p.leader}" if p.leader else "",
+                 "承办：" + "、".join(p.units) if p.units else "",
+                 f"期限：{p.due.isoformat()}" if p.due else ""]
+        proposal = p.text + "".join(f"\n{x}" for x in extra if x)
+        if view.accepted_by:
+            proposal += f"\n（{view.accepted_by}已同意）"
+    reply = ""
+    if view.reply_owed:
+        reply = f"应{view.reply_owed}：" + (view.reply_number or "尚未取号")
+    return Slip(
+        office=ctx.settings.office.name, number=number,
+        received=_full_time(ctx.settings, _at(item["received_at"])),
+        sender=item["sender"] or "", doc_number=item["doc_number"] or "",
+        secrecy=item["secrecy"] or "无", urgency=item["urgency"] or "平件",
+        title=(item["title"] or "") if seen.title else "（封存件，标题不显示）",
+        proposal=proposal,
+        instructions="\n".join(
+            f"{x['leader']}（{_full_time(ctx.settings, _at(x['at']))}）：{x['text']}"
+            for x in instructions),
+        units="、".join(f"{a.unit}（{a.role}）" for a in view.assignments),
+        due=view.assignments[0].due if view.assignments else "",
+        result=(view.result or "") + (f"\n（办结于 {_full_time(ctx.settings, _at(view.done_at))}）"
+                                      if view.done_at else ""),
+        reply=reply,
+    )

@@ -19,7 +19,7 @@ from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH
 from core.routing import registry_staff
-from core.services import dates, followups, overdue, stats
+from core.services import dates, followups, handling, overdue, stats
 from core.services.context import Context
 from core.storage import disclosure as disclosure_repo
 from core.storage import followups as followups_repo
@@ -107,6 +107,7 @@ async def sweep(ctx: Context, now: datetime | None = None) -> SweepResult:
     """Reconcile deadlines, then send every due reminder once (late ones marked 补发)."""
     at = now or ctx.clock()
     synced = await overdue.sync(ctx, at)
+    await handling.remind_held_copies(ctx, at)
     sent, late, messages = await _send_due(ctx, at)
     if sent:
         log.info("reminders sent: %d (late %d, messages %d)", sent, late, messages)

@@ -153,3 +153,15 @@ async def replies_owed(conn: Conn) -> list[Row]:
         " WHERE h.step = '已办结' AND h.reply_owed IS NOT NULL AND h.reply_number IS NULL"
         " ORDER BY h.done_at"
     )
+
+
+# ------------------------------------------------------------------ 传阅
+async def held_copies(conn: Conn, since_before: datetime) -> list[Row]:
+    """传阅 turns (内刊 copies) a leader has held since before `since_before`."""
+    return await conn.fetchall(
+        "SELECT c.item_id, c.position, c.leader, c.chat_id, c.sent_at, i.title, i.secrecy,"
+        " i.outcome, i.issue_no FROM circulation c JOIN items i ON i.id = c.item_id"
+        " WHERE c.status = 'current' AND c.sent_at IS NOT NULL AND c.sent_at <= ?"
+        " ORDER BY c.sent_at",
+        (iso(since_before),),
+    )

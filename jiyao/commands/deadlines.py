@@ -67,6 +67,7 @@ def add_parser(sub: Sub) -> None:
     add_common(p)
     p.add_argument("ref", metavar="NUMBER|ID", help="办件登记号或收件序号")
     p.add_argument("--date", help="办结日期（默认今天）")
+    p.add_argument("--result", help="办理结果（写入公文处理单）")
     p.set_defaults(func=cmd_done)
 
     p = sub.add_parser("stats", help="政务公开信息提供和录用情况（按月、季、年）")
@@ -370,13 +371,15 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 def cmd_done(args: argparse.Namespace) -> int:
     r = with_context(args, lambda ctx: followups.close_item(
-        ctx, ref=args.ref, on=_day(args.date, "办结日期"),
+        ctx, ref=args.ref, on=_day(args.date, "办结日期"), result=args.result,
     ))
     if args.json:
         emit_json(r)
     else:
         print(f"已办结：收件 {r['item_id']}，{r['done_on']}（期限 {r['due']}，"
               f"{'按时' if r['on_time'] else '超期'}）")
+        if r["reply_owed"]:
+            print(f"来文请求答复：请拟{r['reply_owed']}，取号时加 --reply-to {r['item_id']}")
     return 0
 
 

@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--title", required=True, help="文件标题")
     _add_section(p, "取号科室")
     p.add_argument("--drafter", help="拟稿科室（默认为取号科室）")
+    p.add_argument("--reply-to", metavar="NUMBER|ID",
+                   help="此文是对该收件的答复（批复、复函），取号时关联")
     _add_attributes(p)
     p.set_defaults(func=cmd_take)
 
@@ -115,7 +117,7 @@ def cmd_take(args: argparse.Namespace) -> int:
         args,
         lambda ctx: dispatch.take(
             ctx, code=args.code, title=args.title, section=args.section,
-            drafting_section=args.drafter, **attrs,
+            drafting_section=args.drafter, reply_to=args.reply_to, **attrs,
         ),
     )
     if args.json:
@@ -123,6 +125,8 @@ def cmd_take(args: argparse.Namespace) -> int:
         return 0
     shown = "" if taken.short == taken.number else f"（文件上印 {taken.short}）"
     say(f"已取号：{taken.number}{shown}")
+    if args.reply_to:
+        say(f"已关联为收件 {args.reply_to} 的答复")
     if taken.missing:
         say(_missing_note(taken.number, taken.missing))
     return 0
