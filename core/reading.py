@@ -5,8 +5,11 @@ choose the main document → read its GB/T 9704 fields → find the sender → i
 checks → classification rules. Pure (no I/O, no clock, no logging) and total:
 whatever goes wrong inside becomes a quarantined decision with a finding.
 
-A sealed item (亲启, 绝密, 科室) is stopped on its envelope and 版头 alone: its
-正文 is not read and its text is not kept.
+A sealed item (亲启, 绝密, 科室) is stopped on its envelope (headers and 签收单, DOMAIN
+§2) before any document is opened; failing that, on the head of the main document's
+first page (a 绝密 marked only there). Its decision holds envelope facts only, plus the
+字号 and 密级 when the head showed 绝密: never its title, 文种, text, attachment names
+or findings.
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from pathlib import PurePath
 from core.classify import (
     SEALING_CHECKS,
     AttachmentState,
+    CheckHit,
     Item,
     Verdict,
     judge,
     run_checks,
 )
 from core.directory import Directory, SenderMatch
-from core.documents import extract
+from core.documents import DEFAULT_LIMITS, Limits, extract
 from core.fields import (
     DocumentFields,
     Field,
@@ -60,6 +64,14 @@ JSON_KEYS = (
 )
 
 _FAX_SUBJECT_RE = re.compile(r"(?i)fax\s+from\s+([+\d][\d\s\-]{4,})")
+#: what is read to look for a 绝密 marking: the first page of each document
+_HEAD_LIMITS = Limits(max_pages=1, max_text_chars=20_000)
+#: evidence recorded when the first page sealed the item (its own words are not kept)
+_HEAD_EVIDENCE = {
+    Reason.TOP_SECRET: "首页版头标注绝密",
+    Reason.PERSONAL: "首页主送标注亲启或封存领导",
+    Reason.SECTION: "首页主送为本机关科室",
+}
 
 
 @dataclass(frozen=True)
@@ -146,43 +158,44 @@ class _Message:
 
 
 def _decide(parsed: ParsedMessage, directory: Directory, seen_envelope: SeenEnvelope) -> Decision:
-    message = _read(parsed, directory)
-    parsed = message.parsed
     subject = parsed.subject or ""
+    # 1. the envelope alone: a 亲启 (or 绝密 in the subject) is sealed before anything opens
+    envelope = _envelope(parsed, directory)
+    envelope_fields = _with_envelope(DocumentFields(), subject, ())
+    envelope_sender = _envelope_sender(parsed, directory, envelope_fields, envelope)
+    hit = run_checks(
+        _item(envelope, envelope_sender, envelope_fields), directory, seen_envelope,
+        SEALING_CHECKS,
+    )
+    if hit is not None and hit.outcome is Outcome.SEALED:
+        return _sealed(envelope, envelope_sender, envelope_fields, hit, evidence=hit.evidence)
+
+    # 2. the head of each document's first page: a 绝密 marked only there
+    first_pages = _read(parsed, directory, _HEAD_LIMITS)
+    head = _with_envelope(head_fields(first_pages.main_text), subject, ())
+    sender = _sender(parsed, directory, head, first_pages.fax_remote_id)
+    hit = run_checks(_item(first_pages, sender, head), directory, seen_envelope, SEALING_CHECKS)
+    if hit is not None and hit.outcome is Outcome.SEALED:
+        evidence = _HEAD_EVIDENCE.get(hit.reason) if hit.reason else None
+        if hit.reason is Reason.TOP_SECRET:
+            kept = replace(envelope_fields, doc_number=head.doc_number, secrecy=head.secrecy)
+            return _sealed(envelope, sender, kept, hit, evidence=evidence or hit.rule)
+        return _sealed(envelope, envelope_sender, envelope_fields, hit,
+                       evidence=evidence or hit.rule)
+
+    # 3. the whole message
+    message = _read(parsed, directory)
     year = parsed.date.year if parsed.date is not None else None
-
-    head = _with_envelope(head_fields(message.main_text), subject, message.attachments)
-    sender = _sender(parsed, directory, head, message.fax_remote_id)
-    head_item = _item(message, sender, head)
-    sealed = run_checks(head_item, directory, seen_envelope, SEALING_CHECKS)
-    if sealed is not None:
-        verdict = Verdict(sealed.outcome, None, sealed.reason, sealed.rule, sealed.evidence)
-        return _decision(message, sender, head, verdict, text="", keep_fields=False)
-
     fields = _with_envelope(
         extract_fields(message.main_text, year_hint=year), subject, message.attachments
     )
-    if fields.doc_number != head.doc_number or fields.organ_names != head.organ_names:
-        sender = _sender(parsed, directory, fields, message.fax_remote_id)
+    sender = _sender(parsed, directory, fields, message.fax_remote_id)
     verdict = judge(_item(message, sender, fields), directory, seen_envelope=seen_envelope)
     return _decision(message, sender, fields, verdict, text=message.main_text, keep_fields=True)
 
 
-def _read(parsed: ParsedMessage, directory: Directory) -> _Message:
-    findings: list[Finding] = list(parsed.findings)
-    states: list[AttachmentState] = []
-    texts: list[str] = []
-    for att in parsed.documents:
-        got = extract(att)
-        findings.extend(got.findings)
-        states.append(
-            AttachmentState(
-                att.filename or "", att.content_type, att.sha256, len(att.data), got.status
-            )
-        )
-        if got.status == "ok" and got.text.strip():
-            texts.append(got.text)
-    main_text = _main_text(texts, parsed.body_text or "", has_documents=bool(states))
+def _envelope(parsed: ParsedMessage, directory: Directory) -> _Message:
+    """The message as its envelope shows it: headers and 签收单, no document opened."""
     headers = {k.lower(): v for k, v in parsed.headers.items()}
     fax = directory.is_fax_gateway(parsed.from_address or "")
     remote = headers.get("x-fax-remote-id")
@@ -192,13 +205,36 @@ def _read(parsed: ParsedMessage, directory: Directory) -> _Message:
     to_names = tuple(name for name, _ in getaddresses([headers.get("to", "")]) if name)
     return _Message(
         parsed=parsed,
-        attachments=tuple(states),
-        main_text=main_text,
-        has_text=bool(main_text.strip()),
-        findings=tuple(findings),
+        attachments=(),
+        main_text="",
+        has_text=False,
+        findings=tuple(parsed.findings),
         channel=Channel.FAX if fax else Channel.EMAIL,
         fax_remote_id=remote.strip() if remote else None,
         to_names=to_names,
+    )
+
+
+def _read(parsed: ParsedMessage, directory: Directory, limits: Limits = DEFAULT_LIMITS) -> _Message:
+    """The envelope plus the text of every document part, read within `limits`."""
+    envelope = _envelope(parsed, directory)
+    findings: list[Finding] = list(envelope.findings)
+    states: list[AttachmentState] = []
+    texts: list[str] = []
+    for att in parsed.documents:
+        got = extract(att, limits)
+        findings.extend(got.findings)
+        states.append(
+            AttachmentState(
+                att.filename or "", att.content_type, att.sha256, len(att.data), got.status
+            )
+        )
+        if got.status == "ok" and got.text.strip():
+            texts.append(got.text)
+    main_text = _main_text(texts, parsed.body_text or "", has_documents=bool(states))
+    return replace(
+        envelope, attachments=tuple(states), main_text=main_text,
+        has_text=bool(main_text.strip()), findings=tuple(findings),
     )
 
 
@@ -255,6 +291,35 @@ def _sender(
         fax_remote_id=fax_remote_id,
         forwarded_from=[e.from_address for e in parsed.forwarded if e.from_address],
     )
+
+
+def _envelope_sender(
+    parsed: ParsedMessage, directory: Directory, fields: DocumentFields, envelope: _Message
+) -> SenderMatch:
+    """The sender as the envelope shows it: From, fax station, the subject's 字号 and the
+    签收单's issuer; never a name read from inside (a forwarded message is inside)."""
+    manifest = parsed.manifest
+    issuer = manifest.get("from") if isinstance(manifest, Mapping) else None
+    return directory.resolve_sender(
+        parsed.from_address or "",
+        doc_number=fields.doc_number.value if fields.doc_number else None,
+        organ_names=(issuer,) if isinstance(issuer, str) and issuer.strip() else (),
+        fax_remote_id=envelope.fax_remote_id,
+    )
+
+
+def _sealed(
+    envelope: _Message, sender: SenderMatch, fields: DocumentFields, hit: CheckHit, *,
+    evidence: str,
+) -> Decision:
+    """A sealed item's decision: the envelope's facts and the fields the caller kept
+    (字号 and 密级 of a head marked 绝密); nothing from inside the documents."""
+    kept = DocumentFields(doc_number=fields.doc_number, secrecy=fields.secrecy)
+    if hit.reason is Reason.TOP_SECRET and kept.secrecy is None:
+        kept = replace(kept, secrecy=Field("绝密", evidence))
+    verdict = Verdict(hit.outcome, None, hit.reason, hit.rule, evidence)
+    bare = replace(envelope, attachments=(), main_text="", has_text=False, findings=())
+    return _decision(bare, sender, kept, verdict, text="", keep_fields=False)
 
 
 def _item(message: _Message, sender: SenderMatch, fields: DocumentFields) -> Item:

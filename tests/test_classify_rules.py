@@ -618,13 +618,15 @@ def test_decide_body_document() -> None:
 
 
 def test_decide_sealed_keeps_no_text() -> None:
-    """A sealed item keeps only its envelope data, not the document's text or fields."""
+    """A 亲启 item keeps only its envelope data: not the document's text, fields or 字号
+    (it is read from inside, DOMAIN §2)."""
     d = decide(_mail(COUNTY, QINGSHI, subject="州长亲启"), DIRECTORY)
     assert (d.outcome, d.reason) == (Outcome.SEALED, Reason.PERSONAL)
     assert d.text == ""
     assert d.fields is None
     assert d.deadline is None
-    assert d.doc_number == "泸府〔2024〕30号"
+    assert d.doc_number is None
+    assert d.sender == "泸定县人民政府"  # by its own From address
 
 
 def test_decide_never_raises() -> None:
