@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from core.config import load_settings  # noqa: E402 - after the path set-up above
 from core.directory import Directory  # noqa: E402
-from core.reading import decide  # noqa: E402
+from core.reading.decide import decide  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "dev"
 TARGET_P95_MS = 50.0

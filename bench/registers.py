@@ -1,111 +1,380 @@
-"""Benchmark: durable registrations/s through the service layer vs raw sqlite3, and counts latency.
+"""Benchmark: durable registrations/s through the service against raw SQLite running the
+same statements, and `counts` latency on a large registry.
 
-Prints: raw INSERT+COMMIT rate with the same pragmas on the same disk, the service rate
-(register_paper: item row, register number, counters, FTS row, audit entry, one fsync'd
-commit), their ratio (target ≥ 30%), and `counts` p50/p95 on a registry seeded with
-1,000,000 items (target p95 < 50 ms).
+    nice -n 10 .venv/bin/python bench/registers.py            # 3 rounds, 500 each, 1M items
+    .venv/bin/python bench/registers.py --rounds 1 --n 50 --items 0   # quick look
 
-    .venv/bin/python bench/registers.py [--n 500] [--items 1000000]
+The service side is `registry.register_paper` through the real `Database` (one writer,
+group commit), with 1 caller (every registration its own fsync'd COMMIT) and with 16
+concurrent callers (their units share a transaction and one COMMIT).
+
+The raw side runs the statements the service ran: one service registration is captured
+on the writer connection (SQL text and parameters, each INSERT's rowid and each row
+read back), and replayed with plain `sqlite3` on a database of the same schema and
+pragmas (WAL, synchronous=FULL, the same SQL function for the audit hash), on the same
+file system. Values the database gave (item id, entry id, the register's next number,
+…) are replaced in later parameters by the ones the replay gets, so every replayed
+registration is a new item with its own gap-free number; texts are the captured ones.
+The capture databases are seeded so that every such value is distinctive (≥ 1000) and
+cannot be confused with another parameter. Raw runs:
+  - single:  BEGIN IMMEDIATE; one registration; COMMIT — against the 1-caller service;
+  - batched: BEGIN IMMEDIATE; N registrations; COMMIT — against the 16-caller service,
+    N = the mean number of registrations per COMMIT the service reached in the same
+    round (or --batch N).
+Rounds are interleaved (raw single, service ×1, service ×16, raw batched, per round), each
+on fresh files; min/median/max over --rounds and the ratios service/raw.
+Goal: service ×16 ≥ 0.5 × raw batched (issue 12 measured 0.17–0.34×).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import shutil
 import sqlite3
 import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.config import Storage, load_settings
-from core.model import Kind
-from core.services import registry
-from core.services.context import open_context
-from core.storage.db import PRAGMAS
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from core.config import Storage, load_settings  # noqa: E402 - after the path set-up above
+from core.model import Kind  # noqa: E402
+from core.services import registry  # noqa: E402
+from core.services.context import Context, open_context  # noqa: E402
+from core.storage import db as dbmod  # noqa: E402
+from core.storage.audit_hash import entry_hash  # noqa: E402
+from core.storage.db import PRAGMAS  # noqa: E402
+
+SENDER = "康定市人民政府"
+#: transaction control: the raw side places its own BEGIN/COMMIT
+_TXN = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+#: database-given values below this are not substituted (seeding keeps ours above it)
+_DISTINCT = 1000
+#: registrations before the clock starts, on each side: past the first checkpoint, the WAL
+#: file is reused instead of growing (a growing file costs a metadata flush per fsync)
+WARM = 150
 
 
-def raw_rate(path: Path, n: int) -> float:
-    conn = sqlite3.connect(path, isolation_level=None)
-    for p in PRAGMAS:
-        conn.execute(p)
-    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, received_at TEXT, sender TEXT,"
-                 " title TEXT, kind TEXT, seq INTEGER)")
-    start = time.perf_counter()
-    for i in range(n):
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute(
-            "INSERT INTO t (received_at, sender, title, kind, seq) VALUES (?,?,?,?,?)",
-            (datetime.now(UTC).isoformat(), "康定市人民政府", f"关于测试的请示{i}", "办件", i),
-        )
-        conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return n / elapsed
+# ------------------------------------------------------------------ capture
 
 
-async def service_rate(data_dir: Path, n: int, callers: int = 1) -> float:
-    """Registrations/s with `callers` concurrent tasks (as the SMTP edge has connections)."""
+@dataclass
+class Statement:
+    sql: str
+    params: tuple[Any, ...]
+    lastrowid: int | None = None
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+
+
+class _Cursor:
+    """A cursor that notes the rows read through it."""
+
+    def __init__(self, cur: sqlite3.Cursor, stmt: Statement) -> None:
+        self._cur = cur
+        self._stmt = stmt
+
+    def fetchone(self) -> Any:
+        row = self._cur.fetchone()
+        if row is not None:
+            self._stmt.rows.append(tuple(row))
+        return row
+
+    def fetchall(self) -> list[Any]:
+        rows = self._cur.fetchall()
+        self._stmt.rows.extend(tuple(r) for r in rows)
+        return rows
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cur, name)
+
+
+class _Recording:
+    """The writer connection, noting every statement executed on it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.log: list[Statement] = []
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        cur = self._conn.execute(sql, params)
+        stmt = Statement(sql, tuple(params))
+        if sql.lstrip()[:6].upper() == "INSERT":
+            stmt.lastrowid = cur.lastrowid
+        self.log.append(stmt)
+        return _Cursor(cur, stmt)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
+def _writer(ctx: Context) -> Any:
+    writer = ctx.db._writer  # the benchmark looks inside on purpose
+    assert writer is not None
+    return writer
+
+
+async def capture(ctx: Context) -> list[Statement]:
+    """The statements one `register_paper` runs on the writer connection."""
+    writer = _writer(ctx)
+    real = writer.conn
+    recording = _Recording(real)
+    writer.conn = recording
+    try:
+        await registry.register_paper(ctx, kind=Kind.BAN, sender=SENDER, title="关于测试的请示")
+    finally:
+        writer.conn = real
+    return recording.log
+
+
+# ------------------------------------------------------------------ databases
+
+
+def settings_for(data_dir: Path) -> Any:
     settings = load_settings(ROOT / "config.example.toml")
-    s = settings.model_copy(update={"storage": Storage(data_dir=data_dir)})
-    ctx = await open_context(s)
+    return settings.model_copy(update={"storage": Storage(data_dir=data_dir)})
+
+
+def seed(path: Path) -> None:
+    """Rows with large ids, and a register well under way: every value the database gives
+    the next registration is distinctive."""
+    year = time.gmtime().tm_year
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN")
+        conn.execute(
+            "INSERT INTO items (id, received_at, year, month, channel, outcome, kind, sender,"
+            " title, created_by) VALUES (830000, '2000-01-01T00:00:00+00:00', 2000, 1,"
+            " 'paper', 'register', '阅件', 'seed', 'seed', 'bench')")
+        conn.execute(
+            "INSERT INTO register_entries (id, item_id, kind, year, seq, number, registered_at)"
+            " VALUES (640000, 830000, '阅件', 2000, 1, 'seed-1', '2000-01-01T00:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO outbox (id, channel, event, item_id, target, payload, created_at,"
+            " due_at, done_at) VALUES (450000, 'seed', 'seed', 830000, 'seed', '{}',"
+            " '2000-01-01T00:00:00+00:00', '2000-01-01T00:00:00+00:00',"
+            " '2000-01-01T00:00:00+00:00')")
+        conn.execute(
+            "INSERT INTO audit (id, at, actor, action, subject, detail, prev_hash, hash)"
+            " VALUES (370000, '2000-01-01T00:00:00+00:00', 'bench', 'seed', 'seed', '{}',"
+            " 'seed', 'seed')")
+        conn.execute("INSERT INTO register_seq (kind, year, last) VALUES ('办件', ?, 5000)",
+                     (year,))
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+
+
+async def fresh_context(data_dir: Path) -> Context:
+    """A migrated, seeded registry, open."""
+    ctx = await open_context(settings_for(data_dir))
+    await ctx.db.close()
+    seed(data_dir / "jiyao.db")
+    return await open_context(settings_for(data_dir))
+
+
+# ------------------------------------------------------------------ raw replay
+
+
+def _produced(stmt: Statement) -> list[Any]:
+    """The values the database gave in answer to a statement, in order."""
+    return ([stmt.lastrowid] if stmt.lastrowid is not None else []) + [
+        v for row in stmt.rows for v in row]
+
+
+class Replay:
+    """The captured statements as a plan: which parameters carry database-given values."""
+
+    def __init__(self, log: list[Statement]) -> None:
+        self.statements = [s for s in log if not _TXN.match(s.sql)]
+        self.control = [s.sql for s in log if _TXN.match(s.sql)]
+        given: set[int] = set()
+        self.plan: list[tuple[Statement, list[tuple[int, list[int]]], bool]] = []
+        for s in self.statements:
+            subs = []
+            for i, p in enumerate(s.params):
+                if isinstance(p, int) and not isinstance(p, bool) and p in given:
+                    subs.append((i, [p]))
+                elif isinstance(p, str):
+                    found = [v for v in given if re.search(rf"(?<!\d){v}(?!\d)", p)]
+                    if found:
+                        subs.append((i, found))
+            reads = bool(s.rows) or s.lastrowid is not None
+            self.plan.append((s, subs, reads))
+            for v in _produced(s):
+                if isinstance(v, int) and v >= _DISTINCT:
+                    given.add(v)
+        self.given = given
+        small = [v for s in self.statements for v in _produced(s)
+                 if isinstance(v, int) and 0 < v < _DISTINCT and s.lastrowid == v
+                 and not s.sql.lstrip().upper().startswith("INSERT INTO REGISTER_SEQ")]
+        self.unseeded = sorted(set(small))
+
+    def one(self, conn: sqlite3.Connection) -> None:
+        """One registration's statements with this replay's own database-given values."""
+        now: dict[int, int] = {}
+        for s, subs, reads in self.plan:
+            params = s.params
+            if subs:
+                params = list(params)
+                for i, olds in subs:
+                    p = params[i]
+                    if isinstance(p, int):
+                        params[i] = now[p]
+                    else:
+                        for old in olds:
+                            p = re.sub(rf"(?<!\d){old}(?!\d)", str(now[old]), p)
+                        params[i] = p
+            cur = conn.execute(s.sql, params)
+            if reads:
+                got = ([cur.lastrowid] if s.lastrowid is not None else []) + [
+                    v for row in cur.fetchall() for v in row]
+                now.update((old, new) for old, new in zip(_produced(s), got, strict=True)
+                           if isinstance(old, int) and old >= _DISTINCT)
+            cur.close()
+
+
+def raw_connection(path: Path) -> sqlite3.Connection:
+    """Set up as the service's writer connection is."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+    conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
+    return conn
+
+
+def raw_rate(path: Path, replay: Replay, n: int, per_commit: int) -> float:
+    conn = raw_connection(path)
+    try:
+        for _ in range(WARM):
+            conn.execute("BEGIN IMMEDIATE")
+            replay.one(conn)
+            conn.execute("COMMIT")
+        start = time.perf_counter()
+        done = 0
+        while done < n:
+            k = min(per_commit, n - done)
+            conn.execute("BEGIN IMMEDIATE")
+            for _ in range(k):
+                replay.one(conn)
+            conn.execute("COMMIT")
+            done += k
+        rate = n / (time.perf_counter() - start)
+        check_registered(conn, WARM + n)
+        return rate
+    finally:
+        conn.close()
+
+
+def check_registered(conn: sqlite3.Connection, n: int) -> None:
+    """n new items, each with its own number, gap-free after the seeded 5000."""
+    row = conn.execute(
+        "SELECT COUNT(*), COUNT(DISTINCT e.item_id), MIN(e.seq), MAX(e.seq)"
+        " FROM register_entries e JOIN items i ON i.id = e.item_id AND i.created_by != 'bench'"
+        " WHERE e.kind = '办件'").fetchone()
+    assert tuple(row) == (n, n, 5001, 5000 + n), tuple(row)
+
+
+# ------------------------------------------------------------------ service
+
+
+@contextmanager
+def counting_commits() -> Iterator[list[int]]:
+    """Count the service's COMMITs (one Python call per COMMIT, not per statement)."""
+    real: Callable[..., None] = dbmod._commit_sync
+    count = [0]
+
+    def counted(conn: sqlite3.Connection, batch: Any) -> None:
+        count[0] += 1
+        real(conn, batch)
+
+    dbmod._commit_sync = counted
+    try:
+        yield count
+    finally:
+        dbmod._commit_sync = real
+
+
+async def service_rate(data_dir: Path, n: int, callers: int) -> tuple[float, float]:
+    """Registrations/s with `callers` concurrent tasks, and registrations per COMMIT."""
+    ctx = await fresh_context(data_dir)
 
     async def caller(k: int) -> None:
         for i in range(k, n, callers):
-            await registry.register_paper(ctx, kind=Kind.BAN, sender="康定市人民政府",
+            await registry.register_paper(ctx, kind=Kind.BAN, sender=SENDER,
                                           title=f"关于测试的请示{i}")
 
     try:
-        start = time.perf_counter()
-        await asyncio.gather(*(caller(k) for k in range(callers)))
-        rate = n / (time.perf_counter() - start)
+        for i in range(WARM):
+            await registry.register_paper(ctx, kind=Kind.BAN, sender=SENDER, title=f"预热{i}")
+        with counting_commits() as commits:
+            start = time.perf_counter()
+            await asyncio.gather(*(caller(k) for k in range(callers)))
+            rate = n / (time.perf_counter() - start)
         async with ctx.db.reader() as r:
-            row = await r.fetchone("SELECT COUNT(*) AS n, MAX(seq) AS hi FROM register_entries")
+            row = await r.fetchone(
+                "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM register_entries"
+                " WHERE kind = '办件'")
         assert row is not None
-        assert row["n"] == row["hi"] == n, "every registration durable and numbered"
-        return rate
+        assert (row["n"], row["lo"], row["hi"]) == (WARM + n, 5001, 5000 + WARM + n), dict(row)
+        return rate, n / max(1, commits[0])
     finally:
         await ctx.db.close()
 
 
-def seed(db: Path, total: int) -> None:
+async def captured_replay(data_dir: Path) -> Replay:
+    ctx = await fresh_context(data_dir)
+    try:
+        return Replay(await capture(ctx))
+    finally:
+        await ctx.db.close()
+
+
+async def raw_database(data_dir: Path) -> Path:
+    """A migrated, seeded registry file, closed (the raw side's own)."""
+    ctx = await fresh_context(data_dir)
+    await ctx.db.close()
+    return data_dir / "jiyao.db"
+
+
+# ------------------------------------------------------------------ counts latency
+
+
+def seed_items(db: Path, total: int) -> None:
     """Bulk-load `total` items spread over 2024–2026 (the items trigger keeps the counters
     and the search rows, as for items registered one by one)."""
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("BEGIN")
     kinds = ["办件", "阅件", "抄件", "内刊", "简报"]
+    sql = ("INSERT INTO items (received_at, year, month, channel, outcome, kind, sender,"
+           " title, created_by) VALUES (?,?,?,?,?,?,?,?,?)")
     batch = []
     for i in range(total):
         year = 2024 + i % 3
         month = 1 + (i // 3) % 12
-        kind = kinds[i % 5]
         batch.append((f"{year}-{month:02d}-01T00:00:00+00:00", year, month, "email", "register",
-                      kind, "康定市人民政府", f"标题{i}", "bench"))
+                      kinds[i % 5], SENDER, f"标题{i}", "bench"))
         if len(batch) == 50_000:
-            conn.executemany(
-                "INSERT INTO items (received_at, year, month, channel, outcome, kind, sender,"
-                " title, created_by) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+            conn.executemany(sql, batch)
             batch.clear()
     if batch:
-        conn.executemany(
-            "INSERT INTO items (received_at, year, month, channel, outcome, kind, sender,"
-            " title, created_by) VALUES (?,?,?,?,?,?,?,?,?)", batch)
+        conn.executemany(sql, batch)
     conn.execute("COMMIT")
     conn.close()
 
 
 async def counts_latency(data_dir: Path, calls: int) -> tuple[float, float, int]:
-    settings = load_settings(ROOT / "config.example.toml")
-    s = settings.model_copy(update={"storage": Storage(data_dir=data_dir)})
-    ctx = await open_context(s)
+    ctx = await open_context(settings_for(data_dir))
     try:
         lat = []
         total = 0
@@ -122,31 +391,73 @@ async def counts_latency(data_dir: Path, calls: int) -> tuple[float, float, int]
         await ctx.db.close()
 
 
+# ------------------------------------------------------------------ main
+
+
+def spread(xs: list[float], fmt: str = "{:8.1f}") -> str:
+    return " / ".join(fmt.format(x) for x in (min(xs), statistics.median(xs), max(xs)))
+
+
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=500, help="registrations per measurement")
-    ap.add_argument("--items", type=int, default=1_000_000, help="items seeded for counts")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=0,
+                    help="registrations per raw batched COMMIT (0: the service's observed)")
+    ap.add_argument("--items", type=int, default=1_000_000,
+                    help="items seeded for the counts latency (0: skip)")
     args = ap.parse_args()
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out))
+    tmp = Path(tempfile.mkdtemp(dir=out))  # the repository's file system, as in service
     try:
-        raw = raw_rate(tmp / "raw.db", args.n)
-        seq = asyncio.run(service_rate(tmp / "svc1", args.n))
-        par = asyncio.run(service_rate(tmp / "svc16", args.n * 2, callers=16))
-        print(f"raw sqlite3 INSERT+COMMIT (WAL, synchronous=FULL), one at a time: {raw:8.1f} /s")
-        print(f"service register_paper, one caller (1 commit each):             {seq:8.1f} /s"
-              f"  = {seq / raw:.0%} of raw")
-        print(f"service register_paper, 16 concurrent callers (group commit):   {par:8.1f} /s"
-              f"  = {par / raw:.0%} of raw (target ≥ 30%)")
-        big = tmp / "big"
-        asyncio.run(service_rate(big, 1))  # creates and migrates the schema
-        t0 = time.perf_counter()
-        seed(big / "jiyao.db", args.items)
-        print(f"seeded {args.items:,} items in {time.perf_counter() - t0:.1f} s")
-        p50, p95, per_year = asyncio.run(counts_latency(big, 400))
-        print(f"counts latency over {args.items:,} items: p50 {p50:.2f} ms, p95 {p95:.2f} ms"
-              f" (target p95 < 50 ms; largest year holds {per_year:,} items)")
+        replay = asyncio.run(captured_replay(tmp / "capture"))
+        print(f"one service registration runs {len(replay.statements)} statements "
+              f"(+ {', '.join(replay.control)}); database-given values substituted: "
+              f"{sorted(replay.given)}")
+        for s in replay.statements:
+            print("   ", " ".join(s.sql.split())[:110])
+        if replay.unseeded:
+            print(f"warning: rowids {replay.unseeded} were not seeded distinct; "
+                  "the replay reuses them")
+        rs: dict[str, list[float]] = {k: [] for k in ("raw1", "svc1", "svc16", "rawb")}
+        batches: list[float] = []
+        for r in range(args.rounds):
+            d = tmp / f"round{r}"
+            rs["raw1"].append(raw_rate(asyncio.run(raw_database(d / "raw1")), replay, args.n, 1))
+            rs["svc1"].append(asyncio.run(service_rate(d / "svc1", args.n, 1))[0])
+            rate, per_commit = asyncio.run(service_rate(d / "svc16", args.n, 16))
+            rs["svc16"].append(rate)
+            batches.append(per_commit)
+            n_batch = args.batch or max(1, round(per_commit))
+            rs["rawb"].append(raw_rate(asyncio.run(raw_database(d / "rawb")), replay,
+                                       args.n, n_batch))
+            print(f"round {r + 1}: raw single {rs['raw1'][-1]:.0f}/s, service×1 "
+                  f"{rs['svc1'][-1]:.0f}/s, service×16 {rate:.0f}/s ({per_commit:.1f} per "
+                  f"COMMIT), raw batched ×{n_batch} {rs['rawb'][-1]:.0f}/s")
+        ratio1 = [s / r for s, r in zip(rs["svc1"], rs["raw1"], strict=True)]
+        ratio16 = [s / r for s, r in zip(rs["svc16"], rs["rawb"], strict=True)]
+        ratio16s = [s / r for s, r in zip(rs["svc16"], rs["raw1"], strict=True)]
+        print(f"\nregistrations/s, {args.n} per measurement, {args.rounds} rounds "
+              "(min / median / max)")
+        print(f"  raw SQLite, same statements, 1 per COMMIT        {spread(rs['raw1'])}")
+        print(f"  service register_paper, 1 caller                 {spread(rs['svc1'])}")
+        print(f"  service register_paper, 16 callers (group commit){spread(rs['svc16'])}")
+        print(f"  raw SQLite, same statements, batched per COMMIT  {spread(rs['rawb'])}"
+              f"   (registrations per service COMMIT: {spread(batches, '{:.1f}')})")
+        print(f"  ratio service×1 / raw single                     {spread(ratio1, '{:8.2f}')}")
+        print(f"  ratio service×16 / raw batched                   {spread(ratio16, '{:8.2f}')}"
+              "   (goal ≥ 0.5)")
+        print(f"  ratio service×16 / raw single                    {spread(ratio16s, '{:8.2f}')}")
+        if args.items:
+            big = tmp / "big"
+            asyncio.run(raw_database(big))
+            t0 = time.perf_counter()
+            seed_items(big / "jiyao.db", args.items)
+            print(f"\nseeded {args.items:,} items in {time.perf_counter() - t0:.1f} s")
+            p50, p95, per_year = asyncio.run(counts_latency(big, 400))
+            print(f"counts latency over {args.items:,} items: p50 {p50:.2f} ms, p95 {p95:.2f} "
+                  f"ms (target p95 < 50 ms; largest year holds {per_year:,} items)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

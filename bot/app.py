@@ -18,10 +18,11 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ExtBot
 
 from bot import handlers, jobs
-from bot.auth import commands_for, known_chats, principal_for
 from bot.delivery import Delivery
 from bot.handlers.common import Runtime
+from bot.menu import commands_for
 from core.errors import ConfigError
+from core.permissions import known_chats, principal_for
 from core.services.context import Context
 
 log = logging.getLogger("bot")

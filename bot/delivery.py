@@ -1,7 +1,7 @@
 """The delivery loop: drain the outbox's chat events into Telegram, at least once.
 
-- `route` events are expanded into one push per chat (core.services.push.expand_route).
-- Every other chat event goes to its target chat: pushes are rendered from the item,
+- Every chat event goes to its target chat (items are routed into one push per chat in
+  the transaction that registers them): pushes are rendered from the item,
   plain events carry {"text", "buttons", "blob", "filename"}.
 - Pacing: one worker per chat sends at most one message per `per_chat_interval` seconds
   (Telegram: about 1/s per chat); PTB's AIORateLimiter keeps the whole bot under its
@@ -15,9 +15,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import time
 import warnings
 from collections import deque
@@ -39,11 +37,13 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot import render
-from core import permissions
+from core import permissions, retry
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
 from core.services.outbox import Event
+from core.services.runner import Runner
+from core.visibility import Viewer
 
 log = logging.getLogger("bot.delivery")
 
@@ -52,16 +52,8 @@ PER_CHAT_INTERVAL = 1.05
 #: events taken per chat and per look: enough to keep a worker busy, few enough to be fair
 PER_CHAT_BATCH = 4
 BATCH = 2000
-BACKOFF_BASE = 1.0
-BACKOFF_MAX = 300.0
 #: seconds `stop()` lets sends in progress finish
 STOP_GRACE = 5.0
-
-
-def backoff(attempts: int, rng: random.Random | None = None) -> timedelta:
-    """Delay before the next try: doubling from 1 s to 5 min, ±20 % jitter."""
-    base = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(attempts, 16)))
-    return timedelta(seconds=base * (rng or random).uniform(0.8, 1.2))
 
 
 def maybe_delivered(exc: TelegramError) -> bool:
@@ -92,8 +84,10 @@ def queue_event(queue: deque[Event], event: Event) -> None:
     queue.insert(position, event)
 
 
-class Delivery:
+class Delivery(Runner):
     """Drains the chat outbox; `wake()` after writing events to send them at once."""
+
+    name = "推送"
 
     def __init__(
         self,
@@ -103,75 +97,26 @@ class Delivery:
         poll: float = POLL_SECONDS,
         per_chat_interval: float = PER_CHAT_INTERVAL,
     ) -> None:
-        self.ctx = ctx
+        super().__init__(ctx, poll=poll, grace=STOP_GRACE)
         self.bot = bot
-        self.poll = poll
         self.per_chat_interval = per_chat_interval
-        self._wake = asyncio.Event()
-        self._stopped = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
         self._queues: dict[int, deque[Event]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._known: set[int] = set()
         self._next_send: dict[int, float] = {}
         self.sent = 0
 
-    async def start(self) -> None:
+    async def starting(self) -> None:
         waiting = await delivery.in_flight(self.ctx)
         if waiting:
             log.warning("上次停止时有 %d 条推送正在发送，将重发并标注【重发】", waiting)
-        self._task = asyncio.create_task(self._run(), name="chat-delivery")
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._stopped.set()
-        self._wake.set()
-        tasks = [t for t in (self._task, *self._workers.values()) if t is not None]
-        if tasks:
-            _done, late = await asyncio.wait(tasks, timeout=STOP_GRACE)
-            for task in late:
-                task.cancel()
-            for task in late:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                busy = await self.pump()
-            except Exception:
-                log.exception("推送循环出错，稍后重试")
-                busy = False
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
-            self._wake.clear()
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._workers.values())
 
     async def pump(self) -> bool:
-        """Expand due routes and hand due events to the chat workers; True when routes
-        were expanded (their pushes are due now: look again at once)."""
+        """Hand due events to the chat workers (one per chat, which pace themselves)."""
         now = self.ctx.clock()
-        routes = await outbox.due_routes(self.ctx, now, 200)
-        expanded = False
-        for event in routes:
-            if self._stopping:
-                return False
-            try:
-                await push.expand_route(self.ctx, event.id)
-            except Exception as exc:
-                # one bad item must not hold up every other push
-                log.exception("收件 %s 的推送分发失败", event.item_id)
-                await delivery.record_failure(self.ctx, event, error=f"{type(exc).__name__}: {exc}",
-                                          retry_at=now + backoff(event.attempts),
-                                          maybe_sent=False)
-                continue
-            expanded = True
         events = await outbox.due_chat(self.ctx, now, per_chat=PER_CHAT_BATCH, limit=BATCH)
         for event in events:
             if event.id in self._known:
@@ -186,18 +131,17 @@ class Delivery:
                 self._workers[chat_id] = asyncio.create_task(
                     self._worker(chat_id), name=f"chat-{chat_id}"
                 )
-        return expanded
+        return False
 
     async def _worker(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         try:
-            while queue and not self._stopping:
+            while queue and not self.stopping:
                 wait = self._next_send.get(chat_id, 0.0) - time.monotonic()
                 if wait > 0:
                     # the pause ends early when the loop stops: nothing is in flight yet
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._stopped.wait(), timeout=wait)
-                    if self._stopping:
+                    await self.pause(wait)
+                    if self.stopping:
                         break
                 event = queue.popleft()
                 try:
@@ -231,16 +175,16 @@ class Delivery:
             await delivery.give_up(self.ctx, event, error=f"{type(exc).__name__}: {exc}")
             return False
         except TelegramError as exc:
-            await self._failed(event, exc, backoff(event.attempts),
+            await self._failed(event, exc, retry.CHAT.delay(event.attempts),
                                maybe_sent=maybe_delivered(exc))
             return False
         except (JiyaoError, OSError, httpx.HTTPError) as exc:
-            await self._failed(event, exc, backoff(event.attempts), maybe_sent=False)
+            await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
             return False
         except Exception as exc:
             # rendering or reading the file failed before anything was sent
             log.exception("推送 %d 无法生成", event.id)
-            await self._failed(event, exc, backoff(event.attempts), maybe_sent=False)
+            await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
             return False
         await delivery.record_sent(self.ctx, event, message_id=message.message_id,
                                resend=claim.resend)
@@ -291,7 +235,7 @@ class Delivery:
             escalation=int(event.payload.get("escalation") or 0), resend=resend,
         )
         markup = render.push_buttons(view, chat_id=chat_id, role=role, leader=leader)
-        if render.attaches_file(view, settings) and view.blob:
+        if view.blob and render.attaches_file(view, settings, Viewer(role)):
             data = await asyncio.to_thread(self.ctx.blobs.get, view.blob)
             return await self._document(chat_id, data, view.filename or "原件", text, markup,
                                         html=True)

@@ -3,6 +3,7 @@
 Pushes are HTML (parse_mode HTML), every value escaped. What a push may show is decided
 here (DOMAIN §7): a classified (秘密/机密) item gets a notice only — kind, number, sender,
 that it is classified — no title unless `[bot] classified_titles`, no text, no file.
+What may be shown is decided by core.visibility; this module only words it.
 """
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH, REASON_ZH, Kind, Outcome
 from core.permissions import chat_name
 from core.routing import is_urgent
 from core.services.lookup import Found, ItemStatus, ReviewEntry
+from core.services.pipeline import RATE_MINUTES, QueueStatus
 from core.services.push import PURPOSE_CIRCULATE, ROLE_LEADER, ROLE_SUBSCRIBER, PushView
+from core.visibility import Facts, Policy, Shown, Viewer, shown
 
 RESEND_MARK = "【重发】"
-#: outcomes whose content never reaches chat: only their envelope is shown (DOMAIN §2)
-ENVELOPE_ONLY = frozenset({Outcome.SEALED.value, Outcome.QUARANTINE.value})
 #: Telegram: captions up to 1024 characters, files the Bot API uploads up to 50 MB
 CAPTION_LIMIT = 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
@@ -90,17 +92,19 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def shows_title(view: PushView, settings: Settings) -> bool:
-    return bool(view.title) and (not view.classified or settings.bot.classified_titles)
+def policy(settings: Settings) -> Policy:
+    return Policy.of(settings, upload_limit=UPLOAD_LIMIT)
 
 
-def attaches_file(view: PushView, settings: Settings) -> bool:
-    """The document goes with the push: policy allows it, the item is not classified,
-    sealed or quarantined."""
-    return (
-        settings.bot.send_documents and not view.classified and view.blob is not None
-        and view.outcome not in ENVELOPE_ONLY and 0 < view.blob_size <= UPLOAD_LIMIT
-    )
+def seen(view: PushView, settings: Settings, viewer: Viewer = Viewer.LEADER) -> Shown:
+    """What `viewer` may see of the pushed item."""
+    facts = Facts(view.outcome, view.secrecy, view.blob_size if view.blob else None)
+    return shown(facts, viewer, policy(settings))
+
+
+def attaches_file(view: PushView, settings: Settings, viewer: Viewer = Viewer.LEADER) -> bool:
+    """The document goes with the message."""
+    return view.blob is not None and seen(view, settings, viewer).file
 
 
 def _head(view: PushView) -> str:
@@ -114,6 +118,7 @@ def push_text(
     escalation: int = 0, resend: bool = False,
 ) -> str:
     """The push a chat gets for an item (HTML)."""
+    may = seen(view, settings, Viewer(role))
     lines: list[str] = []
     if resend:
         lines.append(f"{RESEND_MARK}上次推送时系统中断，可能已收到，请勿重复办理。")
@@ -122,16 +127,16 @@ def push_text(
     if escalation:
         lines.append(f"<b>【第{escalation}次提醒】</b>推送后尚无人点“已阅”，请立即阅处。")
     lines.append(_head(view))
-    if view.classified:
+    if may.classified:
         lines.append(f"<b>【涉密件·{_e(view.secrecy)}】</b>")
     position = view.position_of(chat_id)
     if view.circulation and position is not None:
         lines.append(f"传阅：第 {position[0]}/{position[1]} 位"
                      + ("（上一位已阅，传至您处）" if purpose == PURPOSE_CIRCULATE else ""))
     lines.append(f"来文单位：{_e(view.sender or '不明')}")
-    if view.doc_number and not view.classified:
+    if view.doc_number and may.doc_number:
         lines.append(f"文号：{_e(view.doc_number)}")
-    if shows_title(view, settings):
+    if view.title and may.title:
         lines.append(f"标题：{_e(view.title)}")
     if view.urgency and not is_urgent(view.urgency):
         lines.append(f"紧急程度：{_e(view.urgency)}")
@@ -139,9 +144,9 @@ def push_text(
                  + ("（纸质件）" if view.channel == "paper" else ""))
     if view.deadline:
         lines.append(f"办理期限：{day_text(view.deadline)}")
-    if view.classified:
+    if may.classified:
         lines.append("本件为涉密件，正文和附件不在聊天中发送，请到机要室阅办。")
-    elif view.blob and not attaches_file(view, settings):
+    elif view.blob and not may.file:
         lines.append("原件请在收文系统中查看。")
     if view.circulation:
         order = " → ".join(_e(name) for name, _, _ in view.circulation)
@@ -266,14 +271,14 @@ def found_text(keyword: str, found: Sequence[Found], settings: Settings) -> str:
 def review_text(entry: ReviewEntry, settings: Settings) -> str:
     lines = [f"【待分类】收件序号 {entry.item_id}"
              + ("（传真）" if entry.channel == "fax" else "")]
+    may = shown(Facts(Outcome.REVIEW, entry.secrecy), Viewer.STAFF, policy(settings))
     lines.append(f"来文单位：{entry.sender or '不明'}")
-    if entry.doc_number and not entry.secrecy:
+    if entry.doc_number and may.doc_number:
         lines.append(f"文号：{entry.doc_number}")
-    if entry.secrecy:
+    if may.classified:
         lines.append(f"【涉密件·{entry.secrecy}】原件不在聊天中发送，请到机要室阅看。")
     if entry.title:
-        hidden = entry.secrecy and not settings.bot.classified_titles
-        lines.append("标题：（涉密件，不显示）" if hidden else f"标题：{entry.title}")
+        lines.append(f"标题：{entry.title}" if may.title else "标题：（涉密件，不显示）")
     lines.append(f"收到时间：{local(settings, entry.received_at)}")
     if entry.reason:
         lines.append(f"原因：{REASON_ZH.get(entry.reason, entry.reason)}")
@@ -286,20 +291,18 @@ def review_buttons(item_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row[:3], row[3:]])
 
 
-def status_text(status: ItemStatus, settings: Settings) -> str:
+def status_text(status: ItemStatus, settings: Settings, viewer: Viewer = Viewer.STAFF) -> str:
     """/doc: the item, its entries and where it is (pushes, 已阅, 传阅, 批示, 特急)."""
     item = status.item
-    classified = bool(item.get("secrecy"))
-    # a sealed or quarantined item's 文号 and title were read from content chat never sees
-    envelope = item["outcome"] in ENVELOPE_ONLY
+    may = shown(Facts(item["outcome"], item.get("secrecy")), viewer, policy(settings))
     kind = item.get("kind") or OUTCOME_ZH.get(item["outcome"], "收件")
     lines = [f"<b>{_e(kind)}</b> {_e(item.get('number') or '（不编号）')}　收件序号 {item['id']}"]
-    if classified:
+    if may.classified:
         lines.append(f"【涉密件·{_e(item['secrecy'])}】")
     lines.append(f"来文单位：{_e(item.get('sender') or '不明')}")
-    if item.get("doc_number") and not classified and not envelope:
+    if item.get("doc_number") and may.doc_number:
         lines.append(f"文号：{_e(item['doc_number'])}")
-    if item.get("title") and not envelope and (not classified or settings.bot.classified_titles):
+    if item.get("title") and may.title:
         lines.append(f"标题：{_e(item['title'])}")
     if item.get("urgency"):
         lines.append(f"紧急程度：{_e(item['urgency'])}")
@@ -337,3 +340,18 @@ def status_text(status: ItemStatus, settings: Settings) -> str:
         for ins in status.instructions
     )
     return "\n".join(lines)
+
+
+def queue_text(state: QueueStatus, settings: Settings) -> str:
+    """/status: the intake queue as `jiyao queue` shows it."""
+    oldest = (
+        parse_iso(state.oldest).astimezone(settings.tz).strftime("%m-%d %H:%M")
+        if state.oldest else "无"
+    )
+    return "\n".join((
+        "【收文处理队列】",
+        f"待处理：{state.received} 件（处理中 {state.in_progress} 件）",
+        f"待人工处理：{state.shunted} 件",
+        f"最早等待：{oldest}",
+        f"近 {RATE_MINUTES} 分钟：每分钟 {state.per_minute:.1f} 件",
+    ))

@@ -6,8 +6,9 @@ Pure: no I/O, no clock. The `chinesecalendar` package knows 2004–2026 and rais
 it lists as holiday is a holiday, as workday a workday, anything else follows the
 package (or, for a year the package does not know, the plain Monday–Friday week).
 
-A date in a year nobody knows is counted on weekends alone and every result touched by
-such a date is flagged **provisional** (暂定), never refused. Legal counting never uses
+A date in a year nobody knows is counted on weekends and the law's statutory holidays
+(core.holidays: no 补假 or 调休 guessed) and every result touched by such a date is
+flagged **provisional** (暂定), never refused. Legal counting never uses
 the package's `find_workday`, which starts from the next workday when the start is a
 holiday; here the n-th working day after the start is counted day by day.
 """
@@ -22,6 +23,7 @@ from typing import Protocol
 import chinese_calendar
 
 from core.errors import ConfigError
+from core.holidays import statutory_holidays
 
 #: longest run of consecutive non-working days we tolerate before suspecting bad config
 _MAX_CLOSED_RUN = 60
@@ -39,7 +41,8 @@ class YearSchedule(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class WorkDate:
-    """A computed working day; `provisional` when an unknown year was counted on weekends."""
+    """A computed working day; `provisional` when an unknown year was counted on the law's
+    holidays without the State Council's schedule."""
 
     date: date
     provisional: bool = False
@@ -140,7 +143,7 @@ class WorkCalendar:
                 return answer, False
             # a configured year the package does not know: the plain week
             return day.weekday() < 5, False
-        return day.weekday() < 5, True
+        return day.weekday() < 5 and day not in statutory_holidays(day.year), True
 
     # ------------------------------------------------------------ counting
     def add_workdays(self, start: date, n: int) -> WorkDate:
@@ -197,8 +200,9 @@ class WorkCalendar:
             if self.knows(year):
                 count += sum(self.is_workday(a + timedelta(days=i))[0]
                              for i in range((b - a).days + 1))
-            else:  # weekends alone: counted, not walked (a far date stays cheap)
-                count += _weekdays(a, b)
+            else:  # weekdays less the law's holidays: counted, not walked (far stays cheap)
+                count += _weekdays(a, b) - sum(
+                    a <= h <= b and h.weekday() < 5 for h in statutory_holidays(year))
         return sign * count
 
     def span_provisional(self, start: date, end: date) -> bool:

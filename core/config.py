@@ -1,8 +1,9 @@
 """Configuration: the office's directory and the service settings, validated by pydantic.
 
 The TOML file is the base; `JIYAO_…` environment variables (nested with `__`) override it.
-The bot token is a secret: it comes only from the environment (`JIYAO_BOT__TOKEN`) or a
-secrets file (`[bot] token_file`), never from the TOML file itself.
+Secrets (the bot token, WeCom's secret and EncodingAESKey) come only from the environment
+(`JIYAO_BOT__TOKEN`, `JIYAO_WECOM__SECRET`, `JIYAO_WECOM__ENCODING_AES_KEY`) or a secrets
+file named in the TOML, never from the TOML file itself.
 """
 
 from __future__ import annotations
@@ -136,6 +137,65 @@ class Disclosure(_Strict):
         return [f"{top}/{sub}" for top, subs in self.catalogue.items() for sub in subs]
 
 
+#: 主题分类 of the national 政府信息公开 catalogues (gov.cn 政策文件 主题分类), less 国务院组织机构
+DEFAULT_TOPICS = (
+    "综合政务", "国民经济管理、国有资产监管", "财政、金融、审计", "国土资源、能源",
+    "农业、林业、水利", "工业、交通", "商贸、海关、旅游", "市场监管、安全生产监管",
+    "城乡建设、环境保护", "科技、教育", "文化、广电、新闻出版", "卫生、体育",
+    "人口与计划生育、妇女儿童工作", "劳动、人事、监察", "公安、安全、司法", "民政、扶贫、救灾",
+    "民族、宗教", "对外事务", "港澳台侨工作", "国防", "其他",
+)
+
+
+class SiteContact(_Strict):
+    """Where and how to apply for 依申请公开, as the guide shows it (条例 Art. 29–31)."""
+
+    organ: str = Field(min_length=1)
+    address: str = ""
+    postcode: str = ""
+    phone: str = ""
+    fax: str = ""
+    email: str = ""
+    online: str = ""
+    hours: str = ""
+
+
+class Site(_Strict):
+    """The static 政府信息公开 catalogue written by `jiyao site build`."""
+
+    title: str = "政府信息公开"
+    #: the organ code (统一社会信用代码) that starts every 索引号
+    organ_code: str = Field(min_length=1)
+    #: 索引号 format: {organ}, {year} (of 发布日期) and {seq} (per year, from 1)
+    index_format: str = "{organ}/{year}-{seq:05d}"
+    #: 发布机构 by default (empty: the office's name) and per 发文代字
+    publisher: str = ""
+    publishers: dict[str, str] = {}
+    topics: list[str] = Field(default=list(DEFAULT_TOPICS), min_length=1)
+    default_topic: str = "综合政务"
+    page_size: int = Field(default=20, ge=5, le=200)
+    #: the 提供和录用情况 tables: one per month or per quarter
+    stats_period: Literal["month", "quarter"] = "quarter"
+    #: annual reports (年度报告) found here are linked; empty: <data_dir>/annual-reports
+    annual_reports_dir: Path | None = None
+    contact: SiteContact
+
+    @field_validator("index_format")
+    @classmethod
+    def _formats(cls, value: str) -> str:
+        try:
+            value.format(organ="X", year=2026, seq=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"索引号格式只能用 {{organ}}、{{year}}、{{seq}}：{exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _topic_known(self) -> Site:
+        if self.default_topic not in self.topics:
+            raise ValueError(f"default_topic {self.default_topic!r} 不在 topics 中")
+        return self
+
+
 class Storage(_Strict):
     data_dir: Path = Path("var")
 
@@ -152,12 +212,46 @@ class Smtp(_Strict):
     require_tls: bool = False
     #: AUTH LOGIN/PLAIN users (name → password); empty means no AUTH offered
     auth_users: dict[str, SecretStr] = {}
+    #: sessions open at once, in all and from one peer address (421 beyond)
+    max_connections: int = Field(default=200, ge=1)
+    max_connections_per_peer: int = Field(default=20, ge=1)
+    #: recipients in one transaction (452 beyond)
+    max_recipients: int = Field(default=50, ge=1)
+    #: failed AUTH attempts in a session before it is closed; each failure waits first
+    auth_attempts: int = Field(default=3, ge=1)
+    auth_fail_delay: float = Field(default=1.0, ge=0)
+    #: seconds DATA waits for the database before answering 451
+    lock_wait: float = Field(default=15.0, gt=0)
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Smtp:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert 与 tls_key 须同时配置")
         return self
+
+
+class Pipeline(_Strict):
+    """The steps that decide an item behind the edge (core.services.pipeline)."""
+
+    #: worker processes started by `jiyao serve` / `jiyao intake` (0: none, run
+    #: `jiyao pipeline` beside them)
+    workers: int = Field(default=1, ge=0, le=64)
+    #: seconds each step may take for one item (steps not named: `step_default`)
+    step_seconds: dict[str, float] = {}
+    step_default: float = Field(default=300.0, gt=0)
+    #: tries of an item before it is shunted (kept for staff, `jiyao reprocess`)
+    max_attempts: int = Field(default=3, ge=1)
+    #: seconds before a failed item is tried again (doubling with each try)
+    retry_seconds: float = Field(default=5.0, ge=0)
+    #: a later item waits at most this long for an earlier one's number (receipt order)
+    number_hold_seconds: float = Field(default=120.0, ge=0)
+    #: a log line when this many items wait
+    backlog_warn: int = Field(default=500, ge=1)
+    #: seconds an idle worker waits before looking again
+    poll_seconds: float = Field(default=0.2, gt=0)
+
+    def limit_of(self, step: str) -> float:
+        return self.step_seconds.get(step, self.step_default)
 
 
 class Smarthost(_Strict):
@@ -185,6 +279,31 @@ class Bot(_Strict):
     poll_timeout: float = Field(default=10.0, gt=0)
 
 
+class WeCom(_Strict):
+    """企业微信 / 政务微信 self-built app (自建应用)."""
+
+    enabled: bool = False
+    #: 政务微信 runs the same API on the office's own host
+    base_url: str = "https://qyapi.weixin.qq.com"
+    corp_id: str = ""
+    agent_id: int | None = None
+    #: the callback Token (signs callbacks; 接收消息 settings)
+    token: SecretStr | None = None
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    encoding_aes_key: SecretStr | None = None
+    aes_key_file: Path | None = None
+    callback_host: str = "127.0.0.1"
+    callback_port: int = Field(default=8090, ge=0, le=65535)
+    callback_path: str = Field(default="/wecom/callback", pattern=r"^/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> WeCom:
+        if self.enabled and not (self.corp_id and self.agent_id is not None and self.token):
+            raise ValueError("启用企业微信须配置 corp_id、agent_id 与 token")
+        return self
+
+
 class Registers(_Strict):
     #: register number formats; `{year}` and `{seq:04d}` (widens past 9999)
     format: dict[Literal["办件", "阅件"], str] = {
@@ -203,11 +322,55 @@ class Deadlines(_Strict):
     default_workdays: dict[str, int] = {"": 15, "加急": 5, "特急": 2, "特提": 1}
     #: remind this many working days before a due day
     remind_before: list[int] = [5, 1]
+    #: 催办 of a 办件 past its due day goes to the registry after this many working days
+    #: overdue, and to the leader after that many (DOMAIN §6; 0 turns a step off)
+    escalate_registry_days: int = Field(default=2, ge=0)
+    escalate_leader_days: int = Field(default=5, ge=0)
+    #: the leader a 督办 item's reminders go to as well
+    supervisor: str = "秘书长"
+    #: a 传阅 copy (内刊) held by one leader longer than this many hours is reminded
+    circulation_hold_hours: int = Field(default=48, ge=1)
 
 
 class Schedule(_Strict):
     digest_time: str = "09:00"
+    #: notices that can wait are not sent from this time until the next working morning
+    workday_end: str = Field(default="18:00", pattern=r"^\d{1,2}:\d{2}$")
     sweep_seconds: int = Field(default=60, ge=1)
+
+
+class Ocr(_Strict):
+    """OCR of image faxes and scans (issue 13): bounds per item and per page, and the
+    confidence below which read text is doubtful."""
+
+    enabled: bool = True
+    #: OCR worker processes; each holds the models, ~0.9 GB of memory
+    workers: int = Field(default=1, ge=1, le=32)
+    #: onnxruntime threads per worker; 0: the machine's cores shared among the workers
+    threads: int = Field(default=0, ge=0, le=64)
+    #: pages read per item (a longer fax is read this far, with a finding)
+    max_pages: int = Field(default=20, ge=1, le=1000)
+    #: pixels a page may have decoded (A4 at 600 dpi is 35 million); larger pages are not read
+    max_pixels: int = Field(default=40_000_000, ge=1_000_000)
+    #: seconds one item may take; reading stops after the page that passes it
+    seconds_per_item: float = Field(default=120.0, gt=0)
+    #: dots per inch PDF pages without a usable text layer are rendered at
+    render_dpi: int = Field(default=200, ge=72, le=600)
+    #: a piece read with less confidence (0–1) than this is doubtful (flagged for review)
+    doubtful_below: float = Field(default=0.9, ge=0, le=1)
+    #: boxes the engine scores below this are noise (specks, fold lines) and dropped
+    drop_below: float = Field(default=0.5, ge=0, le=1)
+    #: a page with more than this share (0–1) of its text-tall ink outside any box read is
+    #: illegible in part (blurred, faint, a seal or handwriting): staff read the image
+    unread_above: float = Field(default=0.05, gt=0, le=1)
+    #: keep each page image that was read (PNG) for staff to see beside the text
+    keep_page_images: bool = True
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> Ocr:
+        if self.drop_below > self.doubtful_below:
+            raise ValueError("drop_below 不得大于 doubtful_below")
+        return self
 
 
 class Settings(BaseSettings):
@@ -232,11 +395,15 @@ class Settings(BaseSettings):
     storage: Storage = Storage()
     smtp: Smtp = Smtp()
     smarthost: Smarthost = Smarthost()
+    pipeline: Pipeline = Pipeline()
     bot: Bot = Bot()
+    wecom: WeCom = WeCom()
     registers: Registers = Registers()
     calendar: dict[str, CalendarYear] = {}
     deadlines: Deadlines = Deadlines()
     schedule: Schedule = Schedule()
+    ocr: Ocr = Ocr()
+    site: Site | None = None
 
     @classmethod
     def settings_customise_sources(
@@ -278,20 +445,41 @@ class Settings(BaseSettings):
 
     def bot_token(self) -> str | None:
         """The bot token from the environment or the secrets file, else None."""
-        if self.bot.token is not None and self.bot.token.get_secret_value():
-            return self.bot.token.get_secret_value()
-        if self.bot.token_file is not None:
-            try:
-                text = self.bot.token_file.read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise ConfigError(
-                    str(self.bot.token_file), "bot.token_file", f"无法读取密钥文件：{exc}"
-                ) from exc
-            return text or None
-        return None
+        return _secret(self.bot.token, self.bot.token_file, "bot.token_file")
+
+    def wecom_secret(self) -> str | None:
+        """The WeCom app's Secret from the environment or `secret_file`, else None."""
+        return _secret(self.wecom.secret, self.wecom.secret_file, "wecom.secret_file")
+
+    def wecom_aes_key(self) -> str | None:
+        """The callback EncodingAESKey from the environment or `aes_key_file`, else None."""
+        return _secret(self.wecom.encoding_aes_key, self.wecom.aes_key_file,
+                       "wecom.aes_key_file")
 
     def org_named(self, name: str) -> Org | None:
         return next((o for o in self.org if o.name == name), None)
+
+
+def _secret(value: SecretStr | None, file: Path | None, key: str) -> str | None:
+    """A secret given in the environment, else read from its file, else None."""
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if file is None:
+        return None
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(str(file), key, f"无法读取密钥文件：{exc}") from exc
+    return text or None
+
+
+#: secrets refused in the TOML file: (table, key, what it is, where it may come from)
+_ENV_ONLY = (
+    ("bot", "token", "机器人令牌", "JIYAO_BOT__TOKEN 或 token_file"),
+    ("wecom", "secret", "企业微信应用 Secret", "JIYAO_WECOM__SECRET 或 secret_file"),
+    ("wecom", "encoding_aes_key", "企业微信 EncodingAESKey",
+     "JIYAO_WECOM__ENCODING_AES_KEY 或 aes_key_file"),
+)
 
 
 def _check_unique(key: str, values: list[str]) -> None:
@@ -373,11 +561,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise ConfigError(shown, "-", f"无法读取：{reason}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(shown, "-", f"TOML 语法错误：{_toml_problem_zh(str(exc))}") from exc
-    if isinstance(raw.get("bot"), dict) and "token" in raw["bot"]:
-        raise ConfigError(
-            shown, "bot.token",
-            "机器人令牌不得写在配置文件中，请用环境变量 JIYAO_BOT__TOKEN 或 token_file",
-        )
+    for table, key, what, where in _ENV_ONLY:
+        if isinstance(raw.get(table), dict) and key in raw[table]:
+            raise ConfigError(shown, f"{table}.{key}",
+                              f"{what}不得写在配置文件中，请用环境变量 {where}")
     token = _TOML_PATH.set(file)
     try:
         settings = Settings(**overrides)

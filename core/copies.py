@@ -16,6 +16,7 @@ from typing import Any
 
 from core.config import Distribution
 from core.errors import InvalidInputError
+from core.limits import check_count
 from core.registers import normalize_width
 
 
@@ -83,6 +84,7 @@ def _check_counts(**counts: int | None) -> None:
         if value is not None and value < 0:
             label = _COUNT_NAMES.get(name, name)
             raise InvalidInputError(f"{label}不能为负数：{value}", field=name)
+        check_count(value, _COUNT_NAMES.get(name, name), field=name)
     if counts["departments"] == 0:
         raise InvalidInputError("部门数至少为 1", field="departments")
 

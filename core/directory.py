@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from core.config import Settings
-from core.fields import split_doc_number
+from core.reading.fields import split_doc_number
 
 _CJK = "\u4e00-\u9fff"
 _SEPARATORS = "、，,；;"

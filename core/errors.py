@@ -56,3 +56,14 @@ class IntegrityError(JiyaoError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         super().__init__("完整性检查未通过：\n" + "\n".join(problems))
+
+
+class OcrUnavailableError(JiyaoError):
+    """The OCR engine cannot start: its bundled model files are missing (nothing is ever
+    downloaded in their place) or its runtime is not installed."""
+
+    def __init__(self, missing: list[str], *, problem: str = "") -> None:
+        self.missing = missing
+        self.problem = problem
+        what = f"缺少模型文件 {'、'.join(missing)}" if missing else problem
+        super().__init__(f"文字识别（OCR）不可用：{what}；请重新安装 rapidocr 与 onnxruntime")

@@ -21,8 +21,10 @@ class Kind(StrEnum):
 
 
 class Outcome(StrEnum):
-    """What intake decided for an item (DOMAIN §2)."""
+    """What intake decided for an item (DOMAIN §2), or where it is on the way there."""
 
+    RECEIVED = "received"  # accepted at the edge (收到), not decided yet
+    SHUNTED = "shunted"  # the pipeline failed on it repeatedly: kept for staff
     REGISTER = "register"
     REVIEW = "review"
     RETURN = "return"
@@ -53,6 +55,8 @@ class Channel(StrEnum):
 CHANNEL_ZH: dict[str, str] = {"email": "邮件", "fax": "传真", "paper": "纸质"}
 
 OUTCOME_ZH: dict[str, str] = {
+    "received": "已收到",
+    "shunted": "待人工处理",
     "register": "登记",
     "review": "待分类",
     "return": "退回",

@@ -76,6 +76,12 @@ def reminder_days(due: date, before: Sequence[int], cal: WorkCalendar) -> list[P
     return days
 
 
+def escalation_days(due: date, after: Sequence[int], cal: WorkCalendar) -> list[PlannedDay]:
+    """Escalation days: n working days after the due day (n >= 2; day 1 is "overdue")."""
+    return [PlannedDay("escalate", -n, cal.add_workdays(due, n).date)
+            for n in sorted({n for n in after if n >= 2})]
+
+
 def when_text(due: WorkDate, day: date, cal: WorkCalendar) -> str:
     """How the deadline stands on `day`, in Chinese."""
     if day < due.date:
@@ -96,6 +102,7 @@ def plan_for_due(
     targets: Callable[[PlannedDay], Sequence[str]],
     text: TextFn,
     now: datetime,
+    escalate: Sequence[int] = (),
 ) -> list[Wanted]:
     """The reminder rows a due day needs: n days before, on it, and when overdue.
 
@@ -104,6 +111,7 @@ def plan_for_due(
     """
     today = local_date(settings, now)
     days = reminder_days(due.date, settings.deadlines.remind_before, cal)
+    days += escalation_days(due.date, escalate, cal)
     entries = [(pd, remind_at(settings, pd.on)) for pd in days]
     past = [at for _, at in entries if at <= now]
     latest_past = max(past) if past else None
@@ -118,3 +126,18 @@ def plan_for_due(
             else:
                 wanted.append(Wanted(key, at, target, pd.kind, "", insert=False))
     return wanted
+
+
+def next_working_time(settings: Settings, cal: WorkCalendar, now: datetime) -> datetime:
+    """`now` when it falls in working hours (a working day, from the digest time to
+    `schedule.workday_end`), else the next working morning's digest time: a notice that
+    can wait does not go out at night or on a holiday."""
+    day = local_date(settings, now)
+    hh, _, mm = settings.schedule.workday_end.partition(":")
+    end = datetime.combine(day, time(int(hh), int(mm)), tzinfo=settings.tz)
+    workday = cal.is_workday(day)[0]
+    if workday and remind_at(settings, day) <= now < end:
+        return now
+    if workday and now < remind_at(settings, day):
+        return remind_at(settings, day)
+    return remind_at(settings, cal.add_workdays(day, 1).date)

@@ -25,9 +25,10 @@ OFFICE_AREA = "办公室"
 _ORGAN_FORM_WORDS = frozenset({"办公室", "办公厅", "人民政府", "委员会", "常委会"})
 
 #: outcomes other than register reach registry staff only, never a leader
-_STAFF_ONLY_OUTCOMES = frozenset(
-    {Outcome.REVIEW, Outcome.RETURN, Outcome.QUARANTINE, Outcome.SEALED}
-)
+_STAFF_ONLY_OUTCOMES = frozenset({
+    Outcome.REVIEW, Outcome.RETURN, Outcome.QUARANTINE, Outcome.SEALED,
+    Outcome.RECEIVED, Outcome.SHUNTED,  # not read (yet): nothing of it may reach leaders
+})
 
 #: outcomes the duty room hears about when urgent: items someone must act on now here.
 #: A returned item goes back to its sender and a quarantined one is for staff to inspect.
@@ -50,6 +51,8 @@ RULE_ZH: dict[str, str] = {
     "return": "退回：只通知文书处理室",
     "quarantine": "隔离：只通知文书处理室",
     "sealed": "封存件：只通知文书处理室，不拆封",
+    "received": "已收到、未处理：只通知文书处理室",
+    "shunted": "处理失败待人工处理：只通知文书处理室",
 }
 
 

@@ -34,8 +34,11 @@ class Viewer(StrEnum):
 
 #: viewers that read in chat
 CHAT_VIEWERS = frozenset({Viewer.LEADER, Viewer.DUTY, Viewer.STAFF, Viewer.SUBSCRIBER})
-#: outcomes whose content never reaches chat: only their outside is shown
-_ENVELOPE_ONLY = frozenset({Outcome.SEALED, Outcome.QUARANTINE})
+#: outcomes whose content never reaches chat: only their outside is shown (an item not
+#: read yet, or whose reading failed, may be sealed)
+_ENVELOPE_ONLY = frozenset(
+    {Outcome.SEALED, Outcome.QUARANTINE, Outcome.RECEIVED, Outcome.SHUNTED}
+)
 
 
 @dataclass(frozen=True)

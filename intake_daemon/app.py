@@ -15,10 +15,11 @@ import weakref
 from aiosmtpd.smtp import SMTP
 
 from core.services.context import Context
-from intake_daemon.smtp import IntakeHandler, make_protocol
+from intake_daemon.smtp import IntakeHandler, IntakeSMTP, make_protocol
 
 log = logging.getLogger("intake_daemon")
 
+LISTEN_BACKLOG = 4096
 #: seconds `stop()` waits for in-flight transactions before closing anyway
 DRAIN_TIMEOUT = 60.0
 
@@ -54,7 +55,14 @@ class IntakeDaemon:
             self._sessions.add(protocol)
             return protocol
 
-        self._server = await loop.create_server(session, self.host, self._port)
+        # a burst of connections waits in the backlog for its 220 or 421 instead of
+        # being dropped by the kernel and retried by the clients seconds later
+        self._server = await loop.create_server(
+            session, self.host, self._port, backlog=LISTEN_BACKLOG
+        )
+        smtp = self.ctx.settings.smtp
+        if smtp.auth_users and (smtp.tls_cert is None or smtp.tls_key is None):
+            log.warning("已配置 SMTP 认证用户但未配置 TLS：不提供 AUTH（密码不以明文传送）")
         log.info("收文服务监听 %s:%d（SMTP）", self.host, self.port)
 
     async def stop(self) -> None:
@@ -62,6 +70,9 @@ class IntakeDaemon:
             return
         self._server.close()
         self.handler.accepting = False
+        for protocol in list(self._sessions):
+            if isinstance(protocol, IntakeSMTP) and protocol.reading_data:
+                protocol.shut_down()  # its message is not ours yet: 421, the sender retries
         pending = set(self.handler.inflight)
         if pending:
             log.info("等待 %d 件正在处理的收件完成…", len(pending))
@@ -72,7 +83,9 @@ class IntakeDaemon:
         # let the sessions write their 250s before the connections close
         await asyncio.sleep(0.05)
         for protocol in list(self._sessions):
-            if protocol.transport is not None:
+            if isinstance(protocol, IntakeSMTP):
+                protocol.shut_down()
+            elif protocol.transport is not None:
                 protocol.transport.close()
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._server.wait_closed(), timeout=5)

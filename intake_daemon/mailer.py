@@ -1,38 +1,28 @@
 """Return notices (退回通知): drain the outbox's `mail` events through the smarthost.
 
 At least once: an event is marked done only after the smarthost accepted the message;
-a failure is recorded and retried later with exponential backoff and jitter. A refusal
+a failure is recorded and retried later (core.retry.MAIL). A refusal
 for good (5xx) is not retried: staff are told in chat to reach the sender another way.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import random
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
+from core.retry import MAIL
 from core.services import delivery, notices, outbox
 from core.services.context import Context
+from core.services.runner import Runner
 
 log = logging.getLogger("intake_daemon.mailer")
 
 POLL_SECONDS = 1.0
-BACKOFF_BASE = 30.0
-BACKOFF_MAX = 3600.0
 BATCH = 20
-
-
-def backoff(attempts: int, *, rng: random.Random | None = None) -> timedelta:
-    """Delay before retry number `attempts + 1`: doubling from 30 s to 1 h, ±20 % jitter."""
-    base = min(BACKOFF_MAX, BACKOFF_BASE * (2 ** min(attempts, 20)))
-    jitter = (rng or random).uniform(0.8, 1.2)
-    return timedelta(seconds=base * jitter)
 
 
 def build_message(ctx: Context, payload: dict[str, object], *, now: datetime) -> EmailMessage:
@@ -60,55 +50,29 @@ def _permanent(exc: Exception) -> bool:
     return isinstance(exc, aiosmtplib.SMTPResponseException) and exc.code >= 500
 
 
-class ReturnMailer:
+class ReturnMailer(Runner):
     """Component: mails pending return notices, polling about once a second."""
 
     name = "退回通知"
 
     def __init__(self, ctx: Context, *, poll: float = POLL_SECONDS) -> None:
-        self.ctx = ctx
-        self.poll = poll
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
+        # a send in progress may take the smarthost's whole timeout
+        super().__init__(ctx, poll=poll, grace=ctx.settings.smarthost.timeout + 5)
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="return-mailer")
+    async def starting(self) -> None:
         host = self.ctx.settings.smarthost
         log.info("退回通知经 %s:%d 发送", host.host, host.port)
 
-    def wake(self) -> None:
-        """Look at the outbox now instead of at the next poll."""
-        self._wake.set()
-
-    async def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(self._task, timeout=self.ctx.settings.smarthost.timeout + 5)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("退回通知发送循环出错，稍后重试")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
-            self._wake.clear()
+    async def pump(self) -> bool:
+        await self.drain()
+        return False
 
     async def drain(self) -> int:
         """Send what is due now; returns how many were accepted by the smarthost."""
         sent = 0
         events = await outbox.due_mail(self.ctx, self.ctx.clock(), limit=BATCH)
         for event in events:
-            if self._stopping:
+            if self.stopping:
                 break
             if await self._send(event):
                 sent += 1
@@ -140,8 +104,8 @@ class ReturnMailer:
             log.error("退回通知被拒收（不再重试）：收件序号 %s → %s：%s",
                       event.item_id, event.target, error)
         else:
-            retry = self.ctx.clock() + backoff(event.attempts)
-            await delivery.record_failure(self.ctx, event, error=error, retry_at=retry,
+            retry_at = self.ctx.clock() + MAIL.delay(event.attempts)
+            await delivery.record_failure(self.ctx, event, error=error, retry_at=retry_at,
                                           maybe_sent=False)
             log.warning("退回通知发送失败（第 %d 次），%s 后重试：%s",
-                        event.attempts + 1, retry.isoformat(timespec="seconds"), error)
+                        event.attempts + 1, retry_at.isoformat(timespec="seconds"), error)

@@ -1,7 +1,8 @@
-"""The SMTP edge: which recipients we accept, and DATA handed to `services.receive`.
+"""The SMTP edge: which recipients we accept, and DATA handed to `services.receive.accept`.
 
-Replies are ASCII (SMTP clients and relays log them verbatim). 250 is sent only after the
-item's transaction committed; any failure before that is 451 so the sender retries.
+Replies are ASCII (SMTP clients and relays log them verbatim). 250 (收到) is sent only
+after the message is stored and its `received` row committed; the pipeline decides it
+afterwards. Any failure before the commit is 451 so the sender retries.
 A transaction already running is shielded from the client hanging up: it finishes (and a
 retry of the same message is then recognised as a duplicate), so nothing is half-done.
 """
@@ -12,7 +13,7 @@ import asyncio
 import hmac
 import logging
 import ssl
-import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +21,7 @@ from typing import IO, Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
 from core.config import Settings
+from core.files import private_spool
 from core.services import receive as receive_service
 from core.services.context import Context
 
@@ -29,10 +31,51 @@ TEMPFAIL = "451 4.3.0 Temporary failure, please retry"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please retry later"
 NOT_OURS = "550 5.7.1 Recipient address is not an address of this office"
 AUTH_NEEDED = "530 5.7.0 Authentication required for the fax gateway"
+TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please retry later"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
+TOO_MANY_AUTH_FAILURES = "421 4.7.0 Too many failed authentications"
 
 
 def _norm(address: str) -> str:
     return address.strip().strip("<>").lower()
+
+
+class Admission:
+    """The connection caps (`[smtp] max_connections`, `max_connections_per_peer`): a session
+    past them is answered 421 and closed before its 220."""
+
+    def __init__(self, *, total: int, per_peer: int) -> None:
+        self.total = total
+        self.per_peer = per_peer
+        self._sessions = 0
+        self._per_peer: dict[str, int] = {}
+        self._refused = 0
+        self._refused_logged = 0.0
+
+    def admit(self, peer: str) -> bool:
+        """Count a new session in, unless it passes the connection limits (then 421)."""
+        if (self._sessions >= self.total
+                or self._per_peer.get(peer, 0) >= self.per_peer):
+            return False
+        self._sessions += 1
+        self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
+        return True
+
+    def note_refused(self, peer: str) -> None:
+        """Log refused connections at most every few seconds (an attack writes no flood)."""
+        self._refused += 1
+        now = time.monotonic()
+        if now - self._refused_logged >= 10.0:
+            log.warning("连接过多：已拒绝 %d 个连接（最近来自 %s）", self._refused, peer)
+            self._refused, self._refused_logged = 0, now
+
+    def leave(self, peer: str) -> None:
+        self._sessions -= 1
+        left = self._per_peer.get(peer, 1) - 1
+        if left:
+            self._per_peer[peer] = left
+        else:
+            self._per_peer.pop(peer, None)
 
 
 class IntakeHandler:
@@ -43,9 +86,25 @@ class IntakeHandler:
         settings = ctx.settings
         self._ours = {_norm(a) for a in settings.office.addresses}
         self._fax_gateways = {_norm(a) for a in settings.office.fax_gateway}
-        self._auth_on = bool(settings.smtp.auth_users)
+        # AUTH only with users to check and TLS to carry the password (never plain text)
+        self._auth_on = bool(settings.smtp.auth_users) and tls_configured(settings)
+        self._limits = settings.smtp
+        self.admission = Admission(
+            total=settings.smtp.max_connections, per_peer=settings.smtp.max_connections_per_peer
+        )
         self.inflight: set[asyncio.Task[Any]] = set()
         self.accepting = True
+        #: called after each accepted message (wakes an in-process pipeline worker)
+        self.on_accepted: Callable[[], None] | None = None
+
+    async def handle_EHLO(  # noqa: N802 - aiosmtpd hook name
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        session.host_name = hostname
+        if self._auth_on:
+            return responses
+        return [r for r in responses if not r[4:].startswith("AUTH")]
 
     async def handle_MAIL(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Session, envelope: Envelope, address: str,
@@ -66,6 +125,8 @@ class IntakeHandler:
     ) -> str:
         if _norm(address) not in self._ours:
             return NOT_OURS  # not an open relay
+        if len(envelope.rcpt_tos) >= self._limits.max_recipients:
+            return TOO_MANY_RECIPIENTS
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 OK"
@@ -80,13 +141,12 @@ class IntakeHandler:
         envelope.original_content = None
         envelope.content = None
         peer = session.peer
-        task = asyncio.ensure_future(
-            receive_service.receive(
-                self.ctx, raw, mail_from=envelope.mail_from or "",
-                rcpt_tos=list(envelope.rcpt_tos),
-                peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None,
-            )
+        sender = receive_service.Sender(
+            mail_from=envelope.mail_from or "", rcpt_tos=tuple(envelope.rcpt_tos),
+            peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None,
+            auth_user=_auth_user(session), tls=session.ssl is not None,
         )
+        task = asyncio.ensure_future(receive_service.accept(self.ctx, raw, sender))
         del raw  # receive drops its reference once the parts are read: let it be the last
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
@@ -97,13 +157,22 @@ class IntakeHandler:
             task.add_done_callback(_log_orphan)
             raise
         except Exception:
-            log.exception("收件处理失败，已答复 451（发件方将重试）")
+            log.exception("收件保存失败，已答复 451（发件方将重试）")
             return TEMPFAIL
+        if self.on_accepted is not None:
+            self.on_accepted()
         return f"250 2.0.0 Ok: item {result.item_id}"
 
     async def handle_exception(self, error: Exception) -> str:
         log.error("SMTP 会话异常：%s", type(error).__name__, exc_info=error)
         return TEMPFAIL
+
+
+def _auth_user(session: Session) -> str | None:
+    if not session.authenticated:
+        return None
+    login = getattr(session.auth_data, "login", None)
+    return login.decode("utf-8", "replace") if isinstance(login, bytes) else None
 
 
 class IntakeSMTP(SMTP):
@@ -115,11 +184,82 @@ class IntakeSMTP(SMTP):
     a growing buffer and its final copy would still be twice. DATA past SPOOL_BYTES goes to
     an unnamed temporary file as it arrives and is read back in one piece: the message is
     in memory once. Everything else — replies, limits, states, hooks — is aiosmtpd's.
+
+    This leans on aiosmtpd's private API (`_reader`, `_writer`, `_call_handler_hook`,
+    `_set_post_data_state`, the checks before 354): pyproject.toml bounds aiosmtpd to the
+    versions tests/test_aiosmtpd_private.py passes with.
     """
 
-    def __init__(self, *args: Any, spool_dir: Path | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, handler: Any, *args: Any, spool_dir: Path | None = None,
+        admission: Admission | None = None, auth_attempts: int = 3,
+        auth_fail_delay: float = 1.0, **kwargs: Any,
+    ) -> None:
+        super().__init__(handler, *args, **kwargs)
+        self.admission = admission
         self.spool_dir = spool_dir
+        self.auth_attempts = auth_attempts
+        self.auth_fail_delay = auth_fail_delay
+        self._auth_failures = 0
+        self._admitted: str | None = None
+        self._refused = False
+        #: between 354 and the final dot: a stop answers 421 at once (the sender retries)
+        self.reading_data = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # not the STARTTLS re-entry
+        if self.admission is not None and self.transport is None and not self._refused:
+            peer = transport.get_extra_info("peername")
+            host = str(peer[0]) if isinstance(peer, tuple) else "?"
+            if not self.admission.admit(host):
+                self._refused = True
+                self.admission.note_refused(host)
+                assert isinstance(transport, asyncio.WriteTransport)
+                transport.write(TOO_MANY_CONNECTIONS.encode("ascii") + b"\r\n")
+                transport.close()
+                return
+            self._admitted = host
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._admitted is not None and self.admission is not None:
+            self.admission.leave(self._admitted)
+            self._admitted = None
+        super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._refused:
+            super().data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return None if self._refused else super().eof_received()
+
+    def shut_down(self) -> None:
+        """The daemon is stopping: 421 to this session (in DATA or between transactions;
+        RFC 5321 3.8) and close it. A transaction the handler has is waited for first."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        assert isinstance(self.transport, asyncio.WriteTransport)
+        self.transport.write(SHUTTING_DOWN.encode("ascii") + b"\r\n")
+        self.transport.close()
+
+    @syntax("AUTH <mechanism>")
+    async def smtp_AUTH(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command name
+        """aiosmtpd's AUTH, with a delay after each failure and the session closed after
+        `auth_attempts` of them (a password is not guessed 500 times in a session)."""
+        await super().smtp_AUTH(arg)
+        assert self.session is not None
+        if self.session.authenticated or not arg:
+            return
+        self._auth_failures += 1
+        await asyncio.sleep(self.auth_fail_delay)
+        if self._auth_failures >= self.auth_attempts:
+            log.warning("SMTP 认证失败 %d 次，断开 %s", self._auth_failures, self.session.peer)
+            await self.push(TOO_MANY_AUTH_FAILURES)
+            if self.transport is not None:
+                self.transport.close()
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:  # noqa: N802 - aiosmtpd's command name
@@ -133,7 +273,11 @@ class IntakeSMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
-        data = await self._read_data()
+        self.reading_data = True
+        try:
+            data = await self._read_data()
+        finally:
+            self.reading_data = False
         if isinstance(data, str):  # refused: the data was read to its end and dropped
             await self.push(data)
             self._end_transaction()
@@ -337,7 +481,7 @@ class _Spool:
             if self._in_memory:
                 return
             try:
-                self._file = tempfile.TemporaryFile(dir=self._dir)  # noqa: SIM115 - closed in getvalue/discard
+                self._file = private_spool(self._dir)  # closed in getvalue/discard
             except OSError as exc:  # no spool, no loss: the message stays in memory
                 log.warning("无法创建临时文件，邮件留在内存中：%s", exc)
                 self._in_memory = True
@@ -361,6 +505,10 @@ def _log_orphan(task: asyncio.Task[Any]) -> None:
     else:
         log.info("发件方在答复前断开；收件已保存（序号 %s），重发时按重复投递处理",
                  task.result().item_id)
+
+
+def tls_configured(settings: Settings) -> bool:
+    return settings.smtp.tls_cert is not None and settings.smtp.tls_key is not None
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
@@ -416,10 +564,15 @@ def make_protocol(
             require_starttls=tls is not None and smtp.require_tls,
             timeout=smtp.timeout,
             authenticator=auth,
-            # AUTH only over TLS when TLS is available; else plain (loopback gateway)
-            auth_require_tls=tls is not None,
+            # a password only over TLS; without users (or TLS) no mechanism is offered
+            auth_require_tls=True,
+            auth_exclude_mechanism=None if auth is not None and tls is not None
+            else ("LOGIN", "PLAIN"),
             loop=loop,
             spool_dir=settings.storage.data_dir,
+            admission=handler.admission,
+            auth_attempts=smtp.auth_attempts,
+            auth_fail_delay=smtp.auth_fail_delay,
         )
 
     return factory

@@ -26,13 +26,15 @@ COMMANDS: dict[str, tuple[str, ...]] = {
     "registers": ("register", "show", "next-number", "counts", "correct", "errors"),
     "export": ("export",),
     "classify": ("classify",),
-    "items": ("items",),
+    "items": ("items", "queue", "reprocess"),
     "dispatch": ("take", "void", "amend", "dispatches", "copies"),
     "deadlines": (
         "deadline", "review-secrecy", "published", "disclosure", "request", "overdue", "done",
         "stats", "digest", "sweep",
     ),
-    "run": ("serve", "intake", "bot"),
+    "handling": ("propose", "assign", "slip"),
+    "site": ("site",),
+    "run": ("serve", "intake", "pipeline", "bot"),
 }
 COMMAND_MODULES = tuple(COMMANDS)
 
@@ -94,19 +96,50 @@ def install_chinese_argparse() -> None:
     argparse.ngettext = _argparse_zh_n  # type: ignore[attr-defined]
 
 
+def command_name(argv: Sequence[str]) -> str | None:
+    """The command named in `argv`: its first word that is neither an option nor the value
+    of a common option given before it (`jiyao --config FILE items`)."""
+    from jiyao.commands.common import takes_value
+
+    words = iter(argv)
+    for word in words:
+        if word == "--":
+            return next(words, None)
+        if not word.startswith("-"):
+            return word
+        if takes_value(word):
+            next(words, None)
+    return None
+
+
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with `argv` naming a known subcommand, only that module is imported."""
+    from jiyao.commands.common import add_global
+
     install_chinese_argparse()
     parser = argparse.ArgumentParser(
         prog="jiyao",
         description="机要收发系统：收文登记、分类编号、领导推送、发文编号与公开期限提醒",
     )
+    add_global(parser)
     sub = parser.add_subparsers(dest="command", metavar="命令", required=True)
-    first = next((a for a in argv or () if not a.startswith("-")), None)
+    first = command_name(argv or ())
     owners = [m for m, names in COMMANDS.items() if first in names]
     for name in owners or COMMAND_MODULES:
         importlib.import_module(f"jiyao.commands.{name}").add_parser(sub)
     return parser
+
+
+def parse_args(args_in: Sequence[str]) -> argparse.Namespace:
+    """The command line parsed, common options given before the command handed to it."""
+    from jiyao.commands.common import apply_global
+
+    parser = build_parser(args_in)
+    args = parser.parse_args(args_in)
+    refused = apply_global(args)
+    if refused:
+        parser.error(f"命令 {args.command} 不接受 {refused}")
+    return args
 
 
 def sqlite_zh(exc: sqlite3.Error) -> str:
@@ -139,8 +172,7 @@ def _unexpected(exc: BaseException) -> str:
 
 
 def _run(args_in: list[str]) -> int:
-    parser = build_parser(args_in)
-    args = parser.parse_args(args_in)
+    args = parse_args(args_in)
     try:
         code: int = args.func(args)
         return code

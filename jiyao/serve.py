@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from core.config import Settings
+from core.services import push
 from core.services.context import Context, open_context
 
 log = logging.getLogger("jiyao.serve")
@@ -34,6 +35,15 @@ def intake_component(ctx: Context) -> Component | None:
     return IntakeDaemon(ctx)
 
 
+def pipeline_component(ctx: Context) -> Component | None:
+    if ctx.settings.pipeline.workers == 0:
+        log.warning("未启动收文处理进程（[pipeline] workers = 0），请另行运行 jiyao pipeline")
+        return None
+    from jiyao.pipeline import PipelineProcesses
+
+    return PipelineProcesses(ctx)
+
+
 def mailer_component(ctx: Context) -> Component | None:
     if not ctx.settings.smarthost.enabled:
         log.info("退回通知邮件已停用（[smarthost] enabled = false），通知留在发件箱中")
@@ -53,11 +63,30 @@ def bot_component(ctx: Context) -> Component | None:
     return bot
 
 
+# the pipeline starts before the edge and stops after it: the edge's last 250s are decided
+def pipeline_only_component(ctx: Context) -> Component | None:
+    from jiyao.pipeline import PipelineProcesses
+
+    return PipelineProcesses(ctx, workers=max(1, ctx.settings.pipeline.workers))
+
+
 PARTS: dict[str, tuple[ComponentFactory, ...]] = {
-    "serve": (intake_component, mailer_component, bot_component),
-    "intake": (intake_component, mailer_component),
+    "serve": (pipeline_component, intake_component, mailer_component, bot_component),
+    "intake": (pipeline_component, intake_component, mailer_component),
+    "pipeline": (pipeline_only_component,),
     "bot": (bot_component,),
 }
+
+
+def _wire(components: Sequence[Component]) -> None:
+    """An in-process pipeline is woken by each message the edge accepts."""
+    wakes: list[Callable[[], None]] = [
+        getattr(c, "wake") for c in components if callable(getattr(c, "wake", None))  # noqa: B009
+    ]
+    for c in components:
+        handler = getattr(c, "handler", None)
+        if handler is not None and hasattr(handler, "on_accepted") and wakes:
+            handler.on_accepted = lambda: [wake() for wake in wakes]
 
 
 async def run(settings: Settings, factories: Sequence[ComponentFactory]) -> int:
@@ -70,12 +99,15 @@ async def run(settings: Settings, factories: Sequence[ComponentFactory]) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         log.info("数据目录：%s", settings.storage.data_dir.resolve())
+        if routed := await push.route_waiting(ctx):
+            log.info("已分发早先版本留下的 %d 件待推送收件", routed)
         for factory in factories:
             component = factory(ctx)
             if component is None:
                 continue
             await component.start()
             started.append(component)
+        _wire(started)
         if not started:
             log.warning("没有可运行的组件，退出")
             return 1

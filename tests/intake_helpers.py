@@ -230,3 +230,64 @@ def allowed_sealed_fields(label: dict[str, Any], raw: bytes) -> dict[str, Any]:
     if label.get("envelope_no"):
         expected["envelope_no"] = label["envelope_no"]
     return expected
+
+
+# ------------------------------------------------------------------ edge and pipeline in-process
+
+
+class ServedIntake:
+    """The SMTP edge and one pipeline worker on the test's loop, wired as `jiyao intake`
+    wires them: the edge answers 250 once an item is received, the worker decides it."""
+
+    def __init__(self, ctx: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        from intake_daemon.app import IntakeDaemon
+        from jiyao.pipeline import InlinePipeline
+
+        self.ctx = ctx
+        self.edge = IntakeDaemon(ctx, host=host, port=port)
+        self.pipeline = InlinePipeline(ctx)
+        self.edge.handler.on_accepted = self.pipeline.wake
+
+    @property
+    def port(self) -> int:
+        return self.edge.port
+
+    @property
+    def handler(self) -> Any:
+        return self.edge.handler
+
+    async def start(self) -> None:
+        await self.pipeline.start()
+        await self.edge.start()
+
+    async def stop(self) -> None:
+        try:
+            await self.edge.stop()
+        finally:
+            await self.pipeline.stop()
+
+
+async def wait_decided(ctx: Any, timeout: float = 60.0) -> None:
+    """Until no item is left `received` (the pipeline decided or shunted every one)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        async with ctx.db.reader() as r:
+            row = await r.fetchone("SELECT COUNT(*) AS n FROM items WHERE outcome = 'received'")
+        if row is not None and row["n"] == 0:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{row['n'] if row else '?'} items still received")
+        await asyncio.sleep(0.05)
+
+
+def wait_decided_dir(data_dir: Path, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """`jiyao items --json` once no item is left `received` (a daemon subprocess decides)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = items_json(data_dir)
+        if all(r["outcome"] != "received" for r in rows):
+            return rows
+        if time.monotonic() > deadline:
+            raise AssertionError("items still received: "
+                                 f"{[r['id'] for r in rows if r['outcome'] == 'received']}")
+        time.sleep(0.2)

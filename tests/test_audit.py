@@ -26,13 +26,13 @@ def _tamper(db: Path, sql: str) -> None:
 
 
 async def test_intact_chain_verifies(ctx: Context) -> None:
-    """An untouched log verifies and holds one entry per change."""
+    """An untouched log verifies and holds one entry per change (register, route)."""
     await _three(ctx)
     assert await admin.verify_audit(ctx) == []
     async with ctx.db.reader() as r:
         row = await r.fetchone("SELECT COUNT(*) AS n FROM audit")
     assert row is not None
-    assert row["n"] == 3
+    assert row["n"] == 6
 
 
 async def test_append_only_in_sql(ctx: Context) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.app import ChatBot
 from bot.delivery import maybe_delivered
 from core.model import Kind
-from core.services import registry
+from core.services import push, registry
 from core.services.context import Context, open_context
 from core.storage import outbox
 from tests.bot_worker import (
@@ -163,25 +163,32 @@ def test_only_unanswered_requests_count_as_maybe_delivered() -> None:
     assert not maybe_delivered(RetryAfter(1))
 
 
-async def test_an_item_that_cannot_be_routed_does_not_hold_up_the_others(
+async def test_route_events_left_by_an_earlier_version_are_routed_at_start(
     tmp_path: Path, fake: FakeTelegram
 ) -> None:
-    """A damaged row fails its own route (retried later); the next item is pushed at once."""
+    """Items an earlier version left to be routed behind its transaction are routed when the
+    service starts; a damaged one fails on its own (kept, retried) and the others go out."""
     async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
-        bad = await registry.register_paper(ctx, kind=Kind.YUE, sender="丹巴县人民政府",
-                                            title="记录损坏的来文")
+        items = [await registry.register_paper(ctx, kind=Kind.YUE, sender="丹巴县人民政府",
+                                               title=title)
+                 for title in ("记录损坏的来文", "好的来文")]
+        bad, good = items
         async with ctx.db.unit_of_work() as uow:
+            # as the old version left them: a route event each, no pushes yet
+            await uow.execute("DELETE FROM outbox WHERE event = 'push'")
             await uow.execute("UPDATE items SET kind = '公函' WHERE id = ?", (bad.id,))
-            await outbox.enqueue(uow, channel="chat", event="route", target="route",
-                                 payload={"item_id": bad.id}, at=ctx.clock(), item_id=bad.id)
+            for item in items:
+                await outbox.enqueue(uow, channel="chat", event="route", target="route",
+                                     payload={"item_id": item.id}, at=ctx.clock(),
+                                     item_id=item.id)
             await uow.commit()
-        good = await deliver(ctx, "d008.eml")
-        await fake.wait_until(lambda: len(pushes(fake, CHANGWU)) >= 1)
+        assert await push.route_waiting(ctx) == 1
         async with ctx.db.reader() as r:
             route = await r.fetchone(
                 "SELECT attempts, last_error, done_at FROM outbox WHERE event = 'route'"
                 " AND item_id = ?", (bad.id,))
-    assert good.item_id != bad.id
+            pushed = await r.fetchall("SELECT item_id FROM outbox WHERE event = 'push'")
+    assert {row["item_id"] for row in pushed} == {good.id}
     assert route is not None
     assert route["done_at"] is None
     assert route["attempts"] >= 1

@@ -10,10 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import render
-from bot.auth import Can, commands_for, principal_for
 from bot.handlers.common import split_text
+from bot.menu import commands_for
 from core.config import Settings, load_settings
 from core.model import Kind
+from core.permissions import Can, principal_for
 from core.services.push import ROLE_LEADER, ROLE_STAFF, PushView
 from tests.conftest import EXAMPLE
 from tests.fake_telegram import html_to_text

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from core.calendar import WorkCalendar, WorkDate
 from core.config import CalendarYear, Settings
 from core.errors import ConfigError
+from core.holidays import LAST_YEAR, statutory_holidays
 from core.reminder_plan import work_calendar
 
 CAL = WorkCalendar.from_config()
@@ -55,21 +56,40 @@ def test_start_on_a_holiday_counts_from_the_next_day() -> None:
 
 
 def test_run_into_an_unknown_year_is_provisional() -> None:
-    """From 2026-12-25 ten working days run into 2027: computed on weekends alone, 暂定."""
+    """From 2026-12-25 ten working days run into 2027: its 元旦 is off by law, all 暂定."""
     if CAL.knows(2027):
         pytest.skip("this chinesecalendar release already knows 2027")
     result = CAL.add_workdays(date(2026, 12, 25), 10)
-    # 12/28 12/29 12/30 12/31 | 1/1 (no schedule: an ordinary Friday) 1/4 … 1/8
-    assert result == WorkDate(date(2027, 1, 8), provisional=True)
-    assert result.label() == "2027-01-08（暂定）"
+    # 12/28 12/29 12/30 12/31 | 1/1 (元旦, a Friday) | 1/4 … 1/8 | 1/11
+    assert result == WorkDate(date(2027, 1, 11), provisional=True)
+    assert result.label() == "2027-01-11（暂定）"
+    assert CAL.add_workdays(date(2026, 12, 31), 1) == WorkDate(date(2027, 1, 4), provisional=True)
     assert CAL.add_workdays(date(2026, 12, 25), 4) == WorkDate(date(2026, 12, 31))
 
 
+def test_unknown_year_keeps_the_law_s_holidays_and_invents_no_makeup_day() -> None:
+    """2027 春节 (除夕 Fri 2/5 to 初三 Mon 2/8), 清明 Mon 4/5, 端午 Wed 6/9, 中秋 Wed 9/15 and
+    国庆 Fri 10/1 are off; no Saturday is turned into a make-up workday."""
+    if CAL.knows(2027):
+        pytest.skip("this chinesecalendar release already knows 2027")
+    assert CAL.add_workdays(date(2027, 2, 4), 1) == WorkDate(date(2027, 2, 9), provisional=True)
+    for day in (date(2027, 2, 5), date(2027, 2, 8), date(2027, 4, 5), date(2027, 6, 9),
+                date(2027, 9, 15), date(2027, 10, 1)):
+        assert CAL.is_workday(day) == (False, True), day
+    assert CAL.is_workday(date(2027, 10, 4)) == (True, True)  # no 补假 placed
+    assert not any(CAL.is_workday(date(2027, 1, 2) + timedelta(weeks=w))[0] for w in range(52))
+    # after 2/4: 2/9–2/12 (4) | 2/15–2/19 | 2/22–2/26 | 3/1–3/5 (5 each) = 19 | 3/8
+    assert CAL.workdays_between(date(2027, 2, 4), date(2027, 3, 5)) == 19
+    assert CAL.workdays_between(date(2027, 2, 4), date(2027, 3, 8)) == 20
+
+
 def test_far_year_never_raises() -> None:
-    """Outside every schedule nothing raises: weekends only, provisional."""
-    assert CAL.is_workday(date(2099, 1, 1)) == (True, True)
+    """Outside every schedule nothing raises: provisional; outside the law's years weekends only."""
+    assert CAL.is_workday(date(2099, 1, 1)) == (False, True)  # 元旦
+    assert CAL.is_workday(date(2099, 1, 2)) == (True, True)
+    assert CAL.is_workday(date(2101, 1, 3)) == (True, True)  # beyond LAST_YEAR: a Monday
     assert CAL.is_workday(date(1999, 1, 2)) == (False, True)
-    assert CAL.add_workdays(date(2099, 1, 2), 1) == WorkDate(date(2099, 1, 5), provisional=True)
+    assert CAL.add_workdays(date(2099, 1, 3), 1) == WorkDate(date(2099, 1, 5), provisional=True)
 
 
 def test_config_year_makes_2027_known() -> None:
@@ -152,6 +172,10 @@ def test_workdays_between_counts_as_a_day_by_day_walk(start: date, end: date) ->
 
 
 def test_workdays_between_reaches_far_dates() -> None:
-    """Ten thousand years of unknown calendar are counted on the weekday rule, not refused."""
+    """Ten thousand years of unknown calendar are counted on the weekday rule less the law's
+    holidays (up to LAST_YEAR), not refused."""
     far = CAL.workdays_between(date(2031, 1, 1), date(9999, 12, 31))
-    assert far == pytest.approx((date(9999, 12, 31) - date(2031, 1, 1)).days * 5 / 7, abs=5)
+    off = sum(d.weekday() < 5 for y in range(2031, LAST_YEAR + 1) for d in statutory_holidays(y))
+    assert 600 < off < 70 * 13
+    weekdays = (date(9999, 12, 31) - date(2031, 1, 1)).days * 5 / 7
+    assert far == pytest.approx(weekdays - off, abs=5)

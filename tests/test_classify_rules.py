@@ -7,12 +7,12 @@ from email.message import EmailMessage
 
 import pytest
 
-from core.classify import AttachmentState, Item, Verdict, judge
 from core.config import Leader, load_settings
 from core.directory import Directory
-from core.fields import extract_fields
 from core.model import Channel, Kind, Outcome, Reason
-from core.reading import JSON_KEYS, decide
+from core.reading.classify import AttachmentState, Item, Verdict, judge
+from core.reading.decide import JSON_KEYS, decide
+from core.reading.fields import extract_fields
 from tests.conftest import EXAMPLE
 
 SETTINGS = load_settings(EXAMPLE)
@@ -667,3 +667,103 @@ def test_decide_fax_channel() -> None:
     assert d.fax_remote_id == "08363122002"
     assert d.sender == "泸定县人民政府"
     assert d.kind is Kind.BAN
+
+
+# ------------------------------------ addressees, quotations (issue 14)
+
+
+def test_relayed_reply_to_a_ministry_is_for_reading() -> None:
+    """A 批复 to another organ, relayed down to us: its 请… speaks to its 主送."""
+    text = doc(
+        "国务院文件\n国函〔2024〕31号",
+        "国务院关于同意建立某某联席会议制度的批复",
+        "某某部",
+        "你部《关于建立某某联席会议制度的请示》收悉。现批复如下：\n"
+        "同意建立某某联席会议制度，请按照有关文件精神认真组织开展工作。",
+    )
+    v = verdict(item(text, RELAY))
+    assert (v.outcome, v.kind, v.rule) == (Outcome.REGISTER, Kind.YUE, "request_to_others")
+    assert "某某部" in v.evidence
+
+
+def test_relayed_reply_to_named_provinces_is_for_reading() -> None:
+    """Named provinces, with a parenthesis saying what they stand for, are not a group."""
+    text = doc(
+        "国务院办公厅文件\n国办发〔2024〕12号",
+        "国务院办公厅转发某部关于某某问题请示的通知",
+        "北京、河北、四川、陕西省（自治区、直辖市）人民政府",
+        "请你们认真组织，大力支持，确保此项工作顺利进行。",
+    )
+    assert verdict(item(text, RELAY)).kind is Kind.YUE
+
+
+def test_relayed_request_to_others_that_names_us_is_still_ours() -> None:
+    text = doc(
+        "国务院办公厅文件\n国办函〔2024〕40号",
+        "国务院办公厅关于某某事项的函",
+        "四川省人民政府",
+        "你省转告有关地方。请甘孜州人民政府于2024年9月1日前报送方案。",
+    )
+    assert verdict(item(text, RELAY)).kind is Kind.BAN
+
+
+def test_relayed_group_addressees_still_ask_us() -> None:
+    """A group 主送 (各省、自治区、直辖市人民政府) with its request stays 办件."""
+    text = doc(
+        "国务院办公厅文件\n国办发〔2024〕10号",
+        "国务院办公厅关于做好某某工作的通知",
+        "各省、自治区、直辖市人民政府，国务院各部委、各直属机构",
+        "现印发给你们，请认真贯彻执行。",
+    )
+    assert verdict(item(text, RELAY)).kind is Kind.BAN
+
+
+@pytest.mark.parametrize(
+    "cited",
+    [
+        "你县《关于恳请审批某某项目的请示》收悉",
+        "你县请求，省里加大对你县的支持力度，给予重点扶持",
+        "《关于请予协调某某问题的报告》已转有关部门",
+    ],
+)
+def test_quoted_titles_and_citations_ask_nothing(cited: str) -> None:
+    """Words inside 《》, a 收悉 sentence and a reported request are not our task."""
+    text = doc(
+        "四川省人民政府办公厅文件\n川办函〔2024〕5号",
+        "四川省人民政府办公厅关于某某问题的函",
+        "甘孜州人民政府",
+        f"{cited}。现将有关情况函告如下：某某项目已列入规划。",
+    )
+    outcome, kind, rule = _kind(text, PROVINCE)
+    assert (outcome, kind) == (Outcome.REGISTER, Kind.YUE), rule
+
+
+def test_quoted_title_does_not_hide_a_real_request() -> None:
+    text = doc(
+        "四川省人民政府办公厅文件\n川办函〔2024〕6号",
+        "四川省人民政府办公厅关于某某问题的函",
+        "甘孜州人民政府",
+        "你州《关于某某的请示》收悉。请你州于2024年8月1日前报送实施方案。",
+    )
+    assert _kind(text, PROVINCE)[1] is Kind.BAN
+
+
+def test_bulletin_with_a_requirements_section_is_banjian() -> None:
+    """A 通报 that closes `特提出如下要求：` and directs the recipients asks them to act."""
+    text = doc(
+        "四川省人民政府办公厅文件\n川办发〔2024〕7号",
+        "四川省人民政府办公厅关于某某事故调查处理情况的通报",
+        "各市（州）人民政府",
+        "现将有关情况予以通报。为吸取教训，特提出如下要求：\n各地要立即开展安全隐患排查。",
+    )
+    assert _kind(text, PROVINCE)[1] is Kind.BAN
+
+
+def test_commendation_bulletin_without_requirements_stays_yuejian() -> None:
+    text = doc(
+        "四川省人民政府办公厅文件\n川办发〔2024〕8号",
+        "四川省人民政府办公厅关于表扬某某先进单位的通报",
+        "各市（州）人民政府",
+        "现予以通报表扬。各地要学习先进，再创佳绩。",
+    )
+    assert _kind(text, PROVINCE)[1] is Kind.YUE

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.reading import JSON_KEYS
+from core.reading.decide import JSON_KEYS
 from tests.conftest import EXAMPLE, ROOT
 from tests.intake_helpers import allowed_sealed_fields
 
@@ -107,3 +107,37 @@ def test_file_key_is_the_path_as_given() -> None:
     r = classify("--json", "dev/d034.eml", cwd=CORPUS.parent)
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["file"] == "dev/d034.eml"
+
+
+def test_rules_prints_the_classification_table_in_order() -> None:
+    """--rules lists every kind rule, first tried first, with its kind and description,
+    then the exclusions every request rule applies; no file is read."""
+    from core.reading.classify import EXCLUSIONS, KIND_RULES
+
+    r = classify("--rules")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["序号", "规则", "结果", "说明"]
+    rows = [line.split(maxsplit=3) for line in lines[2 : 2 + len(KIND_RULES)]]
+    assert [row[1] for row in rows] == [rule.name for rule in KIND_RULES]
+    assert [row[0] for row in rows] == [str(i) for i in range(1, len(KIND_RULES) + 1)]
+    for row, rule in zip(rows, KIND_RULES, strict=True):
+        assert row[2] == (rule.kind.value if rule.kind is not None else "转人工")
+        assert row[3] == rule.description
+    assert "request_to_others" in [row[1] for row in rows]
+    for exclusion in EXCLUSIONS:
+        assert exclusion.name in r.stdout
+        assert exclusion.description in r.stdout
+
+
+def test_classify_without_paths_or_rules_is_a_clear_error() -> None:
+    r = classify()
+    assert r.returncode != 0
+    assert "--rules" in r.stderr
+    assert "Traceback" not in r.stderr
+
+
+def test_readme_shows_the_rules_as_printed() -> None:
+    r = classify("--rules")
+    assert r.returncode == 0, r.stderr
+    assert f"```\n{r.stdout}```" in (ROOT / "README.md").read_text(encoding="utf-8")

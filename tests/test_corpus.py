@@ -15,7 +15,7 @@ import pytest
 
 from core.config import load_settings
 from core.directory import Directory
-from core.reading import Decision, decide
+from core.reading.decide import Decision, decide
 from tests.conftest import EXAMPLE
 from tests.intake_helpers import allowed_sealed_fields
 

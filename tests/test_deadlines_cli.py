@@ -28,7 +28,7 @@ def test_add_workdays(tmp_path: Path) -> None:
     out = _json("deadline", "add-workdays", "2026-12-25", "10", data_dir=tmp_path)
     assert isinstance(out, dict)
     assert out == {"start": "2026-12-25", "n": 10,
-                   "date": "2027-01-08" if unknown else out["date"], "provisional": unknown}
+                   "date": "2027-01-11" if unknown else out["date"], "provisional": unknown}
     bad = run_cli("deadline", "add-workdays", "2026-02-13", "0", data_dir=tmp_path)
     assert bad.returncode == 2
     assert bad.stderr.startswith("错误：")

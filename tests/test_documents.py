@@ -1,4 +1,4 @@
-"""core.documents: attachment bytes → text, status and findings, total and bounded."""
+"""core.reading.documents: attachment bytes → text, status and findings, total and bounded."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from core.documents import Extracted, Limits, extract
-from core.mail import Attachment, parse_message
+from core.reading.documents import Extracted, Limits, extract
+from core.reading.mail import Attachment, parse_message
 from tests.conftest import CORPUS
 from tests.data.reading.builders import (
     make_blank_pdf,

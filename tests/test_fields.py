@@ -1,4 +1,4 @@
-"""GB/T 9704 field extraction from document text (core.fields)."""
+"""GB/T 9704 field extraction from document text (core.reading.fields)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from core.fields import (
+from core.reading.fields import (
     Field,
     doc_type_of,
     extract_fields,
@@ -317,3 +317,105 @@ def test_title_remark_on_its_own_line() -> None:
     assert val(f.title) == "四川省农业农村厅关于公布省级现代农业园区名单的通知（第二批）"
     assert val(f.doc_type) == "通知"
     assert val(f.addressees) == "各市（州）人民政府"
+
+
+# ------------------------------------------- published layouts (issue 14)
+
+
+def test_number_organ_and_date_under_the_title_are_not_the_addressees() -> None:
+    """A 公报 copy prints title, 字号, 发文机关 and 成文日期 before the 主送."""
+    f = extract_fields(
+        "某省人民政府关于同意设立某某经济开发区的批复\n某府函〔2023〕12号\n某省人民政府\n"
+        "2023年3月1日\n某市人民政府：\n你市《关于设立某某经济开发区的请示》收悉。\n"
+    )
+    assert val(f.doc_number) == "某府函〔2023〕12号"
+    assert val(f.addressees) == "某市人民政府"
+    assert val(f.title) == "某省人民政府关于同意设立某某经济开发区的批复"
+    assert val(f.date) == date(2023, 3, 1)
+
+
+def test_number_and_date_in_parentheses_under_the_title() -> None:
+    f = extract_fields(
+        "某省人民政府办公厅关于表扬某某工作先进单位的通报\n（某办函[2019]7号 2019年04月02日）\n"
+        "各市（州）人民政府：\n现将有关情况通报如下。\n"
+    )
+    assert val(f.doc_number) == "某办函〔2019〕7号"
+    assert val(f.addressees) == "各市（州）人民政府"
+
+
+def test_number_in_parentheses_closing_the_title_line() -> None:
+    f = extract_fields(
+        "某市交通局关于某某建议答复的函（某交函〔2021〕5号）\n张某代表：\n您的建议收悉。\n"
+    )
+    assert val(f.title) == "某市交通局关于某某建议答复的函"
+    assert val(f.doc_number) == "某交函〔2021〕5号"
+    assert val(f.addressees) == "张某代表"
+
+
+def test_organ_on_its_own_line_opens_the_title_when_the_number_follows() -> None:
+    """Published order (title, then 字号): the organ line above 关于… is the title's."""
+    f = extract_fields(
+        "某省人民政府办公厅\n关于印发《某某应急预案》\n的通知\n某办发〔2022〕3号\n"
+        "各市（州）人民政府：\n现印发给你们，请认真贯彻执行。\n"
+    )
+    assert val(f.title) == "某省人民政府办公厅关于印发《某某应急预案》的通知"
+    assert f.masthead is None
+    assert val(f.doc_number) == "某办发〔2022〕3号"
+
+
+def test_forwarding_title_broken_after_its_first_organ() -> None:
+    f = extract_fields(
+        "某省人民政府办公厅转发省教育厅\n关于做好某某工作意见的通知\n各市人民政府：\n请遵照执行。\n"
+    )
+    assert val(f.title) == "某省人民政府办公厅转发省教育厅关于做好某某工作意见的通知"
+    assert val(f.issuer) == "某省人民政府办公厅"
+
+
+def test_title_repeated_by_the_page_is_read_once() -> None:
+    f = extract_fields(
+        "某县人民政府关于某某事项的通知\n某县人民政府\n关于某某事项的通知\n各乡镇人民政府：\n请执行。\n"
+    )
+    assert val(f.title) == "某县人民政府关于某某事项的通知"
+    assert val(f.addressees) == "各乡镇人民政府"
+
+
+def test_header_as_one_table_row() -> None:
+    f = extract_fields(
+        "某省人民政府关于同意某某的批复\t某府函〔2001〕9号\t某省人民政府\t2001年2月3日\n"
+        "某市人民政府：\n你市请示收悉。\n"
+    )
+    assert val(f.title) == "某省人民政府关于同意某某的批复"
+    assert val(f.doc_number) == "某府函〔2001〕9号"
+    assert val(f.addressees) == "某市人民政府"
+
+
+def test_page_metadata_block_is_no_part_of_the_document() -> None:
+    """标题：/发文字号：/发布机构： lines give evidence, never the title or the 主送."""
+    f = extract_fields(
+        "- 索 引 号：abc/2020-001\n- 发文字号：某政发〔2020〕8号\n- 发布机构：某县人民政府\n"
+        "- 名  称：某县人民政府关于某某的通知\n废止日期：\t\n"
+        "某县人民政府关于某某的通知\n各乡镇人民政府：\n请认真执行。\n"
+    )
+    assert val(f.title) == "某县人民政府关于某某的通知"
+    assert val(f.doc_number) == "某政发〔2020〕8号"
+    assert val(f.addressees) == "各乡镇人民政府"
+    assert "某县人民政府" in f.organ_names
+
+
+def test_page_title_label_is_used_only_when_the_document_has_none() -> None:
+    f = extract_fields("标题：\t某局关于某某的函\n发布机关：\t某局\n现将有关事项函告如下。\n")
+    assert val(f.title) == "某局关于某某的函"
+    assert val(f.doc_type) == "函"
+
+
+def test_title_organ_is_an_issuer_candidate() -> None:
+    f = extract_fields("某省人民政府关于设置某某的决定\n设置某某，撤销某某。\n")
+    assert val(f.issuer) == "某省人民政府"
+    assert f.organ_names[-1] == "某省人民政府"
+
+
+def test_a_sentence_with_a_date_is_no_addressee() -> None:
+    f = extract_fields(
+        "某院关于设置某某的决定\n某院批准某某1957年9月1日的报告，并决定：\n设置某某。\n"
+    )
+    assert f.addressees is None

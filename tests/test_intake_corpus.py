@@ -18,17 +18,18 @@ from core.config import Settings
 from core.model import REASON_ZH
 from core.services.context import open_context
 from core.services.receive import message_id_of
-from intake_daemon.app import IntakeDaemon
 from intake_daemon.mailer import ReturnMailer
 from jiyao import cli
 from tests.conftest import EXAMPLE, FrozenClock
 from tests.intake_helpers import (
     OFFICE,
     allowed_sealed_fields,
+    ServedIntake,
     corpus,
     items_json,
     labels,
     smarthost,
+    wait_decided,
 )
 
 COMPARED = ("outcome", "kind", "reason", "sender", "doc_number", "title")
@@ -70,7 +71,7 @@ async def test_every_corpus_file_ends_as_labelled(settings: Settings, clock: Fro
         live = settings.model_copy(update={"smarthost": settings.smarthost.model_copy(
             update={"host": "127.0.0.1", "port": mail_port, "enabled": True})})
         ctx = await open_context(live, clock=clock)
-        daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+        daemon = ServedIntake(ctx)
         mailer = ReturnMailer(ctx, poll=0.1)
         await daemon.start()
         await mailer.start()
@@ -79,6 +80,7 @@ async def test_every_corpus_file_ends_as_labelled(settings: Settings, clock: Fro
             raws = [corpus(d["file"]) for d in wanted]
             replies = await _send_all(daemon.port, raws)
             assert all(r.startswith("2.0.0 Ok: item") for r in replies)
+            await wait_decided(ctx)
             returns = [d for d in wanted if d["outcome"] == "return"]
             notices = await mailbox.wait_for(len(returns))
         finally:
@@ -133,13 +135,14 @@ async def test_items_command_filters_and_prints_a_chinese_table(
 ) -> None:
     """`jiyao items` filters by outcome and time and prints a Chinese table for staff."""
     ctx = await open_context(settings, clock=clock)
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     try:
         everything = labels()
         picked = ([d for d in everything if d["outcome"] == "register"][:4]
                   + [d for d in everything if d["outcome"] == "return"][:2])
         await _send_all(daemon.port, [corpus(d["file"]) for d in picked], connections=2)
+        await wait_decided(ctx)
     finally:
         await daemon.stop()
         await ctx.db.close()

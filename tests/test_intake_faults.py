@@ -19,9 +19,16 @@ from core.config import Settings
 from core.services import admin
 from core.services.context import DB_FILE, Context, open_context
 from core.services.receive import message_id_of
-from intake_daemon.app import IntakeDaemon
 from tests.conftest import FrozenClock, run_cli
-from tests.intake_helpers import OFFICE, free_port, realistic, start_intake
+from tests.intake_helpers import (
+    OFFICE,
+    ServedIntake,
+    free_port,
+    realistic,
+    start_intake,
+    wait_decided,
+    wait_decided_dir,
+)
 
 RETRYABLE = (
     aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPConnectError,
@@ -97,7 +104,7 @@ async def _fault_mid_burst(
     tag: str,
 ) -> None:
     """Inject a fault after some 250s, heal it after some 451s, then resend the 451s."""
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     try:
         raws = realistic(60, tag)
@@ -120,6 +127,7 @@ async def _fault_mid_burst(
                       retry=False)
         await retry.run(connections=2)
         assert set(retry.codes.values()) == {250}
+        await wait_decided(ctx)
     finally:
         await daemon.stop()
     stored = await _stored_ids(ctx)
@@ -150,8 +158,8 @@ async def test_database_failing_mid_burst_gives_451_then_recovers(ctx: Context) 
             await uow.commit()
 
     async def inject() -> None:
-        # fails the audit insert: after the item row and its number were written
-        await ddl("CREATE TRIGGER fault BEFORE INSERT ON audit"
+        # fails the edge's one insert, the `received` row, after its blob was written
+        await ddl("CREATE TRIGGER fault BEFORE INSERT ON items"
                   " BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END")
 
     async def heal() -> None:
@@ -193,6 +201,9 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(tmp_path: Path) -> No
         await asyncio.wait_for(sending, timeout=120)
         assert set(burst.codes.values()) == {250}
         assert len(burst.codes) == len(raws)
+        # the items the killed worker held are claimed again and decided, once each
+        decided = await asyncio.to_thread(wait_decided_dir, data, 120.0)
+        assert "shunted" not in {row["outcome"] for row in decided}
     finally:
         proc.terminate()
         await asyncio.to_thread(proc.wait, 30)
@@ -205,6 +216,9 @@ async def test_sigkill_mid_burst_loses_and_doubles_nothing(tmp_path: Path) -> No
         db.close()
     assert set(counts) == {message_id_of(r) for r in raws}
     assert max(counts.values()) == 1
+    with sqlite3.connect(data / DB_FILE) as db:
+        audited = db.execute("SELECT COUNT(*) FROM audit WHERE action = 'receive'").fetchone()
+    assert audited[0] == len(raws)  # each item decided exactly once
     check = run_cli("check", data_dir=data)
     assert check.returncode == 0, check.stdout + check.stderr
 
@@ -228,7 +242,7 @@ async def test_hostile_input_is_stored_and_never_crashes(
 ) -> None:
     """Garbage DATA is 250 and quarantined (or held); the daemon then still takes mail."""
     ctx = await open_context(settings, clock=clock)
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     try:
         for raw in HOSTILE:
@@ -238,6 +252,7 @@ async def test_hostile_input_is_stored_and_never_crashes(
             )
             assert errors == {}
             assert text.startswith("2.0.0 Ok: item")
+        await wait_decided(ctx)
         async with ctx.db.reader() as r:
             rows = await r.fetchall("SELECT outcome, raw_blob FROM items ORDER BY id")
         assert len(rows) == len(HOSTILE)

@@ -17,16 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import core.mail as mail
+import core.reading.mail.transfer as transfer
 import core.services.receive as receive_service
-from core.documents import extract
-from core.mail import Attachment, decode_base64, parse_message
+from core.reading.documents import extract
+from core.reading.mail import Attachment, ParsedMessage, decode_base64, parse_message
+from core.services import decide
 from core.services.context import Context
 from intake_daemon import smtp as smtp_edge
-from intake_daemon.app import IntakeDaemon
 from tests.conftest import CORPUS
 from tests.data.reading.builders import make_pdf
-from tests.intake_helpers import OFFICE
+from tests.intake_helpers import OFFICE, ServedIntake, wait_decided
 
 CORPUS_RAW = [p.read_bytes() for p in sorted(CORPUS.glob("*.eml"))]
 PROPERTY = settings(
@@ -38,15 +38,15 @@ PROPERTY = settings(
 @contextlib.contextmanager
 def _cut_from(min_bytes: int, block: int) -> Iterator[None]:
     """Cut base64 runs from `min_bytes` on (scanning in `block`-byte steps)."""
-    saved = mail.MIN_REGION_BYTES, mail._SCAN_BLOCK
-    mail.MIN_REGION_BYTES, mail._SCAN_BLOCK = min_bytes, block
+    saved = transfer.MIN_REGION_BYTES, transfer._SCAN_BLOCK
+    transfer.MIN_REGION_BYTES, transfer._SCAN_BLOCK = min_bytes, block
     try:
         yield
     finally:
-        mail.MIN_REGION_BYTES, mail._SCAN_BLOCK = saved
+        transfer.MIN_REGION_BYTES, transfer._SCAN_BLOCK = saved
 
 
-def _parse_both(raw: bytes) -> tuple[mail.ParsedMessage, mail.ParsedMessage]:
+def _parse_both(raw: bytes) -> tuple[ParsedMessage, ParsedMessage]:
     """The message parsed with every base64 run cut out, and parsed whole."""
     with _cut_from(24, 8):
         cut = parse_message(raw)
@@ -137,13 +137,13 @@ def test_base64_decodes_the_same_in_slices(
     """Lenient base64 gives the same bytes and problems whatever slices it is fed in."""
     text = text[:at] + junk + text[at:]
     whole = decode_base64(text)
-    saved = mail._B64_SLICE
-    mail._B64_SLICE = piece
+    saved = transfer._B64_SLICE
+    transfer._B64_SLICE = piece
     try:
         assert decode_base64(text) == whole
         assert decode_base64(text.decode("latin-1")) == decode_base64(text.decode("latin-1"))
     finally:
-        mail._B64_SLICE = saved
+        transfer._B64_SLICE = saved
 
 
 def _scan_message(size: int) -> tuple[bytes, bytes]:
@@ -228,7 +228,7 @@ async def test_large_message_leaves_no_garbage_behind(ctx: Context) -> None:
     head, _, _ = raw.partition(b'filename="scan.pdf"\r\n\r\n')
     raw = head + b'filename="scan.pdf"\r\n\r\n' + base64.encodebytes(pdf).replace(
         b"\n", b"\r\n") + b"--B--\r\n"
-    assert len(raw) >= receive_service._COLLECT_AFTER_BYTES
+    assert len(raw) >= decide._COLLECT_AFTER_BYTES
     small = CORPUS_RAW[0]
     await receive_service.receive(ctx, small, mail_from="a@sc.gov.cn", rcpt_tos=[OFFICE])
     tracemalloc.start()
@@ -287,12 +287,13 @@ async def test_large_message_over_smtp_is_stored_byte_exact(ctx: Context) -> Non
     tail = b".leading dot\r\n..two dots\r\n.\r\nnot the end\r\n"
     raw = raw.replace(b"\r\n\r\nscan\r\n", b"\r\n\r\n" + tail + b"scan\r\n")
     raw = raw.replace(b"--B--\r\n", b"--B--\r\n" + tail)
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     try:
         errors, _ = await aiosmtplib.send(raw, sender="a@sc.gov.cn", recipients=[OFFICE],
                                           hostname="127.0.0.1", port=daemon.port,
                                           start_tls=False, timeout=60)
+        await wait_decided(ctx)
     finally:
         await daemon.stop()
     assert errors == {}

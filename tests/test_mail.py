@@ -1,4 +1,4 @@
-"""core.mail: MIME bytes → ParsedMessage, total and bounded."""
+"""core.reading.mail: MIME bytes → ParsedMessage, total and bounded."""
 
 from __future__ import annotations
 
@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from core.mail import (
-    MAX_PARTS,
+from core.reading.mail import (
     Attachment,
     ParsedMessage,
     decode_base64,
     decode_words,
-    html_to_text,
     parse_message,
 )
+from core.reading.mail.bounds import MAX_PARTS
+from core.reading.text import html_to_text
 from tests.conftest import CORPUS
 from tests.data.reading.builders import envelope, make_pdf, raw_message
 

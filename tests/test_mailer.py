@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 from datetime import timedelta
 from typing import Any
 
 from core.config import Settings
+from core.retry import MAIL
 from core.services.context import Context, open_context
 from core.storage import outbox
-from intake_daemon.mailer import BACKOFF_MAX, ReturnMailer, backoff
+from intake_daemon.mailer import ReturnMailer
 from tests.conftest import FrozenClock
 from tests.intake_helpers import free_port, smarthost
 
@@ -147,11 +147,11 @@ async def test_running_mailer_is_woken_and_stops(settings: Settings, clock: Froz
             await ctx.db.close()
 
 
-def test_backoff_doubles_with_jitter_up_to_an_hour() -> None:
-    """Retry delays grow ×2 from 30 s, stay within ±20 %, and are capped at one hour."""
-    rng = random.Random(7)
+def test_mail_retries_double_from_30_seconds_up_to_an_hour() -> None:
+    """Return mail waits 30 s after the first failure, doubling, with jitter, at most ~1 h."""
     for attempts in range(12):
-        base = min(BACKOFF_MAX, 30 * 2**attempts)
-        delay = backoff(attempts, rng=rng).total_seconds()
-        assert 0.8 * base <= delay <= 1.2 * base
-    assert backoff(100, rng=rng).total_seconds() <= 1.2 * BACKOFF_MAX
+        base = min(MAIL.cap, 30 * 2**attempts)
+        delays = {MAIL.delay(attempts).total_seconds() for _ in range(20)}
+        assert all(base <= d <= base + 0.2 * MAIL.first for d in delays), (attempts, delays)
+        assert len(delays) > 1  # jittered
+    assert MAIL.delay(100).total_seconds() <= MAIL.cap + 0.2 * MAIL.first

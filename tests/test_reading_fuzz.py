@@ -11,8 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.documents import extract
-from core.mail import Attachment, ParsedMessage, decode_words, html_to_text, parse_message
+from core.reading.documents import extract
+from core.reading.mail import Attachment, ParsedMessage, decode_words, parse_message
+from core.reading.text import html_to_text
 from tests.conftest import CORPUS
 from tests.data.reading.builders import (
     make_docx,

@@ -1,4 +1,4 @@
-"""Documents as other producers lay them out decide as DOMAIN.md says (core.reading)."""
+"""Documents as other producers lay them out decide as DOMAIN.md says (core.reading.decide)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from core.config import load_settings
 from core.directory import Directory
-from core.reading import Decision, decide
+from core.reading.decide import Decision, decide
 from tests.conftest import EXAMPLE
 from tests.data.reading.builders import envelope, make_laid_out_pdf
 

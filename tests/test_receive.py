@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from core.directory import Directory
-from core.reading import decide
+from core.reading.decide import decide
 from core.services import admin
 from core.services.context import Context
 from core.services.receive import (
@@ -51,11 +51,14 @@ async def test_register_writes_item_number_audit_and_route(ctx: Context) -> None
     assert item["content_sha256"] == content_hash(raw)
     assert item["message_id"] == message_id_of(raw)
     audit = await _rows(ctx, "SELECT * FROM audit")
-    assert [a["action"] for a in audit] == ["receive"]
+    assert [a["action"] for a in audit] == ["receive", "route"]
     assert json.loads(audit[0]["detail"])["number"] == "办2026-0001"
     events = await _rows(ctx, "SELECT * FROM outbox")
-    assert [(e["channel"], e["event"], e["target"]) for e in events] == [("chat", "route", "route")]
-    assert json.loads(events[0]["payload"]) == {"item_id": got.item_id}
+    # routed in the same transaction: one push per chat, nothing left for an adapter to expand
+    assert events
+    assert {(e["channel"], e["event"], e["item_id"]) for e in events} == {
+        ("chat", "push", got.item_id)}
+    assert all(json.loads(e["payload"])["item_id"] == got.item_id for e in events)
     for att in await _rows(ctx, "SELECT * FROM attachments"):
         assert ctx.blobs.verify(att["sha256"]) is None
     assert await admin.check(ctx) == []
@@ -65,6 +68,8 @@ async def test_same_message_twice_is_one_item(ctx: Context) -> None:
     """A redelivery, even relayed again with new trace headers, answers the first item."""
     raw = corpus(_label(outcome="register", kind="阅件")["file"])
     one = await _take(ctx, raw)
+    queued = await _rows(ctx, "SELECT id FROM outbox")
+    assert queued
     relayed = b"Received: from relay.example by mx.gzz.gov.cn; Mon, 2 Mar 2026\r\n" + raw
     two = await _take(ctx, relayed)
     assert two.duplicate
@@ -72,7 +77,7 @@ async def test_same_message_twice_is_one_item(ctx: Context) -> None:
     assert two.number == one.number
     assert len(await _rows(ctx, "SELECT id FROM items")) == 1
     assert len(await _rows(ctx, "SELECT id FROM register_entries")) == 1
-    assert len(await _rows(ctx, "SELECT id FROM outbox")) == 1
+    assert await _rows(ctx, "SELECT id FROM outbox") == queued
 
 
 async def test_reused_message_id_with_other_content_is_registered_and_flagged(
@@ -172,7 +177,7 @@ async def test_sealed_notice_names_only_the_envelope(ctx: Context) -> None:
         assert not await _rows(
             ctx, "SELECT * FROM item_text WHERE body != ''"
         )
-    assert not await _rows(ctx, "SELECT * FROM outbox WHERE event = 'route'")
+    assert not await _rows(ctx, "SELECT * FROM outbox WHERE event IN ('route', 'push')")
 
 
 async def test_fax_is_channel_fax_and_keeps_the_image(ctx: Context) -> None:
@@ -212,9 +217,11 @@ async def test_concurrent_receives_number_without_gaps(ctx: Context) -> None:
         with_message_id(corpus(d["file"]), f"c{i}@example.org")
         for i, d in enumerate([_label(outcome="register", kind="办件")] * 20)
     ]
-    results = await asyncio.gather(*(_take(ctx, r) for r in raws))
-    numbers = sorted(r.number for r in results)
-    assert numbers == [f"办2026-{i:04d}" for i in range(1, 21)]
+    await asyncio.gather(*(_take(ctx, r) for r in raws))
+    # decided out of order, numbered in the order received (the last decision numbers
+    # the items that waited for it)
+    entries = await _rows(ctx, "SELECT item_id, number FROM register_entries ORDER BY item_id")
+    assert [e["number"] for e in entries] == [f"办2026-{i:04d}" for i in range(1, 21)]
     assert await admin.check(ctx) == []
 
 

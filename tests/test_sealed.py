@@ -16,11 +16,10 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
-from intake_daemon.app import IntakeDaemon
 from tests.bot_worker import WENSHU, bot_settings, running_bot, settled
 from tests.conftest import run_cli
 from tests.fake_telegram import FakeTelegram
-from tests.intake_helpers import OFFICE, corpus, labels, sealed_secrets
+from tests.intake_helpers import OFFICE, ServedIntake, corpus, labels, sealed_secrets, wait_decided
 
 SEALED = [d for d in labels() if d["outcome"] == "sealed"]
 
@@ -44,7 +43,7 @@ async def test_nothing_from_inside_a_sealed_item_comes_out(
     secrets = {d["file"]: sealed_secrets(d, raw) for d, raw in zip(SEALED, raws, strict=True)}
     assert all(s["title"] for s in secrets.values())
     async with running_bot(settings) as (ctx, _):
-        daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+        daemon = ServedIntake(ctx)
         await daemon.start()
         try:
             client = aiosmtplib.SMTP(hostname="127.0.0.1", port=daemon.port, start_tls=False)
@@ -52,6 +51,7 @@ async def test_nothing_from_inside_a_sealed_item_comes_out(
             replies = [await client.sendmail("mta@relay.example", [OFFICE], raw)
                        for raw in raws]
             await client.quit()
+            await wait_decided(ctx)
         finally:
             await daemon.stop()
         ids = [int(text.rsplit("item", 1)[1].split()[0]) for _, text in replies]
@@ -142,7 +142,7 @@ def _directory():  # type: ignore[no-untyped-def]
 
 def test_personal_item_opens_no_document(monkeypatch: pytest.MonkeyPatch) -> None:
     """亲启 on the envelope: no part is extracted, and the decision holds envelope facts."""
-    import core.reading as reading
+    import core.reading.decide as reading
 
     def refuse(*_a: object, **_k: object) -> None:
         raise AssertionError("a 亲启 item's document was opened")
@@ -160,7 +160,7 @@ def test_top_secret_on_the_first_page_keeps_only_number_and_secrecy(
 ) -> None:
     """绝密 marked only in the head: the first page alone is read, and of it only the 字号
     and 密级 are kept (no title, 紧急程度, deadline, text or attachment names)."""
-    import core.reading as reading
+    import core.reading.decide as reading
 
     limits: list[int] = []
     real = reading.extract

@@ -14,17 +14,23 @@ import trustme
 
 from core.config import Settings
 from core.services.context import Context, open_context
-from intake_daemon.app import IntakeDaemon
 from intake_daemon.smtp import TEMPFAIL, IntakeHandler
 from tests.conftest import FrozenClock
-from tests.intake_helpers import OFFICE, corpus, first, with_message_id
+from tests.intake_helpers import (
+    OFFICE,
+    ServedIntake,
+    corpus,
+    first,
+    wait_decided,
+    with_message_id,
+)
 
 FAX_GATEWAY = "fax-gateway@gzz.gov.cn"
 
 
 @pytest.fixture
-async def daemon(ctx: Context) -> AsyncIterator[IntakeDaemon]:
-    d = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+async def daemon(ctx: Context) -> AsyncIterator[ServedIntake]:
+    d = ServedIntake(ctx)
     await d.start()
     try:
         yield d
@@ -47,7 +53,7 @@ def _register_file() -> bytes:
     return corpus(first(lambda d: d["outcome"] == "register")["file"])
 
 
-async def test_only_office_addresses_are_accepted(ctx: Context, daemon: IntakeDaemon) -> None:
+async def test_only_office_addresses_are_accepted(ctx: Context, daemon: ServedIntake) -> None:
     """RCPT for another address is 550 (no open relay); ours is accepted in any case."""
     client = _client(daemon.port)
     await client.connect()
@@ -65,7 +71,7 @@ async def test_only_office_addresses_are_accepted(ctx: Context, daemon: IntakeDa
     assert await _count(ctx) == 0
 
 
-async def test_data_answers_250_after_commit(ctx: Context, daemon: IntakeDaemon) -> None:
+async def test_data_answers_250_after_commit(ctx: Context, daemon: ServedIntake) -> None:
     """DATA is answered 250 naming the item, which is then in the database."""
     errors, text = await aiosmtplib.send(
         _register_file(), sender="a@example.org", recipients=[OFFICE], hostname="127.0.0.1",
@@ -84,7 +90,7 @@ async def test_oversize_is_552_and_nothing_stored(
         update={"smtp": settings.smtp.model_copy(update={"data_size_limit": 4096})}
     )
     ctx = await open_context(small, clock=clock)
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     try:
         big = _register_file() + b"\r\n" + b"x" * 76 * 100 + b"\r\n"
@@ -118,7 +124,7 @@ async def test_handle_exception_is_451_without_internals(ctx: Context) -> None:
     assert "secret" not in status
 
 
-async def test_smtputf8_and_8bit_headers(ctx: Context, daemon: IntakeDaemon) -> None:
+async def test_smtputf8_and_8bit_headers(ctx: Context, daemon: ServedIntake) -> None:
     """SMTPUTF8 is offered, and raw UTF-8 headers are stored as received."""
     raw = with_message_id(_register_file(), "utf8.1@example.org")
     raw = raw.replace(b"Subject:", "X-Note: 原样保存\nSubject:".encode(), 1)
@@ -159,7 +165,7 @@ async def test_starttls_and_auth_for_the_fax_gateway(
         "auth_users": {"fax-gateway": _secret("s3cret")},
     })})
     ctx = await open_context(secure, clock=clock)
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     trust = ssl.create_default_context()
     ca.configure_trust(trust)
@@ -184,6 +190,7 @@ async def test_starttls_and_auth_for_the_fax_gateway(
         errors, _ = await client.sendmail(FAX_GATEWAY, [OFFICE], fax)
         assert errors == {}
         await client.quit()
+        await wait_decided(ctx)
         async with ctx.db.reader() as r:
             row = await r.fetchone("SELECT channel, outcome FROM items")
         assert row is not None
@@ -204,7 +211,7 @@ def _secret(value: str) -> Any:
 
 async def test_stop_finishes_in_flight_transactions(ctx: Context) -> None:
     """SIGTERM-style stop: a transaction waiting for the database still commits and gets 250."""
-    daemon = IntakeDaemon(ctx, host="127.0.0.1", port=0)
+    daemon = ServedIntake(ctx)
     await daemon.start()
     raw = _register_file()
     async with ctx.db.unit_of_work():  # another writer holds the database
@@ -228,7 +235,7 @@ async def test_stop_finishes_in_flight_transactions(ctx: Context) -> None:
 
 
 async def test_client_hanging_up_does_not_lose_the_commit(
-    ctx: Context, daemon: IntakeDaemon
+    ctx: Context, daemon: ServedIntake
 ) -> None:
     """A client that drops the connection mid-transaction: the item still commits once."""
     raw = _register_file().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
@@ -263,7 +270,7 @@ async def test_client_hanging_up_does_not_lose_the_commit(
 
 
 async def test_data_is_stored_byte_exact_with_dot_stuffing_undone(
-    ctx: Context, daemon: IntakeDaemon
+    ctx: Context, daemon: ServedIntake
 ) -> None:
     """Lines starting with dots (stuffed by the client) are stored exactly as sent."""
     raw = (
@@ -281,7 +288,7 @@ async def test_data_is_stored_byte_exact_with_dot_stuffing_undone(
 
 
 async def test_overlong_line_is_refused_and_the_session_goes_on(
-    ctx: Context, daemon: IntakeDaemon
+    ctx: Context, daemon: ServedIntake
 ) -> None:
     """A line past the SMTP limit is 500 with nothing stored; the next message is taken."""
     long_line = b"Subject: long\r\n\r\n" + b"y" * 5000 + b"\r\n"

@@ -10,7 +10,15 @@ import pytest
 
 from core.services.receive import message_id_of
 from tests.conftest import CORPUS
-from tests.intake_helpers import OFFICE, corpus, free_port, intake_process, items_json, labels
+from tests.intake_helpers import (
+    OFFICE,
+    corpus,
+    free_port,
+    intake_process,
+    items_json,
+    labels,
+    wait_decided_dir,
+)
 
 SWAKS = shutil.which("swaks")
 pytestmark = pytest.mark.skipif(
@@ -46,6 +54,7 @@ def test_swaks_delivers_to_jiyao_intake(tmp_path: Path) -> None:
         assert "550 5.7.1" in refused.stdout + refused.stderr
         again = _swaks(port, "--to", OFFICE, "--data", f"@{CORPUS / picked[0]['file']}")
         assert again.returncode == 0
+        wait_decided_dir(data)  # the daemon's pipeline worker decides behind the 250s
         assert proc.poll() is None
     assert proc.returncode == 0
     log = (tmp_path / "intake.log").read_text(encoding="utf-8")

@@ -30,6 +30,7 @@ def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("help", commands.cmd_help),
         ("next", commands.cmd_next),
         ("counts", commands.cmd_counts),
+        ("status", commands.cmd_status),
         ("find", commands.cmd_find),
         ("doc", commands.cmd_doc),
         ("review", commands.cmd_review),

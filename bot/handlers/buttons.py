@@ -13,9 +13,9 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import render
-from bot.auth import Can, Principal
 from bot.handlers.common import Ctx, principal_of, runtime
 from core.errors import ConflictError, JiyaoError, NotFoundError, PermissionDeniedError
+from core.permissions import Can, Principal
 from core.services import circulation, delivery, instructions, push, registry
 
 log = logging.getLogger("bot.buttons")
@@ -51,8 +51,8 @@ async def on_button(update: Update, context: Ctx) -> None:
             await _classify(query, context, principal, cb)
         else:
             await query.answer(STALE)
-    except PermissionDeniedError:
-        await query.answer("此件未推送给您，不能操作。", show_alert=True)
+    except PermissionDeniedError as exc:
+        await query.answer(f"{exc}。", show_alert=True)
     except NotFoundError:
         await query.answer("此件已不存在。")
     except ConflictError as exc:
@@ -96,12 +96,8 @@ async def _pass_on(query: CallbackQuery, context: Ctx, principal: Principal,
 
 async def _instruct_prompt(query: CallbackQuery, context: Ctx, principal: Principal,
                            item_id: int) -> None:
-    if not principal.can(Can.INSTRUCT):
-        await query.answer("只有领导可以批示。")
-        return
     ctx = runtime(context).ctx
-    if not await instructions.may_instruct(ctx, item_id, principal.chat_id):
-        raise PermissionDeniedError("此件未送您阅批")
+    await instructions.require_instructor(ctx, item_id, principal.chat_id)
     view = await push.push_view(ctx, item_id)
     if view is None:
         raise NotFoundError("收件", str(item_id))

@@ -1,5 +1,5 @@
 """Slash commands: /help, /next, /counts, /find, /doc, /review, /correct, /errors, /overdue,
-/subscribe, /unsubscribe. Each checks the role (bot.auth) and answers bad arguments with
+/subscribe, /unsubscribe. Each checks the role (core.permissions) and answers bad arguments with
 its usage text."""
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import re
 from telegram import Update
 
 from bot import render
-from bot.auth import Can, commands_for
 from bot.handlers.common import (
     Ctx,
     UsageError,
@@ -21,10 +20,12 @@ from bot.handlers.common import (
     requires,
     runtime,
 )
-from core.errors import InvalidInputError, PermissionDeniedError
+from bot.menu import commands_for
+from core.errors import InvalidInputError
 from core.model import Kind
+from core.permissions import Can
 from core.registers import FIRST_YEAR, LAST_YEAR
-from core.services import delivery, lookup, overdue, push, registry, subscriptions
+from core.services import access, lookup, overdue, pipeline, push, registry, subscriptions
 
 log = logging.getLogger("bot.commands")
 
@@ -80,6 +81,13 @@ async def cmd_counts(update: Update, context: Ctx) -> None:
     await reply(update, render.counts_text(c.year, c.month, c.by_kind, c.by_outcome))
 
 
+@requires(Can.QUEUE)
+async def cmd_status(update: Update, context: Ctx) -> None:
+    ctx = runtime(context).ctx
+    state = await pipeline.queue_status(ctx)
+    await reply(update, render.queue_text(state, ctx.settings))
+
+
 @requires(Can.FIND, "find")
 async def cmd_find(update: Update, context: Ctx) -> None:
     keyword = args_text(update)
@@ -99,12 +107,10 @@ async def cmd_doc(update: Update, context: Ctx) -> None:
     ctx = runtime(context).ctx
     status = await lookup.item_status(ctx, ref)
     item_id = int(status.item["id"])
-    staff = principal.can(Can.REVIEW)
-    if not staff and not await delivery.is_routed(ctx, item_id, principal.chat_id):
-        raise PermissionDeniedError("此件未送您阅批")
-    await reply(update, render.status_text(status, ctx.settings), html=True)
+    viewer = await access.viewer_of(ctx, item_id, principal)
+    await reply(update, render.status_text(status, ctx.settings, viewer), html=True)
     view = await push.push_view(ctx, item_id)
-    if view is not None and view.blob and render.attaches_file(view, ctx.settings):
+    if view is not None and view.blob and render.attaches_file(view, ctx.settings, viewer):
         data = await asyncio.to_thread(ctx.blobs.get, view.blob)
         message = update.effective_message
         if message is not None:

@@ -14,9 +14,9 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot import render
-from bot.auth import Can, Principal, principal_for
 from bot.delivery import Delivery
 from core.errors import JiyaoError
+from core.permissions import Can, Principal, principal_for
 from core.services import access
 from core.services.context import Context
 
@@ -27,8 +27,6 @@ Handler = Callable[[Update, Ctx], Coroutine[Any, Any, Any]]
 
 #: Telegram's longest message; longer answers are split at line ends
 MESSAGE_LIMIT = 4096
-#: longest 来文单位 or title typed in chat
-MAX_FIELD = 300
 
 
 @dataclass

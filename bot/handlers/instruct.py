@@ -44,15 +44,12 @@ async def on_text(update: Update, context: Ctx) -> None:
     if item_id is None:
         await reply(update, "未找到所回复消息对应的收件。请回复机器人推送的收件消息作批示。")
         return
-    if not principal.is_leader:
-        await reply(update, "只有领导可以批示。")
-        return
     rt = runtime(context)
     try:
         done = await instructions.instruct(rt.ctx, item_id=item_id, chat_id=principal.chat_id,
                                    text=message.text or "", source_message=message.message_id)
     except PermissionDeniedError as exc:
-        await reply(update, str(exc))
+        await reply(update, f"{exc}。")
         return
     except JiyaoError as exc:
         await reply(update, f"批示未能记录：{exc}")

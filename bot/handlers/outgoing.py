@@ -10,9 +10,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import render
-from bot.auth import Can
 from bot.handlers.common import (
-    MAX_FIELD,
     Ctx,
     UsageError,
     args_text,
@@ -23,10 +21,9 @@ from bot.handlers.common import (
 )
 from core.copies import parse_request
 from core.errors import InvalidInputError, PermissionDeniedError
+from core.limits import MAX_COUNT, MAX_FIELD
+from core.permissions import Can
 from core.services import dispatch, followups
-
-#: the largest number of units, departments or extra copies /copies takes
-MAX_COPIES_COUNT = 100_000
 
 
 @requires(Can.TAKE, "take")
@@ -62,8 +59,8 @@ async def cmd_copies(update: Update, context: Ctx) -> None:
     if not req.lists:
         raise UsageError(render.USAGE["copies"])
     counts = (req.departments or 0, req.add_units, req.remove_units, req.extra)
-    if max(counts) > MAX_COPIES_COUNT:
-        raise UsageError(f"数字过大（每项最多 {MAX_COPIES_COUNT}）。\n{render.USAGE['copies']}")
+    if max(counts) > MAX_COUNT:
+        raise UsageError(f"数字过大（每项最多 {MAX_COUNT}）。\n{render.USAGE['copies']}")
     result = dispatch.print_count(
         runtime(context).ctx.settings, req.lists, departments=req.departments,
         add_units=req.add_units, remove_units=req.remove_units, extra=req.extra, fax=req.fax,

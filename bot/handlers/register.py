@@ -20,10 +20,11 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import render
-from bot.auth import Can
-from bot.handlers.common import MAX_FIELD, Ctx, must_principal, reply, requires, runtime
+from bot.handlers.common import Ctx, must_principal, reply, requires, runtime
 from core.errors import InvalidInputError, JiyaoError
+from core.limits import MAX_FIELD
 from core.model import Kind
+from core.permissions import Can
 from core.services import registry
 
 KIND, SENDER, TITLE, CONFIRM = range(4)

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 from core.errors import StorageError
+from core.files import loose_modes
 from core.services import dispatch
 from core.services.context import Context
 from core.storage import audit, items, maintenance, registers
@@ -29,6 +30,7 @@ async def check(ctx: Context) -> list[str]:
             problems.append(problem)
     problems += await dispatch.check(ctx)
     problems += await verify_audit(ctx)
+    problems += await asyncio.to_thread(loose_modes, ctx.data_dir)
     return problems
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.clock import Clock, system_clock
 from core.config import Settings
+from core.files import private_dir
 from core.storage.blobs import BlobStore
 from core.storage.db import Database
 
@@ -29,6 +30,6 @@ class Context:
 async def open_context(settings: Settings, *, clock: Clock = system_clock) -> Context:
     """Create the data directory if needed, open and migrate the database."""
     data_dir = settings.storage.data_dir
-    (data_dir / BLOB_DIR).mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir / BLOB_DIR)
     db = await Database(data_dir / DB_FILE).open()
     return Context(settings=settings, db=db, blobs=BlobStore(data_dir / BLOB_DIR), clock=clock)

@@ -126,11 +126,6 @@ async def item_of_message(ctx: Context, chat_id: int, message_id: int) -> int | 
     return found.item_id if found else None
 
 
-async def is_routed(ctx: Context, item_id: int, chat_id: int) -> bool:
-    async with ctx.db.reader() as r:
-        return await repo.routed_to(r, item_id, chat_id)
-
-
 async def mail_sent(ctx: Context, event: outbox.Event) -> None:
     """The smarthost accepted a mail event: it is done."""
     async with ctx.db.unit_of_work() as uow:

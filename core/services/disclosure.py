@@ -6,6 +6,7 @@ transaction; `overdue.sync` reconciles records changed elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -216,9 +217,13 @@ async def review_secrecy(
 
 
 async def mark_published(
-    ctx: Context, *, number: str, url: str, on: date | None = None, actor: str = ACTOR
+    ctx: Context, *, number: str, url: str, on: date | None = None, actor: str = ACTOR,
+    on_published: Callable[[UnitOfWork, int, Row], Awaitable[None]] | None = None,
 ) -> DisclosureView:
-    """Close a 主动公开 cycle: refused without a passed 保密审查 on or before the day."""
+    """Close a 主动公开 cycle: refused without a passed 保密审查 on or before the day.
+
+    `on_published(uow, task_id, dispatch_row)` runs inside the same unit of work (the site
+    records the file as published there)."""
     if not url.strip():
         raise InvalidInputError("须填写公开网址（或公开载体中的位置）", field="url")
     now = ctx.clock()
@@ -262,6 +267,8 @@ async def mark_published(
             )
         await repo.close_task(uow, task["id"], status="published", at=now, by=actor,
                               published_on=day, url=url.strip())
+        if on_published is not None:
+            await on_published(uow, task["id"], d)
         await _plan_task(ctx, uow, task["id"], now)
         await audit.append(uow, at=now, actor=actor, action="disclosure.publish",
                            subject=f"dispatch:{d['id']}",

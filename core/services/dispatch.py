@@ -28,8 +28,10 @@ from core.errors import (
     NotFoundError,
     PermissionDeniedError,
 )
+from core.limits import required_text
 from core.numbering import format_short, parse_number
 from core.registers import check_year, local_year_month, normalize_width
+from core.services import handling
 from core.services.context import Context
 from core.services.registry import year_asked
 from core.storage import audit
@@ -42,6 +44,9 @@ WITHHELD = "不予公开"
 DISCLOSURE_CHOICES = (ACTIVE, ON_REQUEST, WITHHELD)
 #: shown where the disclosure attributes have not been decided yet
 PENDING = "待定"
+#: 密级 of an outgoing document (GB/T 9704); `amend --secrecy 非密` clears it (解密)
+SECRECY_LEVELS = ("秘密", "机密", "绝密")
+UNCLASSIFIED = "非密"
 STATUS_ZH = {"active": "有效", "void": "作废"}
 
 
@@ -114,7 +119,7 @@ def choices(options: Sequence[str]) -> str:
     return sep.join(options)
 
 
-def _choose(value: str, options: Sequence[str], what: str, field_name: str) -> str:
+def choose_option(value: str, options: Sequence[str], what: str, field_name: str) -> str:
     """An exact option, or the one option containing what was typed."""
     text = normalize_width(value).strip()
     if text in options:
@@ -165,7 +170,7 @@ def check_disclosure(
             )
         return None
     assert disclosure is not None
-    kind = _choose(disclosure, DISCLOSURE_CHOICES, "公开属性", "disclosure")
+    kind = choose_option(disclosure, DISCLOSURE_CHOICES, "公开属性", "disclosure")
     if kind == WITHHELD:
         if _blank(reason):
             raise InvalidInputError(
@@ -174,14 +179,14 @@ def check_disclosure(
         if not (_blank(carrier) and _blank(column)):
             raise InvalidInputError("不予公开的文件不设公开载体和公开栏目", field="carrier")
         assert reason is not None
-        return DisclosureAttrs(kind, _choose(reason, cfg.withhold_reasons, "不予公开理由",
+        return DisclosureAttrs(kind, choose_option(reason, cfg.withhold_reasons, "不予公开理由",
                                              "reason"))
     if not _blank(reason):
         raise InvalidInputError(f"只有不予公开需要理由（此件为{kind}）", field="reason")
     chosen_carrier = None
     if not _blank(carrier):
         assert carrier is not None
-        chosen_carrier = _choose(carrier, cfg.carriers, "公开载体", "carrier")
+        chosen_carrier = choose_option(carrier, cfg.carriers, "公开载体", "carrier")
     if kind == ON_REQUEST:
         if not _blank(column):
             raise InvalidInputError("公开栏目只用于主动公开", field="column")
@@ -202,6 +207,24 @@ def check_disclosure(
         assert column is not None
         chosen_column = column.strip()
     return DisclosureAttrs(kind, None, chosen_carrier, chosen_column)
+
+
+def parse_secrecy(text: str | None) -> str | None:
+    """A typed 密级: one of SECRECY_LEVELS, UNCLASSIFIED to clear it, None when not given."""
+    if _blank(text):
+        return None
+    assert text is not None
+    return choose_option(text, (*SECRECY_LEVELS, UNCLASSIFIED), "密级", "secrecy")
+
+
+def check_classified(secrecy: str | None, disclosure: str | None) -> None:
+    """A classified document is 不予公开 (条例 Art. 14) or not decided yet, never public."""
+    if secrecy in SECRECY_LEVELS and disclosure not in (None, WITHHELD):
+        raise InvalidInputError(
+            f"涉密文件（{secrecy}）不能{disclosure}（条例第十四条）；"
+            f"请同时改为 --disclosure {WITHHELD} --reason 国家秘密",
+            field="secrecy",
+        )
 
 
 def parse_date(text: str) -> date:
@@ -260,8 +283,11 @@ async def take(
     carrier: str | None = None,
     column: str | None = None,
     drafting_section: str | None = None,
+    secrecy: str | None = None,
+    reply_to: str | None = None,
 ) -> Taken:
     """Reserve the next number of `code` for a draft; only the code's owner may.
+    `reply_to` (收文 number or id) links it as the 批复/复函 a finished item owed.
 
     The year is that of 成文日期 when known, else the office's local year now.
     `drafting_section` (拟稿科室) defaults to the acting section.
@@ -269,10 +295,12 @@ async def take(
     entry = code_entry(ctx.settings, code)
     acting = section.strip()
     _require_owner(entry, acting)
-    if _blank(title):
-        raise InvalidInputError("标题不能为空", field="title")
+    title = required_text(title, "标题", field="title")
     attrs = check_disclosure(ctx.settings.disclosure, disclosure=disclosure, reason=reason,
                              carrier=carrier, column=column)
+    level = parse_secrecy(secrecy)
+    level = None if level == UNCLASSIFIED else level
+    check_classified(level, attrs.disclosure if attrs else None)
     now = ctx.clock()
     # the year goes into the 发文字号
     year = (check_year(written_on.year, "成文日期的年份") if written_on
@@ -285,14 +313,18 @@ async def take(
         withhold_reason=attrs.withhold_reason if attrs else None,
         carrier=attrs.carrier if attrs else None,
         catalogue_column=attrs.catalogue_column if attrs else None,
-        taken_at=now, taken_by=by,
+        taken_at=now, taken_by=by, secrecy=level,
     )
     async with ctx.db.unit_of_work() as uow:
         taken = await repo.insert(uow, new)
+        if reply_to is not None:
+            await handling.link_reply(uow, ctx, ref=reply_to, number=taken.number, actor=by,
+                                      at=now)
         await audit.append(
             uow, at=now, actor=by, action="take", subject=f"dispatch:{taken.id}",
             detail={"number": taken.number, "title": new.title, "section": acting,
                     "written_on": written_on.isoformat() if written_on else None,
+                    "secrecy": level,
                     **(attrs.as_columns() if attrs else {"disclosure": None})},
         )
         await uow.commit()
@@ -374,12 +406,14 @@ async def amend(
     reason: str | None = None,
     carrier: str | None = None,
     column: str | None = None,
+    secrecy: str | None = None,
 ) -> dict[str, Any]:
-    """Complete or change 成文日期 and the disclosure attributes of an active number."""
+    """Complete or change 成文日期, 密级 and the disclosure attributes of an active number."""
     attrs = check_disclosure(ctx.settings.disclosure, disclosure=disclosure, reason=reason,
                              carrier=carrier, column=column)
-    if attrs is None and written_on is None:
-        raise InvalidInputError("没有要修改的内容（成文日期或公开属性）")
+    level = parse_secrecy(secrecy)
+    if attrs is None and written_on is None and level is None:
+        raise InvalidInputError("没有要修改的内容（成文日期、密级或公开属性）")
     now = ctx.clock()
     acting = section.strip()
     by = actor or acting
@@ -396,6 +430,10 @@ async def amend(
                     field="date",
                 )
             values["written_on"] = written_on.isoformat()
+        if level is not None:
+            values["secrecy"] = None if level == UNCLASSIFIED else level
+        check_classified(values.get("secrecy", row["secrecy"]),
+                         values.get("disclosure", row["disclosure"]))
         before = {k: row[k] for k in values}
         await repo.update_attributes(uow, row["id"], values)
         await audit.append(

@@ -6,10 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.config import Settings
+from core.config import Leader, Settings
 from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from core.limits import MAX_INSTRUCTION, required_text
 from core.permissions import leader_by_chat
-from core.services import registry
+from core.services import handling, registry
 from core.services.circulation import acknowledge
 from core.services.context import Context
 from core.services.notify import item_label, local_time, notify_staff
@@ -18,9 +19,6 @@ from core.storage import audit, outbox, registers
 from core.storage import chat as repo
 from core.storage import items as items_repo
 from core.storage.db import Reader, UnitOfWork
-
-#: longest 批示 kept (Telegram messages are at most 4096 characters anyway)
-MAX_INSTRUCTION = 4096
 
 
 async def _sent_for_instruction(conn: Reader | UnitOfWork, item_id: int, chat_id: int) -> bool:
@@ -32,12 +30,20 @@ async def _sent_for_instruction(conn: Reader | UnitOfWork, item_id: int, chat_id
     return False
 
 
-async def may_instruct(ctx: Context, item_id: int, chat_id: int) -> bool:
-    """A leader may write a 批示 on this item (DOMAIN §7: only on items routed to them)."""
-    if leader_by_chat(ctx.settings, chat_id) is None:
-        return False
+def _leader(settings: Settings, chat_id: int) -> Leader:
+    leader = leader_by_chat(settings, chat_id)
+    if leader is None:
+        raise PermissionDeniedError("只有领导可以批示", actor=f"chat:{chat_id}")
+    return leader
+
+
+async def require_instructor(ctx: Context, item_id: int, chat_id: int) -> None:
+    """Refuse unless a leader may write a 批示 on this item (DOMAIN §7: only a leader, only
+    on items routed to them as a leader)."""
+    leader = _leader(ctx.settings, chat_id)
     async with ctx.db.reader() as r:
-        return await _sent_for_instruction(r, item_id, chat_id)
+        if not await _sent_for_instruction(r, item_id, chat_id):
+            raise PermissionDeniedError("此件未送您阅批，不能批示", actor=leader.name)
 
 
 @dataclass(frozen=True)
@@ -54,17 +60,15 @@ class Instructed:
 
 
 async def instruct(
-    ctx: Context, *, item_id: int, chat_id: int, text: str, source_message: int | None = None
+    ctx: Context, *, item_id: int, chat_id: int, text: str, source_message: int | None = None,
+    accepts_proposal: bool = False,
 ) -> Instructed:
     """Record a leader's 批示 verbatim; a 阅件 becomes a 办件 with the next 办件 number, and
     registry staff are told to route it to the handling unit (one transaction)."""
-    leader = leader_by_chat(ctx.settings, chat_id)
-    if leader is None:
-        raise PermissionDeniedError("只有领导可以批示", actor=f"chat:{chat_id}")
+    leader = _leader(ctx.settings, chat_id)
     if not text.strip():
         raise InvalidInputError("批示内容为空", field="text")
-    if len(text) > MAX_INSTRUCTION:
-        raise InvalidInputError(f"批示过长（最多 {MAX_INSTRUCTION} 字）", field="text")
+    required_text(text, "批示", field="text", limit=MAX_INSTRUCTION)
     now = ctx.clock()
     async with ctx.db.unit_of_work() as uow:
         item = await items_repo.get_item(uow, item_id)
@@ -92,6 +96,10 @@ async def instruct(
                             how="instructed")
         await acknowledge(ctx, uow, item, chat_id=chat_id, by=leader.name, at=now,
                            number=number)
+        converted_item = await items_repo.get_item(uow, item_id) if converted else item
+        assert converted_item is not None
+        await handling.instructed(uow, ctx.settings, converted_item, leader=leader.name,
+                                  accepted=accepts_proposal, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="instruct", subject=f"item:{item_id}",
             detail={"seq": seq, "text": text, "number": number,
@@ -115,5 +123,22 @@ def _instruction_notice(
              text]
     if converted_from:
         lines.append(f"阅件 {converted_from} 因领导批示转为办件 {number}。")
-    lines.append("请按批示转承办单位办理。")
+    lines.append(f"请按批示转承办单位办理（jiyao assign {number or ''} --to 单位 --due 日期）。")
     return "\n".join(lines)
+
+
+#: the 批示 recorded when a leader accepts the registry's 拟办 with one button
+ACCEPTED = "同意拟办意见：{text}"
+
+
+async def accept_proposal(
+    ctx: Context, *, item_id: int, chat_id: int, source_message: int | None = None
+) -> Instructed:
+    """同意拟办: the leader's 批示 is the 拟办意见 verbatim, marked accepted."""
+    async with ctx.db.reader() as r:
+        proposal = await handling.proposal_of(r, item_id)
+    if proposal is None:
+        raise NotFoundError("拟办意见", str(item_id))
+    return await instruct(ctx, item_id=item_id, chat_id=chat_id,
+                          text=ACCEPTED.format(text=proposal.text),
+                          source_message=source_message, accepts_proposal=True)

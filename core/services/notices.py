@@ -26,6 +26,7 @@ STAFF_ACTION: dict[str, str] = {
     "sealed": "内容已原样封存，未拆封、不推送；请通知收件人或到机要室领取。",
     "quarantine": "原件已原样保存，未推送；请核实来源后处理。",
     "review": "请阅看原件后人工分类登记（分类后即编号推送）。",
+    "shunted": "原件已原样保存，未推送；请检查后用 jiyao reprocess 重新处理。",
 }
 
 
@@ -129,6 +130,19 @@ def quarantine_notice(env: Envelope, *, reason: str | None) -> str:
     """隔离: the envelope only; staff check where it came from."""
     lines = [f"【隔离】收件序号 {env.item_id}（{reason_text(reason)}）", *_envelope_lines(env)]
     lines.append(STAFF_ACTION["quarantine"])
+    return "\n".join(lines)
+
+
+def shunted_notice(
+    *, item_id: int, received: datetime, mail_from: str | None, step: str, attempts: int
+) -> str:
+    """转人工: the pipeline failed on the item; nothing of it was read (it may be sealed)."""
+    lines = [
+        f"【待人工处理】收件序号 {item_id}（自动处理 {attempts} 次失败，步骤 {step}）",
+        f"发件地址：{mail_from or '（无）'}",
+        f"收到时间：{format_time(received)}",
+        STAFF_ACTION["shunted"],
+    ]
     return "\n".join(lines)
 
 

@@ -30,6 +30,12 @@ def item_label(settings: Settings, item: Row, number: str | None) -> str:
     return label(ref, item["title"], seen)
 
 
+def registry_name(settings: Settings) -> str:
+    """The registry as the holder of an item: its first registrar (文书处理室)."""
+    first = registry_staff(settings)[:1]
+    return next((s.name for s in settings.staff if first and s.chat_id == first[0]), "收文登记")
+
+
 def chat_payload(text: str, **extra: Any) -> dict[str, Any]:
     """A plain chat message: text, no buttons, no file, not urgent (unless `extra` says)."""
     return {"text": text, "buttons": [], "blob": None, "filename": None, "urgent": False,

@@ -11,19 +11,13 @@ from datetime import datetime
 
 from core.services.context import Context
 from core.storage import outbox as repo
-from core.storage.outbox import CHAT, MAIL, PUSH, ROUTE, Event
+from core.storage.outbox import CHAT, MAIL, PUSH, Event
 
-__all__ = ["CHAT", "MAIL", "PUSH", "ROUTE", "Event", "due_chat", "due_mail", "due_routes"]
-
-
-async def due_routes(ctx: Context, now: datetime, limit: int) -> list[Event]:
-    """Route events due by `now` and not yet expanded into pushes, oldest first."""
-    async with ctx.db.reader() as r:
-        return await repo.route_events(r, now, limit)
+__all__ = ["CHAT", "MAIL", "PUSH", "Event", "due_chat", "due_mail"]
 
 
 async def due_chat(ctx: Context, now: datetime, *, per_chat: int, limit: int) -> list[Event]:
-    """Chat events due by `now` (routes excepted), a few per chat, urgent ones first."""
+    """Chat events due by `now`, a few per chat, urgent ones first."""
     async with ctx.db.reader() as r:
         return await repo.sendable_events(r, now, per_chat, limit)
 

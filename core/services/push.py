@@ -1,13 +1,15 @@
 """Pushes: who gets a registered item (core.routing), queued as one `push` event per chat,
 and what a push may show when the adapter renders it.
 
-A `route` event (written by intake, or after a manual registration) is expanded into
-one `push` event per chat, payload {"item_id", "purpose", "role", "urgent",
-"escalation"}; the adapter renders each push from the item when it sends it.
+An item is routed in the transaction that registers it (DESIGN: the decision, number,
+audit entry and outbox events of one item are one transaction): one `push` event per
+chat, payload {"item_id", "purpose", "role", "urgent", "escalation"}; the adapter renders
+each push from the item when it sends it.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +26,8 @@ from core.storage import followups as followups_repo
 from core.storage import items as items_repo
 from core.storage.db import Row, UnitOfWork
 from core.visibility import is_classified
+
+log = logging.getLogger("core.push")
 
 #: push purposes: the first push, a 内刊 passed on, a 特急 reminder at escalation level N
 PURPOSE_PUSH = "push"
@@ -76,48 +80,64 @@ async def _subscriptions(uow: UnitOfWork) -> tuple[Subscription, ...]:
     )
 
 
-async def expand_route(ctx: Context, event_id: int) -> int:
-    """Turn a `route` event into one push per chat (core.routing); returns pushes queued.
-
-    One transaction: the pushes, the 传阅 list, the 特急 watch, the audit entry and the
-    route event marked done — a crash leaves either all of it or none.
-    """
-    now = ctx.clock()
-    async with ctx.db.unit_of_work() as uow:
-        event = await outbox.get_event(uow, event_id)
-        if event is None or await outbox.is_done(uow, event_id):
-            return 0
-        item = await items_repo.get_item(uow, int(event.item_id or 0))
-        if item is None:
-            await outbox.mark_failed(uow, event_id, error="收件不存在", retry_at=now)
-            await outbox.mark_done(uow, event_id, now)
-            await uow.commit()
-            return 0
-        r = decide_route(routing_item(item, await _subscriptions(uow)), ctx.settings)
-        urgent = is_urgent(item["urgency"])
-        if r.circulation:
-            await repo.start_circulation(
-                uow, item["id"], [(x.name, x.chat_id) for x in r.circulation], now
-            )
-        targets = recipients(r)
-        if urgent and targets:
-            due = now + timedelta(minutes=ctx.settings.bot.urgent_ack_minutes)
-            await repo.watch_urgent(uow, item["id"], now, due)
-        queued = 0
-        for chat_id, role in targets:
-            queued += await queue_push(
-                uow, item_id=item["id"], chat_id=chat_id, role=role, purpose=PURPOSE_PUSH,
-                urgent=urgent, at=now,
-            )
-        await audit.append(
-            uow, at=now, actor=ACTOR_BOT, action="route", subject=f"item:{item['id']}",
-            detail={"rule": r.rule, "why": r.describe(),
-                    "to": [chat_name(ctx.settings, c) for c, _ in targets],
-                    "circulation": [x.name for x in r.circulation]},
+async def route_item(ctx: Context, uow: UnitOfWork, *, item_id: int, at: datetime) -> int:
+    """Queue the pushes of a registered item to whom 分工 says (core.routing), with its 传阅
+    list, its 特急 watch and the audit entry, inside the caller's transaction; returns the
+    number of pushes queued."""
+    item = await items_repo.get_item(uow, item_id)
+    if item is None:
+        return 0
+    r = decide_route(routing_item(item, await _subscriptions(uow)), ctx.settings)
+    urgent = is_urgent(item["urgency"])
+    if r.circulation:
+        await repo.start_circulation(
+            uow, item_id, [(x.name, x.chat_id) for x in r.circulation], at
         )
-        await outbox.mark_done(uow, event_id, now)
-        await uow.commit()
+    targets = recipients(r)
+    if urgent and targets:
+        due = at + timedelta(minutes=ctx.settings.bot.urgent_ack_minutes)
+        await repo.watch_urgent(uow, item_id, at, due)
+    queued = 0
+    for chat_id, role in targets:
+        queued += await queue_push(
+            uow, item_id=item_id, chat_id=chat_id, role=role, purpose=PURPOSE_PUSH,
+            urgent=urgent, at=at,
+        )
+    await audit.append(
+        uow, at=at, actor=ACTOR_BOT, action="route", subject=f"item:{item_id}",
+        detail={"rule": r.rule, "why": r.describe(),
+                "to": [chat_name(ctx.settings, c) for c, _ in targets],
+                "circulation": [x.name for x in r.circulation]},
+    )
     return queued
+
+
+async def route_waiting(ctx: Context) -> int:
+    """Route the items whose `route` event an earlier version left in the outbox (it routed
+    behind the registering transaction); returns how many were routed."""
+    now = ctx.clock()
+    async with ctx.db.reader() as r:
+        # all of them, also those an earlier failure put off until later
+        events = await outbox.route_events(r, now + timedelta(days=366), 100_000)
+    routed = 0
+    for event in events:
+        try:
+            async with ctx.db.unit_of_work() as uow:
+                if await outbox.is_done(uow, event.id):
+                    continue
+                await route_item(ctx, uow, item_id=int(event.item_id or 0), at=now)
+                await outbox.mark_done(uow, event.id, now)
+                await uow.commit()
+        except Exception as exc:
+            # one damaged item must not hold up the others; it stays for staff to see
+            log.exception("收件 %s 无法分发", event.item_id)
+            async with ctx.db.unit_of_work() as uow:
+                await outbox.mark_failed(uow, event.id, error=f"{type(exc).__name__}: {exc}",
+                                         retry_at=now)
+                await uow.commit()
+            continue
+        routed += 1
+    return routed
 
 
 # ------------------------------------------------------------------ what a push shows

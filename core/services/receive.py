@@ -1,49 +1,41 @@
-"""Receive one message: store it durably, decide it, and record it in one transaction.
+"""Receive one message at the SMTP edge: store it durably and record it as `received`.
 
-Order matters (DESIGN "Flow of an item"): the raw bytes go to the blob store first
-(temp file, fsync, rename), then the message is read and classified in a worker thread,
-then ONE transaction writes the item, its attachments, its register number, the audit
-entry and the outbox events. The SMTP edge answers 250 only after that commit; if
-anything fails before it the caller answers 451 and the sender retries, and a retry
-of a message already committed is recognised (same Message-ID and content hash) and
-not registered twice.
+DESIGN "Flow of an item": the edge does only what must happen before the sender may
+forget the message. The idempotency check (Message-ID + content hash), the raw bytes to
+the blob store (temp file, fsync, rename), one small `received` row committed through
+the group commit; then the caller answers 250 (收到). Reading, the checks (签收),
+classification and numbering come after, in the pipeline (`core.services.pipeline`).
+A retry of a message already accepted is recognised and answers the same item, whether
+it has been decided yet or not.
+
+Header parsing here is bounded (the first MiB) and linear: a message of 250,000 folded
+header lines costs tens of milliseconds, off the event loop when it is large.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import hashlib
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from email.utils import getaddresses
 from typing import Any
 
 from core.clock import iso
 from core.config import Settings
 from core.directory import Directory
-from core.errors import StorageError
-from core.mail import ParsedMessage, decode_words, parse_message
 from core.model import Channel, Outcome
-from core.reading import Decision, decide_parsed
 from core.registers import local_year_month
-from core.routing import URGENT_LEVELS, registry_staff
-from core.services import notices, registry
 from core.services.context import Context
-from core.services.registry import number_item
-from core.storage import audit, outbox, registers
 from core.storage import items as repo
+from core.storage import registers
 from core.storage.db import Reader, Row, UnitOfWork
 
 log = logging.getLogger("jiyao.receive")
 
 ACTOR = "intake"
 REUSED_MESSAGE_ID = "reused_message_id"
-#: seconds a worker thread waits for the envelope-number look-up on the event loop
-_LOOKUP_TIMEOUT = 30.0
 #: header fields a relay adds on the way: not part of the message's identity
 _TRACE_FIELDS = frozenset({
     b"received", b"return-path", b"delivered-to", b"x-original-to", b"x-received",
@@ -52,8 +44,6 @@ _TRACE_FIELDS = frozenset({
 _HEADER_SCAN_LIMIT = 1 << 20
 #: messages up to this size are hashed on the event loop (a thread hop costs more)
 _INLINE_BYTES = 256 * 1024
-#: after a message this large, garbage is collected at once (its copies are large too)
-_COLLECT_AFTER_BYTES = 4 * 1024 * 1024
 _MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
 
 
@@ -75,28 +65,41 @@ class Received:
 # ------------------------------------------------------------------ identity
 
 
-def _header_block(raw: bytes) -> bytes:
+def header_block(raw: bytes) -> bytes:
+    """The header block (LF line ends) within the first MiB of the message."""
     head = raw[:_HEADER_SCAN_LIMIT].replace(b"\r\n", b"\n")
     end = head.find(b"\n\n")
     return head if end < 0 else head[: end + 1]
 
 
-def _header_fields(block: bytes) -> list[tuple[bytes, bytes]]:
-    """(lower-case name, unfolded value) of each header field, in order."""
+def header_fields(block: bytes) -> list[tuple[bytes, bytes]]:
+    """(lower-case name, unfolded value) of each header field, in order.
+
+    Linear: a field's continuation lines are collected and joined once (joining them
+    one at a time copied the value again for every line).
+    """
     fields: list[tuple[bytes, bytes]] = []
+    name: bytes | None = None
+    parts: list[bytes] = []
     for line in block.split(b"\n"):
-        if line[:1] in (b" ", b"\t") and fields:
-            name, value = fields[-1]
-            fields[-1] = (name, value + b" " + line.strip())
-        elif b":" in line:
-            name, _, value = line.partition(b":")
-            fields.append((name.strip().lower(), value.strip()))
+        if line[:1] in (b" ", b"\t"):
+            if name is not None:
+                parts.append(line.strip())
+            continue
+        if name is not None:
+            fields.append((name, b" ".join(parts)))
+            name = None
+        if b":" in line:
+            key, _, value = line.partition(b":")
+            name, parts = key.strip().lower(), [value.strip()]
+    if name is not None:
+        fields.append((name, b" ".join(parts)))
     return fields
 
 
 def message_id_of(raw: bytes) -> str | None:
-    """The Message-ID without its angle brackets, read the way `core.mail` reads it."""
-    for name, value in _header_fields(_header_block(raw)):
+    """The Message-ID without its angle brackets, read the way `core.reading.mail` reads it."""
+    for name, value in header_fields(header_block(raw)):
         if name == b"message-id":
             text = value.decode("utf-8", "replace")
             m = _MESSAGE_ID_RE.search(text)
@@ -208,15 +211,20 @@ def directory_of(settings: Settings) -> Directory:
 # ------------------------------------------------------------------ the use case
 
 
-async def receive(
-    ctx: Context,
-    raw: bytes,
-    *,
-    mail_from: str,
-    rcpt_tos: list[str],
-    peer: str | None = None,
-) -> Received:
-    """Store, decide and record one delivered message; returns once it is committed."""
+@dataclass(frozen=True)
+class Sender:
+    """How the sender reached us, recorded at accept time for later sender checks."""
+
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    peer: str | None = None
+    auth_user: str | None = None
+    tls: bool = False
+
+
+async def accept(ctx: Context, raw: bytes, sender: Sender) -> Received:
+    """Store one delivered message durably and record it `received`; returns once the
+    row is committed (the SMTP edge then answers 250)."""
     if len(raw) <= _INLINE_BYTES:
         message_id, digest = _identity(raw)  # cheaper than a hop to a worker thread
     else:
@@ -225,113 +233,9 @@ async def receive(
         same = await repo.find_same(r, message_id, digest)
         if same is not None:
             found = await _as_received(r, same)
-            _log_item(found)
+            log_item(found)
             return found
-    loop = asyncio.get_running_loop()
-    directory = directory_of(ctx.settings)
-    # envelope numbers found taken inside a transaction (perhaps by a unit of the same
-    # group commit, which readers cannot see yet)
-    taken: set[str] = set()
-
-    def seen_envelope(envelope_no: str) -> bool:
-        # called by the classifier in its worker thread: ask the loop's reader
-        if envelope_no in taken:
-            return True
-
-        async def look() -> bool:
-            async with ctx.db.reader() as r:
-                return await repo.envelope_used(r, envelope_no)
-
-        return asyncio.run_coroutine_threadsafe(look(), loop).result(_LOOKUP_TIMEOUT)
-
-    # the worker takes the message out of the box: holding the last reference (the SMTP
-    # edge gave up its own), it frees a large message before reading its documents
-    box = [raw]
-    del raw
-    stored, decision = await asyncio.to_thread(
-        _store_and_decide, ctx, box, directory, seen_envelope
-    )
-    # a second round only when another delivery took the same envelope number meanwhile:
-    # deciding again then sees it as used
-    for attempt in range(3):
-        if attempt:
-            decision = await asyncio.to_thread(
-                _decide_and_store, ctx, stored, directory, seen_envelope
-            )
-        done = await _record(
-            ctx, decision, raw_blob=stored.raw_blob, message_id=message_id, digest=digest,
-            mail_from=mail_from, rcpt_tos=rcpt_tos, peer=peer, head=stored.head, taken=taken,
-        )
-        if done is not None:
-            _log_item(done)
-            return done
-    raise StorageError("信封编号反复冲突，稍后重试")
-
-
-@dataclass(frozen=True)
-class _Stored:
-    """A delivery once its raw bytes are durable: the blob, the header block, the parts."""
-
-    raw_blob: str
-    size: int
-    head: bytes
-    parsed: ParsedMessage
-
-
-def _store_and_decide(
-    ctx: Context, box: list[bytes], directory: Directory, seen: Callable[[str], bool]
-) -> tuple[_Stored, Decision]:
-    """Blob first (durable before anything is decided), then one parse (worker thread)."""
-    raw = box.pop()
-    raw_blob = ctx.blobs.put(raw)
-    stored = _Stored(raw_blob, len(raw), _header_block(raw), parse_message(raw))
-    del raw  # from here on the parts and the header block are all that is read
-    decision = _decide_and_store(ctx, stored, directory, seen)
-    if stored.size >= _COLLECT_AFTER_BYTES:
-        # PDF readers leave reference cycles holding copies of the document's streams;
-        # the cyclic collector would free them only many allocations later
-        gc.collect()
-    return stored, decision
-
-
-def _decide_and_store(
-    ctx: Context, stored: _Stored, directory: Directory, seen: Callable[[str], bool]
-) -> Decision:
-    """Classify, then store every attachment blob the decision lists (worker thread)."""
-    parsed = stored.parsed
-    decision = decide_parsed(parsed, directory, seen_envelope=seen, size=stored.size)
-    if decision.attachments and decision.outcome is not Outcome.SEALED:
-        wanted = {a.sha256 for a in decision.attachments}
-        for att in parsed.attachments:
-            if att.sha256 in wanted:
-                ctx.blobs.put(att.data)
-                wanted.discard(att.sha256)
-        if wanted:
-            # the decision lists a part this parse did not produce: keep the item, drop the rows
-            decision = _without_attachments(decision, wanted)
-    return decision
-
-
-def _without_attachments(decision: Decision, missing: set[str]) -> Decision:
-    return replace(
-        decision, attachments=tuple(a for a in decision.attachments if a.sha256 not in missing)
-    )
-
-
-async def _record(
-    ctx: Context,
-    decision: Decision,
-    *,
-    raw_blob: str,
-    message_id: str | None,
-    digest: str,
-    mail_from: str,
-    rcpt_tos: list[str],
-    peer: str | None,
-    head: bytes,
-    taken: set[str],
-) -> Received | None:
-    """The one transaction; None when the envelope number was taken meanwhile (decide again)."""
+    raw_blob = await asyncio.to_thread(ctx.blobs.put, raw)
     now = ctx.clock()
     year, month = local_year_month(now, ctx.settings.tz)
     async with ctx.db.unit_of_work() as uow:
@@ -340,196 +244,46 @@ async def _record(
             found = await _as_received(uow, same)
             # an empty unit: it returns only once the first copy's commit is durable
             await uow.commit()
+            log_item(found)
             return found
-        if (
-            decision.envelope_no
-            and decision.outcome in (Outcome.REGISTER, Outcome.REVIEW)
-            and await repo.envelope_used(uow, decision.envelope_no)
-        ):
-            taken.add(decision.envelope_no)
-            return None
         reused = message_id is not None and await repo.message_id_used(uow, message_id)
-        flags = [REUSED_MESSAGE_ID] if reused else []
-        item_id = await repo.insert_item(
-            uow, _new_item(
-                decision, now=now, year=year, month=month, message_id=message_id,
-                digest=digest, raw_blob=raw_blob, flags=flags,
-            ),
-        )
-        if decision.outcome is not Outcome.SEALED:
-            await repo.insert_attachments(uow, item_id, [
-                repo.NewAttachment(a.filename, a.content_type, a.sha256, a.size, a.status)
-                for a in decision.attachments
-            ])
-        number = None
-        if decision.outcome is Outcome.REGISTER and decision.kind is not None:
-            number = await number_item(
-                ctx, uow, item_id=item_id, kind=decision.kind, year=year, at=now
-            )
-        await audit.append(
-            uow, at=now, actor=ACTOR, action="receive", subject=f"item:{item_id}",
-            detail={
-                "outcome": decision.outcome.value,
-                "kind": decision.kind.value if decision.kind else None,
-                "reason": decision.reason.value if decision.reason else None,
-                "number": number, "message_id": message_id, "channel": decision.channel.value,
-                "raw_blob": raw_blob, "mail_from": mail_from, "rcpt_tos": rcpt_tos,
-                "peer": peer, "rule": decision.rule, "flags": flags,
-            },
-        )
-        await _enqueue_events(ctx, uow, decision, item_id=item_id, now=now, head=head)
+        flags = (REUSED_MESSAGE_ID,) if reused else ()
+        item_id = await repo.insert_item(uow, repo.NewItem(
+            received_at=now, year=year, month=month, channel=Channel.EMAIL.value,
+            outcome=Outcome.RECEIVED.value, created_by=ACTOR, message_id=message_id,
+            content_sha256=digest, raw_blob=raw_blob, flags=",".join(flags),
+            mail_from=sender.mail_from, rcpt_tos=list(sender.rcpt_tos), peer=sender.peer,
+            auth_user=sender.auth_user, tls=sender.tls,
+        ))
         await uow.commit()
-    return Received(
-        item_id=item_id, outcome=decision.outcome.value,
-        kind=decision.kind.value if decision.kind else None,
-        reason=decision.reason.value if decision.reason else None,
-        number=number, message_id=message_id, received=iso(now), flags=tuple(flags),
+    got = Received(
+        item_id=item_id, outcome=Outcome.RECEIVED.value, kind=None, reason=None, number=None,
+        message_id=message_id, received=iso(now), flags=flags,
     )
+    log_item(got)
+    return got
 
 
-def _new_item(
-    d: Decision, *, now: datetime, year: int, month: int, message_id: str | None, digest: str,
-    raw_blob: str, flags: list[str],
-) -> repo.NewItem:
-    return repo.NewItem(
-        received_at=now, year=year, month=month, channel=d.channel.value,
-        outcome=d.outcome.value, created_by=ACTOR,
-        kind=d.kind.value if d.kind else None, reason=d.reason.value if d.reason else None,
-        sender=d.sender, doc_number=d.doc_number, doc_type=d.doc_type, secrecy=d.secrecy,
-        urgency=d.urgency, title=d.title, envelope_no=d.envelope_no,
-        issue_no=str(d.issue_no) if d.issue_no is not None else None,
-        rule=d.rule, evidence=d.evidence, message_id=message_id, content_sha256=digest,
-        raw_blob=raw_blob, from_address=d.from_address or None, subject=d.subject or None,
-        fax_remote_id=d.fax_remote_id,
-        deadline=d.deadline.isoformat() if d.deadline else None,
-        flags=",".join(flags),
-        findings=[{"code": f.code, "detail": f.detail} for f in d.findings],
-        # a sealed item's content is never parsed into search either
-        text="" if d.outcome is Outcome.SEALED else d.text,
-    )
+async def receive(
+    ctx: Context,
+    raw: bytes,
+    *,
+    mail_from: str,
+    rcpt_tos: list[str],
+    peer: str | None = None,
+) -> Received:
+    """Accept one message and decide it at once, as the pipeline would: what a message
+    becomes end to end (tests, tools). The SMTP edge only accepts."""
+    from core.services import pipeline  # the pipeline decides what this module accepts
+
+    got = await accept(ctx, raw, Sender(mail_from, tuple(rcpt_tos), peer))
+    if got.outcome != Outcome.RECEIVED.value:
+        return got
+    decided = await pipeline.decide_now(ctx, got.item_id)
+    return replace(decided, duplicate=got.duplicate)
 
 
-# ------------------------------------------------------------------ outbox events
-
-
-async def _enqueue_events(
-    ctx: Context, uow: UnitOfWork, d: Decision, *, item_id: int, now: datetime, head: bytes
-) -> None:
-    settings = ctx.settings
-    if d.outcome is Outcome.REGISTER:
-        await registry.enqueue_route(uow, item_id=item_id, at=now)
-        return
-    mailed_to = None
-    if d.outcome is Outcome.RETURN:
-        mailed_to = return_address(d, settings)
-        if mailed_to is not None:
-            mail = notices.return_mail(
-                office=settings.office.name, item_id=item_id,
-                received=now.astimezone(settings.tz), reason=d.reason.value if d.reason else "",
-                sender=d.sender, doc_number=d.doc_number, title=d.title, subject=d.subject,
-                details=_details(d),
-            )
-            await outbox.enqueue(
-                uow, channel=outbox.MAIL, event="return_notice", target=mailed_to,
-                payload={"to": mailed_to, "subject": mail.subject, "body": mail.body,
-                         "in_reply_to": d.message_id},
-                at=now, item_id=item_id,
-            )
-    text = staff_text(d, settings, item_id=item_id, now=now, head=head, mailed_to=mailed_to)
-    payload: dict[str, Any] = {
-        "text": text, "buttons": [], "blob": None, "filename": None,
-        "urgent": d.outcome is not Outcome.QUARANTINE and d.urgency in URGENT_LEVELS,
-    }
-    if d.outcome is Outcome.REVIEW and d.attachments and not d.secrecy:
-        # staff classify a review item by looking at it (a fax image has no text); a
-        # classified one they read in the registry, never in chat (DOMAIN §7)
-        payload["blob"], payload["filename"] = d.attachments[0].sha256, d.attachments[0].filename
-    for chat_id in registry_staff(settings):
-        await outbox.enqueue(
-            uow, channel=outbox.CHAT, event="staff_notice", target=chat_id,
-            payload=payload, at=now, item_id=item_id,
-        )
-
-
-def return_address(d: Decision, settings: Settings) -> str | None:
-    """Where the return notice goes: the From address, unless it is a fax or our own."""
-    if d.channel is Channel.FAX or not d.from_address or "@" not in d.from_address:
-        return None
-    address = d.from_address.strip().lower()
-    ours = {a.lower() for a in (*settings.office.addresses, *settings.office.fax_gateway)}
-    if address in ours:
-        return None
-    return d.from_address.strip()
-
-
-def _details(d: Decision) -> list[str]:
-    """What the checks found, for the sender and staff (evidence first, then findings)."""
-    out: list[str] = []
-    if d.evidence:
-        out.append(d.evidence)
-    out += [f.detail for f in d.findings if f.detail and f.detail not in out]
-    return out[:5]
-
-
-def staff_text(
-    d: Decision, settings: Settings, *, item_id: int, now: datetime, head: bytes,
-    mailed_to: str | None,
-) -> str:
-    """The chat notice registry staff get for an item held back from the leaders
-    (`head`: the message, or its header block, which is all that is read)."""
-    env = notices.Envelope(
-        item_id=item_id, received=now.astimezone(settings.tz),
-        sender=_envelope_sender(d, head), addressee=addressee_of(head, d),
-        envelope_no=d.envelope_no, channel=d.channel.value,
-    )
-    reason = d.reason.value if d.reason else None
-    if d.outcome is Outcome.SEALED:
-        return notices.sealed_notice(env, reason=reason)
-    if d.outcome is Outcome.QUARANTINE:
-        return notices.quarantine_notice(env, reason=reason)
-    show_title = not d.secrecy or settings.bot.classified_titles
-    # a classified item's notice: no 文号 and no evidence quoted from its text (DOMAIN §7)
-    doc_number = None if d.secrecy else d.doc_number
-    details = [d.evidence] if d.evidence and not d.secrecy else []
-    if d.outcome is Outcome.REVIEW:
-        return notices.review_notice(
-            env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
-            show_title=show_title, details=details, secrecy=d.secrecy,
-        )
-    return notices.return_staff_notice(
-        env, reason=reason, sender=d.sender, doc_number=doc_number, title=d.title,
-        show_title=show_title, mailed_to=mailed_to, details=details, secrecy=d.secrecy,
-    )
-
-
-def _first_header(head: bytes, name: bytes) -> str:
-    for key, value in _header_fields(_header_block(head)):
-        if key == name:
-            return decode_words(value.decode("utf-8", "surrogateescape")).strip()[:300]
-    return ""
-
-
-def _envelope_sender(d: Decision, head: bytes) -> str:
-    shown = _first_header(head, b"from") or d.from_address or "（无发件人）"
-    if d.sender and d.sender not in shown:
-        return f"{d.sender}（{shown}）"
-    return shown
-
-
-_PERSONAL_RE = re.compile(r"([^\s,，;；:：]{1,20}?)\s*亲启")
-
-
-def addressee_of(head: bytes, d: Decision) -> str:
-    """Whom the envelope is for: `X亲启` in the subject, else the To header's names."""
-    m = _PERSONAL_RE.search(d.subject or "")
-    if m:
-        return f"{m.group(1)}（亲启）"
-    to = _first_header(head, b"to")
-    names = [name or addr for name, addr in getaddresses([to]) if name or addr]
-    return "、".join(names) or "（未注明）"
-
-
-def _log_item(r: Received) -> None:
+def log_item(r: Received) -> None:
     log.info(
         "收件 %s message-id=%s 结果=%s 类别=%s 编号=%s 序号=%d%s",
         r.received, r.message_id or "-", r.outcome, r.kind or "-", r.number or "-", r.item_id,

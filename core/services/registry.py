@@ -7,10 +7,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.errors import ConflictError, InvalidInputError, NotFoundError
+from core.limits import MAX_ID, optional_text, required_text
 from core.model import Channel, Kind, Outcome
 from core.registers import check_year, local_year_month, parse_number
+from core.services import push
 from core.services.context import Context
-from core.storage import audit, outbox, registers
+from core.storage import audit, registers
 from core.storage import items as repo
 from core.storage.db import Reader, Row, UnitOfWork
 
@@ -53,19 +55,9 @@ async def number_item(
     return entry.number
 
 
-async def enqueue_route(uow: UnitOfWork, *, item_id: int, at: datetime) -> None:
-    """Ask the bot, in the registering transaction, to push a registered item to whom 分工
-    says (the bot expands `route` events; DESIGN step 4)."""
-    await outbox.enqueue(
-        uow, channel=outbox.CHAT, event=outbox.ROUTE, target=outbox.ROUTE,
-        payload={"item_id": item_id}, at=at, item_id=item_id,
-    )
-
-
 #: a paper item's stated receipt may run ahead of our clock by this much (a clerk's watch)
 RECEIVED_SKEW = timedelta(minutes=5)
 #: SQLite's integers are 64-bit: no 收件序号 is larger
-MAX_ID = 2**63 - 1
 
 
 def year_asked(ctx: Context, year: int | None) -> int:
@@ -86,10 +78,9 @@ async def register_paper(
     actor: str = PAPER_ACTOR,
 ) -> Registered:
     """Register a paper item (brought by hand or 机要交通) with the same numbering."""
-    if not title.strip():
-        raise InvalidInputError("标题不能为空", field="title")
-    if not sender.strip():
-        raise InvalidInputError("来文单位不能为空", field="sender")
+    title = required_text(title, "标题", field="title")
+    sender = required_text(sender, "来文单位", field="sender")
+    doc_number = optional_text(doc_number, "文号", field="doc_number")
     now = ctx.clock()
     at = received or now
     if at.tzinfo is None:
@@ -110,11 +101,11 @@ async def register_paper(
             ),
         )
         number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=year, at=now)
-        await enqueue_route(uow, item_id=item_id, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
             detail={"kind": kind.value, "number": number, "channel": "paper", "title": title},
         )
+        await push.route_item(ctx, uow, item_id=item_id, at=now)
         await uow.commit()
     return Registered(item_id, kind.value, number, year)
 
@@ -130,11 +121,11 @@ async def classify_review(ctx: Context, *, item_id: int, kind: Kind, actor: str)
             raise ConflictError(f"收件 {item_id} 不在待分类队列中（当前：{item['outcome']}）")
         await repo.update_item_class(uow, item, kind=kind.value, outcome=Outcome.REGISTER.value)
         number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=item["year"], at=now)
-        await enqueue_route(uow, item_id=item_id, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="classify", subject=f"item:{item_id}",
             detail={"kind": kind.value, "number": number},
         )
+        await push.route_item(ctx, uow, item_id=item_id, at=now)
         await uow.commit()
     return Registered(item_id, kind.value, number, item["year"])
 

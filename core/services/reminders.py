@@ -19,7 +19,7 @@ from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH
 from core.routing import registry_staff
-from core.services import dates, followups, overdue, stats
+from core.services import dates, followups, handling, overdue, stats
 from core.services.context import Context
 from core.storage import disclosure as disclosure_repo
 from core.storage import followups as followups_repo
@@ -107,6 +107,7 @@ async def sweep(ctx: Context, now: datetime | None = None) -> SweepResult:
     """Reconcile deadlines, then send every due reminder once (late ones marked 补发)."""
     at = now or ctx.clock()
     synced = await overdue.sync(ctx, at)
+    await handling.remind_held_copies(ctx, at)
     sent, late, messages = await _send_due(ctx, at)
     if sent:
         log.info("reminders sent: %d (late %d, messages %d)", sent, late, messages)
@@ -124,7 +125,8 @@ def calendar_warning(settings: Settings, today: date) -> str | None:
     if not cal.missing_next_year(today):
         return None
     nxt = today.year + 1
-    return (f"⚠ {nxt} 年的节假日安排尚未掌握：跨入 {nxt} 年的期限暂按周末推算，标“暂定”。"
+    return (f"⚠ {nxt} 年的节假日安排尚未掌握：跨入 {nxt} 年的期限暂按周末和法定节假日"
+            "推算（不含调休），标“暂定”。"
             f"国务院公布后请在配置 [calendar.{nxt}] 中补充节假日和调休上班日。")
 
 

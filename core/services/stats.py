@@ -24,6 +24,7 @@ from core.services.context import Context
 from core.services.dates import today_of
 from core.services.overdue import sync
 from core.storage import disclosure as repo
+from core.storage.db import Row
 
 #: seed part 3: "发生3次及以上超限的应通报批评"
 CRITICISM_THRESHOLD = 3
@@ -179,23 +180,40 @@ class StatsReport:
 
 async def section_stats(ctx: Context, period: Period, today: date | None = None) -> StatsReport:
     """Per-section 提供/公开/按时/超限 for `period`, as of `today` (default: the office's today)."""
+    [report] = await periods_stats(ctx, [period], today)
+    return report
+
+
+async def periods_stats(
+    ctx: Context, periods: list[Period], today: date | None = None
+) -> list[StatsReport]:
+    """`section_stats` of several periods, reading the records once."""
     await sync(ctx)  # records entered since the last sweep count too
     day = today or today_of(ctx)
-    cal = work_calendar(ctx.settings)
     async with ctx.db.reader() as r:
         records = await repo.disclosed_dispatches(r)
-        published = await repo.tasks_published_between(r, period.first, period.last)
-        due = await repo.tasks_due_between(r, period.first, period.last)
+        spans = [(await repo.tasks_published_between(r, p.first, p.last),
+                  await repo.tasks_due_between(r, p.first, p.last)) for p in periods]
+    formed = [(rec["section"], date.fromisoformat(rec["written_on"]) if rec["written_on"]
+               else local_date(ctx.settings, datetime.fromisoformat(rec["taken_at"])))
+              for rec in records]
+    return [_period_stats(ctx, p, day, formed, published, due)
+            for p, (published, due) in zip(periods, spans, strict=True)]
+
+
+def _period_stats(
+    ctx: Context, period: Period, day: date, formed: list[tuple[str, date]],
+    published: list[Row], due: list[Row],
+) -> StatsReport:
+    cal = work_calendar(ctx.settings)
     by: dict[str, SectionStats] = {s: SectionStats(s) for s in ctx.settings.office.sections}
 
     def of(section: str) -> SectionStats:
         return by.setdefault(section, SectionStats(section))
 
-    for rec in records:
-        formed = (date.fromisoformat(rec["written_on"]) if rec["written_on"]
-                  else local_date(ctx.settings, datetime.fromisoformat(rec["taken_at"])))
-        if period.contains(formed):
-            of(rec["section"]).provided += 1
+    for section, on in formed:
+        if period.contains(on):
+            of(section).provided += 1
     for t in published:
         s = of(t["section"])
         s.published += 1

@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 from core.errors import InvalidInputError
+from core.limits import MAX_KEYWORD, required_text
 from core.permissions import chat_name
 from core.services.context import Context
 from core.storage import audit
 from core.storage import chat as repo
-
-#: longest subscription keyword
-MAX_KEYWORD = 50
 
 
 def _keyword(text: str) -> str:
     keyword = text.strip()
     if not keyword:
         raise InvalidInputError("请给出关键词，例如：/subscribe 防汛", field="keyword")
-    if len(keyword) > MAX_KEYWORD:
-        raise InvalidInputError(f"关键词过长（最多 {MAX_KEYWORD} 字）", field="keyword")
-    return keyword
+    return required_text(keyword, "关键词", field="keyword", limit=MAX_KEYWORD)
 
 
 async def subscribe(ctx: Context, *, chat_id: int, keyword: str) -> bool:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 from core.errors import StorageError
+from core.files import private_dir, private_temp
 
 
 class BlobStore:
@@ -27,8 +27,8 @@ class BlobStore:
             return digest
         try:
             # Only the shard: a vanished root (unmounted volume) must fail, not be recreated.
-            final.parent.mkdir(exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=final.parent, prefix=".tmp-")
+            private_dir(final.parent, parents=False)
+            fd, tmp = private_temp(final.parent)
             try:
                 with os.fdopen(fd, "wb") as fh:
                     fh.write(data)

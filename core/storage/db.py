@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from core.errors import StorageError
+from core.files import ensure_private_file, private_dir
 from core.storage.audit_hash import entry_hash
 from core.storage.migrate import current_version, migrate
 
@@ -221,7 +222,8 @@ class Database:
         self._all_readers: list[aiosqlite.Connection] = []
 
     async def open(self) -> Database:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)
+        ensure_private_file(self.path)  # before SQLite makes it (and -wal, -shm) 0644
         try:
             await self._migrate()
             self._writer = await _Writer.open(self.path)

@@ -26,6 +26,7 @@ class NewDispatch:
     catalogue_column: str | None
     taken_at: datetime
     taken_by: str
+    secrecy: str | None = None
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,12 @@ async def insert(uow: UnitOfWork, new: NewDispatch) -> TakenNumber:
     number = format_number(new.code, new.year, seq, new.style)
     dispatch_id = await uow.insert(
         "INSERT INTO dispatches (code, year, seq, number, style, title, owner, section,"
-        " written_on, disclosure, withhold_reason, carrier, catalogue_column, taken_at, taken_by)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " written_on, disclosure, withhold_reason, carrier, catalogue_column, taken_at, taken_by,"
+        " secrecy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (new.code, new.year, seq, number, new.style, new.title, new.owner, new.section,
          new.written_on.isoformat() if new.written_on else None, new.disclosure,
          new.withhold_reason, new.carrier, new.catalogue_column, iso(new.taken_at),
-         new.taken_by),
+         new.taken_by, new.secrecy),
     )
     return TakenNumber(dispatch_id, new.code, new.year, seq, number)
 
@@ -90,8 +91,9 @@ async def mark_void(
 
 
 async def update_attributes(uow: UnitOfWork, dispatch_id: int, values: dict[str, Any]) -> None:
-    """Set 成文日期 and/or the disclosure attributes (column names are fixed by the caller)."""
-    allowed = {"written_on", "disclosure", "withhold_reason", "carrier", "catalogue_column"}
+    """Set 成文日期, 密级 and/or the disclosure attributes (column names fixed by the caller)."""
+    allowed = {"written_on", "disclosure", "withhold_reason", "carrier", "catalogue_column",
+               "secrecy"}
     unknown = set(values) - allowed
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")

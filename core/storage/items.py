@@ -46,6 +46,12 @@ class NewItem:
     flags: str = ""
     findings: list[dict[str, str]] = field(default_factory=list)
     text: str = ""
+    # how the sender reached us (SMTP envelope, peer, AUTH user, TLS)
+    mail_from: str | None = None
+    rcpt_tos: list[str] | None = None
+    peer: str | None = None
+    auth_user: str | None = None
+    tls: bool = False
 
 
 _ITEM_COLUMNS = (
@@ -53,13 +59,19 @@ _ITEM_COLUMNS = (
     "doc_number", "doc_type", "secrecy", "urgency", "title", "envelope_no", "issue_no", "rule",
     "evidence", "message_id", "content_sha256", "raw_blob", "from_address", "subject",
     "fax_remote_id", "deadline", "flags", "findings", "created_by",
+    "mail_from", "rcpt_tos", "peer", "auth_user", "tls", "decided_at",
 )
 
 
 async def insert_item(uow: UnitOfWork, item: NewItem) -> int:
-    values: dict[str, Any] = {c: getattr(item, c) for c in _ITEM_COLUMNS if c != "findings"}
+    computed = {"findings", "rcpt_tos", "decided_at"}
+    values: dict[str, Any] = {c: getattr(item, c) for c in _ITEM_COLUMNS if c not in computed}
     values["received_at"] = iso(item.received_at)
     values["findings"] = json.dumps(item.findings, ensure_ascii=False)
+    values["rcpt_tos"] = json.dumps(item.rcpt_tos) if item.rcpt_tos is not None else None
+    values["tls"] = int(item.tls)
+    # an item made decided (paper, or a test's) is decided when it is made
+    values["decided_at"] = None if item.outcome == Outcome.RECEIVED else values["received_at"]
     cols = ", ".join(_ITEM_COLUMNS)
     marks = ", ".join("?" for _ in _ITEM_COLUMNS)
     item_id = await uow.insert(
@@ -157,7 +169,8 @@ async def listing(
     sql = (
         "SELECT i.id, i.message_id, i.received_at, i.channel, i.outcome, i.kind, i.reason,"
         " e.number, i.sender, i.doc_number, i.doc_type, i.title, i.secrecy, i.urgency,"
-        " i.envelope_no, i.fax_remote_id, i.from_address, i.deadline, i.flags, i.rule"
+        " i.envelope_no, i.fax_remote_id, i.from_address, i.deadline, i.flags, i.rule,"
+        " i.decided_at, i.numbered_at, i.attempts, i.last_error"
         " FROM items i LEFT JOIN register_entries e"
         " ON e.item_id = i.id AND e.status = 'active'"
     )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
+from core.files import create_private, private_dir
 from core.storage.db import Reader
 
 
@@ -19,7 +21,8 @@ async def integrity_problems(reader: Reader) -> list[str]:
 
 def backup(src: Path, dest: Path) -> None:
     """Copy the live database at `src` to `dest` with the SQLite online backup API."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(dest.parent)
+    os.close(create_private(dest))  # 0600 before SQLite fills it; refuses an existing one
     source = sqlite3.connect(src)
     target = sqlite3.connect(dest)
     try:

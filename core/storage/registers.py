@@ -48,6 +48,10 @@ async def take_number(
         " VALUES (?, ?, ?, ?, ?, ?)",
         (item_id, kind, year, seq, number, iso(at)),
     )
+    # the first number an item gets (the lag 250 → numbered is measured to it)
+    await uow.execute(
+        "UPDATE items SET numbered_at = COALESCE(numbered_at, ?) WHERE id = ?", (iso(at), item_id)
+    )
     return Entry(entry_id, kind, year, seq, number)
 
 

@@ -15,7 +15,7 @@ Conn = Reader | UnitOfWork
 
 
 #: reminder kinds that planning owns (recomputed on change); others are one-off notices
-PLANNED_KINDS = ("before", "due", "overdue", "consult")
+PLANNED_KINDS = ("before", "due", "overdue", "escalate", "consult")
 
 
 async def replan(

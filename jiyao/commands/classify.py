@@ -1,4 +1,5 @@
-"""`jiyao classify PATH...`: a dry run of intake over .eml files; writes nothing."""
+"""`jiyao classify PATH...`: a dry run of intake over .eml files; writes nothing.
+`jiyao classify --rules`: the classification rules, in the order they are tried."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from pathlib import Path
 from core.directory import Directory
 from core.errors import InvalidInputError
 from core.model import OUTCOME_ZH, REASON_ZH, Outcome
-from core.reading import Decision, decide
+from core.reading.classify import EXCLUSIONS, KIND_RULES
+from core.reading.decide import Decision, decide
 from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
 
 _COLUMNS = ("文件", "结果", "类别", "原因", "来文单位", "文号", "标题")
@@ -27,11 +29,17 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="试分类：读取 .eml 文件或目录，显示签收检查与分类结果（不写入任何数据）",
     )
     add_common(p)
-    p.add_argument("paths", nargs="+", metavar="PATH", help=".eml 文件或含 .eml 文件的目录")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=".eml 文件或含 .eml 文件的目录")
+    p.add_argument("--rules", action="store_true", help="按顺序列出分类规则（不读取文件）")
     p.set_defaults(func=cmd_classify)
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
+    if args.rules:
+        _print_rules()
+        return 0
+    if not args.paths:
+        raise InvalidInputError("请指定 .eml 文件或目录（或用 --rules 列出分类规则）")
     files = list(_eml_files([Path(p) for p in args.paths]))
     # a damaged PDF is reported as a finding (退回); pypdf's own warnings would only add noise
     logging.getLogger("pypdf").setLevel(logging.ERROR)
@@ -52,6 +60,30 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if not args.json:
         _print_table(rows)
     return 0
+
+
+def _print_rules() -> None:
+    """The kind rules as a table, first tried first, then what every request rule skips."""
+    rules = [["序号", "规则", "结果", "说明"]]
+    for i, rule in enumerate(KIND_RULES, 1):
+        outcome = rule.kind.value if rule.kind is not None else "转人工"
+        rules.append([str(i), rule.name, outcome, rule.description])
+    _write_table(rules)
+    sys.stdout.write("\n各要求规则均不读作要求：\n")
+    skipped = [["名称", "方式", "说明"]]
+    for exclusion in EXCLUSIONS:
+        how = "略去整句" if exclusion.whole else "略去所引文字"
+        skipped.append([exclusion.name, how, exclusion.description])
+    _write_table(skipped)
+
+
+def _write_table(table: list[list[str]]) -> None:
+    widths = [max(_width(row[i]) for row in table) for i in range(len(table[0]))]
+    for i, row in enumerate(table):
+        cells = [cell + " " * (widths[j] - _width(cell)) for j, cell in enumerate(row)]
+        sys.stdout.write("  ".join(cells).rstrip() + "\n")
+        if i == 0:
+            sys.stdout.write("  ".join("-" * w for w in widths) + "\n")
 
 
 def _eml_files(paths: list[Path]) -> Iterator[Path]:
@@ -82,13 +114,8 @@ def _print_table(rows: list[tuple[str, Decision]]) -> None:
                 _clip(d.title or "", _TITLE_WIDTH),
             ]
         )
-    widths = [max(_width(row[i]) for row in table) for i in range(len(_COLUMNS))]
+    _write_table(table)
     out = sys.stdout
-    for i, row in enumerate(table):
-        cells = [cell + " " * (widths[j] - _width(cell)) for j, cell in enumerate(row)]
-        out.write("  ".join(cells).rstrip() + "\n")
-        if i == 0:
-            out.write("  ".join("-" * w for w in widths) + "\n")
     counts: dict[str, int] = {}
     for _, d in rows:
         label = OUTCOME_ZH.get(d.outcome.value, d.outcome.value)

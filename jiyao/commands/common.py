@@ -7,7 +7,7 @@ import argparse
 import errno
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,20 @@ from zoneinfo import ZoneInfo
 from core.clock import parse_iso
 from core.config import Settings, load_settings
 from core.errors import InvalidInputError
+from core.limits import MAX_COUNT, MAX_ID
 from core.registers import FIRST_YEAR, LAST_YEAR
-from core.services.registry import MAX_ID
 
-#: the largest count (units, copies, working days, list length) a command accepts
-COUNT_MAX = 100_000
+#: options every command shares (`--json`: every command that prints data), taken before
+#: the command's name as well as after it: name → argparse keywords
+COMMON_OPTIONS: dict[str, dict[str, Any]] = {
+    "config": {
+        "metavar": "FILE",
+        "help": "配置文件（默认：$JIYAO_CONFIG，否则 ./config.toml，否则示例配置）",
+    },
+    "json": {"action": "store_true", "help": "输出 JSON，每个对象一行（供脚本使用）"},
+}
+#: where the top-level parser keeps an option given before the command's name
+_GLOBAL = "global_"
 
 
 def add_common(
@@ -29,23 +38,61 @@ def add_common(
     """Give a subcommand `--config FILE` (and `--json`). `nested`: the parser is a group
     (`jiyao request`) or one of its operations; --config is then accepted on either, and
     an operation that was not given one keeps the group's."""
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS if nested else None,
-        help="配置文件（默认：$JIYAO_CONFIG，否则 ./config.toml，否则示例配置）",
-    )
-    if json_flag:
-        parser.add_argument("--json", action="store_true", help="输出 JSON（供脚本使用）")
+    names = [name for name in COMMON_OPTIONS if json_flag or name != "json"]
+    for name in names:
+        keywords = dict(COMMON_OPTIONS[name])
+        if nested and name == "config":
+            keywords["default"] = argparse.SUPPRESS
+        parser.add_argument(f"--{name}", **keywords)
+    # the innermost parser's set wins: an operation's options include its group's
+    parser.set_defaults(common_options=frozenset(names))
+
+
+def add_global(parser: argparse.ArgumentParser) -> None:
+    """The common options on the top-level parser, before any command's name."""
+    for name, keywords in COMMON_OPTIONS.items():
+        parser.add_argument(
+            f"--{name}", dest=_GLOBAL + name, **keywords, default=argparse.SUPPRESS
+        )
+
+
+def apply_global(args: argparse.Namespace) -> str | None:
+    """Hand the options given before the command's name to the command (one given after
+    it wins). The option the command does not take, if any, else None."""
+    for name in COMMON_OPTIONS:
+        if not hasattr(args, _GLOBAL + name):
+            continue
+        value = getattr(args, _GLOBAL + name)
+        delattr(args, _GLOBAL + name)
+        if name not in getattr(args, "common_options", ()):
+            return f"--{name}"
+        if getattr(args, name, None) in (None, False):
+            setattr(args, name, value)
+    return None
+
+
+def takes_value(option: str) -> bool:
+    """Whether a common option (or an abbreviation of one) is followed by its value."""
+    return option.startswith("--") and "=" not in option and any(
+        f"--{name}".startswith(option) and "action" not in keywords
+        for name, keywords in COMMON_OPTIONS.items()
+    ) and len(option) > 2
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None))
 
 
-def emit_json(obj: Any) -> None:
-    """Print one JSON document on one line, Chinese kept readable."""
+def emit_json(obj: Mapping[str, Any]) -> None:
+    """Print one JSON object on one line, Chinese kept readable. Every `--json` output is
+    such lines, one per record (JSON Lines), never an array."""
     sys.stdout.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+
+
+def emit_json_lines(rows: Iterable[Mapping[str, Any]]) -> None:
+    """A list as one JSON object per line (nothing at all for an empty list)."""
+    for row in rows:
+        emit_json(row)
 
 
 def local_time(text: str | None, tz: ZoneInfo) -> str | None:
@@ -78,9 +125,9 @@ def _bounded(lo: int, hi: int, what: str) -> Callable[[str], int]:
 year_arg = _bounded(FIRST_YEAR, LAST_YEAR, f"年份应在 {FIRST_YEAR}–{LAST_YEAR} 之间")
 month_arg = _bounded(1, 12, "月份应为 1–12")
 #: a number of units or copies
-count_arg = _bounded(0, COUNT_MAX, f"应为 0–{COUNT_MAX} 的整数")
+count_arg = _bounded(0, MAX_COUNT, f"应为 0–{MAX_COUNT} 的整数")
 #: a number that must be at least 1 (a limit, a number of departments)
-positive_arg = _bounded(1, COUNT_MAX, f"应为 1–{COUNT_MAX} 的整数")
+positive_arg = _bounded(1, MAX_COUNT, f"应为 1–{MAX_COUNT} 的整数")
 #: a record id (申请编号) that fits the database
 id_arg = _bounded(1, MAX_ID, "编号应为正整数")
 

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from core import deadline_rules as rules
 from core import reminder_plan as plan
 from core.errors import InvalidInputError
-from core.services import disclosure, followups, overdue, reminders, requests, stats
+from core.files import open_private, private_dir
+from core.limits import MAX_COUNT
+from core.services import disclosure, followups, overdue, reminders, requests, site, stats
 from core.services.context import Context
 from jiyao.commands.common import (
-    COUNT_MAX,
     add_common,
     check_year,
     emit_json,
+    emit_json_lines,
     id_arg,
     integer_arg,
+    os_reason,
     output_path,
     settings_from,
     write_failed,
@@ -63,6 +67,7 @@ def add_parser(sub: Sub) -> None:
     add_common(p)
     p.add_argument("ref", metavar="NUMBER|ID", help="办件登记号或收件序号")
     p.add_argument("--date", help="办结日期（默认今天）")
+    p.add_argument("--result", help="办理结果（写入公文处理单）")
     p.set_defaults(func=cmd_done)
 
     p = sub.add_parser("stats", help="政务公开信息提供和录用情况（按月、季、年）")
@@ -109,6 +114,8 @@ def _add_disclosure(sub: Sub) -> None:
     p.add_argument("number", metavar="NUMBER", help="发文字号")
     p.add_argument("--url", required=True, help="公开网址（或载体中的位置）")
     p.add_argument("--date", help="公开日期（默认今天）")
+    p.add_argument("--file", metavar="PATH", help="公开的原文（PDF 或 OFD），放入政府信息公开目录")
+    p.add_argument("--topic", help="主题分类（见配置 [site] topics；默认 default_topic）")
     p.set_defaults(func=cmd_published)
 
     p = sub.add_parser("disclosure", help="主动公开期限：列表、登记信息变更")
@@ -179,15 +186,15 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
     start = _req_day(args.start, "起算日")
     if args.n < 1:
         raise InvalidInputError(f"工作日数须至少为 1，收到 {args.n}")
-    if args.n > COUNT_MAX:
-        raise InvalidInputError(f"工作日数最多 {COUNT_MAX}，收到 {args.n}")
+    if args.n > MAX_COUNT:
+        raise InvalidInputError(f"工作日数最多 {MAX_COUNT}，收到 {args.n}")
     cal = plan.work_calendar(settings_from(args))
     result = cal.add_workdays(start, args.n)
     if args.json:
         emit_json({"start": start.isoformat(), "n": args.n, "date": result.date.isoformat(),
                    "provisional": result.provisional})
     else:
-        note = "（暂定：该年节假日安排未知，按周末推算）" if result.provisional else ""
+        note = "（暂定：该年放假安排未公布，按周末和法定节假日推算）" if result.provisional else ""
         print(f"{start.isoformat()} 之后第 {args.n} 个工作日：{result.date.isoformat()}"
               f"{' 暂定' if result.provisional else ''}{note}")
     return 0
@@ -217,8 +224,16 @@ def _disclosure_line(v: disclosure.DisclosureView) -> str:
 
 
 def cmd_published(args: argparse.Namespace) -> int:
-    v = with_context(args, lambda ctx: disclosure.mark_published(
-        ctx, number=args.number, url=args.url, on=_day(args.date, "公开日期"),
+    file = None
+    if args.file:
+        path = Path(args.file)
+        try:
+            file = (path.name, path.read_bytes())
+        except OSError as exc:
+            raise InvalidInputError(f"无法读取文件 {path}：{os_reason(exc)}", field="file") from exc
+    v = with_context(args, lambda ctx: site.publish(
+        ctx, number=args.number, url=args.url, on=_day(args.date, "公开日期"), file=file,
+        topic=args.topic,
     ))
     if args.json:
         emit_json(v.as_json())
@@ -231,7 +246,7 @@ def cmd_disclosure_list(args: argparse.Namespace) -> int:
     views = with_context(args, lambda ctx: _synced(ctx, disclosure.disclosure_list,
                                                    open_only=not args.all))
     if args.json:
-        emit_json([v.as_json() for v in views])
+        emit_json_lines(v.as_json() for v in views)
         return 0
     if not views:
         print("没有待公开的主动公开事项。")
@@ -326,7 +341,7 @@ def cmd_request_event(args: argparse.Namespace) -> int:
 def cmd_request_list(args: argparse.Namespace) -> int:
     views = with_context(args, lambda ctx: requests.list_requests(ctx, open_only=args.open))
     if args.json:
-        emit_json([v.as_json() for v in views])
+        emit_json_lines(v.as_json() for v in views)
         return 0
     if not views:
         print("没有依申请公开申请。")
@@ -356,13 +371,15 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 def cmd_done(args: argparse.Namespace) -> int:
     r = with_context(args, lambda ctx: followups.close_item(
-        ctx, ref=args.ref, on=_day(args.date, "办结日期"),
+        ctx, ref=args.ref, on=_day(args.date, "办结日期"), result=args.result,
     ))
     if args.json:
         emit_json(r)
     else:
         print(f"已办结：收件 {r['item_id']}，{r['done_on']}（期限 {r['due']}，"
               f"{'按时' if r['on_time'] else '超期'}）")
+        if r["reply_owed"]:
+            print(f"来文请求答复：请拟{r['reply_owed']}，取号时加 --reply-to {r['item_id']}")
     return 0
 
 
@@ -380,8 +397,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     data = stats.render_png(report) if args.format == "png" else stats.render_xlsx(report)
     out = output_path(args.out, f"政务公开统计-{period.key}.{args.format}")
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_bytes(data)
+        private_dir(out.parent)
+        with open_private(out) as fh:
+            fh.write(data)
     except OSError as exc:
         raise write_failed(out, exc) from exc
     print(f"已输出 {period.label}统计到 {out}")

@@ -16,6 +16,7 @@ from jiyao.commands.common import (
     add_common,
     count_arg,
     emit_json,
+    emit_json_lines,
     positive_arg,
     settings_from,
     year_arg,
@@ -38,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--title", required=True, help="文件标题")
     _add_section(p, "取号科室")
     p.add_argument("--drafter", help="拟稿科室（默认为取号科室）")
+    p.add_argument("--reply-to", metavar="NUMBER|ID",
+                   help="此文是对该收件的答复（批复、复函），取号时关联")
     _add_attributes(p)
     p.set_defaults(func=cmd_take)
 
@@ -86,6 +89,8 @@ def _add_attributes(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reason", dest="withhold", metavar="R", help="不予公开的理由（见配置）")
     p.add_argument("--carrier", help="公开载体（见配置 [disclosure] carriers）")
     p.add_argument("--column", help="公开栏目：栏目/子栏目，或唯一的子栏目名")
+    p.add_argument("--secrecy", metavar="|".join((*dispatch.SECRECY_LEVELS, dispatch.UNCLASSIFIED)),
+                   help="密级（涉密文件只能不予公开；非密：解除密级）")
 
 
 def _written_on(text: str | None) -> Any:
@@ -98,7 +103,7 @@ def _attributes(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "written_on": _written_on(args.date),
         "disclosure": args.disclosure, "reason": args.withhold, "carrier": args.carrier,
-        "column": args.column,
+        "column": args.column, "secrecy": args.secrecy,
     }
 
 
@@ -112,7 +117,7 @@ def cmd_take(args: argparse.Namespace) -> int:
         args,
         lambda ctx: dispatch.take(
             ctx, code=args.code, title=args.title, section=args.section,
-            drafting_section=args.drafter, **attrs,
+            drafting_section=args.drafter, reply_to=args.reply_to, **attrs,
         ),
     )
     if args.json:
@@ -120,6 +125,8 @@ def cmd_take(args: argparse.Namespace) -> int:
         return 0
     shown = "" if taken.short == taken.number else f"（文件上印 {taken.short}）"
     say(f"已取号：{taken.number}{shown}")
+    if args.reply_to:
+        say(f"已关联为收件 {args.reply_to} 的答复")
     if taken.missing:
         say(_missing_note(taken.number, taken.missing))
     return 0
@@ -157,6 +164,8 @@ def cmd_amend(args: argparse.Namespace) -> int:
 def _detail_lines(rec: dict[str, Any]) -> list[str]:
     lines = [f"成文日期：{rec['written_on'] or '未填'}",
              f"公开属性：{rec['disclosure'] or dispatch.PENDING}"]
+    if rec["secrecy"]:
+        lines.append(f"密级：{rec['secrecy']}")
     if rec["withhold_reason"]:
         lines.append(f"不予公开理由：{rec['withhold_reason']}")
     if rec["carrier"]:
@@ -181,8 +190,7 @@ def _state(rec: dict[str, Any]) -> str:
 def cmd_dispatches(args: argparse.Namespace) -> int:
     rows = with_context(args, lambda ctx: dispatch.dispatches(ctx, year=args.year, code=args.code))
     if args.json:
-        for rec in rows:
-            emit_json(rec)
+        emit_json_lines(rows)
         return 0
     if not rows:
         say("（无发文记录）")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInputError
+from core.files import open_private, private_dir
 
 
 def write_table(
@@ -20,9 +21,9 @@ def write_table(
     sheet: str,
 ) -> None:
     """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
-    out.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(out.parent)
     if fmt == "csv":
-        with out.open("w", encoding="utf-8-sig", newline="") as fh:
+        with open_private(out, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow([h for _, h in headers])
             for row in rows:
@@ -43,7 +44,8 @@ def write_table(
     for row in rows:
         ws.append(["" if row.get(k) is None else row.get(k) for k, _ in headers])
     ws.freeze_panes = "A2"
-    wb.save(out)
+    with open_private(out) as fh:
+        wb.save(fh)
 
 
 FORMATS = ("xlsx", "csv")

@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import sys
 import unicodedata
+from dataclasses import asdict
 from datetime import date, datetime, time
 from typing import Any
 
 from core.errors import InvalidInputError
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Outcome
-from core.services import receive
+from core.services import pipeline, receive
 from jiyao.commands.common import (
     add_common,
     check_year,
     emit_json,
+    emit_json_lines,
     local_time,
     positive_arg,
     settings_from,
@@ -34,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_common(p)
     p.add_argument(
         "--outcome", choices=[o.value for o in Outcome],
-        help="只列出此结果：register 登记、review 待分类、return 退回、"
-        "quarantine 隔离、sealed 封存",
+        help="只列出此结果：received 已收到待处理、register 登记、review 待分类、"
+        "return 退回、quarantine 隔离、sealed 封存、shunted 待人工处理",
     )
     p.add_argument(
         "--since", metavar="YYYY-MM-DD|ISO|today",
@@ -43,6 +45,34 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     )
     p.add_argument("--limit", type=positive_arg, help="最多列出条数")
     p.set_defaults(func=cmd_items)
+    q = sub.add_parser("queue", help="收文处理队列：待处理、处理中、待人工处理、最早等待、处理速度")
+    add_common(q)
+    q.set_defaults(func=cmd_queue)
+    r = sub.add_parser("reprocess", help="把待人工处理（shunted）的收件交回收文处理重新处理")
+    add_common(r, json_flag=False)
+    r.add_argument("item_id", type=positive_arg, metavar="ID", help="收件序号")
+    r.set_defaults(func=cmd_reprocess)
+
+
+def cmd_queue(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    state = with_context(args, pipeline.queue_status)
+    if args.json:
+        emit_json(asdict(state))
+        return 0
+    sys.stdout.write(
+        f"待处理：{state.received} 件（其中处理中 {state.in_progress} 件）\n"
+        f"待人工处理：{state.shunted} 件（jiyao items --outcome shunted 查看）\n"
+        f"最早等待：{local_time(state.oldest, settings.tz) or '无'}\n"
+        f"处理速度：近 {pipeline.RATE_MINUTES} 分钟每分钟 {state.per_minute:.1f} 件\n"
+    )
+    return 0
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    with_context(args, lambda ctx: pipeline.reprocess(ctx, args.item_id))
+    sys.stdout.write(f"收件序号 {args.item_id} 已交回收文处理，将重新读取和分类。\n")
+    return 0
 
 
 def parse_since(text: str, tz: Any) -> datetime:
@@ -70,8 +100,7 @@ def cmd_items(args: argparse.Namespace) -> int:
         lambda ctx: receive.list_items(ctx, outcome=args.outcome, since=since, limit=args.limit),
     )
     if args.json:
-        for row in rows:
-            emit_json(row)
+        emit_json_lines(rows)
         return 0
     if not rows:
         sys.stdout.write("没有符合条件的收件。\n")
@@ -85,6 +114,8 @@ def _human(row: dict[str, Any], tz: Any) -> dict[str, str]:
     title = row["title"] or ""
     if row["outcome"] == "sealed":
         title = "（封存，不显示）"
+    elif row["outcome"] == "shunted":
+        title = f"（处理失败：{row['last_error'] or '进程中断'}）"
     elif len(title) > TITLE_WIDTH:
         title = title[: TITLE_WIDTH - 1] + "…"
     return {

@@ -9,7 +9,7 @@ from typing import Any
 
 from core.errors import InvalidInputError
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Kind
-from core.services import registry
+from core.services import handling, registry
 from core.services.context import Context
 from jiyao.commands.common import (
     add_common,
@@ -20,6 +20,7 @@ from jiyao.commands.common import (
     year_arg,
 )
 from jiyao.commands.export import write_table
+from jiyao.commands.handling import show_lines
 from jiyao.commands.runner import with_context
 
 KIND_CHOICES = [k.value for k in Kind]
@@ -106,9 +107,12 @@ FIELD_ZH = {
 
 def cmd_show(args: argparse.Namespace) -> int:
     tz = settings_from(args).tz
-    item = with_context(args, lambda ctx: registry.show(ctx, args.ref))
+    async def both(ctx: Context) -> tuple[dict[str, Any], handling.HandlingView | None]:
+        return await registry.show(ctx, args.ref), await handling.status(ctx, args.ref)
+
+    item, flow = with_context(args, both)
     if args.json:
-        emit_json(item)
+        emit_json({**item, "handling": flow.as_json() if flow else None})
         return 0
     shown = {
         **item,
@@ -124,6 +128,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         status = {"active": "有效", "void": "作废", "converted": "转办件"}[e["status"]]
         note = f"（{e['note']}）" if e["note"] else ""
         print(f"登记簿：{e['number']} {status}{note}")
+    if flow is not None:
+        print("\n".join(show_lines(flow)))
     return 0
 
 

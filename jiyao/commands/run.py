@@ -10,7 +10,8 @@ from jiyao.commands.common import add_common, settings_from
 
 HELP = {
     "serve": "运行全部服务：收文（SMTP）、退回通知、机器人与定时提醒",
-    "intake": "只运行收文守护进程（SMTP）和退回通知",
+    "intake": "只运行收文守护进程（SMTP）、收文处理和退回通知",
+    "pipeline": "只运行收文处理（读取、签收、分类、编号），可与 intake 分开多开",
     "bot": "只运行机器人（推送、批示、命令、定时提醒）",
 }
 

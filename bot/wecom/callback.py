@@ -1,0 +1,361 @@
+"""The WeCom callback server (接收消息与事件): aiohttp on `[wecom] callback_host/port/path`.
+
+- GET with msg_signature, timestamp, nonce and echostr: URL verification, answered with
+  the decrypted echostr.
+- POST: an XML envelope whose `Encrypt` holds the message. It is verified, decrypted,
+  parsed (a DTD is refused: no entity expansion), turned into a small typed event and
+  put on a queue; WeCom gets its empty 200 at once (it gives up after 5 s and retries
+  three times), and one worker hands events to the handler in arrival order.
+- WeCom's retries are recognised: a message by its MsgId, an event by (FromUserName,
+  CreateTime, Event, EventKey, TaskId), remembered for `max_age` seconds; a callback
+  whose signed timestamp is older than that is refused as a replay.
+- Anything refused (bad signature, undecryptable, another corp or app, stale, malformed)
+  is answered 4xx and reported to the handler as a `Refusal`, so the caller can audit it.
+
+The handler is the core-facing glue: it decides who the sender is and what the event
+means; this module only says what arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+from xml.etree import ElementTree as ET
+
+from aiohttp import web
+
+from bot.wecom.crypto import CryptoError, DecryptError, MsgCrypt, SignatureError
+
+log = logging.getLogger("bot.wecom.callback")
+
+#: WeCom's callbacks are small; anything larger is not one
+MAX_BODY = 64 * 1024
+DEFAULT_PATH = "/wecom/callback"
+#: seconds a callback's timestamp may differ from our clock, and a key is remembered
+MAX_AGE = 600.0
+QUEUE_SIZE = 1000
+#: seconds `stop()` waits for queued events to reach the handler
+STOP_GRACE = 5.0
+
+
+# ------------------------------------------------------------------ events
+@dataclass(frozen=True)
+class Received:
+    """Something a member sent or did in the app; `fields` holds the whole message."""
+
+    user: str
+    created: int
+    agent_id: str
+    fields: Mapping[str, str] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TextReceived(Received):
+    """A text message from `user`."""
+
+    text: str = ""
+    msg_id: str = ""
+
+
+@dataclass(frozen=True)
+class ButtonPressed(Received):
+    """A template card button pressed (template_card_event): `key` is the button's key,
+    `response_code` updates that member's card once."""
+
+    key: str = ""
+    task_id: str = ""
+    response_code: str = ""
+    card_type: str = ""
+
+
+@dataclass(frozen=True)
+class OtherReceived(Received):
+    """Any other message (image, voice, file…) or event (enter_agent, subscribe…)."""
+
+    msg_type: str = ""
+    event: str = ""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A callback refused: `reason` is a short code, `detail` says it in Chinese."""
+
+    reason: str
+    detail: str
+    remote: str | None
+    forwarded_for: str | None = None
+
+
+class CallbackHandler(Protocol):
+    async def on_event(self, event: Received) -> None: ...
+
+    async def on_refused(self, refusal: Refusal) -> None: ...
+
+
+class _Refused(Exception):  # noqa: N818 - internal signal, becomes a Refusal
+    def __init__(self, status: int, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.reason = reason
+        self.detail = detail
+
+
+# ------------------------------------------------------------------ XML
+class _NoDoctype(ET.TreeBuilder):
+    def doctype(self, name: str, pubid: str | None, system: str | None) -> None:
+        raise _Refused(400, "xml", "XML 含 DTD 声明，拒绝解析")
+
+
+def parse_xml(data: bytes | str) -> dict[str, str]:
+    """The children of a WeCom XML message as {tag: text}; nested ones as "Outer/Inner".
+    A DTD is refused before any entity is declared."""
+    parser = ET.XMLParser(target=_NoDoctype())  # noqa: S314 - a DTD is refused
+    try:
+        parser.feed(data)
+        root = parser.close()
+    except ET.ParseError as exc:
+        raise _Refused(400, "xml", "不是有效的 XML") from exc
+    out: dict[str, str] = {}
+
+    def walk(element: ET.Element, prefix: str) -> None:
+        for child in element:
+            key = prefix + child.tag
+            if len(child):
+                walk(child, key + "/")
+            else:
+                out.setdefault(key, (child.text or "").strip())
+
+    walk(root, "")
+    return out
+
+
+def event_of(fields: Mapping[str, str]) -> Received:
+    """The typed event of one decrypted message."""
+    try:
+        created = int(fields.get("CreateTime", "0"))
+    except ValueError as exc:
+        raise _Refused(400, "xml", "CreateTime 不是整数") from exc
+    user = fields.get("FromUserName", "")
+    if not user:
+        raise _Refused(400, "xml", "消息缺少 FromUserName")
+    agent = fields.get("AgentID", "")
+    whole = dict(fields)
+    msg_type = fields.get("MsgType", "")
+    event = fields.get("Event", "")
+    if msg_type == "text":
+        return TextReceived(user, created, agent, whole, text=fields.get("Content", ""),
+                            msg_id=fields.get("MsgId", ""))
+    if msg_type == "event" and event == "template_card_event":
+        return ButtonPressed(user, created, agent, whole, key=fields.get("EventKey", ""),
+                             task_id=fields.get("TaskId", ""),
+                             response_code=fields.get("ResponseCode", ""),
+                             card_type=fields.get("CardType", ""))
+    return OtherReceived(user, created, agent, whole, msg_type=msg_type, event=event)
+
+
+def dedupe_key(fields: Mapping[str, str]) -> tuple[str, ...]:
+    """What a retry of the same callback has in common with the first (WeCom's advice:
+    MsgId for messages, FromUserName + CreateTime for events)."""
+    if fields.get("MsgId"):
+        return ("msg", fields["MsgId"])
+    return ("event", *(fields.get(k, "") for k in
+                       ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")))
+
+
+# ------------------------------------------------------------------ the server
+class CallbackServer:
+    """Receives WeCom's callbacks for one app and hands them to `handler`."""
+
+    def __init__(
+        self,
+        crypt: MsgCrypt,
+        handler: CallbackHandler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8090,
+        path: str = DEFAULT_PATH,
+        agent_id: int | str | None = None,
+        max_age: float = MAX_AGE,
+        queue_size: int = QUEUE_SIZE,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.crypt = crypt
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.path = path if path.startswith("/") else "/" + path
+        self.agent_id = None if agent_id is None else str(agent_id)
+        self.max_age = max_age
+        self._clock = clock
+        if queue_size < 2:
+            raise ValueError("queue_size must be at least 2")
+        self._queue: asyncio.Queue[Received | Refusal] = asyncio.Queue(queue_size)
+        self._seen: OrderedDict[tuple[str, ...], float] = OrderedDict()
+        self._runner: web.AppRunner | None = None
+        self._worker: asyncio.Task[None] | None = None
+        #: counts of what arrived: events, retries recognised, refusals
+        self.received = 0
+        self.duplicates = 0
+        self.refused = 0
+        #: refusals not handed to the handler because the queue was half full
+        self.unreported = 0
+        self.app = web.Application(client_max_size=MAX_BODY)
+        self.app.router.add_get(self.path, self._get)
+        self.app.router.add_post(self.path, self._post)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}{self.path}"
+
+    async def start(self) -> None:
+        """Listen (port 0 picks a free one, then `port` holds it) and start the worker."""
+        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        self._worker = asyncio.create_task(self._work(), name="wecom-callbacks")
+        log.info("企业微信回调服务已启动：%s", self.url)
+
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop listening, give queued events `grace` seconds to be handled, then stop."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._worker is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), grace)
+            if not self._queue.empty():
+                log.error("企业微信回调：停止时仍有 %d 条未处理", self._queue.qsize())
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+            self._worker = None
+
+    async def __aenter__(self) -> CallbackServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------ worker
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                if isinstance(item, Refusal):
+                    await self.handler.on_refused(item)
+                else:
+                    await self.handler.on_event(item)
+            except Exception:
+                log.exception("企业微信回调处理出错（%s）", type(item).__name__)
+            finally:
+                self._queue.task_done()
+
+    # ------------------------------------------------------------ requests
+    def _refuse(self, request: web.Request, refused: _Refused) -> web.Response:
+        self.refused += 1
+        refusal = Refusal(refused.reason, refused.detail, request.remote,
+                          (request.headers.get("X-Forwarded-For") or "")[:200] or None)
+        log.warning("企业微信回调被拒绝（%s）：%s，来自 %s", refused.reason, refused.detail,
+                    refusal.remote)
+        # refusals may fill only half the queue: a flood of forged requests must not
+        # crowd out WeCom's genuine callbacks
+        if self._queue.qsize() < self._queue.maxsize // 2:
+            self._queue.put_nowait(refusal)
+        else:
+            self.unreported += 1
+            log.error("企业微信回调：拒绝过多，本条未交给处理方（共 %d 条）", self.unreported)
+        return web.Response(status=refused.status, text=refused.reason)
+
+    def _signed(self, request: web.Request) -> tuple[str, str, str]:
+        q = request.query
+        values = (q.get("msg_signature", ""), q.get("timestamp", ""), q.get("nonce", ""))
+        if not all(values):
+            raise _Refused(400, "missing", "缺少 msg_signature、timestamp 或 nonce")
+        return values
+
+    def _fresh(self, timestamp: str) -> None:
+        try:
+            at = int(timestamp)
+        except ValueError as exc:
+            raise _Refused(400, "missing", "timestamp 不是整数") from exc
+        if abs(self._clock() - at) > self.max_age:
+            raise _Refused(403, "stale", "回调时间戳过旧或超前（疑为重放）")
+
+    def _open(self, signature: str, timestamp: str, nonce: str, ciphertext: str) -> bytes:
+        try:
+            return self.crypt.open(signature, timestamp, nonce, ciphertext)
+        except SignatureError as exc:
+            raise _Refused(403, "signature", str(exc)) from exc
+        except DecryptError as exc:
+            raise _Refused(400, "decrypt", str(exc)) from exc
+        except CryptoError as exc:
+            raise _Refused(403, "receiver", str(exc)) from exc
+
+    def _verified(self, request: web.Request) -> str:
+        signature, timestamp, nonce = self._signed(request)
+        # the query's "+" reads as a space; echostr is Base64, which has none
+        echostr = request.query.get("echostr", "").replace(" ", "+")
+        if not echostr:
+            raise _Refused(400, "missing", "缺少 echostr")
+        plain = self._open(signature, timestamp, nonce, echostr)
+        self._fresh(timestamp)
+        return plain.decode("utf-8", "replace")
+
+    async def _get(self, request: web.Request) -> web.Response:
+        try:
+            plain = self._verified(request)
+        except _Refused as refused:
+            return self._refuse(request, refused)
+        log.info("企业微信回调地址验证通过")
+        return web.Response(text=plain)
+
+    async def _message(self, request: web.Request) -> tuple[dict[str, str], Received]:
+        signature, timestamp, nonce = self._signed(request)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise _Refused(413, "xml", "回调内容过大") from exc
+        ciphertext = parse_xml(body).get("Encrypt", "")
+        if not ciphertext:
+            raise _Refused(400, "xml", "回调缺少 Encrypt")
+        plain = self._open(signature, timestamp, nonce, ciphertext)
+        self._fresh(timestamp)
+        fields = parse_xml(plain)
+        if self.agent_id and fields.get("AgentID", self.agent_id) != self.agent_id:
+            raise _Refused(403, "agent", "消息属于另一个应用（AgentID 不符）")
+        return fields, event_of(fields)
+
+    def _remembered(self, key: tuple[str, ...], now: float) -> bool:
+        while self._seen and next(iter(self._seen.values())) <= now - self.max_age:
+            self._seen.popitem(last=False)
+        return key in self._seen
+
+    async def _post(self, request: web.Request) -> web.Response:
+        try:
+            fields, event = await self._message(request)
+        except _Refused as refused:
+            return self._refuse(request, refused)
+        key = dedupe_key(fields)
+        now = self._clock()
+        if self._remembered(key, now):
+            self.duplicates += 1
+            log.info("企业微信回调重试已忽略：%s", key[0])
+            return web.Response(text="")
+        try:
+            self._queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # not remembered: WeCom's retry gets another chance once the queue drains
+            log.error("企业微信回调：队列已满，请企业微信稍后重试")  # noqa: TRY400
+            return web.Response(status=503, text="busy")
+        self._seen[key] = now
+        self.received += 1
+        return web.Response(text="")
