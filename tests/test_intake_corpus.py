@@ -23,8 +23,8 @@ from jiyao import cli
 from tests.conftest import EXAMPLE, FrozenClock
 from tests.intake_helpers import (
     OFFICE,
-    allowed_sealed_fields,
     ServedIntake,
+    allowed_sealed_fields,
     corpus,
     items_json,
     labels,
