@@ -23,7 +23,13 @@ from core.permissions import chat_name
 from core.routing import is_urgent
 from core.services.lookup import Found, ItemStatus, ReviewEntry
 from core.services.pipeline import RATE_MINUTES, QueueStatus
-from core.services.push import PURPOSE_CIRCULATE, ROLE_LEADER, ROLE_SUBSCRIBER, PushView
+from core.services.push import (
+    PURPOSE_CIRCULATE,
+    PURPOSE_PROPOSAL,
+    ROLE_LEADER,
+    ROLE_SUBSCRIBER,
+    PushView,
+)
 from core.visibility import Facts, Policy, Shown, Viewer, shown
 
 RESEND_MARK = "【重发】"
@@ -35,12 +41,12 @@ UPLOAD_LIMIT = 50 * 1024 * 1024
 ITEM_REF = re.compile(r"收件序号\s*(\d{1,12})")
 
 # ------------------------------------------------------------------ callback data
-READ, INSTRUCT, PASS_ON, KIND = "r", "i", "n", "k"
+READ, INSTRUCT, PASS_ON, KIND, ACCEPT = "r", "i", "n", "k", "a"
 KIND_CODES: dict[str, Kind] = {
     "b": Kind.BAN, "y": Kind.YUE, "c": Kind.CHAO, "n": Kind.NEIKAN, "j": Kind.JIANBAO,
 }
 CODE_OF_KIND = {k: c for c, k in KIND_CODES.items()}
-_CALLBACK = re.compile(r"^([rink]):(\d{1,12})(?::([bycnj]))?$")
+_CALLBACK = re.compile(r"^([rinka]):(\d{1,12})(?::([bycnj]))?$")
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,8 @@ def push_text(
         lines.append(f"‼️<b>【{_e(view.urgency)}】</b>")
     if escalation:
         lines.append(f"<b>【第{escalation}次提醒】</b>推送后尚无人点“已阅”，请立即阅处。")
+    if purpose == PURPOSE_PROPOSAL:
+        lines.append("<b>【拟办】</b>机要室已提出拟办意见，请批示或点“同意拟办”。")
     lines.append(_head(view))
     if may.classified:
         lines.append(f"<b>【涉密件·{_e(view.secrecy)}】</b>")
@@ -144,6 +152,8 @@ def push_text(
                  + ("（纸质件）" if view.channel == "paper" else ""))
     if view.deadline:
         lines.append(f"办理期限：{day_text(view.deadline)}")
+    if view.proposal and may.quotes and role == ROLE_LEADER:
+        lines.append(f"拟办意见：{_e(view.proposal)}")
     if may.classified:
         lines.append("本件为涉密件，正文和附件不在聊天中发送，请到机要室阅办。")
     elif view.blob and not may.file:
@@ -168,6 +178,9 @@ def push_buttons(
         row.append(InlineKeyboardButton("已阅", callback_data=callback(READ, view.item_id)))
     if leader:
         row.append(InlineKeyboardButton("批示", callback_data=callback(INSTRUCT, view.item_id)))
+        if view.proposal and not view.classified:
+            row.append(InlineKeyboardButton("同意拟办",
+                                            callback_data=callback(ACCEPT, view.item_id)))
         holder = next((s for _, c, s in view.circulation if c == chat_id), None)
         if holder == "current":
             row.append(InlineKeyboardButton("传下一位",
@@ -222,7 +235,9 @@ USAGE = {
     "subscribe": "用法：/subscribe 关键词（例如 /subscribe 防汛）",
     "take": "用法：/take 代字 标题（例如 /take 甘府发 关于做好防汛工作的通知）",
     "copies": "用法：/copies 名单 [+N|-N] [×N] [另加N] [传真]（例如 /copies 州级各部门和各县 +2）",
-    "done": "用法：/done 编号（例如 /done 办2026-0001）",
+    "done": "用法：/done 编号 办理结果（例如 /done 办2026-0001 已拨付资金）",
+    "assign": "用法：/assign 编号 单位[、单位] 期限（例如 /assign 办2026-0001 综合科、甘孜军分区 "
+              "2026-03-20；第一个为主办）",
 }
 
 
@@ -339,6 +354,10 @@ def status_text(status: ItemStatus, settings: Settings, viewer: Viewer = Viewer.
         f"（{local(settings, datetime.fromisoformat(ins['at']))}）：{_e(ins['text'])}"
         for ins in status.instructions
     )
+    if status.handling is not None:
+        flow = status.handling
+        lines.append(f"办理环节：{_e(flow.step)}；当前经办：{_e(flow.holder_text())}")
+        lines.extend(f"承办：{_e(a.unit)}（{a.role}），期限 {a.due}" for a in flow.assignments)
     return "\n".join(lines)
 
 
@@ -349,7 +368,7 @@ def queue_text(state: QueueStatus, settings: Settings) -> str:
         if state.oldest else "无"
     )
     return "\n".join((
-        "【收文处理队列】",
+        "收文处理队列",
         f"待处理：{state.received} 件（处理中 {state.in_progress} 件）",
         f"待人工处理：{state.shunted} 件",
         f"最早等待：{oldest}",

@@ -220,7 +220,8 @@ class Smtp(_Strict):
     #: failed AUTH attempts in a session before it is closed; each failure waits first
     auth_attempts: int = Field(default=3, ge=1)
     auth_fail_delay: float = Field(default=1.0, ge=0)
-    #: seconds DATA waits for the database before answering 451
+    #: seconds DATA waits for its message to be stored and committed (another process
+    #: may hold the database lock) before answering 451; the sender retries
     lock_wait: float = Field(default=15.0, gt=0)
 
     @model_validator(mode="after")
@@ -230,12 +231,16 @@ class Smtp(_Strict):
         return self
 
 
+#: pipeline worker processes at most (`[pipeline] workers`, `--workers`)
+MAX_WORKERS = 64
+
+
 class Pipeline(_Strict):
     """The steps that decide an item behind the edge (core.services.pipeline)."""
 
     #: worker processes started by `jiyao serve` / `jiyao intake` (0: none, run
     #: `jiyao pipeline` beside them)
-    workers: int = Field(default=1, ge=0, le=64)
+    workers: int = Field(default=1, ge=0, le=MAX_WORKERS)
     #: seconds each step may take for one item (steps not named: `step_default`)
     step_seconds: dict[str, float] = {}
     step_default: float = Field(default=300.0, gt=0)

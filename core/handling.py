@@ -27,8 +27,17 @@ ROLE_HELP = "协办"
 _ASKING = ("商请", "请求", "申请", "征求", "请予", "询问", "函询", "恳请", "请示")
 
 
-def reply_owed(doc_type: str | None, title: str | None) -> str | None:
-    """The 答复 an item is owed: 批复 for a 请示, 复函 for a 函 that asks; else None."""
+#: classification rules (core.reading.classify) whose finding is that the sender asks for
+#: an answer, and the answer it is owed
+_RULE_REPLY = {"qingshi": "批复", "letter_request": "复函"}
+
+
+def reply_owed(doc_type: str | None, title: str | None, rule: str | None = None) -> str | None:
+    """The 答复 an item is owed: 批复 for a 请示, 复函 for a 函 that asks; else None. The
+    classifying rule decides when it found so; a paper item (no rule) goes by 文种 and
+    title."""
+    if rule in _RULE_REPLY:
+        return _RULE_REPLY[rule]
     kind = (doc_type or "").strip()
     text = title or ""
     if kind == "请示" or (not kind and text.endswith("的请示")):

@@ -32,7 +32,9 @@ class Can(StrEnum):
     SUBSCRIBE = "subscribe"
     TAKE = "take"  # a section takes its own codes' dispatch numbers
     COPIES = "copies"  # 印数
-    CLOSE = "close"  # 办结
+    CLOSE = "close"  # 办结 (registrars; a 承办单位's section chat for items assigned to it)
+    PROPOSE = "propose"  # 拟办
+    ASSIGN = "assign"  # 交办 to 承办单位
     QUEUE = "queue"  # the intake queue's state (/status)
 
 
@@ -84,7 +86,10 @@ def principal_for(settings: Settings, chat_id: int | None) -> Principal | None:
             continue
         name = name or staff.name
         registrar = "registrar" in staff.roles or "admin" in staff.roles
-        allowed |= _REGISTRAR | {Can.CLOSE, Can.COPIES} if registrar else _STAFF
+        allowed |= (_REGISTRAR | {Can.CLOSE, Can.COPIES, Can.PROPOSE, Can.ASSIGN}
+                    if registrar else _STAFF)
+        if staff.section and "section" in staff.roles:
+            allowed.add(Can.CLOSE)  # the 承办单位 reports 办结 (only its own: core.services)
         if {"dispatch", "section"} & set(staff.roles):
             allowed |= _NUMBERING
     for duty in settings.duty:

@@ -10,6 +10,7 @@ retry of the same message is then recognised as a duplicate), so nothing is half
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import logging
 import ssl
@@ -21,6 +22,7 @@ from typing import IO, Any
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
 from core.config import Settings
+from core.errors import JiyaoError
 from core.files import private_spool
 from core.services import receive as receive_service
 from core.services.context import Context
@@ -34,6 +36,10 @@ AUTH_NEEDED = "530 5.7.0 Authentication required for the fax gateway"
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please retry later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 TOO_MANY_AUTH_FAILURES = "421 4.7.0 Too many failed authentications"
+
+
+#: a large message spooled into the blob store as it came (`_Spool`)
+Spooled = receive_service.Incoming
 
 
 def _norm(address: str) -> str:
@@ -134,24 +140,34 @@ class IntakeHandler:
     async def handle_DATA(  # noqa: N802 - aiosmtpd hook name
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
-        if not self.accepting:
-            return SHUTTING_DOWN
-        raw = envelope.original_content or b""
+        message: bytes | Spooled = envelope.original_content or b""
         # the envelope is reused for the next transaction; don't keep a second reference
         envelope.original_content = None
         envelope.content = None
+        if not self.accepting:
+            if isinstance(message, Spooled):
+                message.discard()
+            return SHUTTING_DOWN
         peer = session.peer
         sender = receive_service.Sender(
             mail_from=envelope.mail_from or "", rcpt_tos=tuple(envelope.rcpt_tos),
             peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None,
             auth_user=_auth_user(session), tls=session.ssl is not None,
         )
-        task = asyncio.ensure_future(receive_service.accept(self.ctx, raw, sender))
-        del raw  # receive drops its reference once the parts are read: let it be the last
+        task = asyncio.ensure_future(receive_service.accept(self.ctx, message, sender))
+        del message  # accept drops its reference once the blob is written: the last one
         self.inflight.add(task)
         task.add_done_callback(self.inflight.discard)
         try:
-            result = await asyncio.shield(task)
+            # bounded: a database locked by another process must not keep the sender
+            # waiting for busy_timeout; the transaction goes on, and a retry of a message
+            # it did record is then recognised as a duplicate
+            result = await asyncio.wait_for(asyncio.shield(task), self._limits.lock_wait)
+        except TimeoutError:
+            log.warning("收件保存超过 %g 秒未完成（数据库忙），已答复 451（发件方将重试）",
+                        self._limits.lock_wait)
+            task.add_done_callback(_log_orphan)
+            return TEMPFAIL
         except asyncio.CancelledError:
             # the client hung up; the shielded transaction still completes (or is logged)
             task.add_done_callback(_log_orphan)
@@ -192,12 +208,14 @@ class IntakeSMTP(SMTP):
 
     def __init__(
         self, handler: Any, *args: Any, spool_dir: Path | None = None,
-        admission: Admission | None = None, auth_attempts: int = 3,
-        auth_fail_delay: float = 1.0, **kwargs: Any,
+        incoming: Callable[[], Spooled] | None = None, admission: Admission | None = None,
+        auth_attempts: int = 3, auth_fail_delay: float = 1.0, **kwargs: Any,
     ) -> None:
         super().__init__(handler, *args, **kwargs)
         self.admission = admission
         self.spool_dir = spool_dir
+        #: where DATA past SPOOL_BYTES goes (`_Spool`)
+        self.incoming = incoming
         self.auth_attempts = auth_attempts
         self.auth_fail_delay = auth_fail_delay
         self._auth_failures = 0
@@ -282,7 +300,8 @@ class IntakeSMTP(SMTP):
             await self.push(data)
             self._end_transaction()
             return
-        self.envelope.content = self.envelope.original_content = data
+        # a spooled message in place of the bytes: only IntakeHandler reads it
+        self.envelope.content = self.envelope.original_content = data  # type: ignore[assignment]
         del data  # the handler takes the message from the envelope and owns it
         status = await self._call_handler_hook("DATA")
         self._end_transaction()
@@ -291,15 +310,15 @@ class IntakeSMTP(SMTP):
     def _end_transaction(self) -> None:
         self._set_post_data_state()  # type: ignore[no-untyped-call]  # unannotated upstream
 
-    async def _read_data(self) -> bytes | str:
+    async def _read_data(self) -> bytes | Spooled | str:
         """The message with dot-stuffing undone, or the refusal to answer (500/552)."""
-        buf = _Spool(self.spool_dir)
+        buf = _Spool(self.spool_dir, self.incoming)
         try:
             return await self._read_lines(buf)
         finally:
             buf.discard()  # after a disconnect too: no spool file is left open
 
-    async def _read_lines(self, buf: _Spool) -> bytes | str:
+    async def _read_lines(self, buf: _Spool) -> bytes | Spooled | str:
         data = _DataLines(buf, line_limit=self.line_length_limit, size_limit=self.data_size_limit)
         while self.transport is not None and not data.done:
             try:
@@ -430,7 +449,7 @@ class _DataLines:
         unstuffed = lines.replace(b"\r\n.", b"\r\n")
         try:
             self.spool.write(memoryview(unstuffed)[1:] if lines[:1] == b"." else unstuffed)
-        except OSError:  # the spool file failed (disk full): read on, then 451
+        except (OSError, JiyaoError):  # the spool failed (disk full): read on, then 451
             log.exception("DATA 临时文件写入失败")
             self._refuse(TEMPFAIL)
 
@@ -445,13 +464,20 @@ SPOOL_BYTES = 1 << 20
 
 
 class _Spool:
-    """DATA as it arrives: a buffer, moved to an unnamed temporary file once it is large.
-    Reading the file back gives the message as one bytes object and nothing besides."""
+    """DATA as it arrives: a buffer, moved out of memory once it is large. With an
+    `incoming` (the edge's: `receive.Incoming`) the rest goes straight into the blob
+    store, hashed on the way, and that is what `getvalue()` hands over: the message is
+    never in memory whole. Without one (aiosmtpd's tests), an unnamed temporary file
+    read back as one bytes object and nothing besides."""
 
-    def __init__(self, spool_dir: Path | None) -> None:
+    def __init__(
+        self, spool_dir: Path | None, incoming: Callable[[], Spooled] | None = None
+    ) -> None:
         self._dir = spool_dir
+        self._incoming = incoming
         self._buf = bytearray()
         self._file: IO[bytes] | None = None
+        self._spooled: Spooled | None = None
         self._in_memory = False
 
     def write(self, data: bytes | memoryview) -> None:
@@ -464,31 +490,46 @@ class _Spool:
         if self._file is not None:
             self._file.close()
             self._file = None
+        if self._spooled is not None:
+            self._spooled.discard()
+            self._spooled = None
 
-    def getvalue(self) -> bytes:
-        if self._file is None:
+    def getvalue(self) -> bytes | Spooled:
+        """The message; the spooled one is the caller's to keep or discard."""
+        if self._file is None and self._spooled is None:
             data = bytes(self._buf)
             self._buf.clear()
             return data
         self._spill()
+        if self._spooled is not None:
+            spooled, self._spooled = self._spooled, None
+            return spooled
         spool, self._file = self._file, None
+        assert spool is not None
         with spool:
             spool.seek(0)
             return spool.read()  # one allocation of the file's size
 
     def _spill(self) -> None:
-        if self._file is None:
+        if self._file is None and self._spooled is None:
             if self._in_memory:
                 return
-            try:
-                self._file = private_spool(self._dir)  # closed in getvalue/discard
-            except OSError as exc:  # no spool, no loss: the message stays in memory
+            try:  # closed in getvalue/discard
+                if self._incoming is not None:
+                    self._spooled = self._incoming()
+                else:
+                    self._file = private_spool(self._dir)
+            except (OSError, JiyaoError) as exc:  # no spool, no loss: it stays in memory
                 log.warning("无法创建临时文件，邮件留在内存中：%s", exc)
                 self._in_memory = True
                 return
         try:
-            self._file.write(self._buf)
-        except OSError:
+            if self._spooled is not None:
+                self._spooled.write(self._buf)
+            else:
+                assert self._file is not None
+                self._file.write(self._buf)
+        except (OSError, JiyaoError):
             self.discard()
             raise
         self._buf.clear()
@@ -570,6 +611,7 @@ def make_protocol(
             else ("LOGIN", "PLAIN"),
             loop=loop,
             spool_dir=settings.storage.data_dir,
+            incoming=functools.partial(receive_service.Incoming, handler.ctx),
             admission=handler.admission,
             auth_attempts=smtp.auth_attempts,
             auth_fail_delay=smtp.auth_fail_delay,

@@ -72,9 +72,16 @@ def worker_main(settings: Settings, index: int, parent: int) -> None:
     )
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     return_large_buffers()
+    # the edge first: a sender waits for its 250, a decision may wait a moment
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICE)
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
     code = asyncio.run(serve.run(settings, (inline_component,)))
     raise SystemExit(code)
+
+
+#: how much lower the workers' CPU priority is than the edge's (nice(2))
+WORKER_NICE = 5
 
 
 def _stop_with_parent(parent: int) -> None:

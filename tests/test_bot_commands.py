@@ -9,6 +9,7 @@ from telegram.ext import CommandHandler, ContextTypes
 
 from bot import render
 from bot.app import ChatBot
+from core.services import receive
 from core.services.context import Context
 from tests.bot_worker import (
     CHANGWU,
@@ -23,6 +24,7 @@ from tests.bot_worker import (
     pushes,
     settled,
 )
+from tests.conftest import CORPUS
 from tests.fake_telegram import Call, FakeTelegram
 
 
@@ -249,3 +251,20 @@ async def test_impossible_numbers_and_years_get_the_usage_text(
     assert (await registry("/take 甘府发 " + "长" * 301)).startswith("标题过长")
     assert (await registry("/copies 州级各部门和各县 +99999999999999999999")).startswith("数字过大")
     assert not [c for c in fake.sent(JIYAO) if "机器人出错" in (c.text or "")]
+
+
+async def test_status_shows_the_intake_queue_to_registrars_only(
+    fake: FakeTelegram, env: tuple[Context, ChatBot]
+) -> None:
+    """/status: what waits for the pipeline and what was shunted, as `jiyao queue` shows;
+    a leader may not see it."""
+    ctx, _ = env
+    await deliver(ctx, "d008.eml")  # decided
+    for name in ("d011.eml", "d012.eml"):  # accepted at the edge, not yet decided
+        await receive.accept(ctx, (CORPUS / name).read_bytes(),
+                             receive.Sender("a@sc.gov.cn", ("shouwen@gzz.gov.cn",)))
+    status = await _answer(fake, WENSHU)("/status")
+    assert "待处理：2 件（处理中 0 件）" in status
+    assert "待人工处理：0 件" in status
+    assert "最早等待：无" not in status
+    assert (await _answer(fake, ZHOUZHANG)("/status")).startswith("您没有此项权限")

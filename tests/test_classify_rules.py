@@ -767,3 +767,14 @@ def test_commendation_bulletin_without_requirements_stays_yuejian() -> None:
         "现予以通报表扬。各地要学习先进，再创佳绩。",
     )
     assert _kind(text, PROVINCE)[1] is Kind.YUE
+
+
+def test_request_after_an_acknowledgement_in_the_same_sentence_is_read() -> None:
+    """Only the clause up to 收悉 is a citation: `来文收悉，请…` still asks."""
+    text = doc(
+        "四川省人民政府办公厅文件\n川办函〔2024〕9号",
+        "四川省人民政府办公厅关于某某问题的函",
+        "甘孜州人民政府",
+        "你州来文收悉，请抓紧组织核实有关情况并函复。",
+    )
+    assert _kind(text, PROVINCE)[1] is Kind.BAN

@@ -419,3 +419,13 @@ def test_a_sentence_with_a_date_is_no_addressee() -> None:
         "某院关于设置某某的决定\n某院批准某某1957年9月1日的报告，并决定：\n设置某某。\n"
     )
     assert f.addressees is None
+
+
+def test_label_lines_inside_the_text_stay_in_the_text() -> None:
+    """Below the 正文's first sentence, `报名时间：…` is the document's, not a page's block."""
+    f = extract_fields(
+        "某县人民政府关于举办某某培训的通知\n各乡镇人民政府：\n现将有关事项通知如下。\n"
+        "报名时间：2024年5月10日前\n请按时报名。\n某县人民政府\n2024年5月1日\n"
+    )
+    assert "报名时间：2024年5月10日前" in f.body
+    assert val(f.deadline) == date(2024, 5, 10)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, date, datetime
+from pathlib import Path
 
+import aiosqlite
 import pytest
 from pypdf import PdfReader
 
@@ -16,7 +18,7 @@ from core.model import Kind, Outcome
 from core.services import dispatch, followups, handling, instructions, push, registry, reminders
 from core.services.context import Context
 from core.storage import items as items_repo
-from core.storage import outbox
+from core.storage import migrate, outbox
 from tests.conftest import FrozenClock
 
 REGISTRARS = {"200001", "200002"}
@@ -57,6 +59,7 @@ def test_rules() -> None:
     assert reply_owed("函", "关于商请支持防汛物资的函") == "复函"
     assert reply_owed("函", "关于召开会议的函") is None  # telling, not asking
     assert reply_owed("通知", "关于做好防汛工作的通知") is None
+    assert reply_owed("函", "关于有关事项的函", rule="letter_request") == "复函"  # read in text
     assert roles(["综合科", "甘孜军分区", "综合科"]) == [("主办", "综合科"),
                                                       ("协办", "甘孜军分区")]
 
@@ -242,3 +245,25 @@ async def test_held_copy_is_reminded_once_in_working_hours(ctx: Context,
     assert sorted(str(e["target"]) for e in sent) == sorted({str(first), *REGISTRARS})
     assert "政务信息（第12期）" in str(sent[0]["text"])
     assert "3月2日 17:00" in str(sent[0]["text"])
+
+
+async def test_migration_keeps_followups(tmp_path: Path) -> None:
+    """008 rebuilds item_followups (source 'assigned' allowed) keeping every row."""
+    async with aiosqlite.connect(tmp_path / "old.db") as conn:
+        for number, _, sql in migrate.available():
+            if number >= 8:
+                break
+            for statement in migrate._statements(sql):
+                await conn.execute(statement)
+            await conn.execute(f"PRAGMA user_version={number}")
+        await conn.execute(
+            "INSERT INTO items (id, received_at, year, month, channel, outcome, created_by)"
+            " VALUES (1, '2026-03-02T01:00:00+00:00', 2026, 3, 'email', 'register', 'intake')")
+        await conn.execute(
+            "INSERT INTO item_followups (item_id, registered_on, due_on, source, created_at,"
+            " updated_at) VALUES (1, '2026-03-02', '2026-03-20', 'default', 'x', 'x')")
+        await conn.commit()
+        assert await migrate.migrate(conn) >= 8
+        async with conn.execute("SELECT item_id, due_on, source FROM item_followups") as cur:
+            assert list(await cur.fetchall()) == [(1, "2026-03-20", "default")]
+        await conn.execute("UPDATE item_followups SET source = 'assigned'")

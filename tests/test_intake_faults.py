@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import aiosmtplib
+import pytest
 
 from core.config import Settings
 from core.services import admin
@@ -268,3 +270,40 @@ async def test_hostile_input_is_stored_and_never_crashes(
     finally:
         await daemon.stop()
         await ctx.db.close()
+
+
+async def test_an_outside_writer_holding_the_lock_gives_451_within_the_wait(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    """Another process holding the database's write lock: DATA answers 451 after `[smtp]
+    lock_wait` seconds, not after busy_timeout; once the lock is free the retry is
+    answered 250 with the one item the first transaction recorded meanwhile."""
+    tuned = settings.model_copy(update={"smtp": settings.smtp.model_copy(update={
+        "lock_wait": 1.0})})
+    ctx = await open_context(tuned, clock=clock)
+    daemon = ServedIntake(ctx)
+    await daemon.start()
+    blocker = sqlite3.connect(settings.storage.data_dir / DB_FILE, isolation_level=None)
+    (raw,) = realistic(1, "locked")
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        with pytest.raises(aiosmtplib.SMTPDataError) as refused:
+            await aiosmtplib.send(raw, sender="a@sc.gov.cn", recipients=[OFFICE],
+                                  hostname="127.0.0.1", port=daemon.port, start_tls=False,
+                                  timeout=30)
+        assert refused.value.code == 451
+        assert time.monotonic() - started < 5
+        blocker.execute("ROLLBACK")
+        _, reply = await aiosmtplib.send(raw, sender="a@sc.gov.cn", recipients=[OFFICE],
+                                         hostname="127.0.0.1", port=daemon.port,
+                                         start_tls=False, timeout=30)
+        await wait_decided(ctx)
+    finally:
+        blocker.close()
+        await daemon.stop()
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall("SELECT id FROM items WHERE message_id = ?",
+                                (message_id_of(raw),))
+    await ctx.db.close()
+    assert [f"item {row['id']}" in reply for row in rows] == [True]

@@ -320,3 +320,32 @@ async def test_a_slow_item_holds_later_numbers_only_for_the_hold(
         gate.opened.set()
         await asyncio.gather(slow, fast, return_exceptions=True)
         await ctx.db.close()
+
+
+async def test_stopping_finishes_the_item_in_hand_and_leaves_no_claim(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    """SIGTERM's path for a worker: stop waits for the item in hand to be decided, takes no
+    other, and leaves no claim behind; the items it did not reach wait, unclaimed and with
+    no try counted, for the next worker."""
+    from jiyao.pipeline import InlinePipeline
+
+    ctx = await open_context(_tuned(settings), clock=clock)
+    try:
+        ids = await _accept_all(ctx, _ban_messages(3, "stop"))
+        gate = _Gate(ids[0])
+        running = InlinePipeline(ctx, worker=Worker(ctx, steps=_with_step(Step("slow", gate))))
+        await running.start()
+        await asyncio.wait_for(gate.entered.wait(), 20)
+        stopping = asyncio.create_task(running.stop())
+        await asyncio.sleep(0.2)
+        assert not stopping.done()  # the item in hand is finished first
+        gate.opened.set()
+        await asyncio.wait_for(stopping, 20)
+        rows = await _rows(ctx, "SELECT id, outcome, claimed_by, attempts FROM items ORDER BY id")
+        assert [r["outcome"] for r in rows] == ["register", "received", "received"]
+        assert [r["claimed_by"] for r in rows] == [None, None, None]
+        assert [r["attempts"] for r in rows[1:]] == [0, 0]
+    finally:
+        gate.opened.set()
+        await ctx.db.close()

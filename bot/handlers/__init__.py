@@ -14,7 +14,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import buttons, commands, instruct, outgoing, register
+from bot.handlers import buttons, commands, flow, instruct, outgoing, register
 from bot.handlers.common import gate, on_error
 
 #: handler group of the gate: runs before every other handler
@@ -42,6 +42,7 @@ def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("take", outgoing.cmd_take),
         ("copies", outgoing.cmd_copies),
         ("done", outgoing.cmd_done),
+        ("assign", flow.cmd_assign),
     ):
         app.add_handler(CommandHandler(name, func))
     app.add_handler(CallbackQueryHandler(buttons.on_button))

@@ -13,6 +13,7 @@ from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
 from bot import render
+from bot.handlers import flow
 from bot.handlers.common import Ctx, principal_of, runtime
 from core.errors import ConflictError, JiyaoError, NotFoundError, PermissionDeniedError
 from core.permissions import Can, Principal
@@ -47,6 +48,8 @@ async def on_button(update: Update, context: Ctx) -> None:
             await _pass_on(query, context, principal, cb.item_id)
         elif cb.action == render.INSTRUCT:
             await _instruct_prompt(query, context, principal, cb.item_id)
+        elif cb.action == render.ACCEPT:
+            await flow.accept(query, context, principal, cb.item_id)
         elif cb.action == render.KIND and cb.kind is not None:
             await _classify(query, context, principal, cb)
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from telegram import Update
 
 from bot import render
+from bot.handlers import flow
 from bot.handlers.common import (
     Ctx,
     UsageError,
@@ -23,7 +24,7 @@ from core.copies import parse_request
 from core.errors import InvalidInputError, PermissionDeniedError
 from core.limits import MAX_COUNT, MAX_FIELD
 from core.permissions import Can
-from core.services import dispatch, followups
+from core.services import dispatch
 
 
 @requires(Can.TAKE, "take")
@@ -70,9 +71,4 @@ async def cmd_copies(update: Update, context: Ctx) -> None:
 
 @requires(Can.CLOSE, "done")
 async def cmd_done(update: Update, context: Ctx) -> None:
-    ref = args_text(update)
-    if not ref:
-        raise UsageError(render.USAGE["done"])
-    principal = must_principal(update, context)
-    await followups.close_item(runtime(context).ctx, ref=ref, actor=principal.actor)
-    await reply(update, f"已办结：{ref}，催办停止。")
+    await flow.done(update, context)

@@ -391,35 +391,37 @@ def sentences(body: str) -> list[str]:
 @dataclass(frozen=True)
 class Exclusion:
     """Words no request rule reads as asking us: a sentence the pattern finds is left
-    out (whole=True), or only the matched words are blanked."""
+    out (replacement None), or the matched words are replaced."""
 
     name: str
     pattern: re.Pattern[str]
-    whole: bool
+    replacement: str | None
     description: str
 
 
 #: what every request rule looks past; `jiyao classify --rules` prints it under the rules
 EXCLUSIONS: tuple[Exclusion, ...] = (
-    Exclusion("citation", phrases.CITATION, True,
-              "收悉句和转述对方的请求（你省《…的请示》收悉；你省请求，……）不是本机关的任务"),
-    Exclusion("quoted_title", phrases.QUOTED, False,
+    Exclusion("reported_request", phrases.CITATION, None,
+              "转述对方的请求（你省请求，……；你委提出……）不是本机关的任务"),
+    Exclusion("acknowledged", phrases.ACKNOWLEDGED, "",
+              "收悉句（你省《……的请示》收悉）不是本机关的任务，其后的话照读"),
+    Exclusion("quoted_title", phrases.QUOTED, "《》",
               "书名号《》内引用的标题（《关于恳请解决……的请示》）不是本机关的任务"),
 )
 
 
 def own_words(sentence: str) -> str:
-    """The sentence without the titles it quotes (《关于恳请解决…的请示》 asks nothing)."""
+    """The sentence without what it cites: the 收悉 clause, the titles it quotes."""
     for exclusion in EXCLUSIONS:
-        if not exclusion.whole:
-            sentence = exclusion.pattern.sub("《》", sentence)
+        if exclusion.replacement is not None:
+            sentence = exclusion.pattern.sub(exclusion.replacement, sentence)
     return sentence
 
 
 def asking_sentences(body: str) -> list[tuple[str, str]]:
     """(sentence, its own words) for each sentence of the 正文 that may ask something:
     citations of the other party's request are left out, quoted titles blanked."""
-    whole = [e.pattern for e in EXCLUSIONS if e.whole]
+    whole = [e.pattern for e in EXCLUSIONS if e.replacement is None]
     return [
         (s, own_words(s))
         for s in sentences(body)

@@ -835,13 +835,15 @@ def _layout_lines(text: str) -> tuple[list[str], dict[str, Field[str]]]:
     block said (标题, 发文字号, 发布机关): that block is no part of the document."""
     lines: list[str] = []
     meta: dict[str, Field[str]] = {}
+    in_head = True  # the block stands above the 正文: `报名时间：…` in the 正文 is the text's
     for raw in text.replace("\r", "\n").split("\n"):
         for cell in _cells(raw):
             for part in _row_cells(cell):
-                pairs = _meta_pairs(part)
+                pairs = _meta_pairs(part) if in_head else None
                 if pairs is not None:
                     _keep_meta(pairs, part, meta)
                     continue
+                in_head = in_head and not _is_sentence(part)
                 lines.extend(_split_trailing_number(part))
     return [ln for ln in lines if ln], meta
 

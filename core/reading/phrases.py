@@ -51,8 +51,11 @@ INTERNAL_NAME = re.compile(r"内部|参阅|内参")
 #: what a 简报's name says it is
 BRIEFING = re.compile(r"简报|信息|情况反映|工作动态|动态|专报|快报|要情|通讯|参考")
 
-#: a sentence citing what the other party sent or asked (《…的请示》收悉, 你省请求，…): never our task
-CITATION = re.compile(r"收悉|^(?:你|贵)[省市州县区部委厅局办院会司][^，,。]{0,6}?(?:请求|提出|要求|申请|报请|建议|希望|恳请)")
+#: a sentence restating what the other party asked (你省请求，…; 你委提出…): never our task
+CITATION = re.compile(r"^(?:你|贵)[省市州县区部委厅局办院会司][^，,。]{0,6}?(?:请求|提出|要求|申请|报请|建议|希望|恳请)")
+
+#: the clause acknowledging the other party's text, up to its 收悉 (你省《…的请示》收悉。)
+ACKNOWLEDGED = re.compile(r"^.*?收悉[，,：:]?")
 
 #: a quoted title 《…》 (nested 《〈〉》 too): the other party's words
 QUOTED = re.compile(r"《[^《》]*(?:《[^《》]*》[^《》]*)*》")

@@ -15,7 +15,7 @@ from core import handling as flow_rules
 from core import reminder_plan as plan
 from core.calendar import WorkCalendar, WorkDate
 from core.config import Settings
-from core.errors import ConflictError, InvalidInputError
+from core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.handling import Step
 from core.limits import MAX_INSTRUCTION, required_text
 from core.model import Kind, Outcome
@@ -177,10 +177,11 @@ async def track_item(ctx: Context, uow: UnitOfWork, item_id: int, now: datetime)
 
 async def close_item(
     ctx: Context, *, ref: str, on: date | None = None, actor: str = ACTOR,
-    result: str | None = None,
+    result: str | None = None, unit: str | None = None,
 ) -> dict[str, Any]:
     """办结: a 办件 is finished with its result; its 催办 stops; when its sender asked for
-    an answer (a 请示, a 函 that asks), the registry is told a 批复/复函 is owed."""
+    an answer (a 请示, a 函 that asks), the registry is told a 批复/复函 is owed.
+    `unit`: reported by that 承办单位, which must be the item's 主办."""
     now = ctx.clock()
     today = plan.local_date(ctx.settings, now)
     day = on or today
@@ -191,6 +192,11 @@ async def close_item(
         item = await resolve_ref(uow, ctx, ref)
         if item["kind"] != Kind.BAN.value or item["outcome"] != Outcome.REGISTER.value:
             raise ConflictError(f"收件 {item['id']} 不是已登记的办件，无需办结")
+        if unit is not None:
+            lead = (await handling_repo.assignments(uow, item["id"]))[:1]
+            if not lead or lead[0]["unit"] != unit:
+                raise PermissionDeniedError(f"此件未交{unit}主办，不能由{unit}报办结",
+                                            actor=actor)
         await track_item(ctx, uow, item["id"], now)
         f = await repo.get_followup(uow, item["id"])
         if f is None:
@@ -203,7 +209,7 @@ async def close_item(
             )
         await repo.close_followup(uow, item["id"], status="done", on=day, by=actor, at=now)
         await reminders_repo.cancel_planned(uow, f"item:{item['id']}", now)
-        owed = flow_rules.reply_owed(item["doc_type"], item["title"])
+        owed = flow_rules.reply_owed(item["doc_type"], item["title"], item["rule"])
         registry = registry_name(ctx.settings)
         await handling_repo.ensure(uow, item["id"], step=Step.DONE, holder=None, at=now)
         await handling_repo.set_done(uow, item["id"], result=text, by=actor,

@@ -17,7 +17,7 @@ from core.errors import ConflictError, InvalidInputError
 from core.handling import Step
 from core.limits import MAX_INSTRUCTION, required_text
 from core.model import Kind, Outcome
-from core.services import followups
+from core.services import followups, push
 from core.services.context import Context
 from core.services.dates import ACTOR
 from core.services.notify import (
@@ -183,7 +183,8 @@ async def propose(
         assert current is not None
         if current.step in (Step.HANDLING, Step.DONE):
             raise ConflictError(f"{number} 已{current.step}，不能再拟办")
-        holder = who or "、".join(followups.item_leaders(ctx.settings, item)) or None
+        chosen = [who] if who else followups.item_leaders(ctx.settings, item)
+        holder = "、".join(chosen) or None
         await repo.ensure(uow, item["id"], step=Step.INSTRUCT, holder=holder, at=now)
         await repo.set_proposal(uow, item["id"], repo.Proposal(body, who, tuple(named), due),
                                 by=actor, at=now)
@@ -193,6 +194,11 @@ async def propose(
                            detail={"text": body, "leader": who, "units": named,
                                    "due": due.isoformat() if due else None})
         await followups.track_item(ctx, uow, item["id"], now)
+        for leader_ in ctx.settings.leader:
+            if leader_.name in chosen:
+                await push.queue_push(uow, item_id=item["id"], chat_id=leader_.chat_id,
+                                      role=push.ROLE_LEADER, purpose=push.PURPOSE_PROPOSAL,
+                                      urgent=False, at=now)
         view = await view_in(uow, ctx.settings, item, number)
         await uow.commit()
     assert view is not None

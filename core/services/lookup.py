@@ -8,8 +8,9 @@ from typing import Any
 
 from core.clock import parse_iso
 from core.errors import InvalidInputError
-from core.services import registry
+from core.services import handling, registry
 from core.services.context import Context
+from core.services.handling import HandlingView
 from core.storage import chat as repo
 from core.storage import items as items_repo
 from core.visibility import Facts, Policy, Viewer, shown
@@ -77,6 +78,8 @@ class ItemStatus:
     circulation: list[dict[str, Any]]
     instructions: list[dict[str, Any]]
     urgent: dict[str, Any] | None
+    #: a 办件's step in the handling flow and who holds it now
+    handling: HandlingView | None = None
 
 
 async def item_status(ctx: Context, ref: str) -> ItemStatus:
@@ -89,4 +92,4 @@ async def item_status(ctx: Context, ref: str) -> ItemStatus:
         instructions = [dict(x) for x in await repo.instructions_of(r, item_id)]
         watch = await repo.urgent_of(r, item_id)
     return ItemStatus(shown, deliveries, reads, circulation, instructions,
-                      dict(watch) if watch else None)
+                      dict(watch) if watch else None, await handling.status(ctx, ref))

@@ -286,6 +286,10 @@ async def process(
 async def shunt_exhausted(ctx: Context) -> list[int]:
     """Shunt every received item whose tries are used up and that nobody holds."""
     now = lease_clock()
+    limit = ctx.settings.pipeline.max_attempts
+    async with ctx.db.reader() as r:  # mostly none: no write lock taken for nothing
+        if not await queue.exhausted(r, now=now, max_attempts=limit):
+            return []
     shunted: list[int] = []
     async with ctx.db.unit_of_work() as uow:
         for item in await queue.exhausted(

@@ -23,6 +23,7 @@ from core.services.notify import ACTOR_BOT
 from core.storage import audit, outbox, registers
 from core.storage import chat as repo
 from core.storage import followups as followups_repo
+from core.storage import handling as handling_repo
 from core.storage import items as items_repo
 from core.storage.db import Row, UnitOfWork
 from core.visibility import is_classified
@@ -33,6 +34,8 @@ log = logging.getLogger("core.push")
 PURPOSE_PUSH = "push"
 PURPOSE_CIRCULATE = "circulate"
 PURPOSE_URGENT = "urgent:"
+#: the item again, now with the registry's 拟办意见 and its 同意拟办 button
+PURPOSE_PROPOSAL = "proposal"
 #: roles of a push recipient (they decide the buttons)
 ROLE_LEADER, ROLE_DUTY, ROLE_STAFF, ROLE_SUBSCRIBER = "leader", "duty", "staff", "subscriber"
 
@@ -162,6 +165,8 @@ class PushView:
     blob_size: int
     #: 内刊 传阅 order: (leader name, chat id, status)
     circulation: tuple[tuple[str, int, str], ...] = ()
+    #: the registry's 拟办意见 while it waits for a leader (同意拟办 accepts it)
+    proposal: str | None = None
 
     @property
     def classified(self) -> bool:
@@ -186,6 +191,7 @@ async def push_view(ctx: Context, item_id: int) -> PushView | None:
         if item["outcome"] != Outcome.SEALED.value:
             attachment = await items_repo.first_attachment(r, item_id)
         circulation = await repo.circulation_of(r, item_id)
+        flow = await handling_repo.get(r, item_id)
     return PushView(
         item_id=item_id, kind=item["kind"], outcome=item["outcome"], number=number,
         sender=item["sender"], doc_number=item["doc_number"], title=item["title"],
@@ -195,4 +201,5 @@ async def push_view(ctx: Context, item_id: int) -> PushView | None:
         filename=attachment["filename"] if attachment else None,
         blob_size=int(attachment["size"]) if attachment else 0,
         circulation=tuple((c["leader"], int(c["chat_id"]), c["status"]) for c in circulation),
+        proposal=flow["proposal"] if flow is not None and flow["step"] == "待批示" else None,
     )

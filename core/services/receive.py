@@ -118,40 +118,72 @@ def content_hash(raw: bytes) -> str:
     to its own headers or body does not. The body is hashed a slice at a time: a large
     message is never copied whole.
     """
-    cut = _uncrlf_end(raw, min(len(raw), 2 * _HEADER_SCAN_LIMIT))  # ≥ the limit once folded
-    data = raw[:cut].replace(b"\r\n", b"\n")
-    end = data.find(b"\n\n", 0, _HEADER_SCAN_LIMIT)
-    split = end + 1 if end >= 0 else min(len(data), _HEADER_SCAN_LIMIT)
-    kept: list[bytes] = []
-    skipping = False
-    for line in data[:split].split(b"\n"):
-        if line[:1] in (b" ", b"\t"):
-            if not skipping:
-                kept.append(line)
-            continue
-        name = line.partition(b":")[0].strip().lower()
-        skipping = name in _TRACE_FIELDS
-        if not skipping:
-            kept.append(line)
-    body = _BodyDigest(b"\n".join(kept))
-    body.feed(data[split:])
-    del data
-    pos = cut
-    while pos < len(raw):
-        stop = _uncrlf_end(raw, min(len(raw), pos + _HASH_SLICE))
-        body.feed(raw[pos:stop].replace(b"\r\n", b"\n"))
-        pos = stop
-    return body.hexdigest()
+    h = ContentHasher()
+    for pos in range(0, len(raw), _HASH_SLICE):
+        h.feed(raw[pos:pos + _HASH_SLICE])
+    return h.hexdigest()
 
 
 _HASH_SLICE = 1 << 20
 
 
-def _uncrlf_end(raw: bytes, stop: int) -> int:
-    """`stop` moved past any CR, so that no CRLF is split between two slices."""
-    while stop < len(raw) and raw[stop - 1] == 0x0D:
-        stop += 1
-    return stop
+class ContentHasher:
+    """`content_hash` fed a piece at a time, as DATA arrives; the same digest for any
+    pieces. The header block is looked for in the first 2 MiB (≥ the 1 MiB scan limit
+    once CRLF is folded), kept until then; the body is hashed as it comes."""
+
+    def __init__(self) -> None:
+        self._start = bytearray()
+        self._body: _BodyDigest | None = None
+        self._cr = b""  # a CR that ended the last piece: the LF of its CRLF may follow
+
+    def feed(self, chunk: bytes | bytearray | memoryview) -> None:
+        if self._body is None:
+            self._start += chunk
+            if len(self._start) >= 2 * _HEADER_SCAN_LIMIT:
+                self._begin(final=False)
+            return
+        self._feed_body(bytes(chunk))
+
+    def hexdigest(self) -> str:
+        if self._body is None:
+            self._begin(final=True)
+        assert self._body is not None
+        if self._cr:
+            self._body.feed(self._cr)
+            self._cr = b""
+        return self._body.hexdigest()
+
+    def _feed_body(self, data: bytes) -> None:
+        assert self._body is not None
+        if self._cr:
+            data, self._cr = self._cr + data, b""
+        if data.endswith(b"\r"):
+            data, self._cr = data[:-1], b"\r"
+        self._body.feed(data.replace(b"\r\n", b"\n"))
+
+    def _begin(self, *, final: bool) -> None:
+        data, self._start = self._start, bytearray()
+        if not final and data.endswith(b"\r"):
+            del data[-1:]
+            self._cr = b"\r"
+        folded = bytes(data.replace(b"\r\n", b"\n"))
+        del data
+        end = folded.find(b"\n\n", 0, _HEADER_SCAN_LIMIT)
+        split = end + 1 if end >= 0 else min(len(folded), _HEADER_SCAN_LIMIT)
+        kept: list[bytes] = []
+        skipping = False
+        for line in folded[:split].split(b"\n"):
+            if line[:1] in (b" ", b"\t"):
+                if not skipping:
+                    kept.append(line)
+                continue
+            name = line.partition(b":")[0].strip().lower()
+            skipping = name in _TRACE_FIELDS
+            if not skipping:
+                kept.append(line)
+        self._body = _BodyDigest(b"\n".join(kept))
+        self._body.feed(folded[split:])
 
 
 class _BodyDigest:
@@ -180,6 +212,41 @@ class _BodyDigest:
 
 def _identity(raw: bytes) -> tuple[str | None, str]:
     return message_id_of(raw), content_hash(raw)
+
+
+class Incoming:
+    """A large message as DATA brings it (the edge's spool): its bytes go straight into
+    the blob store, hashed on the way (the blob's sha256 and `content_hash`), so that
+    accepting it links the file in instead of reading the message back into memory. The
+    edge then holds a few MiB of it at most, whatever its size."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._blob = ctx.blobs.writer()
+        self._hash = ContentHasher()
+        self._head = bytearray()  # the first MiB: where the Message-ID is read
+
+    @property
+    def size(self) -> int:
+        return self._blob.size
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._blob.write(data)
+        self._hash.feed(data)
+        room = _HEADER_SCAN_LIMIT - len(self._head)
+        if room > 0:
+            self._head += data[:room]
+
+    def identity(self) -> tuple[str | None, str]:
+        """(Message-ID, content hash) once everything is written."""
+        return message_id_of(bytes(self._head)), self._hash.hexdigest()
+
+    def keep(self) -> str:
+        """Make it a blob, durably (blocking); its sha256."""
+        return self._blob.keep()
+
+    def discard(self) -> None:
+        """Drop what was written (nothing once kept)."""
+        self._blob.discard()
 
 
 # ------------------------------------------------------------------ look-ups
@@ -222,20 +289,34 @@ class Sender:
     tls: bool = False
 
 
-async def accept(ctx: Context, raw: bytes, sender: Sender) -> Received:
+async def accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Received:
     """Store one delivered message durably and record it `received`; returns once the
-    row is committed (the SMTP edge then answers 250)."""
-    if len(raw) <= _INLINE_BYTES:
-        message_id, digest = _identity(raw)  # cheaper than a hop to a worker thread
+    row is committed (the SMTP edge then answers 250). `message` is the bytes, or for a
+    large one what the edge spooled into the blob store (dropped unless kept here)."""
+    try:
+        return await _accept(ctx, message, sender)
+    finally:
+        if isinstance(message, Incoming):
+            message.discard()
+
+
+async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Received:
+    if isinstance(message, Incoming):
+        message_id, digest = await asyncio.to_thread(message.identity)
+    elif len(message) <= _INLINE_BYTES:
+        message_id, digest = _identity(message)  # cheaper than a hop to a worker thread
     else:
-        message_id, digest = await asyncio.to_thread(_identity, raw)
+        message_id, digest = await asyncio.to_thread(_identity, message)
     async with ctx.db.reader() as r:
         same = await repo.find_same(r, message_id, digest)
         if same is not None:
             found = await _as_received(r, same)
             log_item(found)
             return found
-    raw_blob = await asyncio.to_thread(ctx.blobs.put, raw)
+    if isinstance(message, Incoming):
+        raw_blob = await asyncio.to_thread(message.keep)
+    else:
+        raw_blob = await asyncio.to_thread(ctx.blobs.put, message)
     now = ctx.clock()
     year, month = local_year_month(now, ctx.settings.tz)
     async with ctx.db.unit_of_work() as uow:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from core.errors import StorageError
 from core.files import private_dir, private_temp
@@ -43,6 +45,10 @@ class BlobStore:
             raise StorageError(f"无法保存文件：{exc}") from exc
         return digest
 
+    def writer(self) -> BlobWriter:
+        """A blob to write as it arrives (`BlobWriter`)."""
+        return BlobWriter(self)
+
     def get(self, digest: str) -> bytes:
         try:
             return self.path_of(digest).read_bytes()
@@ -61,6 +67,90 @@ class BlobStore:
         if h.hexdigest() != digest:
             return f"文件内容与哈希不符 {digest}"
         return None
+
+
+class BlobWriter:
+    """A blob written as it arrives (DATA of a large message): an unnamed file in the blob
+    store, hashed on the way. `keep()` fsyncs it and links it in under its sha256;
+    `discard()` drops it. A crash in between leaves nothing behind (O_TMPFILE; a named
+    `.tmp-` file where the filesystem lacks it)."""
+
+    def __init__(self, store: BlobStore) -> None:
+        self._store = store
+        self._sha = hashlib.sha256()
+        self.size = 0
+        self._named: str | None = None
+        try:
+            try:
+                fd = os.open(store.root, os.O_TMPFILE | os.O_WRONLY, 0o600)
+            except OSError as exc:
+                if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL):
+                    raise
+                fd, self._named = private_temp(store.root)
+        except OSError as exc:
+            raise StorageError(f"无法保存文件：{exc}") from exc
+        self._fh: BinaryIO | None = os.fdopen(fd, "wb")
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fh is not None, "written after keep() or discard()"
+        try:
+            self._fh.write(data)
+        except OSError as exc:
+            self.discard()
+            raise StorageError(f"无法保存文件：{exc}") from exc
+        self._sha.update(data)
+        self.size += len(data)
+
+    @property
+    def digest(self) -> str:
+        return self._sha.hexdigest()
+
+    def keep(self) -> str:
+        """Make it a blob, durably (it blocks: run it off the event loop); its sha256."""
+        fh, self._fh = self._fh, None
+        assert fh is not None, "kept twice or after discard()"
+        digest = self.digest
+        final = self._store.path_of(digest)
+        try:
+            with fh:
+                fh.flush()
+                os.fsync(fh.fileno())
+                private_dir(final.parent, parents=False)
+                try:
+                    if self._named is None:
+                        _link_unnamed(fh.fileno(), self._store.root, final)
+                    else:
+                        os.replace(self._named, final)
+                        self._named = None
+                except FileExistsError:
+                    pass  # the same bytes are there already
+            _fsync_dir(final.parent)
+        except OSError as exc:
+            raise StorageError(f"无法保存文件：{exc}") from exc
+        finally:
+            if self._named is not None:
+                Path(self._named).unlink(missing_ok=True)
+                self._named = None
+        return digest
+
+    def discard(self) -> None:
+        fh, self._fh = self._fh, None
+        if fh is not None:
+            fh.close()
+        if self._named is not None:
+            Path(self._named).unlink(missing_ok=True)
+            self._named = None
+
+
+def _link_unnamed(fd: int, root: Path, final: Path) -> None:
+    """Give the O_TMPFILE file `fd` its name (open(2)): linkat with AT_SYMLINK_FOLLOW,
+    which os.link uses only when given a directory fd."""
+    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(f"/proc/self/fd/{fd}", final.relative_to(root), dst_dir_fd=root_fd,
+                follow_symlinks=True)
+    finally:
+        os.close(root_fd)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -115,9 +115,9 @@ async def expire_claims(uow: UnitOfWork, worker: str) -> int:
     return int(cur.rowcount)
 
 
-async def exhausted(uow: UnitOfWork, *, now: datetime, max_attempts: int) -> list[Row]:
+async def exhausted(conn: Conn, *, now: datetime, max_attempts: int) -> list[Row]:
     """Received items whose tries are used up and that nobody holds any more."""
-    return await uow.fetchall(
+    return await conn.fetchall(
         "SELECT * FROM items WHERE outcome = ? AND attempts >= ?"
         " AND (claim_until IS NULL OR claim_until <= ?) ORDER BY id",
         (_RECEIVED, max_attempts, iso(now)),

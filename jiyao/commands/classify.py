@@ -72,7 +72,7 @@ def _print_rules() -> None:
     sys.stdout.write("\n各要求规则均不读作要求：\n")
     skipped = [["名称", "方式", "说明"]]
     for exclusion in EXCLUSIONS:
-        how = "略去整句" if exclusion.whole else "略去所引文字"
+        how = "略去整句" if exclusion.replacement is None else "略去所引文字"
         skipped.append([exclusion.name, how, exclusion.description])
     _write_table(skipped)
 

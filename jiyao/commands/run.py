@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 
+from core.config import MAX_WORKERS
 from jiyao.commands.common import add_common, settings_from
 
 HELP = {
@@ -20,7 +21,22 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     for name, text in HELP.items():
         p = sub.add_parser(name, help=text)
         add_common(p, json_flag=False)
+        if name != "bot":
+            p.add_argument("--workers", type=workers_arg, default=None,
+                           help="收文处理进程数（覆盖配置 [pipeline] workers）")
         p.set_defaults(func=cmd_run, part=name)
+
+
+def workers_arg(text: str) -> int:
+    """0–64 worker processes, refused in Chinese otherwise."""
+    try:
+        n = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"进程数应为整数：{text}") from None
+    if not 0 <= n <= MAX_WORKERS:
+        raise argparse.ArgumentTypeError(f"进程数应在 0 到 {MAX_WORKERS} 之间：{text}")
+    return n
+
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -28,6 +44,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from jiyao.memory import return_large_buffers
 
     settings = settings_from(args)
+    if getattr(args, "workers", None) is not None:
+        settings = settings.model_copy(update={
+            "pipeline": settings.pipeline.model_copy(update={"workers": args.workers}),
+        })
     return_large_buffers()
     # httpx logs request URLs, which carry the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)

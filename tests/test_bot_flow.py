@@ -1,0 +1,82 @@
+"""The handling flow in chat (real PTB stack, loopback fake Bot API): /assign by a
+registrar tells the 主办 section in its chat; /done 编号 结果 from that section closes it;
+another section may not."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
+from typing import Any
+
+from bot import render
+from bot.app import ChatBot
+from core.services import handling
+from core.services.context import Context
+from tests.bot_worker import JIYAO, ZHOUZHANG, ZONGHE, button_data, deliver
+from tests.fake_telegram import Call, FakeTelegram
+
+ZHENGWU = 200004  # 政务公开科's chat
+
+
+def _answer(fake: FakeTelegram, chat_id: int) -> Callable[[str], Coroutine[Any, Any, str]]:
+    def answer(c: Call) -> bool:
+        return c.chat_id == chat_id and not str(c.result["text"]).startswith("【")
+
+    async def ask(command: str) -> str:
+        since = len(fake.calls)
+        fake.inject_command(chat_id, command)
+        call = await fake.wait_for("sendMessage", answer, since=since)
+        return str(call.result["text"])
+
+    return ask
+
+
+async def test_assign_and_done_in_chat(fake: FakeTelegram, env: tuple[Context, ChatBot]) -> None:
+    ctx, _ = env
+    ban = await deliver(ctx, "d008.eml")
+    due = (ctx.clock() + timedelta(days=20)).date().isoformat()
+    registrar = _answer(fake, JIYAO)
+    assert await registrar(f"/assign {ban.number}") == render.USAGE["assign"]
+    out = await registrar(f"/assign {ban.number} 综合科、政务公开科 {due}")
+    assert out.startswith(f"已交办：{ban.number}")
+    assert f"综合科（主办），期限 {due}" in out
+    told = await fake.wait_for(
+        "sendMessage",
+        lambda c: c.chat_id == ZONGHE and str(c.result["text"]).startswith("【交办】"))
+    assert f"/done {ban.number}" in str(told.result["text"])
+
+    refused = await _answer(fake, ZHENGWU)(f"/done {ban.number} 已办")
+    assert "未交政务公开科主办" in refused
+    assert (await _answer(fake, ZONGHE)(f"/done {ban.number} 已按要求落实")).startswith("已办结")
+    view = await handling.status(ctx, str(ban.number))
+    assert view is not None
+    assert (view.step, view.result) == ("已办结", "已按要求落实")
+    assert "没有此项权限" in await _answer(fake, ZONGHE)(f"/assign {ban.number} 综合科 {due}")
+
+
+async def test_proposal_push_and_accept_button(fake: FakeTelegram,
+                                               env: tuple[Context, ChatBot]) -> None:
+    """拟办 after the push: the leader gets the item again with the 拟办意见 and a 同意拟办
+    button; pressing it records the 批示 and the item waits to be handed on."""
+    ctx, _ = env
+    ban = await deliver(ctx, "d008.eml")
+    await handling.propose(ctx, ref=str(ban.number), text="拟请综合科牵头办理", leader="州长",
+                           units=["综合科"])
+    def proposal_push() -> list[Call]:
+        return [c for c in fake.calls if c.chat_id == ZHOUZHANG
+                and "拟办意见：拟请综合科牵头办理" in (c.text or "")]
+
+    await fake.wait_until(lambda: bool(proposal_push()))
+    pushed = proposal_push()[0]
+    assert "【拟办】" in (pushed.text or "")
+    accept = [d for d in button_data(pushed) if d.startswith("a:")]
+    assert accept == [f"a:{ban.item_id}"]
+    since = len(fake.calls)
+    fake.inject_callback(ZHOUZHANG, int(pushed.result["message_id"]), accept[0])
+    await fake.wait_for("answerCallbackQuery",
+                        lambda c: "已同意拟办" in str(c.params.get("text")), since=since)
+    view = await handling.status(ctx, str(ban.number))
+    assert view is not None
+    assert (view.step, view.accepted_by) == ("待交办", "州长")
+    doc = await _answer(fake, JIYAO)(f"/doc {ban.number}")
+    assert "办理环节：待交办；当前经办：文书处理室" in doc
