@@ -187,51 +187,6 @@ def items_json(data_dir: Path, *args: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
 
 
-# ------------------------------------------------------------------ sealed items
-
-
-def envelope_text(raw: bytes) -> str:
-    """What a message's envelope shows (DOMAIN §2): decoded headers and the 签收单."""
-    msg = email.message_from_bytes(raw, policy=email.policy.default)
-    shown = [f"{k}: {v}" for k, v in msg.items()]
-    shown += [
-        part.get_payload(decode=True).decode("utf-8", "replace")
-        for part in msg.walk() if part.get_filename() == "签收单.json"
-    ]
-    return "\n".join(shown)
-
-
-def sealed_secrets(label: dict[str, Any], raw: bytes) -> dict[str, str]:
-    """The labelled values of a sealed item that may appear in no output
-    (../shared/corpus/README.md): its title always; its 字号 and issuer unless the
-    envelope shows them or the first page's head carried the 绝密 marking."""
-    assert label["outcome"] == "sealed"
-    envelope = envelope_text(raw)
-    head_read = label.get("secrecy") == "绝密" and "绝密" not in envelope
-    secrets = {"title": label["title"]}
-    for key in ("doc_number", "sender"):
-        value = label.get(key)
-        if value and value not in envelope and not head_read:
-            secrets[key] = value
-    return secrets
-
-
-def allowed_sealed_fields(label: dict[str, Any], raw: bytes) -> dict[str, Any]:
-    """What a sealed item's record holds: envelope facts, and 字号/密级 of a 绝密 head;
-    `title`, `doc_type` and every forbidden value are null."""
-    secrets = sealed_secrets(label, raw)
-    expected: dict[str, Any] = {
-        "outcome": "sealed", "kind": None, "reason": label["reason"], "title": None,
-        "doc_type": None,
-    }
-    for key in ("doc_number", "sender"):
-        expected[key] = None if key in secrets else label.get(key)
-    expected["secrecy"] = "绝密" if label["reason"] == "top_secret" else None
-    if label.get("envelope_no"):
-        expected["envelope_no"] = label["envelope_no"]
-    return expected
-
-
 # ------------------------------------------------------------------ edge and pipeline in-process
 
 
