@@ -191,6 +191,38 @@ async def test_register_conversation_numbers_a_paper_item_and_pushes_it(
     assert await _answer(fake, WENSHU)("/cancel") == "已取消登记。"
 
 
+async def test_register_with_marks_pushes_a_secret_paper_item_envelope_only(
+    fake: FakeTelegram, env: tuple[Context, ChatBot]
+) -> None:
+    """/register 秘密 特急 信封=… 期限=…: the marks are confirmed, stored, and the push is
+    envelope-only (no title); a mark it cannot read is refused in Chinese."""
+    ctx, _ = env
+    assert "看不懂" in await _answer(fake, WENSHU)("/register 三级")
+    since = len(fake.calls)
+    fake.inject_command(WENSHU, "/register 秘密 特急 信封=JY-7 期限=2026-12-20")
+    first = await fake.wait_for("sendMessage", lambda c: c.chat_id == WENSHU, since=since)
+    fake.inject_callback(WENSHU, first.result["message_id"], "g:b")
+    await fake.wait_for("sendMessage", lambda c: "请输入来文单位" in (c.text or ""), since=since)
+    fake.inject_message(WENSHU, "甘孜州财政局")
+    await fake.wait_for("sendMessage", lambda c: "请输入标题" in (c.text or ""), since=since)
+    fake.inject_message(WENSHU, "关于某涉密资金的请示")
+    confirm: Call = await fake.wait_for("sendMessage", lambda c: "请确认" in (c.text or ""),
+                                        since=since)
+    assert "信封编号：JY-7" in (confirm.text or "")
+    fake.inject_callback(WENSHU, confirm.result["message_id"], "g:ok")
+    await fake.wait_for("editMessageText", lambda c: "已登记" in str(c.params["text"]),
+                        since=since)
+    await fake.wait_until(lambda: len(pushes(fake, CHANGWU)) >= 1)
+    text = pushes(fake, CHANGWU)[-1].result["text"]
+    assert "涉密件" in text
+    assert "涉密资金" not in text
+    async with ctx.db.reader() as r:
+        row = await r.fetchone("SELECT secrecy, urgency, deadline FROM items"
+                               " WHERE envelope_no = 'JY-7'")
+    assert row is not None
+    assert tuple(row) == ("秘密", "特急", "2026-12-20")
+
+
 async def test_error_handler_logs_and_tells_the_admin_chat(
     fake: FakeTelegram, env: tuple[Context, ChatBot]
 ) -> None:

@@ -1,5 +1,8 @@
 """/register: a paper item (by hand or 机要交通), guided — kind → sender → title → confirm.
 
+Marks go on the command line: `/register 秘密 特急 信封=JY-0042 期限=2026-12-20` (密级
+秘密/机密/绝密, 紧急程度 加急/特急, 信封编号, 办理期限); a 绝密 item is sealed.
+
 The item is numbered like any other and pushed by 分工 once confirmed. /cancel leaves.
 """
 
@@ -7,6 +10,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from datetime import date
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -48,11 +52,44 @@ def _kind_buttons() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row[:3], row[3:]])
 
 
+def parse_marks(words: list[str]) -> dict[str, str]:
+    """The marks written after /register; InvalidInputError (in Chinese) on anything else."""
+    marks: dict[str, str] = {}
+    for word in words:
+        if word in registry.PAPER_SECRECY:
+            marks["secrecy"] = word
+        elif word in registry.PAPER_URGENCY:
+            marks["urgency"] = word
+        elif word.startswith("信封=") and word[3:].strip():
+            marks["envelope_no"] = word[3:].strip()
+        elif word.startswith("期限="):
+            try:
+                marks["due"] = date.fromisoformat(word[3:]).isoformat()
+            except ValueError:
+                raise InvalidInputError(f"办理期限格式不对：{word[3:]!r}（例如 2026-03-15）") \
+                    from None
+        else:
+            raise InvalidInputError(
+                f"看不懂 {word!r}：可写 秘密/机密/绝密、加急/特急、信封=编号、期限=YYYY-MM-DD"
+            )
+    return marks
+
+
+_MARK_ZH = {"secrecy": "密级", "urgency": "紧急程度", "envelope_no": "信封编号",
+            "due": "办理期限"}
+
+
 @requires(Can.REGISTER)
 async def start(update: Update, context: Ctx) -> int:
     _draft(context).clear()
     message = update.effective_message
     assert message is not None
+    try:
+        marks = parse_marks(list(context.args or []))
+    except InvalidInputError as exc:
+        await reply(update, f"{exc}。")
+        return ConversationHandler.END
+    _draft(context)["marks"] = marks
     await message.reply_text(
         "登记纸质来文。请选择类别（或直接输入，如“办件”）；发送 /cancel 取消。",
         reply_markup=_kind_buttons(),
@@ -115,8 +152,9 @@ async def title(update: Update, context: Ctx) -> int:
                                       InlineKeyboardButton("取消", callback_data="g:no")]])
     message = update.effective_message
     assert message is not None
+    marks = "".join(f"\n{_MARK_ZH[k]}：{v}" for k, v in draft.get("marks", {}).items())
     await message.reply_text(
-        f"请确认：\n类别：{draft['kind']}\n来文单位：{draft['sender']}\n标题：{text}",
+        f"请确认：\n类别：{draft['kind']}\n来文单位：{draft['sender']}\n标题：{text}{marks}",
         reply_markup=keyboard,
     )
     return CONFIRM
@@ -135,9 +173,11 @@ async def confirm(update: Update, context: Ctx) -> int:
     principal = must_principal(update, context)
     rt = runtime(context)
     try:
+        marks = dict(draft.get("marks", {}))
+        due = marks.pop("due", None)
         done = await registry.register_paper(
             rt.ctx, kind=Kind(draft["kind"]), sender=draft["sender"], title=draft["title"],
-            actor=principal.actor,
+            actor=principal.actor, due=date.fromisoformat(due) if due else None, **marks,
         )
     except (JiyaoError, KeyError) as exc:
         await query.answer("登记失败")
@@ -145,6 +185,11 @@ async def confirm(update: Update, context: Ctx) -> int:
         return ConversationHandler.END
     rt.wake()
     await query.answer("已登记")
+    if done.sealed:
+        await query.edit_message_text(
+            f"已登记：绝密件封存（不编号、不推送，收件序号 {done.id}）\n来文单位：{draft['sender']}"
+        )
+        return ConversationHandler.END
     await query.edit_message_text(
         f"已登记：{done.kind} {done.number or '（不编号）'}（收件序号 {done.id}）\n"
         f"来文单位：{draft['sender']}\n标题：{draft['title']}\n已按分工推送。"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.limits import MAX_ID, optional_text, required_text
-from core.model import Channel, Kind, Outcome
+from core.model import Channel, Kind, Outcome, Reason
 from core.registers import check_year, local_year_month, parse_number
 from core.services import push
 from core.services.context import Context
@@ -25,9 +25,15 @@ class Registered:
     kind: str
     number: str | None
     year: int
+    #: a 绝密 paper item is sealed: not numbered, not pushed, its title not kept
+    sealed: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "number": self.number, "year": self.year}
+        shown: dict[str, Any] = {"id": self.id, "kind": self.kind, "number": self.number,
+                                 "year": self.year}
+        if self.sealed:
+            shown["sealed"] = True
+        return shown
 
 
 def _fmt(ctx: Context, kind: str) -> str:
@@ -55,6 +61,9 @@ async def number_item(
     return entry.number
 
 
+#: the marks a paper item may carry (GB/T 9704 密级 and 紧急程度)
+PAPER_SECRECY = ("秘密", "机密", "绝密")
+PAPER_URGENCY = ("加急", "特急")
 #: a paper item's stated receipt may run ahead of our clock by this much (a clerk's watch)
 RECEIVED_SKEW = timedelta(minutes=5)
 #: SQLite's integers are 64-bit: no 收件序号 is larger
@@ -76,11 +85,25 @@ async def register_paper(
     doc_number: str | None = None,
     received: datetime | None = None,
     actor: str = PAPER_ACTOR,
+    secrecy: str | None = None,
+    urgency: str | None = None,
+    envelope_no: str | None = None,
+    due: date | None = None,
 ) -> Registered:
-    """Register a paper item (brought by hand or 机要交通) with the same numbering."""
+    """Register a paper item (brought by hand or 机要交通) with the same numbering.
+
+    Its marks follow the rules of a received item: a 秘密/机密 item is pushed envelope-only
+    (core.visibility), a 特急 one is watched, a 绝密 one is sealed (not numbered, not pushed,
+    its title not kept), and an envelope number already signed for is refused."""
     title = required_text(title, "标题", field="title")
     sender = required_text(sender, "来文单位", field="sender")
     doc_number = optional_text(doc_number, "文号", field="doc_number")
+    envelope_no = optional_text(envelope_no, "信封编号", field="envelope_no")
+    if secrecy is not None and secrecy not in PAPER_SECRECY:
+        raise InvalidInputError(f"密级应为：{'、'.join(PAPER_SECRECY)}", field="secrecy")
+    if urgency is not None and urgency not in PAPER_URGENCY:
+        raise InvalidInputError(f"紧急程度应为：{'、'.join(PAPER_URGENCY)}", field="urgency")
+    sealed = secrecy == "绝密"
     now = ctx.clock()
     at = received or now
     if at.tzinfo is None:
@@ -91,19 +114,35 @@ async def register_paper(
     year, month = local_year_month(at, ctx.settings.tz)
     check_year(year, "收文时间的年份")
     async with ctx.db.unit_of_work() as uow:
+        if envelope_no and await repo.envelope_used(uow, envelope_no):
+            raise ConflictError(f"信封编号 {envelope_no} 已签收过，不能重复登记")
         item_id = await repo.insert_item(
             uow,
             repo.NewItem(
                 received_at=at, year=year, month=month, channel=Channel.PAPER.value,
-                outcome=Outcome.REGISTER.value, kind=kind.value, sender=sender.strip(),
-                title=title.strip(), doc_number=doc_number, created_by=actor,
-                rule="paper", evidence="人工登记",
+                outcome=(Outcome.SEALED if sealed else Outcome.REGISTER).value,
+                kind=None if sealed else kind.value,
+                reason=Reason.TOP_SECRET.value if sealed else None, sender=sender.strip(),
+                title=None if sealed else title.strip(), doc_number=doc_number,
+                secrecy=secrecy, urgency=urgency, envelope_no=envelope_no,
+                deadline=due.isoformat() if due and not sealed else None,
+                created_by=actor, rule="paper", evidence="人工登记",
             ),
         )
+        if sealed:
+            await audit.append(
+                uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
+                detail={"outcome": Outcome.SEALED.value, "channel": "paper",
+                        "secrecy": secrecy, "envelope_no": envelope_no},
+            )
+            await uow.commit()
+            return Registered(item_id, kind.value, None, year, sealed=True)
         number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=year, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
-            detail={"kind": kind.value, "number": number, "channel": "paper", "title": title},
+            detail={"kind": kind.value, "number": number, "channel": "paper", "title": title,
+                    "secrecy": secrecy, "urgency": urgency, "envelope_no": envelope_no,
+                    "due": due.isoformat() if due else None},
         )
         await push.route_item(ctx, uow, item_id=item_id, at=now)
         await uow.commit()

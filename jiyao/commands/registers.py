@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--title", required=True, help="标题")
     p.add_argument("--doc-number", help="发文字号")
     p.add_argument("--received", help="收文时间 ISO 8601（默认现在），如 2026-03-01T09:00+08:00")
+    p.add_argument("--secrecy", choices=list(registry.PAPER_SECRECY),
+                   help="密级（秘密、机密只推送封面信息；绝密封存，不编号、不记标题）")
+    p.add_argument("--urgency", choices=list(registry.PAPER_URGENCY), help="紧急程度")
+    p.add_argument("--envelope-no", help="信封编号（已签收过的编号不能重复登记）")
+    p.add_argument("--due", help="办理期限 YYYY-MM-DD")
     p.set_defaults(func=cmd_register)
 
     p = sub.add_parser("show", help="查看收件（按登记号或收件序号）")
@@ -79,17 +84,30 @@ def _received(text: str | None) -> datetime | None:
     return dt
 
 
+def _due(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInputError(f"办理期限格式不对：{text!r}（例如 2026-03-15）") from None
+
+
 def cmd_register(args: argparse.Namespace) -> int:
     received = _received(args.received)
+    due = _due(args.due)
     result = with_context(
         args,
         lambda ctx: registry.register_paper(
             ctx, kind=Kind(args.kind), sender=args.sender, title=args.title,
-            doc_number=args.doc_number, received=received,
+            doc_number=args.doc_number, received=received, secrecy=args.secrecy,
+            urgency=args.urgency, envelope_no=args.envelope_no, due=due,
         ),
     )
     if args.json:
         emit_json(result.as_json())
+    elif result.sealed:
+        print(f"已登记：绝密件封存（不编号、不推送，收件序号 {result.id}）")
     elif result.number:
         print(f"已登记：{result.kind} {result.number}（收件序号 {result.id}）")
     else:
