@@ -41,6 +41,16 @@ def test_register_show_counts_export(tmp_path: Path) -> None:
     assert rows[0][0] == "登记号"
     assert rows[1][0] == "办2026-0001"
     assert len(rows) == 2
+    # printed as an office prints it: landscape A4, one page wide, header on every page
+    assert ws.page_setup.orientation == "landscape"
+    assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)  # A4 is paper size 9
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert ws.page_setup.fitToWidth == 1
+    assert ws.print_title_rows.replace("$", "") == "1:1"
+    assert ws.freeze_panes == "A2"
+    title_col = rows[0].index("标题")
+    letter = ws.cell(row=1, column=title_col + 1).column_letter
+    assert ws.column_dimensions[letter].width >= 2 * len("关于申请资金的请示")
 
 
 def test_correct_and_errors(tmp_path: Path) -> None:

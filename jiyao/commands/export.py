@@ -44,8 +44,29 @@ def write_table(
     for row in rows:
         ws.append(["" if row.get(k) is None else row.get(k) for k, _ in headers])
     ws.freeze_panes = "A2"
+    set_print_layout(ws, header_row=1)
     with open_private(out) as fh:
         wb.save(fh)
+
+
+def _display_width(value: Any) -> int:
+    """Columns a value takes in Excel: CJK characters count double."""
+    text = "" if value is None else str(value)
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def set_print_layout(ws: Any, *, header_row: int) -> None:
+    """Print as an office prints a register: landscape A4, fit to one page wide,
+    the header row repeated on every page, columns as wide as their contents."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    for column in ws.iter_cols(min_row=header_row):
+        widest = max((_display_width(c.value) for c in column), default=0)
+        ws.column_dimensions[column[0].column_letter].width = min(60, max(6, widest + 2))
 
 
 FORMATS = ("xlsx", "csv")
