@@ -89,10 +89,16 @@ class Org(_Strict):
     faxes: list[str] = []
 
 
+#: a WeCom member userid: 1–64 letters, digits, `_ - . @`
+WECOM_USER_PATTERN = r"^[A-Za-z0-9_.@-]{1,64}$"
+
+
 class Leader(_Strict):
     name: str
     title: str
     chat_id: int
+    #: 企业微信 / 政务微信 member userid (通讯录账号), when this person is reached there too
+    wecom_user: str | None = Field(default=None, pattern=WECOM_USER_PATTERN)
     rank: int
     areas: list[str] = []
     orgs: list[str] = []
@@ -105,6 +111,8 @@ class Leader(_Strict):
 class Staff(_Strict):
     name: str
     chat_id: int
+    #: 企业微信 / 政务微信 member userid (通讯录账号), when this person is reached there too
+    wecom_user: str | None = Field(default=None, pattern=WECOM_USER_PATTERN)
     roles: list[Role] = Field(min_length=1)
     section: str | None = None
 
@@ -125,6 +133,8 @@ class Distribution(_Strict):
 class Duty(_Strict):
     name: str
     chat_id: int
+    #: 企业微信 / 政务微信 member userid (通讯录账号), when this person is reached there too
+    wecom_user: str | None = Field(default=None, pattern=WECOM_USER_PATTERN)
 
 
 class Disclosure(_Strict):
@@ -433,6 +443,7 @@ class Settings(BaseSettings):
         _check_unique("distribution", [d.name for d in self.distribution])
         org_codes = [c for o in self.org for c in o.codes]
         _check_unique("org.codes", org_codes)
+        _check_wecom_users(self)
         names = {o.name for o in self.org}
         for i, leader in enumerate(self.leader):
             for org in leader.orgs:
@@ -485,6 +496,21 @@ _ENV_ONLY = (
     ("wecom", "encoding_aes_key", "企业微信 EncodingAESKey",
      "JIYAO_WECOM__ENCODING_AES_KEY 或 aes_key_file"),
 )
+
+
+def _check_wecom_users(settings: Settings) -> None:
+    """One WeCom userid reaches one person: two names on one account would leak items."""
+    owner: dict[str, str] = {}
+    people: list[tuple[str, str, str | None]] = [
+        *(("leader", x.name, x.wecom_user) for x in settings.leader),
+        *(("staff", x.name, x.wecom_user) for x in settings.staff),
+        *(("duty", x.name, x.wecom_user) for x in settings.duty),
+    ]
+    for table, name, user in people:
+        if user is None:
+            continue
+        if owner.setdefault(user, name) != name:
+            raise ValueError(f"{table}.wecom_user：{user!r} 已属于 {owner[user]}，不能再给 {name}")
 
 
 def _check_unique(key: str, values: list[str]) -> None:

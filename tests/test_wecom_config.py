@@ -95,3 +95,31 @@ def test_enabled_needs_the_app_ids(tmp_path: Path) -> None:
                     encoding="utf-8")
     with pytest.raises(ConfigError, match="agent_id"):
         load_settings(path)
+
+
+def _with_users(tmp_path: Path, first: str, second: str) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace('chat_id = 100001\n', f'chat_id = 100001\nwecom_user = "{first}"\n', 1)
+    text = text.replace('chat_id = 200001\n', f'chat_id = 200001\nwecom_user = "{second}"\n', 1)
+    path = tmp_path / "people.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_people_may_have_a_wecom_user_beside_chat_id(tmp_path: Path) -> None:
+    s = load_settings(_with_users(tmp_path, "ZhouZhang", "wenshu.room"))
+    leader = next(x for x in s.leader if x.name == "州长")
+    staff = next(x for x in s.staff if x.name == "文书处理室")
+    assert (leader.chat_id, leader.wecom_user) == (100001, "ZhouZhang")
+    assert (staff.chat_id, staff.wecom_user) == (200001, "wenshu.room")
+    assert all(x.wecom_user is None for x in s.leader if x.name != "州长")
+
+
+def test_one_wecom_user_for_two_people_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="wecom_user"):
+        load_settings(_with_users(tmp_path, "same", "same"))
+
+
+def test_bad_wecom_user_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="wecom_user"):
+        load_settings(_with_users(tmp_path, "州 长", "ok"))
