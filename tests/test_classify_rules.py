@@ -10,7 +10,8 @@ import pytest
 from core.config import Leader, load_settings
 from core.directory import Directory
 from core.model import Channel, Kind, Outcome, Reason
-from core.reading.classify import AttachmentState, Item, Verdict, judge
+from core.reading.checks import AttachmentState, Item
+from core.reading.classify import Verdict, judge
 from core.reading.decide import JSON_KEYS, decide
 from core.reading.fields import extract_fields
 from tests.conftest import EXAMPLE

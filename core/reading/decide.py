@@ -23,15 +23,8 @@ from pathlib import PurePath
 
 from core.directory import Directory, SenderMatch
 from core.model import Channel, Kind, Outcome, Reason
-from core.reading.classify import (
-    SEALING_CHECKS,
-    AttachmentState,
-    CheckHit,
-    Item,
-    Verdict,
-    judge,
-    run_checks,
-)
+from core.reading.checks import SEALING_CHECKS, AttachmentState, CheckHit, Item, run_checks
+from core.reading.classify import Verdict, judge
 from core.reading.documents import DEFAULT_LIMITS, Extracted, Limits, extract
 from core.reading.fields import (
     DocumentFields,
