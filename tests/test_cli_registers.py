@@ -88,6 +88,7 @@ def test_backup_and_check(tmp_path: Path) -> None:
     data = tmp_path / "d"
     run_cli("register", "--kind", "阅件", "--sender", "国务院", "--title", "t", data_dir=data,
             check=True)
+    (tmp_path / "b").mkdir()
     dest = tmp_path / "b" / "backup.db"
     assert run_cli("backup", str(dest), data_dir=data).returncode == 0
     restored = tmp_path / "restored"

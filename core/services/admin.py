@@ -30,8 +30,17 @@ async def check(ctx: Context) -> list[str]:
             problems.append(problem)
     problems += await dispatch.check(ctx)
     problems += await verify_audit(ctx)
+    problems += [
+        f"临时文件残留：{path}（写入时进程被终止留下；下次启动 jiyao serve 时清除）"
+        for path in await asyncio.to_thread(ctx.blobs.stale_temps)
+    ]
     problems += await asyncio.to_thread(loose_modes, ctx.data_dir)
     return problems
+
+
+async def remove_stale_temps(ctx: Context) -> list[Path]:
+    """At start: the `.tmp-` files a killed writer left in the blob store, removed."""
+    return await asyncio.to_thread(ctx.blobs.remove_stale_temps)
 
 
 async def backup(ctx: Context, dest: Path) -> Path:

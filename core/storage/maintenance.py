@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from pathlib import Path
 
-from core.files import create_private, private_dir
+from core.files import TEMP_PREFIX, MissingFolderError, fsync_dir, private_temp
 from core.storage.db import Reader
 
 
@@ -20,13 +21,26 @@ async def integrity_problems(reader: Reader) -> list[str]:
 
 
 def backup(src: Path, dest: Path) -> None:
-    """Copy the live database at `src` to `dest` with the SQLite online backup API."""
-    private_dir(dest.parent)
-    os.close(create_private(dest))  # 0600 before SQLite fills it; refuses an existing one
-    source = sqlite3.connect(src)
-    target = sqlite3.connect(dest)
+    """Copy the live database at `src` to `dest` with the SQLite online backup API, whole
+    or not at all: into a 0600 `.tmp-` file beside it, fsync'd, then linked in under its
+    name (an existing `dest` is FileExistsError, a missing folder MissingFolderError)."""
+    folder = dest.parent
+    if not folder.is_dir():
+        raise MissingFolderError(errno.ENOENT, os.strerror(errno.ENOENT), str(folder))
+    fd, tmp = private_temp(folder, prefix=f"{TEMP_PREFIX}{dest.name}-")
     try:
-        source.backup(target)
+        source = sqlite3.connect(src)
+        try:
+            target = sqlite3.connect(tmp)
+            try:
+                source.backup(target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        os.fsync(fd)
+        os.link(tmp, dest)  # refuses an existing name, unlike rename
     finally:
-        target.close()
-        source.close()
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+    fsync_dir(folder)

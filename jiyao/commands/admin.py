@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 from core.errors import InvalidInputError, StorageError
+from core.files import MissingFolderError
 from core.services import admin
 from core.services.context import Context
 from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
@@ -72,6 +73,10 @@ def cmd_backup(args: argparse.Namespace) -> int:
     out = Path(args.out)
     try:
         dest = with_context(args, lambda ctx: admin.backup(ctx, out))
+    except MissingFolderError as exc:
+        raise StorageError(
+            f"无法备份到 {out}：目录 {exc.filename} 不存在（不会自动创建，请先建好该目录）"
+        ) from exc
     except OSError as exc:
         where = f"（{exc.filename}：{os_reason(exc)}）" if exc.filename else f"：{os_reason(exc)}"
         raise StorageError(f"无法备份到 {out}{where}") from exc
