@@ -22,7 +22,7 @@ from core.files import TEMP_PREFIX, private_temp
 from core.model import Kind
 from core.services import admin, registry
 from core.services.context import Context, open_context
-from core.storage import maintenance
+from core.storage import backup as backups
 from jiyao import serve
 from jiyao.commands.export import write_table
 from tests.conftest import ROOT, run_cli
@@ -104,7 +104,7 @@ async def test_a_backup_failing_midway_leaves_nothing_and_the_retry_works(
 ) -> None:
     for i in range(50):
         await registry.register_paper(ctx, kind=Kind.BAN, sender="国务院", title=f"通知{i}")
-    dest = tmp_path / "backup.db"
+    dest = tmp_path / "backup"
     real_connect = sqlite3.connect
 
     class Source:
@@ -126,21 +126,21 @@ async def test_a_backup_failing_midway_leaves_nothing_and_the_retry_works(
         conn = real_connect(path)  # type: ignore[call-overload]
         return Source(conn) if Path(str(path)) == ctx.db.path else conn
 
-    monkeypatch.setattr(maintenance.sqlite3, "connect", connect)
+    monkeypatch.setattr(backups.sqlite3, "connect", connect)
     with pytest.raises(OSError):
         await admin.backup(ctx, dest)
     assert not dest.exists()
     assert _temps(tmp_path) == []
     monkeypatch.undo()
-    await admin.backup(ctx, dest)  # not blocked by a half-made file
-    with sqlite3.connect(dest) as conn:
+    await admin.backup(ctx, dest)  # not blocked by a half-made one
+    with sqlite3.connect(dest / "jiyao.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 50
 
 
 _KILLED_BACKUP = """
 import os, signal, sqlite3, sys
 from pathlib import Path
-from core.storage import maintenance
+from core.storage import backup as backups
 
 real_connect = sqlite3.connect
 src = Path(sys.argv[1])
@@ -159,23 +159,23 @@ def connect(path):
     conn = real_connect(path)
     return Source(conn) if Path(str(path)) == src else conn
 
-maintenance.sqlite3.connect = connect
-maintenance.backup(src, Path(sys.argv[2]))
+backups.sqlite3.connect = connect
+backups.backup(src.parent, Path(sys.argv[2]))
 """
 
 
-def test_a_killed_backup_leaves_no_file_under_its_name(tmp_path: Path) -> None:
+def test_a_killed_backup_leaves_nothing_under_its_name(tmp_path: Path) -> None:
     data = tmp_path / "d"
     for i in range(3):  # the schema alone is many pages
         run_cli("register", "--kind", "阅件", "--sender", "国务院", "--title", f"t{i}",
                 data_dir=data, check=True)
-    dest = tmp_path / "b.db"
+    dest = tmp_path / "b"
     r = subprocess.run([sys.executable, "-c", _KILLED_BACKUP, str(data / "jiyao.db"), str(dest)],
                        cwd=ROOT, capture_output=True, timeout=120, check=False)
     assert r.returncode == -signal.SIGKILL, r.stderr
     assert not dest.exists()
     assert run_cli("backup", str(dest), data_dir=data).returncode == 0  # the retry works
-    with sqlite3.connect(dest) as conn:
+    with sqlite3.connect(dest / "jiyao.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 3
 
 
