@@ -4,15 +4,22 @@ One rule in one place: the database (its -wal and -shm take the database file's 
 blob store, backups, exports, reports and spool files are all created here. Existing files
 and directories are left as they are; `loose_modes` names those others may read, for
 `jiyao check`.
+
+A file meant to be whole is written whole or not at all (`atomic_file`): a `.tmp-` file
+beside it, fsync'd and renamed over it. Each `.tmp-` file is flock'ed by the process
+writing it, so one whose writer died (SIGKILL) is told from one being written
+(`stale_temps`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -60,14 +67,6 @@ def create_private(path: Path, *, exclusive: bool = True) -> int:
     return fd
 
 
-def open_private(path: Path, mode: str = "wb", **kwargs: Any) -> IO[Any]:
-    """`open(path, mode)` for writing a file jiyao owns (an export, a report): 0600, an
-    existing file replaced."""
-    if mode not in ("w", "wb"):
-        raise ValueError(f"open_private writes only, got mode {mode!r}")
-    return os.fdopen(create_private(path, exclusive=False), mode, **kwargs)
-
-
 def ensure_private_file(path: Path) -> None:
     """Create an empty 0600 file unless one exists (SQLite then gives -wal and -shm the
     database file's mode)."""
@@ -75,9 +74,83 @@ def ensure_private_file(path: Path) -> None:
         os.close(create_private(path))
 
 
-def private_temp(directory: Path, *, prefix: str = ".tmp-") -> tuple[int, str]:
-    """A named temporary file in `directory` (to fill, fsync and rename): 0600."""
-    return tempfile.mkstemp(dir=directory, prefix=prefix)  # mkstemp creates 0600
+TEMP_PREFIX = ".tmp-"
+
+
+def private_temp(directory: Path, *, prefix: str = TEMP_PREFIX) -> tuple[int, str]:
+    """A named temporary file in `directory` (to fill, fsync and rename): 0600, locked by
+    this process until the descriptor is closed (the lock dies with the process)."""
+    fd, name = tempfile.mkstemp(dir=directory, prefix=prefix)  # mkstemp creates 0600
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd, name
+
+
+class MissingFolderError(FileNotFoundError):
+    """The folder an output file was to go into does not exist (it is never created)."""
+
+
+@contextlib.contextmanager
+def atomic_file(path: Path, mode: str = "wb", **kwargs: Any) -> Iterator[IO[Any]]:
+    """`open(path, mode)` for a file that must be whole or absent: written to a 0600
+    `.tmp-` file in the same folder, fsync'd, renamed over `path`. An error (or a kill)
+    midway leaves the old file, or nothing. A missing folder is MissingFolderError."""
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_file writes only, got mode {mode!r}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise MissingFolderError(errno.ENOENT, os.strerror(errno.ENOENT), str(folder))
+    fd, tmp = private_temp(folder, prefix=f"{TEMP_PREFIX}{path.name}-")
+    try:
+        with os.fdopen(fd, mode, **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+            os.replace(tmp, path)  # still holding the lock: never taken for stale
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(folder)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make the names in `path` (a rename, a new file) durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+#: a `.tmp-` file younger than this is never stale: between mkstemp and flock it is not
+#: yet locked
+_TEMP_GRACE = 60.0
+
+
+def stale_temps(root: Path, *, now: float | None = None) -> list[Path]:
+    """`.tmp-` files under `root` whose writer is gone: unlocked and older than a minute."""
+    if not root.is_dir():
+        return []
+    now = time.time() if now is None else now
+    stale = []
+    for path in _walk(root):
+        if not path.name.startswith(TEMP_PREFIX):
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:  # renamed or removed meanwhile, or not ours to open
+            continue
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < _TEMP_GRACE:
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                continue  # its writer is alive
+            stale.append(path)
+        finally:
+            os.close(fd)
+    return stale
 
 
 def private_spool(directory: Path | None) -> IO[bytes]:

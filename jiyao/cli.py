@@ -22,7 +22,7 @@ from core.errors import JiyaoError
 #: subcommand modules under jiyao.commands (in the order `--help` lists them) and the
 #: subcommands each registers, so a command imports only its own module (fast start-up)
 COMMANDS: dict[str, tuple[str, ...]] = {
-    "admin": ("init", "check", "audit", "backup"),
+    "admin": ("init", "check", "audit", "backup", "restore"),
     "registers": ("register", "show", "next-number", "counts", "correct", "errors"),
     "export": ("export",),
     "classify": ("classify",),

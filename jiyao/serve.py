@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from core.config import Settings
-from core.services import push
+from core.services import admin, push
 from core.services.context import Context, open_context
 
 log = logging.getLogger("jiyao.serve")
@@ -99,6 +99,9 @@ async def run(settings: Settings, factories: Sequence[ComponentFactory]) -> int:
         loop.add_signal_handler(sig, stop.set)
     try:
         log.info("数据目录：%s", settings.storage.data_dir.resolve())
+        if removed := await admin.remove_stale_temps(ctx):
+            log.warning("已清除上次异常退出留下的临时文件 %d 个：%s", len(removed),
+                        "、".join(str(p) for p in removed))
         if routed := await push.route_waiting(ctx):
             log.info("已分发早先版本留下的 %d 件待推送收件", routed)
         for factory in factories:

@@ -84,15 +84,15 @@ def test_bad_input_is_a_clear_message(tmp_path: Path) -> None:
 
 
 def test_backup_and_check(tmp_path: Path) -> None:
-    """An online backup is a working database that passes the check."""
+    """An online backup restores to a working data directory that passes the check."""
     data = tmp_path / "d"
     run_cli("register", "--kind", "阅件", "--sender", "国务院", "--title", "t", data_dir=data,
             check=True)
-    dest = tmp_path / "b" / "backup.db"
+    dest = tmp_path / "backup"
     assert run_cli("backup", str(dest), data_dir=data).returncode == 0
     restored = tmp_path / "restored"
-    restored.mkdir()
-    dest.rename(restored / "jiyao.db")
+    assert run_cli("restore", str(dest), data_dir=restored).returncode == 0
+    assert run_cli("check", data_dir=restored).returncode == 0
     r = run_cli("counts", "--json", data_dir=restored)
     assert json.loads(r.stdout)["counts"]["阅件"] == 1
     assert run_cli("check", data_dir=data).returncode == 0

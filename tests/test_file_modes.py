@@ -52,11 +52,12 @@ async def test_everything_written_is_private(
         assert wal.exists(), "the WAL is there while the database is open"
         assert shm.exists()
         blob = ctx.blobs.path_of(digest)
-        backup = await admin.backup(ctx, tmp_path / "backups" / "b.db")
-        for path in (tmp_path / "srv", data_dir, data_dir / "blobs", blob.parent,
-                     backup.parent):
+        backup = (await admin.backup(ctx, tmp_path / "backup")).path
+        for path in (tmp_path / "srv", data_dir, data_dir / "blobs", blob.parent, backup,
+                     backup / "blobs", backup / blob.parent.relative_to(data_dir)):
             assert mode(path) == 0o700, path
-        for path in (db, wal, shm, blob, backup):
+        for path in (db, wal, shm, blob, backup / "jiyao.db", backup / "MANIFEST.sha256",
+                     backup / blob.relative_to(data_dir)):
             assert mode(path) == 0o600, path
     finally:
         await ctx.db.close()
@@ -66,10 +67,9 @@ async def test_everything_written_is_private(
 def test_exports_are_private_even_over_an_older_file(umask: int, tmp_path: Path) -> None:
     rows = [{"a": 1}]
     for fmt in ("csv", "xlsx"):
-        out = tmp_path / "out" / f"register.{fmt}"
+        out = tmp_path / f"register.{fmt}"
         write_table(rows, [("a", "甲")], fmt, out, sheet="s")
         assert mode(out) == 0o600
-        assert mode(out.parent) == 0o700
         out.chmod(0o644)  # written before this rule
         write_table(rows, [("a", "甲")], fmt, out, sheet="s")
         assert mode(out) == 0o600
@@ -99,13 +99,18 @@ def test_the_command_line_writes_private_files(mask: int, tmp_path: Path) -> Non
 
     jiyao("init")
     jiyao("register", "--kind", "办件", "--sender", "康定市人民政府", "--title", "t")
-    jiyao("backup", str(tmp_path / "b.db"))
+    jiyao("backup", str(tmp_path / "b"))
     jiyao("export", "--year", "2026", "--format", "csv", "--out", str(tmp_path / "e.csv"))
     jiyao("stats", "--period", "2026", "--format", "xlsx", "--out", str(tmp_path / "s.xlsx"))
     assert mode(data_dir) == 0o700
-    for name in ("b.db", "e.csv", "s.xlsx"):
+    for name in ("e.csv", "s.xlsx"):
         assert mode(tmp_path / name) == 0o600, name
     assert loose_modes(data_dir) == []
+    assert loose_modes(tmp_path / "b") == []
+    restored = tmp_path / "restored"
+    env["JIYAO_STORAGE__DATA_DIR"] = str(restored)
+    jiyao("restore", str(tmp_path / "b"))
+    assert loose_modes(restored) == []
 
 
 async def test_check_names_looser_modes(settings: Settings) -> None:

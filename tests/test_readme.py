@@ -71,7 +71,7 @@ def test_the_quick_start_runs_as_written(tmp_path: Path) -> None:
         ran += 1
     assert ran >= 12
     assert (tmp_path / "var" / "jiyao.db").is_file()  # the data went where README says
-    assert (tmp_path / "var" / "backup.db").is_file()
+    assert (tmp_path / "var-backup" / "MANIFEST.sha256").is_file()
 
 
 def test_the_font_named_is_the_one_ci_installs() -> None:

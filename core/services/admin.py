@@ -1,15 +1,17 @@
-"""Maintenance use cases: integrity check, audit verification, online backup."""
+"""Maintenance use cases: integrity check, audit verification, backup and restore."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
-from core.errors import StorageError
+from core.config import Settings
 from core.files import loose_modes
 from core.services import dispatch
 from core.services.context import Context
 from core.storage import audit, items, maintenance, registers
+from core.storage import backup as backups
 
 
 async def verify_audit(ctx: Context) -> list[str]:
@@ -30,19 +32,35 @@ async def check(ctx: Context) -> list[str]:
             problems.append(problem)
     problems += await dispatch.check(ctx)
     problems += await verify_audit(ctx)
+    problems += [
+        f"临时文件残留：{path}（写入时进程被终止留下；下次启动 jiyao serve 时清除）"
+        for path in await asyncio.to_thread(ctx.blobs.stale_temps)
+    ]
     problems += await asyncio.to_thread(loose_modes, ctx.data_dir)
     return problems
 
 
-async def backup(ctx: Context, dest: Path) -> Path:
-    """Copy the live database with the SQLite online backup API."""
-    return await asyncio.to_thread(_backup_to, ctx.db.path, dest)
+async def remove_stale_temps(ctx: Context) -> list[Path]:
+    """At start: the `.tmp-` files a killed writer left in the blob store, removed."""
+    return await asyncio.to_thread(ctx.blobs.remove_stale_temps)
 
 
-def _backup_to(src: Path, dest: Path) -> Path:
-    if dest.is_dir():
-        dest = dest / "jiyao-backup.db"
-    if dest.exists():
-        raise StorageError(f"备份目标已存在：{dest}")
-    maintenance.backup(src, dest)
-    return dest
+async def backup(ctx: Context, dest: Path) -> backups.BackupResult:
+    """Back up the live data directory into the new directory `dest` (the database with
+    the SQLite online backup API, every other file copied, a manifest of sha256 sums); an
+    existing directory gets a new `jiyao-backup-<UTC time>` inside it."""
+    name = f"jiyao-backup-{ctx.clock().astimezone(UTC):%Y%m%dT%H%M%SZ}"
+
+    def run() -> backups.BackupResult:
+        return backups.backup(ctx.data_dir, dest / name if dest.is_dir() else dest)
+
+    return await asyncio.to_thread(run)
+
+
+def restore(
+    settings: Settings, source: Path, *, replace: bool, now: datetime
+) -> backups.RestoreResult:
+    """Restore the backup `source` as the configured data directory (no context: nothing
+    may hold the database open while it is swapped)."""
+    return backups.restore(source, settings.storage.data_dir, replace=replace,
+                           stamp=f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}")

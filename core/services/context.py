@@ -9,9 +9,8 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.files import private_dir
 from core.storage.blobs import BlobStore
-from core.storage.db import Database
+from core.storage.db import DB_FILE, Database
 
-DB_FILE = "jiyao.db"
 BLOB_DIR = "blobs"
 
 

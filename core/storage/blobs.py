@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from core.errors import StorageError
-from core.files import private_dir, private_temp
+from core.files import fsync_dir, private_dir, private_temp, stale_temps
 
 
 class BlobStore:
@@ -40,10 +40,25 @@ class BlobStore:
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
                 raise
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except OSError as exc:
             raise StorageError(f"无法保存文件：{exc}") from exc
         return digest
+
+    def stale_temps(self) -> list[Path]:
+        """`.tmp-` files a killed writer left behind (none being written)."""
+        return stale_temps(self.root)
+
+    def remove_stale_temps(self) -> list[Path]:
+        """Remove what `stale_temps` finds; the paths removed."""
+        removed = []
+        for path in self.stale_temps():
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+        return removed
 
     def writer(self) -> BlobWriter:
         """A blob to write as it arrives (`BlobWriter`)."""
@@ -124,7 +139,7 @@ class BlobWriter:
                         self._named = None
                 except FileExistsError:
                     pass  # the same bytes are there already
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except OSError as exc:
             raise StorageError(f"无法保存文件：{exc}") from exc
         finally:
@@ -152,10 +167,3 @@ def _link_unnamed(fd: int, root: Path, final: Path) -> None:
     finally:
         os.close(root_fd)
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

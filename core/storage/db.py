@@ -37,6 +37,8 @@ from core.storage.migrate import current_version, migrate
 
 log = logging.getLogger(__name__)
 
+#: the database's name in a data directory (and in a backup of one)
+DB_FILE = "jiyao.db"
 BUSY_TIMEOUT_MS = 60_000
 # busy_timeout first: switching a fresh file to WAL already needs the database lock
 PRAGMAS = (

@@ -1,14 +1,17 @@
-"""`jiyao init`, `check`, `audit verify`, `backup`."""
+"""`jiyao init`, `check`, `audit verify`, `backup`, `restore`."""
 
 from __future__ import annotations
 
 import argparse
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 from core.errors import InvalidInputError, StorageError
+from core.files import MissingFolderError
 from core.services import admin
 from core.services.context import Context
+from core.storage.backup import MANIFEST
 from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
 from jiyao.commands.runner import with_context
 
@@ -27,10 +30,18 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("action", choices=["verify"], help="verify：校验哈希链")
     p.set_defaults(func=cmd_audit)
 
-    p = sub.add_parser("backup", help="在线备份数据库")
+    p = sub.add_parser("backup", help="在线备份数据目录（数据库、文件库和校验清单）")
     add_common(p, json_flag=False)
-    p.add_argument("out", metavar="OUT", help="备份文件（或目录）")
+    p.add_argument("out", metavar="OUT",
+                   help="新建的备份目录（已有目录时在其中新建 jiyao-backup-<时间>）")
     p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="从备份恢复到配置的数据目录（先校验清单）")
+    add_common(p, json_flag=False)
+    p.add_argument("backup", metavar="BACKUP", help="jiyao backup 写出的备份目录")
+    p.add_argument("--replace", action="store_true",
+                   help="数据目录不是空的也恢复（原目录改名为 <目录>.replaced-<时间> 保留）")
+    p.set_defaults(func=cmd_restore)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -68,14 +79,41 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     if not args.out.strip():  # Path("") is the current directory: never meant
-        raise InvalidInputError("须指定备份文件或目录，例如 jiyao backup /srv/backup/")
+        raise InvalidInputError("须指定备份目录，例如 jiyao backup /srv/backup/")
     out = Path(args.out)
     try:
         dest = with_context(args, lambda ctx: admin.backup(ctx, out))
+    except MissingFolderError as exc:
+        raise StorageError(
+            f"无法备份到 {out}：目录 {exc.filename} 不存在（不会自动创建，请先建好该目录）"
+        ) from exc
     except OSError as exc:
         where = f"（{exc.filename}：{os_reason(exc)}）" if exc.filename else f"：{os_reason(exc)}"
         raise StorageError(f"无法备份到 {out}{where}") from exc
     except sqlite3.Error as exc:
         raise StorageError(f"无法备份到 {out}：{exc}") from exc
-    print(f"已备份到 {dest}")
+    print(f"已备份到 {dest.path}：{dest.files} 个文件，共 {_size(dest.size)}；"
+          f"校验清单 {dest.path / MANIFEST}")
+    return 0
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{n / 1024:.1f} KB"
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    if not args.backup.strip():
+        raise InvalidInputError("须指定备份目录，例如 jiyao restore /srv/backup/jiyao-backup-…")
+    settings = settings_from(args)
+    source = Path(args.backup)
+    try:
+        r = admin.restore(settings, source, replace=args.replace, now=datetime.now(UTC))
+    except OSError as exc:
+        where = f"（{exc.filename}：{os_reason(exc)}）" if exc.filename else f"：{os_reason(exc)}"
+        raise StorageError(f"无法从 {source} 恢复{where}") from exc
+    data_dir = settings.storage.data_dir
+    print(f"已从 {source} 恢复 {r.files} 个文件到 {data_dir}（均与校验清单相符）")
+    if r.replaced is not None:
+        print(f"原数据目录已改名保留为 {r.replaced}")
+    print("请运行 jiyao check 检查后再启动服务。")
     return 0

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from core.clock import parse_iso
 from core.config import Settings, load_settings
 from core.errors import InvalidInputError
+from core.files import MissingFolderError
 from core.limits import MAX_COUNT, MAX_ID
 from core.registers import FIRST_YEAR, LAST_YEAR
 
@@ -172,4 +173,7 @@ def output_path(out: str | None, default_name: str) -> Path:
 
 
 def write_failed(path: Path, exc: OSError) -> InvalidInputError:
+    if isinstance(exc, MissingFolderError):
+        return InvalidInputError(
+            f"无法写入 {path}：目录 {exc.filename} 不存在（不会自动创建，请先建好该目录）")
     return InvalidInputError(f"无法写入 {path}：{os_reason(exc)}")

@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from core import deadline_rules as rules
 from core import reminder_plan as plan
 from core.errors import InvalidInputError
-from core.files import open_private, private_dir
+from core.files import atomic_file
 from core.limits import MAX_COUNT
 from core.services import disclosure, followups, overdue, reminders, requests, site, stats
 from core.services.context import Context
@@ -397,8 +397,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     data = stats.render_png(report) if args.format == "png" else stats.render_xlsx(report)
     out = output_path(args.out, f"政务公开统计-{period.key}.{args.format}")
     try:
-        private_dir(out.parent)
-        with open_private(out) as fh:
+        with atomic_file(out) as fh:
             fh.write(data)
     except OSError as exc:
         raise write_failed(out, exc) from exc

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInputError
-from core.files import open_private, private_dir
+from core.files import atomic_file
 
 
 def write_table(
@@ -20,10 +20,10 @@ def write_table(
     *,
     sheet: str,
 ) -> None:
-    """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
-    private_dir(out.parent)
+    """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX,
+    whole or not at all (`atomic_file`)."""
     if fmt == "csv":
-        with open_private(out, "w", encoding="utf-8-sig", newline="") as fh:
+        with atomic_file(out, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
             w.writerow([h for _, h in headers])
             for row in rows:
@@ -45,7 +45,7 @@ def write_table(
         ws.append(["" if row.get(k) is None else row.get(k) for k, _ in headers])
     ws.freeze_panes = "A2"
     set_print_layout(ws, header_row=1)
-    with open_private(out) as fh:
+    with atomic_file(out) as fh:
         wb.save(fh)
 
 

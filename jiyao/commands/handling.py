@@ -9,7 +9,7 @@ from typing import TypeAlias
 
 from core import slip as slip_pdf
 from core.errors import InvalidInputError
-from core.files import open_private
+from core.files import atomic_file
 from core.services import handling
 from core.services.dates import ACTOR
 from jiyao.commands.common import add_common, check_year, emit_json, output_path, write_failed
@@ -110,7 +110,7 @@ def cmd_slip(args: argparse.Namespace) -> int:
     path = output_path(args.out, f"公文处理单-{data.number}.pdf")
     pdf = slip_pdf.render(data)
     try:
-        with open_private(path) as f:
+        with atomic_file(path) as f:
             f.write(pdf)
     except OSError as exc:
         raise write_failed(path, exc) from exc

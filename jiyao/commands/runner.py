@@ -9,7 +9,8 @@ from typing import TypeVar
 
 from core.config import Settings
 from core.errors import StorageError
-from core.services.context import DB_FILE, Context, open_context
+from core.services.context import Context, open_context
+from core.storage.db import DB_FILE
 from jiyao.commands.common import os_reason, settings_from
 
 T = TypeVar("T")
