@@ -16,6 +16,7 @@ from datetime import date, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import localtime
 from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH, REASON_ZH, Kind, Outcome
@@ -81,8 +82,7 @@ def item_ref_in(text: str | None) -> int | None:
 
 # ------------------------------------------------------------------ times
 def local(settings: Settings, at: datetime) -> str:
-    lt = at.astimezone(settings.tz)
-    return f"{lt.year}年{lt.month}月{lt.day}日 {lt:%H:%M}"
+    return localtime.full_zh(at, settings.tz)
 
 
 def day_text(text: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
+from core import localtime
 from core.calendar import WorkCalendar, WorkDate
 from core.config import Settings
 
@@ -50,7 +51,7 @@ def work_calendar(settings: Settings) -> WorkCalendar:
 
 def local_date(settings: Settings, at: datetime) -> date:
     """The office's date at `at`."""
-    return at.astimezone(settings.tz).date()
+    return localtime.local_date(at, settings.tz)
 
 
 def work_date(text: str | None, provisional: int | bool) -> WorkDate | None:

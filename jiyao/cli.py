@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Sequence
 
 from core.errors import JiyaoError
+from jiyao import logs
 
 #: subcommand modules under jiyao.commands (in the order `--help` lists them) and the
 #: subcommands each registers, so a command imports only its own module (fast start-up)
@@ -199,11 +200,7 @@ def _run(args_in: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # pypdf warns on every damaged PDF; intake records those as findings already
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logs.setup()
     args_in = list(sys.argv[1:] if argv is None else argv)
     try:
         return _run(args_in)

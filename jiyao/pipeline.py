@@ -23,6 +23,7 @@ from core.config import Settings
 from core.services import pipeline
 from core.services.context import Context
 from core.services.pipeline import Worker
+from jiyao import logs
 
 log = logging.getLogger("jiyao.pipeline")
 
@@ -66,11 +67,7 @@ def worker_main(settings: Settings, index: int, parent: int) -> None:
     from jiyao import serve
     from jiyao.memory import return_large_buffers
 
-    logging.basicConfig(
-        level=logging.INFO,
-        format=f"%(asctime)s %(levelname)s %(name)s[w{index}]: %(message)s",
-    )
-    logging.getLogger("pypdf").setLevel(logging.ERROR)
+    logs.setup(f"%(asctime)s %(levelname)s %(name)s[w{index}]: %(message)s")
     return_large_buffers()
     # the edge first: a sender waits for its 250, a decision may wait a moment
     with contextlib.suppress(OSError):

@@ -12,6 +12,7 @@ from typing import Protocol
 from core.config import Settings
 from core.services import admin, push
 from core.services.context import Context, open_context
+from jiyao import logs
 
 log = logging.getLogger("jiyao.serve")
 
@@ -97,6 +98,7 @@ async def run(settings: Settings, factories: Sequence[ComponentFactory]) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    logs.use_zone(settings.tz, settings.office.timezone)
     try:
         log.info("数据目录：%s", settings.storage.data_dir.resolve())
         if removed := await admin.remove_stale_temps(ctx):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from core.clock import parse_iso
+from core import localtime
 from core.config import REGISTRY_OWNER, DispatchCode, Settings, Staff
 from core.config import Disclosure as DisclosureConfig
 from core.copies import CopyCount, count_copies
@@ -454,8 +454,7 @@ def record(ctx: Context, row: Row) -> dict[str, Any]:
     out["missing"] = missing_attributes(row)
     out["short"] = (format_short(row["code"], row["seq"]) if row["style"] == "issue"
                     else row["number"])
-    out["taken_at_local"] = (parse_iso(row["taken_at"]).astimezone(ctx.settings.tz)
-                             .strftime("%Y-%m-%d %H:%M"))
+    out["taken_at_local"] = localtime.stored_minute(row["taken_at"], ctx.settings.tz)
     return out
 
 

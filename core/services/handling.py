@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core import handling as rules
+from core import localtime
 from core import reminder_plan as plan
 from core.config import Settings
 from core.errors import ConflictError, InvalidInputError
@@ -378,7 +379,7 @@ async def remind_held_copies(ctx: Context, now: datetime) -> int:
 # ------------------------------------------------------------------ 公文处理单
 def _full_time(settings: Settings, at: datetime) -> str:
     """2026年3月2日 17:05 (the slip is filed for years: it carries the year)."""
-    return f"{at.astimezone(settings.tz).year}年{local_time(settings, at)}"
+    return localtime.full_zh(at, settings.tz)
 
 
 async def slip(ctx: Context, ref: str) -> Slip:

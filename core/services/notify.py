@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core import localtime
 from core.config import Settings
 from core.routing import registry_staff
 from core.services.context import Context
@@ -19,8 +20,7 @@ EVENT_NOTICE = "chat_notice"
 
 def local_time(settings: Settings, at: datetime) -> str:
     """3月2日 17:05 in the office's timezone."""
-    local = at.astimezone(settings.tz)
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
+    return localtime.month_day_zh(at, settings.tz)
 
 
 def item_label(settings: Settings, item: Row, number: str | None) -> str:

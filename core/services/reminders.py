@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from core import localtime
 from core import reminder_plan as plan
 from core.clock import parse_iso
 from core.config import Settings
@@ -88,7 +89,7 @@ async def _send_due(ctx: Context, now: datetime) -> tuple[int, int, int]:
                     continue
                 text = row["text"]
                 if late:
-                    planned = due_at.astimezone(ctx.settings.tz).strftime("%Y-%m-%d %H:%M")
+                    planned = localtime.minute(due_at, ctx.settings.tz)
                     text = f"{LATE_MARK}{text}\n（原定 {planned} 发送，因系统停机延误）"
                 for chat in resolve_targets(ctx.settings, row["target"]):
                     await outbox.enqueue(

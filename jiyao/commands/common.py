@@ -11,9 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from core.clock import parse_iso
 from core.config import Settings, load_settings
 from core.errors import InvalidInputError
 from core.files import MissingFolderError
@@ -94,11 +92,6 @@ def emit_json_lines(rows: Iterable[Mapping[str, Any]]) -> None:
     """A list as one JSON object per line (nothing at all for an empty list)."""
     for row in rows:
         emit_json(row)
-
-
-def local_time(text: str | None, tz: ZoneInfo) -> str | None:
-    """A stored UTC time as staff read it: local, to the minute."""
-    return parse_iso(text).astimezone(tz).strftime("%Y-%m-%d %H:%M") if text else text
 
 
 # ------------------------------------------------------------ argument types

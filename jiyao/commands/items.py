@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from core.errors import InvalidInputError
+from core.localtime import stored_minute
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Outcome
 from core.services import pipeline, receive
 from jiyao.commands.common import (
@@ -17,7 +18,6 @@ from jiyao.commands.common import (
     check_year,
     emit_json,
     emit_json_lines,
-    local_time,
     positive_arg,
     settings_from,
 )
@@ -63,7 +63,7 @@ def cmd_queue(args: argparse.Namespace) -> int:
     sys.stdout.write(
         f"待处理：{state.received} 件（其中处理中 {state.in_progress} 件）\n"
         f"待人工处理：{state.shunted} 件（jiyao items --outcome shunted 查看）\n"
-        f"最早等待：{local_time(state.oldest, settings.tz) or '无'}\n"
+        f"最早等待：{stored_minute(state.oldest, settings.tz) or '无'}\n"
         f"处理速度：近 {pipeline.RATE_MINUTES} 分钟每分钟 {state.per_minute:.1f} 件\n"
     )
     return 0
@@ -120,7 +120,7 @@ def _human(row: dict[str, Any], tz: Any) -> dict[str, str]:
         title = title[: TITLE_WIDTH - 1] + "…"
     return {
         "id": str(row["id"]),
-        "received": local_time(row["received"], tz) or "",
+        "received": stored_minute(row["received"], tz) or "",
         "channel": CHANNEL_ZH.get(row["channel"], row["channel"]),
         "outcome": OUTCOME_ZH.get(row["outcome"], row["outcome"]),
         "kind": row["kind"] or "",

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from core.errors import InvalidInputError
+from core.localtime import stored_day, stored_minute
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Kind
 from core.services import handling, registry
 from core.services.context import Context
 from jiyao.commands.common import (
     add_common,
     emit_json,
-    local_time,
     month_arg,
     settings_from,
     year_arg,
@@ -137,7 +137,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         "outcome": OUTCOME_ZH.get(item["outcome"], item["outcome"]),
         "reason": REASON_ZH.get(item["reason"] or "", item["reason"]),
         "channel": CHANNEL_ZH.get(item["channel"], item["channel"]),
-        "received_at": local_time(item["received_at"], tz),
+        "received_at": stored_minute(item["received_at"], tz),
     }
     for key, label in FIELD_ZH.items():
         if shown.get(key) not in (None, ""):
@@ -195,17 +195,24 @@ def cmd_correct(args: argparse.Namespace) -> int:
 
 
 def cmd_errors(args: argparse.Namespace) -> int:
+    tz = settings_from(args).tz
     rep = with_context(args, lambda ctx: registry.errors(ctx, year=args.year))
     if args.json:
         emit_json(rep.as_json())
         return 0
-    print(f"{rep.year}年：登记 {rep.registrations} 件，更正 {len(rep.corrections)} 件，"
-          f"错情率 {rep.rate:.2%}（上限 1%{'，已超' if rep.rate > 0.01 else ''}）")
-    for c in rep.corrections:
-        print(f"  {c['old_number'] or '收件 ' + str(c['item_id'])}：{c['from']}→{c['to']}，"
-              f"{c['reason']}（{c['actor']}，{c['at'][:10]}）"
-              + (f"，新编号 {c['new_number']}" if c["new_number"] else ""))
+    print("\n".join(error_lines(rep, tz)))
     return 0
+
+
+def error_lines(rep: registry.ErrorReport, tz: tzinfo) -> list[str]:
+    """`jiyao errors` as staff read it: the rate, then one line per correction (local date)."""
+    head = (f"{rep.year}年：登记 {rep.registrations} 件，更正 {len(rep.corrections)} 件，"
+            f"错情率 {rep.rate:.2%}（上限 1%{'，已超' if rep.rate > 0.01 else ''}）")
+    return [head, *(
+        f"  {c['old_number'] or '收件 ' + str(c['item_id'])}：{c['from']}→{c['to']}，"
+        f"{c['reason']}（{c['actor']}，{stored_day(c['at'], tz)}）"
+        + (f"，新编号 {c['new_number']}" if c["new_number"] else "")
+        for c in rep.corrections)]
 
 
 async def export_incoming(ctx: Context, year: int) -> list[dict[str, Any]]:
@@ -213,7 +220,7 @@ async def export_incoming(ctx: Context, year: int) -> list[dict[str, Any]]:
     rows = await registry.register_rows(ctx, year=year)
     for row in rows:
         for key in ("registered_at", "received_at"):
-            row[key] = local_time(row[key], ctx.settings.tz)
+            row[key] = stored_minute(row[key], ctx.settings.tz)
     return rows
 
 
