@@ -429,3 +429,35 @@ def test_label_lines_inside_the_text_stay_in_the_text() -> None:
     )
     assert "报名时间：2024年5月10日前" in f.body
     assert val(f.deadline) == date(2024, 5, 10)
+
+
+ANNEXED = """甘孜州财政局文件
+甘财发〔2024〕12号
+甘孜州财政局关于下达2024年民族地区转移支付资金的通知
+各县（市）人民政府：
+现将资金下达给你们，具体分配见附件。
+附件：１．2024年民族地区转移支付资金分配表
+　　　２．资金使用管理要求
+甘孜州财政局
+2024年6月3日
+附件1
+2024年民族地区转移支付资金分配表
+"""
+
+
+def test_attachment_note_is_read_with_its_numbered_lines() -> None:
+    """附件说明: the `附件：` line above the 署名 and the numbered lines under it."""
+    f = extract_fields(ANNEXED)
+    assert val(f.attachment_note) == "1．2024年民族地区转移支付资金分配表\n2．资金使用管理要求"
+    assert f.attachment_note is not None
+    first = f.attachment_note.source_text.splitlines()[0]
+    assert first == "附件：１．2024年民族地区转移支付资金分配表"
+    assert val(f.date) == date(2024, 6, 3)
+
+
+def test_an_annex_after_the_date_is_no_attachment_note() -> None:
+    """The 附件 itself (after the 成文日期), or a note only its 正文 mentions, is not one."""
+    note = "附件：１．2024年民族地区转移支付资金分配表\n　　　２．资金使用管理要求\n"
+    text = ANNEXED.replace(note, "")
+    assert extract_fields(text).attachment_note is None
+    assert val(extract_fields(FULL).attachment_note) is None

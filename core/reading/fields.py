@@ -59,6 +59,7 @@ class DocumentFields:
     cc: Field[str] | None = None  # 抄送/抄报机关, without the full stop
     signature: Field[str] | None = None  # 署名 (the organ line above the date)
     date: Field[dt.date] | None = None  # 成文日期
+    attachment_note: Field[str] | None = None  # 附件说明, without 附件：
     note: Field[str] | None = None  # 附注, without the parentheses
     printed_by: Field[str] | None = None  # 印发机关
     printed_date: Field[dt.date] | None = None  # 印发日期
@@ -646,6 +647,33 @@ def _read_tail(lines: list[str], start: int, values: dict[str, Field[Any]]) -> i
     return body_end
 
 
+#: the 附件说明 under the 正文: `附件：…`, its list wrapped or numbered on the lines below
+_ANNEX_NOTE_RE = re.compile(r"^附件[:：]")
+_ANNEX_ITEM_RE = re.compile(r"^[0-9０-９]{1,2}[.．、]")
+
+
+def _read_attachment_note(
+    lines: list[str], start: int, end: int, values: dict[str, Field[Any]]
+) -> None:
+    """附件说明: the `附件：` line between the 正文 and the 署名, with the numbered lines
+    (`2.…`) under it; the 附件 itself (`附件` alone, after the 成文日期) is not it."""
+    for i in range(start, end):
+        squeezed = _squeeze(lines[i])
+        if not _ANNEX_NOTE_RE.match(squeezed):
+            continue
+        parts = [_ANNEX_NOTE_RE.sub("", squeezed)]
+        src = [lines[i].strip()]
+        for line in lines[i + 1 : end]:
+            if not _ANNEX_ITEM_RE.match(_squeeze(line)):
+                break
+            parts.append(_squeeze(line))
+            src.append(line.strip())
+        text = "\n".join(p for p in parts if p)
+        if text:
+            values["attachment_note"] = Field(_halfwidth_alnum(text), "\n".join(src))
+        return
+
+
 def _written_date_line(lines: list[str], start: int) -> int | None:
     """The 成文日期: the first date line under a 署名; else the first date line at all.
 
@@ -880,6 +908,7 @@ def extract_fields(text: str, *, year_hint: int | None = None) -> DocumentFields
     values = head.values
     _fill_from_meta(values, meta)
     body_end = _read_tail(lines, head.end, values)
+    _read_attachment_note(lines, head.end, body_end, values)
     body = "".join(_squeeze(x) for x in lines[head.end : body_end])
     written = values.get("date")
     deadline = find_deadline(

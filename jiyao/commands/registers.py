@@ -119,6 +119,8 @@ FIELD_ZH = {
     "id": "收件序号", "number": "登记号", "kind": "类别", "outcome": "结果", "reason": "原因",
     "received_at": "收文时间", "channel": "渠道", "sender": "来文单位", "doc_number": "文号",
     "doc_type": "文种", "title": "标题", "secrecy": "密级", "urgency": "紧急程度",
+    "copy_no": "份号", "signer": "签发人", "addressees": "主送", "cc": "抄送",
+    "written_on": "成文日期", "attachment_note": "附件说明",
     "envelope_no": "信封编号", "rule": "分类规则", "evidence": "依据", "deadline": "办理期限",
 }
 
@@ -221,6 +223,8 @@ INCOMING_HEADERS = [
     ("number", "登记号"), ("kind", "类别"), ("status", "状态"), ("registered_at", "登记时间"),
     ("received_at", "收文时间"), ("channel", "渠道"), ("sender", "来文单位"),
     ("doc_number", "文号"), ("title", "标题"), ("secrecy", "密级"), ("urgency", "紧急程度"),
+    ("copy_no", "份号"), ("signer", "签发人"), ("addressees", "主送"), ("cc", "抄送"),
+    ("written_on", "成文日期"), ("attachment_note", "附件说明"),
     ("note", "备注"), ("replaced_by_number", "更正/转办后编号"),
 ]
 
