@@ -174,12 +174,24 @@ _DOCNO_ANY_RE = re.compile(rf"(?<![{_CJK}]){_DOCNO_CORE}")
 _DOCNO_SPLIT_RE = re.compile(rf"^{_DOCNO_CORE}$")
 
 
-def normalize_doc_number(text: str) -> str | None:
-    """`川府发 [2024] 第21号`, `川府发（2024）21号`… → `川府发〔2024〕21号`; None if none."""
-    m = _DOCNO_ANY_RE.search(fold(text))
-    if m is None:
-        return None
+def _canonical(m: re.Match[str]) -> str:
+    """The GB/T 9704 form of a matched 字号: full year in 〔〕, no leading zeros, no 第."""
     return f"{m['code']}〔{m['year']}〕{int(m['seq'])}号"
+
+
+def normalize_doc_number(text: str) -> str | None:
+    """The first 字号 in `text` (`川府发 [2024] 第21号`, `川府发（2024）21号`…) as
+    `川府发〔2024〕21号`; None if none."""
+    m = _DOCNO_ANY_RE.search(fold(text))
+    return _canonical(m) if m is not None else None
+
+
+def canonical_doc_number(text: str) -> str | None:
+    """A 字号 standing alone, as staff type one from paper (`川府发 [2024] 21号`,
+    `川府发【2024】21号`, `川府发（2024）第21号`), in the form a received one is stored
+    in (`川府发〔2024〕21号`); None when the text is anything but one 字号."""
+    m = _DOCNO_SPLIT_RE.match(fold(text))
+    return _canonical(m) if m is not None else None
 
 
 def split_doc_number(number: str) -> tuple[str, int, int] | None:
@@ -432,8 +444,7 @@ def _read_structural(line: str, values: dict[str, Field[Any]]) -> bool:
     folded = fold(line)
     m = _DOCNO_LINE_RE.match(folded)
     if m is not None:
-        number = f"{m['code']}〔{m['year']}〕{int(m['seq'])}号"
-        values["doc_number"] = Field(number, line.strip())
+        values["doc_number"] = Field(_canonical(m), line.strip())
         if m["signer"]:
             values["signer"] = Field(m["signer"], line.strip())
         return True
