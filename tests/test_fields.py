@@ -461,3 +461,40 @@ def test_an_annex_after_the_date_is_no_attachment_note() -> None:
     text = ANNEXED.replace(note, "")
     assert extract_fields(text).attachment_note is None
     assert val(extract_fields(FULL).attachment_note) is None
+
+
+def test_a_garbled_number_line_is_not_glued_onto_the_addressees() -> None:
+    """A 字号 line a page garbled (no closing bracket, no 号) above the 主送 stays out of it."""
+    text = ("巴塘县人民政府办公室关于印发巴塘县森林防火预案的通知\n"
+            "巴府办发〔202431\n"
+            "各乡（镇）人民政府，县级各部门：\n"
+            "现将预案印发给你们，请认真贯彻执行。\n"
+            "巴塘县人民政府办公室\n2024年3月5日\n")
+    f = extract_fields(text)
+    assert val(f.addressees) == "各乡（镇）人民政府，县级各部门"
+    assert val(f.date) == date(2024, 3, 5)
+
+
+def test_date_and_organ_under_the_title_are_read_apart_from_the_addressees() -> None:
+    """A law database prints the organ, the title again, then `date，organ` above the 主送."""
+    text = ("四川省民政厅关于社会组织年检有关问题的复函\n"
+            "四川省民政厅\n"
+            "四川省民政厅关于社会组织年检有关问题的复函\n"
+            "2019年4月2日，四川省民政厅\n"
+            "甘孜州民政局：\n"
+            "你局来函收悉。经研究，现函复如下：社会组织年检按原规定办理。\n")
+    f = extract_fields(text)
+    assert val(f.date) == date(2019, 4, 2)
+    assert val(f.addressees) == "甘孜州民政局"
+    assert f.body.startswith("你局来函收悉")
+
+
+def test_addressees_run_on_into_the_text_are_split() -> None:
+    """`主送： 正文…` on one line (a page that joined the paragraphs): the 主送 is read."""
+    text = ("甘孜州应急管理局关于征求应急预案修改意见的函\n"
+            "州级有关部门： 为做好防汛工作，现征求意见。请于6月18日前反馈。\n"
+            "甘孜州应急管理局\n2024年6月10日\n")
+    f = extract_fields(text)
+    assert val(f.addressees) == "州级有关部门"
+    assert f.body.startswith("为做好防汛工作")
+    assert val(f.deadline) == date(2024, 6, 18)

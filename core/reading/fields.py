@@ -368,6 +368,11 @@ def _read_head(lines: list[str]) -> _Head:
 #: a line in parentheses that holds a 字号 or a date: （川办函[2011]36号 2011年3月3日）
 _BRACKETED_RE = re.compile(r"^[(（](?P<inner>[^()（）]{4,40})[)）]$")
 _AFTER_TITLE_LINES = 5
+#: a law database's line under the title: the 成文日期 and the issuing organ
+#: (`1964年2月10日，最高法院司法行政厅`)
+_DATED_ORGAN_RE = re.compile(
+    rf"^{_NUM}年{_NUM}月{_NUM}日[,，、]?(?P<organ>[{_CJK}()]{{4,30}})$"
+)
 
 
 def _repeated_title(lines: list[str], at: int, values: dict[str, Field[Any]]) -> int:
@@ -408,10 +413,13 @@ def _read_after_title(lines: list[str], start: int, values: dict[str, Field[Any]
                 values.setdefault("date", Field(written, line.strip()))
             i += 1
             continue
-        if _DATE_LINE_RE.match(folded):
+        dated = _DATED_ORGAN_RE.match(folded)
+        if _DATE_LINE_RE.match(folded) or (dated and _is_organ_line(dated["organ"])):
             written = parse_date(line)
             if written is not None:
                 values.setdefault("date", Field(written, line.strip()))
+            if dated:
+                values.setdefault("issuer", Field(dated["organ"], line.strip()))
             i += 1
             continue
         repeated = _repeated_title(lines, i, values)
@@ -421,6 +429,7 @@ def _read_after_title(lines: list[str], start: int, values: dict[str, Field[Any]
         following = fold(lines[i + 1]) if i + 1 < len(lines) else ""
         if _is_organ_line(_squeeze(line)) and (
             _DATE_LINE_RE.match(following) or _DOCNO_LINE_RE.match(following)
+            or _repeated_title(lines, i + 1, values)
         ):
             values.setdefault("issuer", Field(_squeeze(line), line.strip()))
             i += 1
@@ -596,6 +605,10 @@ def _organ_of_masthead(line: str) -> str:
 _NOT_ADDRESSEES_RE = re.compile("如下|现将|现就|根据|按照|为了|为进一步|经研究|特此")
 
 
+#: a bracketed year or number, as in a 字号 (牟政办发〔2017〕46号): never in a 主送
+_NOT_ADDRESSEE_LINE_RE = re.compile(rf"[{re.escape(_OPEN)}]\d")
+
+
 def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]) -> int:
     """主送: the line(s) right after the title that end with a colon."""
     for end in range(start, min(len(lines), start + _MAX_TITLE_LINES)):
@@ -603,11 +616,18 @@ def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]
         if _is_sentence(lines[end]) or _NOT_ADDRESSEES_RE.search(folded) or _DATE_RE.search(folded):
             return start
         if _ends_with_colon(lines[end]):
-            raw = "".join(_squeeze(x) for x in lines[start : end + 1])
+            # a line above that no 主送 wraps onto (a garbled 字号, a page's remnant) is
+            # left out: the 主送 is the lines from the last such one down to the colon
+            first = max(
+                (k + 1 for k in range(start, end) if _NOT_ADDRESSEE_LINE_RE.search(
+                    fold(lines[k])) or not re.search(f"[{_CJK}]", lines[k])),
+                default=start,
+            )
+            raw = "".join(_squeeze(x) for x in lines[first : end + 1])
             raw = re.sub(r"^主送[:：]", "", raw).rstrip(":：")
             if raw:
                 values["addressees"] = Field(
-                    raw, "\n".join(x.strip() for x in lines[start : end + 1])
+                    raw, "\n".join(x.strip() for x in lines[first : end + 1])
                 )
             return end + 1
     return start
@@ -869,6 +889,19 @@ def _split_trailing_number(line: str) -> list[str]:
     return [m["text"], m["paren"]]
 
 
+#: a 主送 and the 正文 run together on one line (a page that joins paragraphs): `市直有关
+#: 部门： 为切实做好……`; the space after the colon is what a joined paragraph leaves
+_ADDRESSEES_RUN_ON_RE = re.compile(r"^(?P<to>[^:：。；]{2,80}[:：])\s+(?P<rest>\S.*)$")
+_ADDRESSEE_ENDS = (*_ORGAN_SUFFIXES, "部门", "单位", "机构")
+
+
+def _split_addressees(line: str) -> list[str]:
+    m = _ADDRESSEES_RUN_ON_RE.match(line.strip())
+    if m is None or not _squeeze(m["to"]).rstrip(":：").endswith(_ADDRESSEE_ENDS):
+        return _split_trailing_number(line)
+    return [m["to"], m["rest"]]
+
+
 def _layout_lines(text: str) -> tuple[list[str], dict[str, Field[str]]]:
     """The document's lines, one printed element a line, and what a page's metadata
     block said (标题, 发文字号, 发布机关): that block is no part of the document."""
@@ -882,8 +915,11 @@ def _layout_lines(text: str) -> tuple[list[str], dict[str, Field[str]]]:
                 if pairs is not None:
                     _keep_meta(pairs, part, meta)
                     continue
+                if in_head:
+                    lines.extend(_split_addressees(part))
+                else:
+                    lines.extend(_split_trailing_number(part))
                 in_head = in_head and not _is_sentence(part)
-                lines.extend(_split_trailing_number(part))
     return [ln for ln in lines if ln], meta
 
 
