@@ -498,3 +498,14 @@ def test_addressees_run_on_into_the_text_are_split() -> None:
     assert val(f.addressees) == "州级有关部门"
     assert f.body.startswith("为做好防汛工作")
     assert val(f.deadline) == date(2024, 6, 18)
+
+
+def test_a_latin_o_typed_for_zero_reads_as_a_date() -> None:
+    assert parse_date("二O一一年五月十六日") == date(2011, 5, 16)
+    assert parse_date("二Ｏ二四年1月5日") == date(2024, 1, 5)
+
+
+def test_a_date_line_that_lost_its_last_day_character_is_the_written_date() -> None:
+    text = ("九龙县人民政府办公室关于印发防汛预案的通知\n各乡（镇）人民政府：\n"
+            "现将预案印发给你们，请认真贯彻执行。\n九龙县人民政府办公室\n2018年3月13\n")
+    assert val(extract_fields(text).date) == date(2018, 3, 13)

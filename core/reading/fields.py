@@ -108,6 +108,8 @@ def _squeeze(text: str) -> str:
 _CN_DIGITS = {
     "〇": 0,
     "○": 0,
+    "O": 0,  # a Latin O typed for 〇 (二O一一年), Ｏ folded to it
+    "o": 0,
     "零": 0,
     "一": 1,
     "二": 2,
@@ -138,7 +140,7 @@ def _cn_number(text: str) -> int | None:
     return None
 
 
-_NUM = r"[0-9〇○零一二三四五六七八九十两]{1,4}"
+_NUM = r"[0-9〇○Oo零一二三四五六七八九十两]{1,4}"
 _DATE_RE = re.compile(rf"({_NUM})年({_NUM})月({_NUM})日")
 
 
@@ -415,7 +417,7 @@ def _read_after_title(lines: list[str], start: int, values: dict[str, Field[Any]
             continue
         dated = _DATED_ORGAN_RE.match(folded)
         if _DATE_LINE_RE.match(folded) or (dated and _is_organ_line(dated["organ"])):
-            written = parse_date(line)
+            written = _line_date(line)
             if written is not None:
                 values.setdefault("date", Field(written, line.strip()))
             if dated:
@@ -637,7 +639,14 @@ def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]
 
 _CC_RE = re.compile(r"^(?:抄送|抄报|抄)[:：]")
 _PRINTED_RE = re.compile(rf"^(?P<organ>.*?)(?P<date>{_NUM}年{_NUM}月{_NUM}日)印发$")
-_DATE_LINE_RE = re.compile(rf"^{_NUM}年{_NUM}月{_NUM}日$")
+#: a date on a line of its own; a web copy may have lost its last 日 (2018年3月13)
+_DATE_LINE_RE = re.compile(rf"^({_NUM})年({_NUM})月({_NUM})日?$")
+
+
+def _line_date(line: str) -> dt.date | None:
+    """The date of a line that is only a date (see _DATE_LINE_RE), else the first date in it."""
+    m = _DATE_LINE_RE.match(fold(line))
+    return _make_date(m.group(1), m.group(2), m.group(3)) if m else parse_date(line)
 _NOTE_RE = re.compile(r"^[(（](?P<note>.+)[)）]$")
 #: a 主送 placed at the foot, or the 分送 line of a 纪要 (which has no 主送 of its own)
 _MAIN_TO_RE = re.compile(r"^(?:主送|分送|发送)[:：]")
@@ -648,7 +657,7 @@ def _read_tail(lines: list[str], start: int, values: dict[str, Field[Any]]) -> i
     body_end = len(lines)
     date_at = _written_date_line(lines, start)
     if date_at is not None:
-        written = parse_date(lines[date_at])
+        written = _line_date(lines[date_at])
         if written is not None:
             values["date"] = Field(written, lines[date_at].strip())
         body_end = _signature_start(lines, date_at, start, values)
