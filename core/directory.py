@@ -7,6 +7,7 @@ and `各市（州） 人民政府` are the same name.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -38,6 +39,11 @@ _CONNECTORS = "和及与、"
 _LIST_SEPARATORS = "，,；;"
 #: words that make a name generic (a group), not one specific organ
 _GENERIC_MARKS = ("各", "有关", "全省", "全州", "全国", "所属", "相关")
+
+
+#: how alike (difflib's ratio, 0–1) a directory name must be to be offered for an
+#: unknown one: 康定市政府 / 康定市人民政府 0.83, 康定人民政府 / 泸定县人民政府 0.77
+_CLOSE_CUTOFF = 0.6
 
 
 class Relation(StrEnum):
@@ -297,6 +303,13 @@ class Directory:
             if name.startswith(fold_name(known)):
                 return self._organs[known]
         return None
+
+    def closest_names(self, text: str, n: int = 3) -> list[str]:
+        """The organ names nearest to a name the directory does not know (康定市政府 →
+        康定市人民政府), closest first; none when nothing is near."""
+        folded = {fold_name(name): name for name in self._organs}
+        near = difflib.get_close_matches(fold_name(text), folded, n=n, cutoff=_CLOSE_CUTOFF)
+        return [folded[name] for name in near]
 
     @staticmethod
     def same_family(a: Organ, b: Organ) -> bool:

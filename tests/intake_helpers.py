@@ -21,6 +21,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from core.reading.decide import ELEMENT_KEYS
 from tests.conftest import CORPUS, EXAMPLE, NO_OCR_ENV, ROOT
 
 OFFICE = "shouwen@gzz.gov.cn"
@@ -278,9 +279,30 @@ def sealed_secrets(label: dict[str, Any], raw: bytes) -> dict[str, str]:
     return secrets
 
 
+def sealed_elements(raw: bytes) -> dict[str, str]:
+    """The 份号, 签发人, 主送, 抄送, 成文日期 and 附件说明 printed inside a sealed item's
+    document (read here as an unsealed one would be), each as printed, unless the
+    envelope shows it: none of them may appear in any output."""
+    from core.reading.decide import extract_parts
+    from core.reading.fields import extract_fields
+    from core.reading.mail import parse_message
+
+    parsed = parse_message(raw)
+    texts = [x.text for x in extract_parts(parsed).values() if x.status == "ok"]
+    fields = extract_fields(next((t for t in texts if t.strip()), parsed.body_text or ""))
+    found = {
+        key: f.source_text if key == "date" else str(f.value)
+        for key in ("copy_no", "signer", "addressees", "cc", "date", "attachment_note")
+        if (f := getattr(fields, key)) is not None
+    }
+    envelope = envelope_text(raw)
+    return {k: v for k, v in found.items() if v not in envelope}
+
+
 def allowed_sealed_fields(label: dict[str, Any], raw: bytes) -> dict[str, Any]:
     """What a sealed item's record holds: envelope facts, and 字号/密级 of a 绝密 head;
-    `title`, `doc_type` and every forbidden value are null."""
+    `title`, `doc_type`, every forbidden value and every other element (ELEMENT_KEYS)
+    are null."""
     secrets = sealed_secrets(label, raw)
     expected: dict[str, Any] = {
         "outcome": "sealed", "kind": None, "reason": label["reason"], "title": None,
@@ -289,6 +311,7 @@ def allowed_sealed_fields(label: dict[str, Any], raw: bytes) -> dict[str, Any]:
     for key in ("doc_number", "sender"):
         expected[key] = None if key in secrets else label.get(key)
     expected["secrecy"] = "绝密" if label["reason"] == "top_secret" else None
+    expected.update(dict.fromkeys(ELEMENT_KEYS))  # 份号, 签发人, 主送, 抄送, 成文日期, 附件说明
     if label.get("envelope_no"):
         expected["envelope_no"] = label["envelope_no"]
     return expected

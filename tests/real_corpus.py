@@ -131,11 +131,11 @@ def report(result: Score, rows: Mapping[str, Mapping[str, Any]]) -> str:
         f"错误：{' '.join(result.wrong) or '无'}",
         f"转人工：{' '.join(result.deferred) or '无'}",
         "",
-        "字段          正确/总数   准确率",
+        "字段              正确/总数   准确率",
     ]
     for key, (right, total) in result.fields.items():
-        lines.append(f"{key:<12}  {right:>3}/{total:<3}     {100 * right / total:6.1f}%")
-    lines.append(f"{'(all)':<12}  {'':>7}     {100 * result.field_accuracy:6.1f}%")
+        lines.append(f"{key:<16}  {right:>3}/{total:<3}     {100 * right / total:6.1f}%")
+    lines.append(f"{'(all)':<16}  {'':>7}     {100 * result.field_accuracy:6.1f}%")
     lines.append("")
     for name, missed in result.misses.items():
         row = rows[name]

@@ -429,3 +429,83 @@ def test_label_lines_inside_the_text_stay_in_the_text() -> None:
     )
     assert "报名时间：2024年5月10日前" in f.body
     assert val(f.deadline) == date(2024, 5, 10)
+
+
+ANNEXED = """甘孜州财政局文件
+甘财发〔2024〕12号
+甘孜州财政局关于下达2024年民族地区转移支付资金的通知
+各县（市）人民政府：
+现将资金下达给你们，具体分配见附件。
+附件：１．2024年民族地区转移支付资金分配表
+　　　２．资金使用管理要求
+甘孜州财政局
+2024年6月3日
+附件1
+2024年民族地区转移支付资金分配表
+"""
+
+
+def test_attachment_note_is_read_with_its_numbered_lines() -> None:
+    """附件说明: the `附件：` line above the 署名 and the numbered lines under it."""
+    f = extract_fields(ANNEXED)
+    assert val(f.attachment_note) == "1．2024年民族地区转移支付资金分配表\n2．资金使用管理要求"
+    assert f.attachment_note is not None
+    first = f.attachment_note.source_text.splitlines()[0]
+    assert first == "附件：１．2024年民族地区转移支付资金分配表"
+    assert val(f.date) == date(2024, 6, 3)
+
+
+def test_an_annex_after_the_date_is_no_attachment_note() -> None:
+    """The 附件 itself (after the 成文日期), or a note only its 正文 mentions, is not one."""
+    note = "附件：１．2024年民族地区转移支付资金分配表\n　　　２．资金使用管理要求\n"
+    text = ANNEXED.replace(note, "")
+    assert extract_fields(text).attachment_note is None
+    assert val(extract_fields(FULL).attachment_note) is None
+
+
+def test_a_garbled_number_line_is_not_glued_onto_the_addressees() -> None:
+    """A 字号 line a page garbled (no closing bracket, no 号) above the 主送 stays out of it."""
+    text = ("巴塘县人民政府办公室关于印发巴塘县森林防火预案的通知\n"
+            "巴府办发〔202431\n"
+            "各乡（镇）人民政府，县级各部门：\n"
+            "现将预案印发给你们，请认真贯彻执行。\n"
+            "巴塘县人民政府办公室\n2024年3月5日\n")
+    f = extract_fields(text)
+    assert val(f.addressees) == "各乡（镇）人民政府，县级各部门"
+    assert val(f.date) == date(2024, 3, 5)
+
+
+def test_date_and_organ_under_the_title_are_read_apart_from_the_addressees() -> None:
+    """A law database prints the organ, the title again, then `date，organ` above the 主送."""
+    text = ("四川省民政厅关于社会组织年检有关问题的复函\n"
+            "四川省民政厅\n"
+            "四川省民政厅关于社会组织年检有关问题的复函\n"
+            "2019年4月2日，四川省民政厅\n"
+            "甘孜州民政局：\n"
+            "你局来函收悉。经研究，现函复如下：社会组织年检按原规定办理。\n")
+    f = extract_fields(text)
+    assert val(f.date) == date(2019, 4, 2)
+    assert val(f.addressees) == "甘孜州民政局"
+    assert f.body.startswith("你局来函收悉")
+
+
+def test_addressees_run_on_into_the_text_are_split() -> None:
+    """`主送： 正文…` on one line (a page that joined the paragraphs): the 主送 is read."""
+    text = ("甘孜州应急管理局关于征求应急预案修改意见的函\n"
+            "州级有关部门： 为做好防汛工作，现征求意见。请于6月18日前反馈。\n"
+            "甘孜州应急管理局\n2024年6月10日\n")
+    f = extract_fields(text)
+    assert val(f.addressees) == "州级有关部门"
+    assert f.body.startswith("为做好防汛工作")
+    assert val(f.deadline) == date(2024, 6, 18)
+
+
+def test_a_latin_o_typed_for_zero_reads_as_a_date() -> None:
+    assert parse_date("二O一一年五月十六日") == date(2011, 5, 16)
+    assert parse_date("二Ｏ二四年1月5日") == date(2024, 1, 5)
+
+
+def test_a_date_line_that_lost_its_last_day_character_is_the_written_date() -> None:
+    text = ("九龙县人民政府办公室关于印发防汛预案的通知\n各乡（镇）人民政府：\n"
+            "现将预案印发给你们，请认真贯彻执行。\n九龙县人民政府办公室\n2018年3月13\n")
+    assert val(extract_fields(text).date) == date(2018, 3, 13)

@@ -27,7 +27,9 @@ REASONS = {"misdirected", "manifest_mismatch", "damaged", "unknown_sender", "per
 DOC_TYPES = {"决议", "决定", "命令", "公报", "公告", "通告", "意见", "通知", "通报", "报告",
              "请示", "批复", "议案", "函", "纪要", None}
 KEYS = {"file", "outcome", "kind", "reason", "sender", "doc_number", "doc_type", "secrecy",
-        "urgency", "title", "true_kind", "kind_if_resent", "envelope_no", "note"}
+        "urgency", "title", "true_kind", "kind_if_resent", "envelope_no", "note",
+        # 份号, 签发人, 主送, 抄送, 成文日期 (YYYY-MM-DD), 附件说明, read by hand from each text
+        "copy_no", "signer", "addressees", "cc", "written_on", "attachment_note"}
 
 
 def test_every_message_has_one_label_and_one_text() -> None:

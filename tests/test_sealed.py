@@ -16,10 +16,19 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
+from core.reading.decide import ELEMENT_KEYS
 from tests.bot_worker import WENSHU, bot_settings, running_bot, settled
 from tests.conftest import run_cli
 from tests.fake_telegram import FakeTelegram
-from tests.intake_helpers import OFFICE, ServedIntake, corpus, labels, sealed_secrets, wait_decided
+from tests.intake_helpers import (
+    OFFICE,
+    ServedIntake,
+    corpus,
+    labels,
+    sealed_elements,
+    sealed_secrets,
+    wait_decided,
+)
 
 SEALED = [d for d in labels() if d["outcome"] == "sealed"]
 
@@ -40,8 +49,11 @@ async def test_nothing_from_inside_a_sealed_item_comes_out(
     # even with the policy that lets chat show the titles of 秘密/机密 items
     settings = bot_settings(data_dir, fake, classified_titles=True)
     raws = [corpus(d["file"]) for d in SEALED]
-    secrets = {d["file"]: sealed_secrets(d, raw) for d, raw in zip(SEALED, raws, strict=True)}
+    secrets = {d["file"]: sealed_secrets(d, raw) | sealed_elements(raw)
+               for d, raw in zip(SEALED, raws, strict=True)}
     assert all(s["title"] for s in secrets.values())
+    # the documents print elements the items must not keep (主送, 成文日期, a 份号)
+    assert {"addressees", "date", "copy_no"} <= {k for s in secrets.values() for k in s}
     async with running_bot(settings) as (ctx, _):
         daemon = ServedIntake(ctx)
         await daemon.start()
@@ -99,6 +111,9 @@ async def test_nothing_from_inside_a_sealed_item_comes_out(
                 leaks.append(f"{file} title in the search index")
         leaks += [f"sealed item stored title/文种 {row}"
                   for row in db.execute("SELECT title, doc_type FROM items") if any(row)]
+        leaks += [f"sealed item stored an element {row}"
+                  for row in db.execute(f"SELECT {', '.join(ELEMENT_KEYS)} FROM items")
+                  if any(row)]
     assert not leaks, "\n".join(leaks)
 
 

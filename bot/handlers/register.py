@@ -1,7 +1,10 @@
 """/register: a paper item (by hand or 机要交通), guided — kind → sender → title → confirm.
 
-Marks go on the command line: `/register 秘密 特急 信封=JY-0042 期限=2026-12-20` (密级
-秘密/机密/绝密, 紧急程度 加急/特急, 信封编号, 办理期限); a 绝密 item is sealed.
+Marks go on the command line: `/register 秘密 特急 信封=JY-0042 期限=2026-12-20
+文号=川府发〔2024〕21号` (密级 秘密/机密/绝密, 紧急程度 加急/特急, 信封编号, 办理期限,
+文号: typed with [ ], 【】, （） or spaces it is registered in the 〔年〕 form); a 绝密 item
+is sealed. An unknown 来文单位 or a 文号 not in the usual form is registered as typed, with
+a warning (the closest directory names) at the confirmation and after it.
 
 The item is numbered like any other and pushed by 分工 once confirmed. /cancel leaves.
 """
@@ -55,8 +58,19 @@ def _kind_buttons() -> InlineKeyboardMarkup:
 def parse_marks(words: list[str]) -> dict[str, str]:
     """The marks written after /register; InvalidInputError (in Chinese) on anything else."""
     marks: dict[str, str] = {}
-    for word in words:
-        if word in registry.PAPER_SECRECY:
+    words = list(words)
+    while words:
+        word = words.pop(0)
+        if word.startswith("文号="):
+            # a 文号 may be typed with spaces (川府发 [2024] 21号): it runs to the next mark
+            parts = [word[3:]]
+            while words and not _is_mark(words[0]):
+                parts.append(words.pop(0))
+            number = " ".join(p for p in parts if p).strip()
+            if not number:
+                raise InvalidInputError("文号= 后面请写文号，例如 文号=川府发〔2024〕21号")
+            marks["doc_number"] = number
+        elif word in registry.PAPER_SECRECY:
             marks["secrecy"] = word
         elif word in registry.PAPER_URGENCY:
             marks["urgency"] = word
@@ -70,13 +84,19 @@ def parse_marks(words: list[str]) -> dict[str, str]:
                     from None
         else:
             raise InvalidInputError(
-                f"看不懂 {word!r}：可写 秘密/机密/绝密、加急/特急、信封=编号、期限=YYYY-MM-DD"
+                f"看不懂 {word!r}：可写 秘密/机密/绝密、加急/特急、信封=编号、期限=YYYY-MM-DD、"
+                "文号=发文字号"
             )
     return marks
 
 
+def _is_mark(word: str) -> bool:
+    return (word in registry.PAPER_SECRECY or word in registry.PAPER_URGENCY
+            or word.startswith(("信封=", "期限=", "文号=")))
+
+
 _MARK_ZH = {"secrecy": "密级", "urgency": "紧急程度", "envelope_no": "信封编号",
-            "due": "办理期限"}
+            "due": "办理期限", "doc_number": "文号"}
 
 
 @requires(Can.REGISTER)
@@ -152,9 +172,16 @@ async def title(update: Update, context: Ctx) -> int:
                                       InlineKeyboardButton("取消", callback_data="g:no")]])
     message = update.effective_message
     assert message is not None
-    marks = "".join(f"\n{_MARK_ZH[k]}：{v}" for k, v in draft.get("marks", {}).items())
+    given = dict(draft.get("marks", {}))
+    facts = registry.check_paper(
+        runtime(context).ctx, sender=draft["sender"], doc_number=given.get("doc_number")
+    )
+    if facts.doc_number:
+        given["doc_number"] = facts.doc_number  # as it will be registered
+    marks = "".join(f"\n{_MARK_ZH[k]}：{v}" for k, v in given.items())
     await message.reply_text(
-        f"请确认：\n类别：{draft['kind']}\n来文单位：{draft['sender']}\n标题：{text}{marks}",
+        f"请确认：\n类别：{draft['kind']}\n来文单位：{draft['sender']}\n标题：{text}{marks}"
+        + _warnings(facts.warnings),
         reply_markup=keyboard,
     )
     return CONFIRM
@@ -188,13 +215,19 @@ async def confirm(update: Update, context: Ctx) -> int:
     if done.sealed:
         await query.edit_message_text(
             f"已登记：绝密件封存（不编号、不推送，收件序号 {done.id}）\n来文单位：{draft['sender']}"
+            + _warnings(done.warnings)
         )
         return ConversationHandler.END
     await query.edit_message_text(
         f"已登记：{done.kind} {done.number or '（不编号）'}（收件序号 {done.id}）\n"
         f"来文单位：{draft['sender']}\n标题：{draft['title']}\n已按分工推送。"
+        + _warnings(done.warnings)
     )
     return ConversationHandler.END
+
+
+def _warnings(warnings: tuple[str, ...]) -> str:
+    return "".join(f"\n注意：{w}" for w in warnings)
 
 
 async def cancel(update: Update, context: Ctx) -> int:

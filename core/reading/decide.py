@@ -42,6 +42,9 @@ SeenEnvelope = Callable[[str], bool]
 #: parts read already, by sha256 (the pipeline's ocr step gives an image part its text)
 Read = Mapping[str, Extracted]
 
+#: the GB/T 9704 elements a decision keeps besides 字号, 文种, 密级, 紧急程度 and 标题:
+#: 份号, 签发人, 主送, 抄送, 成文日期, 附件说明 (a sealed item keeps none of them)
+ELEMENT_KEYS = ("copy_no", "signer", "addressees", "cc", "written_on", "attachment_note")
 #: keys of `jiyao classify --json`, in order
 JSON_KEYS = (
     "file",
@@ -54,6 +57,7 @@ JSON_KEYS = (
     "secrecy",
     "urgency",
     "title",
+    *ELEMENT_KEYS,
     "envelope_no",
     "rule",
     "evidence",
@@ -83,6 +87,13 @@ class Decision:
     secrecy: str | None
     urgency: str | None
     title: str | None
+    #: the other GB/T 9704 elements: 份号, 签发人, 主送, 抄送, 成文日期, 附件说明
+    copy_no: str | None
+    signer: str | None
+    addressees: str | None
+    cc: str | None
+    written_on: date | None
+    attachment_note: str | None
     envelope_no: str | None
     rule: str | None
     evidence: str | None
@@ -111,6 +122,12 @@ class Decision:
             "secrecy": self.secrecy,
             "urgency": self.urgency,
             "title": self.title,
+            "copy_no": self.copy_no,
+            "signer": self.signer,
+            "addressees": self.addressees,
+            "cc": self.cc,
+            "written_on": self.written_on.isoformat() if self.written_on else None,
+            "attachment_note": self.attachment_note,
             "envelope_no": self.envelope_no,
             "rule": self.rule,
             "evidence": self.evidence,
@@ -391,6 +408,10 @@ def _decision(
     def value(f: Field[str] | None) -> str | None:
         return f.value if f is not None else None
 
+    def element(f: Field[str] | None) -> str | None:
+        """An element only a decision that read the document keeps (never a sealed one's)."""
+        return value(f) if keep_fields else None
+
     return Decision(
         outcome=verdict.outcome,
         kind=verdict.kind,
@@ -401,6 +422,12 @@ def _decision(
         secrecy=value(fields.secrecy),
         urgency=value(fields.urgency),
         title=value(fields.title),
+        copy_no=element(fields.copy_no),
+        signer=element(fields.signer),
+        addressees=element(fields.addressees),
+        cc=element(fields.cc),
+        written_on=fields.date.value if fields.date and keep_fields else None,
+        attachment_note=element(fields.attachment_note),
         envelope_no=envelope.strip() if isinstance(envelope, str) and envelope.strip() else None,
         rule=verdict.rule,
         evidence=verdict.evidence,
@@ -431,6 +458,12 @@ def _failed(size: int, exc: Exception) -> Decision:
         secrecy=None,
         urgency=None,
         title=None,
+        copy_no=None,
+        signer=None,
+        addressees=None,
+        cc=None,
+        written_on=None,
+        attachment_note=None,
         envelope_no=None,
         rule="internal_error",
         evidence=f"处理时出错：{type(exc).__name__}（{size} 字节）",

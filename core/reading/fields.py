@@ -59,6 +59,7 @@ class DocumentFields:
     cc: Field[str] | None = None  # 抄送/抄报机关, without the full stop
     signature: Field[str] | None = None  # 署名 (the organ line above the date)
     date: Field[dt.date] | None = None  # 成文日期
+    attachment_note: Field[str] | None = None  # 附件说明, without 附件：
     note: Field[str] | None = None  # 附注, without the parentheses
     printed_by: Field[str] | None = None  # 印发机关
     printed_date: Field[dt.date] | None = None  # 印发日期
@@ -107,6 +108,8 @@ def _squeeze(text: str) -> str:
 _CN_DIGITS = {
     "〇": 0,
     "○": 0,
+    "O": 0,  # a Latin O typed for 〇 (二O一一年), Ｏ folded to it
+    "o": 0,
     "零": 0,
     "一": 1,
     "二": 2,
@@ -137,7 +140,7 @@ def _cn_number(text: str) -> int | None:
     return None
 
 
-_NUM = r"[0-9〇○零一二三四五六七八九十两]{1,4}"
+_NUM = r"[0-9〇○Oo零一二三四五六七八九十两]{1,4}"
 _DATE_RE = re.compile(rf"({_NUM})年({_NUM})月({_NUM})日")
 
 
@@ -173,12 +176,24 @@ _DOCNO_ANY_RE = re.compile(rf"(?<![{_CJK}]){_DOCNO_CORE}")
 _DOCNO_SPLIT_RE = re.compile(rf"^{_DOCNO_CORE}$")
 
 
-def normalize_doc_number(text: str) -> str | None:
-    """`川府发 [2024] 第21号`, `川府发（2024）21号`… → `川府发〔2024〕21号`; None if none."""
-    m = _DOCNO_ANY_RE.search(fold(text))
-    if m is None:
-        return None
+def _canonical(m: re.Match[str]) -> str:
+    """The GB/T 9704 form of a matched 字号: full year in 〔〕, no leading zeros, no 第."""
     return f"{m['code']}〔{m['year']}〕{int(m['seq'])}号"
+
+
+def normalize_doc_number(text: str) -> str | None:
+    """The first 字号 in `text` (`川府发 [2024] 第21号`, `川府发（2024）21号`…) as
+    `川府发〔2024〕21号`; None if none."""
+    m = _DOCNO_ANY_RE.search(fold(text))
+    return _canonical(m) if m is not None else None
+
+
+def canonical_doc_number(text: str) -> str | None:
+    """A 字号 standing alone, as staff type one from paper (`川府发 [2024] 21号`,
+    `川府发【2024】21号`, `川府发（2024）第21号`), in the form a received one is stored
+    in (`川府发〔2024〕21号`); None when the text is anything but one 字号."""
+    m = _DOCNO_SPLIT_RE.match(fold(text))
+    return _canonical(m) if m is not None else None
 
 
 def split_doc_number(number: str) -> tuple[str, int, int] | None:
@@ -355,6 +370,11 @@ def _read_head(lines: list[str]) -> _Head:
 #: a line in parentheses that holds a 字号 or a date: （川办函[2011]36号 2011年3月3日）
 _BRACKETED_RE = re.compile(r"^[(（](?P<inner>[^()（）]{4,40})[)）]$")
 _AFTER_TITLE_LINES = 5
+#: a law database's line under the title: the 成文日期 and the issuing organ
+#: (`1964年2月10日，最高法院司法行政厅`)
+_DATED_ORGAN_RE = re.compile(
+    rf"^{_NUM}年{_NUM}月{_NUM}日[,，、]?(?P<organ>[{_CJK}()]{{4,30}})$"
+)
 
 
 def _repeated_title(lines: list[str], at: int, values: dict[str, Field[Any]]) -> int:
@@ -395,10 +415,13 @@ def _read_after_title(lines: list[str], start: int, values: dict[str, Field[Any]
                 values.setdefault("date", Field(written, line.strip()))
             i += 1
             continue
-        if _DATE_LINE_RE.match(folded):
-            written = parse_date(line)
+        dated = _DATED_ORGAN_RE.match(folded)
+        if _DATE_LINE_RE.match(folded) or (dated and _is_organ_line(dated["organ"])):
+            written = _line_date(line)
             if written is not None:
                 values.setdefault("date", Field(written, line.strip()))
+            if dated:
+                values.setdefault("issuer", Field(dated["organ"], line.strip()))
             i += 1
             continue
         repeated = _repeated_title(lines, i, values)
@@ -408,6 +431,7 @@ def _read_after_title(lines: list[str], start: int, values: dict[str, Field[Any]
         following = fold(lines[i + 1]) if i + 1 < len(lines) else ""
         if _is_organ_line(_squeeze(line)) and (
             _DATE_LINE_RE.match(following) or _DOCNO_LINE_RE.match(following)
+            or _repeated_title(lines, i + 1, values)
         ):
             values.setdefault("issuer", Field(_squeeze(line), line.strip()))
             i += 1
@@ -431,8 +455,7 @@ def _read_structural(line: str, values: dict[str, Field[Any]]) -> bool:
     folded = fold(line)
     m = _DOCNO_LINE_RE.match(folded)
     if m is not None:
-        number = f"{m['code']}〔{m['year']}〕{int(m['seq'])}号"
-        values["doc_number"] = Field(number, line.strip())
+        values["doc_number"] = Field(_canonical(m), line.strip())
         if m["signer"]:
             values["signer"] = Field(m["signer"], line.strip())
         return True
@@ -584,6 +607,10 @@ def _organ_of_masthead(line: str) -> str:
 _NOT_ADDRESSEES_RE = re.compile("如下|现将|现就|根据|按照|为了|为进一步|经研究|特此")
 
 
+#: a bracketed year or number, as in a 字号 (牟政办发〔2017〕46号): never in a 主送
+_NOT_ADDRESSEE_LINE_RE = re.compile(rf"[{re.escape(_OPEN)}]\d")
+
+
 def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]) -> int:
     """主送: the line(s) right after the title that end with a colon."""
     for end in range(start, min(len(lines), start + _MAX_TITLE_LINES)):
@@ -591,11 +618,18 @@ def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]
         if _is_sentence(lines[end]) or _NOT_ADDRESSEES_RE.search(folded) or _DATE_RE.search(folded):
             return start
         if _ends_with_colon(lines[end]):
-            raw = "".join(_squeeze(x) for x in lines[start : end + 1])
+            # a line above that no 主送 wraps onto (a garbled 字号, a page's remnant) is
+            # left out: the 主送 is the lines from the last such one down to the colon
+            first = max(
+                (k + 1 for k in range(start, end) if _NOT_ADDRESSEE_LINE_RE.search(
+                    fold(lines[k])) or not re.search(f"[{_CJK}]", lines[k])),
+                default=start,
+            )
+            raw = "".join(_squeeze(x) for x in lines[first : end + 1])
             raw = re.sub(r"^主送[:：]", "", raw).rstrip(":：")
             if raw:
                 values["addressees"] = Field(
-                    raw, "\n".join(x.strip() for x in lines[start : end + 1])
+                    raw, "\n".join(x.strip() for x in lines[first : end + 1])
                 )
             return end + 1
     return start
@@ -605,7 +639,14 @@ def _read_addressees(lines: list[str], start: int, values: dict[str, Field[Any]]
 
 _CC_RE = re.compile(r"^(?:抄送|抄报|抄)[:：]")
 _PRINTED_RE = re.compile(rf"^(?P<organ>.*?)(?P<date>{_NUM}年{_NUM}月{_NUM}日)印发$")
-_DATE_LINE_RE = re.compile(rf"^{_NUM}年{_NUM}月{_NUM}日$")
+#: a date on a line of its own; a web copy may have lost its last 日 (2018年3月13)
+_DATE_LINE_RE = re.compile(rf"^({_NUM})年({_NUM})月({_NUM})日?$")
+
+
+def _line_date(line: str) -> dt.date | None:
+    """The date of a line that is only a date (see _DATE_LINE_RE), else the first date in it."""
+    m = _DATE_LINE_RE.match(fold(line))
+    return _make_date(m.group(1), m.group(2), m.group(3)) if m else parse_date(line)
 _NOTE_RE = re.compile(r"^[(（](?P<note>.+)[)）]$")
 #: a 主送 placed at the foot, or the 分送 line of a 纪要 (which has no 主送 of its own)
 _MAIN_TO_RE = re.compile(r"^(?:主送|分送|发送)[:：]")
@@ -616,7 +657,7 @@ def _read_tail(lines: list[str], start: int, values: dict[str, Field[Any]]) -> i
     body_end = len(lines)
     date_at = _written_date_line(lines, start)
     if date_at is not None:
-        written = parse_date(lines[date_at])
+        written = _line_date(lines[date_at])
         if written is not None:
             values["date"] = Field(written, lines[date_at].strip())
         body_end = _signature_start(lines, date_at, start, values)
@@ -644,6 +685,33 @@ def _read_tail(lines: list[str], start: int, values: dict[str, Field[Any]]) -> i
             values.setdefault("note", Field(n["note"], line.strip()))
         i += 1
     return body_end
+
+
+#: the 附件说明 under the 正文: `附件：…`, its list wrapped or numbered on the lines below
+_ANNEX_NOTE_RE = re.compile(r"^附件[:：]")
+_ANNEX_ITEM_RE = re.compile(r"^[0-9０-９]{1,2}[.．、]")
+
+
+def _read_attachment_note(
+    lines: list[str], start: int, end: int, values: dict[str, Field[Any]]
+) -> None:
+    """附件说明: the `附件：` line between the 正文 and the 署名, with the numbered lines
+    (`2.…`) under it; the 附件 itself (`附件` alone, after the 成文日期) is not it."""
+    for i in range(start, end):
+        squeezed = _squeeze(lines[i])
+        if not _ANNEX_NOTE_RE.match(squeezed):
+            continue
+        parts = [_ANNEX_NOTE_RE.sub("", squeezed)]
+        src = [lines[i].strip()]
+        for line in lines[i + 1 : end]:
+            if not _ANNEX_ITEM_RE.match(_squeeze(line)):
+                break
+            parts.append(_squeeze(line))
+            src.append(line.strip())
+        text = "\n".join(p for p in parts if p)
+        if text:
+            values["attachment_note"] = Field(_halfwidth_alnum(text), "\n".join(src))
+        return
 
 
 def _written_date_line(lines: list[str], start: int) -> int | None:
@@ -830,6 +898,19 @@ def _split_trailing_number(line: str) -> list[str]:
     return [m["text"], m["paren"]]
 
 
+#: a 主送 and the 正文 run together on one line (a page that joins paragraphs): `市直有关
+#: 部门： 为切实做好……`; the space after the colon is what a joined paragraph leaves
+_ADDRESSEES_RUN_ON_RE = re.compile(r"^(?P<to>[^:：。；]{2,80}[:：])\s+(?P<rest>\S.*)$")
+_ADDRESSEE_ENDS = (*_ORGAN_SUFFIXES, "部门", "单位", "机构")
+
+
+def _split_addressees(line: str) -> list[str]:
+    m = _ADDRESSEES_RUN_ON_RE.match(line.strip())
+    if m is None or not _squeeze(m["to"]).rstrip(":：").endswith(_ADDRESSEE_ENDS):
+        return _split_trailing_number(line)
+    return [m["to"], m["rest"]]
+
+
 def _layout_lines(text: str) -> tuple[list[str], dict[str, Field[str]]]:
     """The document's lines, one printed element a line, and what a page's metadata
     block said (标题, 发文字号, 发布机关): that block is no part of the document."""
@@ -843,8 +924,11 @@ def _layout_lines(text: str) -> tuple[list[str], dict[str, Field[str]]]:
                 if pairs is not None:
                     _keep_meta(pairs, part, meta)
                     continue
+                if in_head:
+                    lines.extend(_split_addressees(part))
+                else:
+                    lines.extend(_split_trailing_number(part))
                 in_head = in_head and not _is_sentence(part)
-                lines.extend(_split_trailing_number(part))
     return [ln for ln in lines if ln], meta
 
 
@@ -880,6 +964,7 @@ def extract_fields(text: str, *, year_hint: int | None = None) -> DocumentFields
     values = head.values
     _fill_from_meta(values, meta)
     body_end = _read_tail(lines, head.end, values)
+    _read_attachment_note(lines, head.end, body_end, values)
     body = "".join(_squeeze(x) for x in lines[head.end : body_end])
     written = values.get("date")
     deadline = find_deadline(

@@ -355,6 +355,9 @@ def _decided_values(d: Decision) -> dict[str, Any]:
         "rule": d.rule, "evidence": d.evidence, "from_address": d.from_address or None,
         "subject": d.subject or None, "fax_remote_id": d.fax_remote_id,
         "deadline": d.deadline.isoformat() if d.deadline else None,
+        "copy_no": d.copy_no, "signer": d.signer, "addressees": d.addressees, "cc": d.cc,
+        "written_on": d.written_on.isoformat() if d.written_on else None,
+        "attachment_note": d.attachment_note,
         "findings": [{"code": f.code, "detail": f.detail} for f in d.findings],
     }
 

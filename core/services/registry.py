@@ -6,12 +6,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from core.directory import Directory
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.limits import MAX_ID, optional_text, required_text
 from core.model import Channel, Kind, Outcome, Reason
+from core.reading.fields import canonical_doc_number
 from core.registers import check_year, local_year_month, parse_number
 from core.services import push
 from core.services.context import Context
+from core.services.receive import directory_of
 from core.storage import audit, registers
 from core.storage import items as repo
 from core.storage.db import Reader, Row, UnitOfWork
@@ -27,13 +30,56 @@ class Registered:
     year: int
     #: a 绝密 paper item is sealed: not numbered, not pushed, its title not kept
     sealed: bool = False
+    #: what staff should look at again (an unknown sender, a 文号 not in the usual form)
+    warnings: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         shown: dict[str, Any] = {"id": self.id, "kind": self.kind, "number": self.number,
                                  "year": self.year}
         if self.sealed:
             shown["sealed"] = True
+        if self.warnings:
+            shown["warnings"] = list(self.warnings)
         return shown
+
+
+@dataclass(frozen=True)
+class PaperFacts:
+    """A paper item's 来文单位 and 文号 as they are registered, and what to warn about."""
+
+    sender: str
+    doc_number: str | None
+    warnings: tuple[str, ...]
+
+
+def paper_facts(directory: Directory, *, sender: str, doc_number: str | None) -> PaperFacts:
+    """The typed 文号 in the 〔年〕 form a received one has (`川府发 [2024] 21号` →
+    `川府发〔2024〕21号`), kept as typed (with a warning) when it is not one 字号; a
+    warning naming the closest directory names when the directory lacks the sender.
+    Neither stops the registration: the paper in hand is what it is."""
+    sender = sender.strip()
+    warnings: list[str] = []
+    if directory.by_name(sender) is None:
+        near = directory.closest_names(sender)
+        warnings.append(
+            f"来文单位“{sender}”不在通讯录中"
+            + (f"，最接近的有：{'、'.join(near)}" if near else "，也没有相近的名称")
+            + "；仍按所填登记。"
+        )
+    number = doc_number.strip() if doc_number else None
+    if number:
+        canonical = canonical_doc_number(number)
+        if canonical is None:
+            warnings.append(f"文号“{number}”不是“代字〔年份〕序号号”的形式"
+                            "（如 川府发〔2024〕21号），仍按所填登记。")
+        number = canonical or number
+    return PaperFacts(sender, number or None, tuple(warnings))
+
+
+def check_paper(ctx: Context, *, sender: str, doc_number: str | None) -> PaperFacts:
+    """`paper_facts` against the office's directory (what /register shows before it asks
+    for confirmation, and what `register_paper` registers)."""
+    return paper_facts(directory_of(ctx.settings), sender=sender, doc_number=doc_number)
 
 
 def _fmt(ctx: Context, kind: str) -> str:
@@ -96,8 +142,10 @@ async def register_paper(
     (core.visibility), a 特急 one is watched, a 绝密 one is sealed (not numbered, not pushed,
     its title not kept), and an envelope number already signed for is refused."""
     title = required_text(title, "标题", field="title")
-    sender = required_text(sender, "来文单位", field="sender")
-    doc_number = optional_text(doc_number, "文号", field="doc_number")
+    facts = check_paper(
+        ctx, sender=required_text(sender, "来文单位", field="sender"),
+        doc_number=optional_text(doc_number, "文号", field="doc_number"),
+    )
     envelope_no = optional_text(envelope_no, "信封编号", field="envelope_no")
     if secrecy is not None and secrecy not in PAPER_SECRECY:
         raise InvalidInputError(f"密级应为：{'、'.join(PAPER_SECRECY)}", field="secrecy")
@@ -122,8 +170,8 @@ async def register_paper(
                 received_at=at, year=year, month=month, channel=Channel.PAPER.value,
                 outcome=(Outcome.SEALED if sealed else Outcome.REGISTER).value,
                 kind=None if sealed else kind.value,
-                reason=Reason.TOP_SECRET.value if sealed else None, sender=sender.strip(),
-                title=None if sealed else title.strip(), doc_number=doc_number,
+                reason=Reason.TOP_SECRET.value if sealed else None, sender=facts.sender,
+                title=None if sealed else title.strip(), doc_number=facts.doc_number,
                 secrecy=secrecy, urgency=urgency, envelope_no=envelope_no,
                 deadline=due.isoformat() if due and not sealed else None,
                 created_by=actor, rule="paper", evidence="人工登记",
@@ -136,7 +184,8 @@ async def register_paper(
                         "secrecy": secrecy, "envelope_no": envelope_no},
             )
             await uow.commit()
-            return Registered(item_id, kind.value, None, year, sealed=True)
+            return Registered(item_id, kind.value, None, year, sealed=True,
+                              warnings=facts.warnings)
         number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=year, at=now)
         await audit.append(
             uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
@@ -146,7 +195,7 @@ async def register_paper(
         )
         await push.route_item(ctx, uow, item_id=item_id, at=now)
         await uow.commit()
-    return Registered(item_id, kind.value, number, year)
+    return Registered(item_id, kind.value, number, year, warnings=facts.warnings)
 
 
 async def classify_review(ctx: Context, *, item_id: int, kind: Kind, actor: str) -> Registered:

@@ -43,6 +43,13 @@ class NewItem:
     subject: str | None = None
     fax_remote_id: str | None = None
     deadline: str | None = None
+    # 份号, 签发人, 主送, 抄送, 成文日期 (YYYY-MM-DD), 附件说明
+    copy_no: str | None = None
+    signer: str | None = None
+    addressees: str | None = None
+    cc: str | None = None
+    written_on: str | None = None
+    attachment_note: str | None = None
     flags: str = ""
     findings: list[dict[str, str]] = field(default_factory=list)
     text: str = ""
@@ -60,6 +67,7 @@ _ITEM_COLUMNS = (
     "evidence", "message_id", "content_sha256", "raw_blob", "from_address", "subject",
     "fax_remote_id", "deadline", "flags", "findings", "created_by",
     "mail_from", "rcpt_tos", "peer", "auth_user", "tls", "decided_at",
+    "copy_no", "signer", "addressees", "cc", "written_on", "attachment_note",
 )
 
 
@@ -170,6 +178,7 @@ async def listing(
         "SELECT i.id, i.message_id, i.received_at, i.channel, i.outcome, i.kind, i.reason,"
         " e.number, i.sender, i.doc_number, i.doc_type, i.title, i.secrecy, i.urgency,"
         " i.envelope_no, i.fax_remote_id, i.from_address, i.deadline, i.flags, i.rule,"
+        " i.copy_no, i.signer, i.addressees, i.cc, i.written_on, i.attachment_note,"
         " i.decided_at, i.numbered_at, i.attempts, i.last_error"
         " FROM items i LEFT JOIN register_entries e"
         " ON e.item_id = i.id AND e.status = 'active'"

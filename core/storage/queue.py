@@ -148,6 +148,7 @@ DECIDED_COLUMNS = (
     "channel", "outcome", "kind", "reason", "sender", "doc_number", "doc_type", "secrecy",
     "urgency", "title", "envelope_no", "issue_no", "rule", "evidence", "from_address",
     "subject", "fax_remote_id", "deadline", "findings",
+    "copy_no", "signer", "addressees", "cc", "written_on", "attachment_note",
 )
 
 

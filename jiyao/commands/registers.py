@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--kind", required=True, choices=KIND_CHOICES, help="类别")
     p.add_argument("--sender", required=True, help="来文单位")
     p.add_argument("--title", required=True, help="标题")
-    p.add_argument("--doc-number", help="发文字号")
+    p.add_argument("--doc-number",
+                   help="发文字号（[ ]、【】、（）和空格按收文同样规整为 〔年份〕 形式）")
     p.add_argument("--received", help="收文时间 ISO 8601（默认现在），如 2026-03-01T09:00+08:00")
     p.add_argument("--secrecy", choices=list(registry.PAPER_SECRECY),
                    help="密级（秘密、机密只推送封面信息；绝密封存，不编号、不记标题）")
@@ -112,6 +113,9 @@ def cmd_register(args: argparse.Namespace) -> int:
         print(f"已登记：{result.kind} {result.number}（收件序号 {result.id}）")
     else:
         print(f"已登记：{result.kind}（不编号，收件序号 {result.id}）")
+    if not args.json:
+        for warning in result.warnings:
+            print(f"注意：{warning}")
     return 0
 
 
@@ -119,6 +123,8 @@ FIELD_ZH = {
     "id": "收件序号", "number": "登记号", "kind": "类别", "outcome": "结果", "reason": "原因",
     "received_at": "收文时间", "channel": "渠道", "sender": "来文单位", "doc_number": "文号",
     "doc_type": "文种", "title": "标题", "secrecy": "密级", "urgency": "紧急程度",
+    "copy_no": "份号", "signer": "签发人", "addressees": "主送", "cc": "抄送",
+    "written_on": "成文日期", "attachment_note": "附件说明",
     "envelope_no": "信封编号", "rule": "分类规则", "evidence": "依据", "deadline": "办理期限",
 }
 
@@ -228,6 +234,8 @@ INCOMING_HEADERS = [
     ("number", "登记号"), ("kind", "类别"), ("status", "状态"), ("registered_at", "登记时间"),
     ("received_at", "收文时间"), ("channel", "渠道"), ("sender", "来文单位"),
     ("doc_number", "文号"), ("title", "标题"), ("secrecy", "密级"), ("urgency", "紧急程度"),
+    ("copy_no", "份号"), ("signer", "签发人"), ("addressees", "主送"), ("cc", "抄送"),
+    ("written_on", "成文日期"), ("attachment_note", "附件说明"),
     ("note", "备注"), ("replaced_by_number", "更正/转办后编号"),
 ]
 

@@ -27,6 +27,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+from core.reading.decide import ELEMENT_KEYS
+
 OFD_NS = "http://www.ofdspec.org/2016"
 PDF_WRAP = 34  # characters per printed line in the corpus PDFs
 US = "甘孜藏族自治州人民政府 <shouwen@gzz.gov.cn>"
@@ -447,15 +449,36 @@ def canonical(number: str | None) -> str | None:
     return number.replace("[", "〔").replace("]", "〕")
 
 
+
+
+def iso_date(printed: str) -> str:
+    """`2024年6月3日` → `2024-06-03` (an independent reading, for the labels)."""
+    y, rest = printed.split("年")
+    m, d = rest.rstrip("日").split("月")
+    return f"{int(y):04d}-{int(m):02d}-{int(d):02d}"
+
+
+def attachment_note(body: tuple[str, ...]) -> str | None:
+    """The 附件说明 a body prints (`附件：…`, numbered lines under it), for the labels."""
+    for i, line in enumerate(body):
+        if line.startswith("附件："):
+            items = [line.removeprefix("附件：")]
+            items += [x for x in body[i + 1 :] if x[:1].isdigit()]
+            return "\n".join(x for x in items if x) or None
+    return None
+
+
 def label(
     doc: Doc | Periodical | None,
     sender: str | None,
     outcome: str = "register",
     kind: str | None = None,
     reason: str | None = None,
+    opened: bool = True,
     **over: Any,
 ) -> dict[str, Any]:
-    """The expected decision; document fields default to what the document prints."""
+    """The expected decision; document fields default to what the document prints
+    (the elements below the title only when the document opens: `opened`)."""
     exp: dict[str, Any] = {
         "outcome": outcome,
         "kind": kind,
@@ -466,6 +489,7 @@ def label(
         "secrecy": None,
         "urgency": None,
         "title": None,
+        **dict.fromkeys(ELEMENT_KEYS),
     }
     if isinstance(doc, Doc):
         exp.update(
@@ -474,9 +498,18 @@ def label(
             title=doc.title,
             urgency=doc.urgency,
             secrecy=doc.secrecy.split("★")[0] if doc.secrecy else None,
+            copy_no=doc.copy_no,
+            signer=doc.signer,
+            addressees=doc.to,
+            cc=doc.cc,
+            written_on=iso_date(doc.date),
+            attachment_note=attachment_note(doc.body),
         )
     elif isinstance(doc, Periodical):
-        exp.update(title=doc.title, secrecy=doc.secrecy.split("★")[0] if doc.secrecy else None)
+        exp.update(title=doc.title, secrecy=doc.secrecy.split("★")[0] if doc.secrecy else None,
+                   copy_no=doc.copy_no, written_on=iso_date(doc.date))
+    if not opened:
+        exp.update(dict.fromkeys(ELEMENT_KEYS))  # of a document that does not open, none is known
     exp.update(over)
     return exp
 
@@ -1837,7 +1870,7 @@ def _intake() -> list[Case]:
                 direct("甘孜州住房和城乡建设局", subject_of(d)),
                 [Part(f"{d.title}.docx", *CT_DOCX, data[: len(data) // 3])],
             ),
-            label(d, "甘孜州住房和城乡建设局", outcome="return", reason="damaged"),
+            label(d, "甘孜州住房和城乡建设局", outcome="return", reason="damaged", opened=False),
         )
     )
     d = Doc(
@@ -1857,7 +1890,7 @@ def _intake() -> list[Case]:
                 direct("四川省卫生健康委员会", subject_of(d)),
                 [Part(f"{d.title}.ofd", *CT_OFD, broken)],
             ),
-            label(d, "四川省卫生健康委员会", outcome="return", reason="damaged"),
+            label(d, "四川省卫生健康委员会", outcome="return", reason="damaged", opened=False),
         )
     )
     d = Doc(
@@ -1877,7 +1910,7 @@ def _intake() -> list[Case]:
                 direct("九龙县人民政府", subject_of(d)),
                 [Part(f"{d.title}.pdf", *CT_PDF, data[: len(data) // 2])],
             ),
-            label(d, "九龙县人民政府", outcome="return", reason="damaged"),
+            label(d, "九龙县人民政府", outcome="return", reason="damaged", opened=False),
         )
     )
 
@@ -2248,7 +2281,9 @@ def _wordings() -> list[Case]:
                 direct("四川省卫生健康委员会", subject_of(d)),
                 [Part(f"{d.title}.pdf", *CT_PDF, pdf_bytes(lines))],
             ),
-            label(d, "四川省卫生健康委员会", kind="阅件"),
+            # a 纪要 has no 主送: its 分送 line is the list it is addressed to
+            label(d, "四川省卫生健康委员会", kind="阅件",
+                  addressees="甘孜州人民政府，阿坝州人民政府，凉山州人民政府"),
             "分送 names us",
         )
     )
@@ -2282,7 +2317,8 @@ def _wordings() -> list[Case]:
                 relayed("自然资源工作简报（第17期）"),
                 [Part("自然资源工作简报（第17期）.pdf", *CT_PDF, pdf_bytes(lines))],
             ),
-            label(None, "自然资源部", kind="简报", title="自然资源工作简报（第17期）"),
+            label(None, "自然资源部", kind="简报", title="自然资源工作简报（第17期）",
+                  written_on="2024-08-21"),
         )
     )
     d = Doc(
@@ -2716,7 +2752,8 @@ def _envelopes() -> list[Case]:
                 relayed("中华人民共和国国务院令（第790号）"),
                 [Part("中华人民共和国国务院令（第790号）.pdf", *CT_PDF, pdf_bytes(lines))],
             ),
-            label(None, "国务院", kind="阅件", doc_type="命令", title="中华人民共和国国务院令"),
+            label(None, "国务院", kind="阅件", doc_type="命令", title="中华人民共和国国务院令",
+                  written_on="2024-09-10"),
             "a national organ's formal name",
         )
     )
@@ -2752,7 +2789,7 @@ def _envelopes() -> list[Case]:
                 direct("甘孜州自然资源局", f"{d.title}（{d.number}）"),
                 [Part("请示.pdf", *CT_PDF, data[:400])],
             ),
-            label(d, "甘孜州自然资源局", outcome="return", reason="damaged"),
+            label(d, "甘孜州自然资源局", outcome="return", reason="damaged", opened=False),
         )
     )
     d = Doc(
@@ -2771,7 +2808,7 @@ def _envelopes() -> list[Case]:
                 direct("道孚县人民政府", subject_of(d)),
                 [Part(f"{d.title}.pdf", *CT_PDF, _scanned_pdf())],
             ),
-            label(d, "道孚县人民政府", outcome="review", reason="unreadable"),
+            label(d, "道孚县人民政府", outcome="review", reason="unreadable", opened=False),
             "a scan without text layer: staff read it; the envelope names it",
         )
     )
@@ -3197,7 +3234,7 @@ def _carriers() -> list[Case]:
         Case(
             "empty_attachment",
             mail(direct("新龙县人民政府", subject_of(d)), [Part(f"{d.title}.pdf", *CT_PDF, b"")]),
-            label(d, "新龙县人民政府", outcome="return", reason="damaged"),
+            label(d, "新龙县人民政府", outcome="return", reason="damaged", opened=False),
         )
     )
     return cases
