@@ -44,6 +44,7 @@ class Reason(StrEnum):
     SECTION = "section"
     UNREADABLE = "unreadable"
     UNPARSEABLE = "unparseable"
+    OCR_DOUBTFUL = "ocr_doubtful"  # deciding evidence read by OCR below the threshold
 
 
 class Channel(StrEnum):
@@ -74,6 +75,7 @@ REASON_ZH: dict[str, str] = {
     "section": "科室件",
     "unreadable": "无法识读",
     "unparseable": "无法解析",
+    "ocr_doubtful": "识别置信度低",
 }
 
 SECRECY_LEVELS = ("秘密", "机密", "绝密")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.reading.doubts import Confidence, Span
 from core.reading.findings import Finding
 
 Point = tuple[float, float]
@@ -120,6 +121,7 @@ class _Span:
     start: int
     end: int
     piece: Piece
+    page: int
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,7 @@ class OcrText:
                         at += 1
                     for piece, offset in zip(line.pieces, line.offsets, strict=True):
                         start = at + offset
-                        spans.append(_Span(start, start + len(piece.text), piece))
+                        spans.append(_Span(start, start + len(piece.text), piece, page.number))
                     parts.append(line.text)
                     at += len(line.text)
             else:
@@ -187,25 +189,18 @@ class OcrText:
             total += size * span.piece.confidence
         return total / weight if weight else None
 
-    def pieces_at(self, start: int, end: int) -> tuple[Piece, ...]:
-        """The OCR pieces that the characters `text[start:end]` were read from."""
-        return tuple(s.piece for s in self._spans if s.start < end and start < s.end)
+    def reading_confidence(self) -> Confidence:
+        """How sure each part of `text` is, for reading (core.reading.doubts) to judge."""
+        return Confidence(self.text, tuple(
+            Span(s.start, s.end, s.piece.confidence, s.page) for s in self._spans
+        ), self.threshold)
 
     def confidence_of(self, fragment: str) -> float | None:
         """How sure the reading of `fragment` (a field's source text, a phrase a rule fired
-        on) is: the least confidence of the pieces it was read from, over every place it
-        stands (an organ name in the 版头 and in the 署名); None when it is not in this
-        text or was not read by OCR (a text-layer page)."""
-        if not fragment:
-            return None
-        found: list[float] = []
-        at = self.text.find(fragment)
-        while at >= 0:
-            found += [p.confidence for p in self.pieces_at(at, at + len(fragment))]
-            at = self.text.find(fragment, at + 1)
-        return min(found, default=None)
+        on) is: its least sure piece, whitespace ignored (`Confidence.least`)."""
+        worst = self.reading_confidence().least(fragment)
+        return worst.confidence if worst is not None else None
 
     def is_doubtful(self, fragment: str) -> bool:
         """Whether `fragment` rests on a piece read below the threshold."""
-        confidence = self.confidence_of(fragment)
-        return confidence is not None and confidence < self.threshold
+        return self.reading_confidence().doubt_of(fragment) is not None

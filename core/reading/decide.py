@@ -23,9 +23,11 @@ from pathlib import PurePath
 
 from core.directory import Directory, SenderMatch
 from core.model import Channel, Kind, Outcome, Reason
+from core.reading import doubts
 from core.reading.checks import SEALING_CHECKS, AttachmentState, CheckHit, Item, run_checks
 from core.reading.classify import Verdict, judge
 from core.reading.documents import DEFAULT_LIMITS, Extracted, Limits, extract
+from core.reading.doubts import Confidence
 from core.reading.fields import (
     DocumentFields,
     Field,
@@ -191,6 +193,8 @@ class _Message:
     channel: Channel
     fax_remote_id: str | None
     to_names: tuple[str, ...]
+    #: how sure OCR was of `main_text` (None: not read by OCR)
+    confidence: Confidence | None = None
 
 
 def _decide(
@@ -229,7 +233,30 @@ def _decide(
     )
     sender = _sender(parsed, directory, fields, message.fax_remote_id)
     verdict = judge(_item(message, sender, fields), directory, seen_envelope=seen_envelope)
+    message, verdict = _doubted(message, sender, fields, verdict, directory)
     return _decision(message, sender, fields, verdict, text=message.main_text, keep_fields=True)
+
+
+def _doubted(
+    message: _Message, sender: SenderMatch, fields: DocumentFields, verdict: Verdict,
+    directory: Directory,
+) -> tuple[_Message, Verdict]:
+    """Fields read from doubtful OCR text kept as a finding; a verdict whose deciding
+    evidence rests on them sent to staff (core.reading.doubts)."""
+    confidence = message.confidence
+    if confidence is None:
+        return message, verdict
+    flagged = doubts.flagged_fields(confidence, sender, fields, directory)
+    if flagged:
+        message = replace(message, findings=(*message.findings, Finding(
+            "ocr_doubtful", f"识别置信度低：{doubts.listing(flagged)}")))
+    again = doubts.reconsider(
+        confidence, outcome=verdict.outcome, evidence=verdict.evidence,
+        kind_zh=verdict.kind.value if verdict.kind else None, flagged=flagged,
+    )
+    if again is None:
+        return message, verdict
+    return message, Verdict(again.outcome, None, again.reason, again.rule, again.evidence)
 
 
 def _envelope(parsed: ParsedMessage, directory: Directory) -> _Message:
@@ -261,7 +288,7 @@ def _read(
     envelope = _envelope(parsed, directory)
     findings: list[Finding] = list(envelope.findings)
     states: list[AttachmentState] = []
-    texts: list[str] = []
+    texts: list[Extracted] = []
     for att in parsed.documents:
         got = (read or {}).get(att.sha256) or extract(att, limits)
         findings.extend(got.findings)
@@ -271,26 +298,27 @@ def _read(
             )
         )
         if got.status == "ok" and got.text.strip():
-            texts.append(got.text)
-    main_text = _main_text(texts, parsed.body_text or "", has_documents=bool(states))
+            texts.append(got)
+    main = _main_text(texts, parsed.body_text or "", has_documents=bool(states))
     return replace(
-        envelope, attachments=tuple(states), main_text=main_text,
-        has_text=bool(main_text.strip()), findings=tuple(findings),
+        envelope, attachments=tuple(states), main_text=main.text,
+        has_text=bool(main.text.strip()), findings=tuple(findings),
+        confidence=main.confidence,
     )
 
 
-def _main_text(texts: list[str], body: str, *, has_documents: bool) -> str:
+def _main_text(texts: list[Extracted], body: str, *, has_documents: bool) -> Extracted:
     """The main document: the first attachment that reads as a 公文 (字号, 文种 or 期号),
     else the first with text; without readable attachments the body, when it is one
     (a cover note like 请查收附件 is not)."""
-    for text in texts:
-        if _is_document(text):
-            return text
+    for got in texts:
+        if _is_document(got.text):
+            return got
     if texts:
         return texts[0]
     if not has_documents or _is_document(body):
-        return body
-    return ""
+        return Extracted("ok", body)
+    return Extracted("ok", "")
 
 
 def _is_document(text: str) -> bool:

@@ -150,7 +150,7 @@ def _recognised(att: Attachment, got: Extracted, settings: Settings) -> Extracte
         return replace(got, findings=findings)
     meta = {**got.meta, "ocr_pages": str(text.ocr_pages)}
     findings.append(Finding("ocr", _ocr_note(name, text)))
-    return Extracted("ok", text.text, meta, findings)
+    return Extracted("ok", text.text, meta, findings, text.reading_confidence())
 
 
 def _ocr_note(name: str, text: OcrText) -> str:

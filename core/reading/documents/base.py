@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from core.reading.findings import Finding
 from core.reading.text import normalize_text
+
+if TYPE_CHECKING:
+    from core.reading.doubts import Confidence
 
 Status = Literal["ok", "damaged", "image", "unsupported"]
 
@@ -42,6 +45,8 @@ class Extracted:
     text: str
     meta: dict[str, str] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    #: how sure OCR was of each part of `text` (None: not read by OCR)
+    confidence: Confidence | None = None
 
 
 class Damaged(Exception):  # noqa: N818 - internal signal, not an error type
