@@ -58,7 +58,8 @@ async def test_everything_is_delivered_once_despite_429s_and_5xx(
         expected = await _push_targets(ctx)
         async with ctx.db.reader() as r:
             recorded = await r.fetchall(
-                "SELECT item_id, chat_id, resend FROM deliveries WHERE purpose = 'push'")
+                "SELECT item_id, CAST(address AS INTEGER) AS chat_id, resend FROM deliveries"
+                " WHERE purpose = 'push'")
     assert failed, "the fault injection did not hit any call"
     assert {c.status for c in failed} & {429, 500, 502, 503}
     assert set(expected.values()) == {1}
@@ -76,7 +77,8 @@ async def test_lost_answer_is_resent_marked(tmp_path: Path, fake: FakeTelegram) 
         await fake.wait_until(lambda: len(pushes(fake, YINGJI)) >= 2, timeout=10)
         await settled(ctx)
         async with ctx.db.reader() as r:
-            rows = await r.fetchall("SELECT message_id, resend FROM deliveries WHERE item_id = ?",
+            rows = await r.fetchall("SELECT CAST(message_ref AS INTEGER) AS message_id, resend"
+                                    " FROM deliveries WHERE item_id = ?",
                                     (got.item_id,))
     first, second = pushes(fake, YINGJI)
     assert first.lost

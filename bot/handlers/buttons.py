@@ -112,7 +112,7 @@ async def _instruct_prompt(query: CallbackQuery, context: Ctx, principal: Princi
         reply_markup=ForceReply(selective=True, input_field_placeholder="批示内容"),
     )
     await delivery.record_prompt(ctx, item_id=item_id, chat_id=principal.chat_id,
-                             message_id=prompt.message_id)
+                                 message_ref=prompt.message_id)
 
 
 async def _classify(query: CallbackQuery, context: Ctx, principal: Principal,
