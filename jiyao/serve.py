@@ -57,7 +57,7 @@ def bot_component(ctx: Context) -> Component | None:
     if ctx.settings.bot_token() is None:
         log.warning("未配置机器人令牌（JIYAO_BOT__TOKEN），机器人与定时提醒未启动")
         return None
-    from bot.app import ChatBot
+    from bot.telegram.app import ChatBot
 
     bot: Component = ChatBot(ctx)
     return bot

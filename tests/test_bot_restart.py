@@ -10,7 +10,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from bot.render import item_ref_in
+from bot.telegram.render import item_ref_in
 from core.services.context import Context, open_context
 from tests.bot_worker import (
     TOKEN,

@@ -36,7 +36,7 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import render
+from bot.telegram import render
 from core import permissions, retry
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
@@ -44,7 +44,7 @@ from core.services.context import Context
 from core.services.outbox import Event
 from core.services.runner import Runner
 
-log = logging.getLogger("bot.delivery")
+log = logging.getLogger("bot.telegram.delivery")
 
 POLL_SECONDS = 0.1
 PER_CHAT_INTERVAL = 1.05

@@ -8,8 +8,8 @@ from datetime import date
 
 from telegram import CallbackQuery, Update
 
-from bot import render
-from bot.handlers.common import (
+from bot.telegram import render
+from bot.telegram.handlers.common import (
     Ctx,
     UsageError,
     args_text,

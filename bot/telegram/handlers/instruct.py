@@ -11,8 +11,8 @@ import logging
 
 from telegram import Message, Update
 
-from bot import render
-from bot.handlers.common import Ctx, principal_of, reply, runtime
+from bot.telegram import render
+from bot.telegram.handlers.common import Ctx, principal_of, reply, runtime
 from core.errors import JiyaoError, PermissionDeniedError
 from core.services import delivery, instructions
 

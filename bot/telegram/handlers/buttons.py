@@ -12,9 +12,9 @@ import logging
 from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot import render
-from bot.handlers import flow
-from bot.handlers.common import Ctx, principal_of, runtime
+from bot.telegram import render
+from bot.telegram.handlers import flow
+from bot.telegram.handlers.common import Ctx, principal_of, runtime
 from core.errors import ConflictError, JiyaoError, NotFoundError, PermissionDeniedError
 from core.permissions import Can, Principal
 from core.services import circulation, delivery, instructions, push, registry
