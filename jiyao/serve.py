@@ -63,6 +63,15 @@ def bot_component(ctx: Context) -> Component | None:
     return bot
 
 
+def wecom_component(ctx: Context) -> Component | None:
+    if not ctx.settings.wecom.enabled:
+        return None
+    from bot.wecom.app import WeComBot
+
+    wecom: Component = WeComBot(ctx)
+    return wecom
+
+
 # the pipeline starts before the edge and stops after it: the edge's last 250s are decided
 def pipeline_only_component(ctx: Context) -> Component | None:
     from jiyao.pipeline import PipelineProcesses
@@ -71,10 +80,11 @@ def pipeline_only_component(ctx: Context) -> Component | None:
 
 
 PARTS: dict[str, tuple[ComponentFactory, ...]] = {
-    "serve": (pipeline_component, intake_component, mailer_component, bot_component),
+    "serve": (pipeline_component, intake_component, mailer_component, bot_component,
+              wecom_component),
     "intake": (pipeline_component, intake_component, mailer_component),
     "pipeline": (pipeline_only_component,),
-    "bot": (bot_component,),
+    "bot": (bot_component, wecom_component),
 }
 
 

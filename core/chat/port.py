@@ -16,12 +16,14 @@ class ChatPort(Protocol):
     #: the channel of the addresses it serves (core.chat.address)
     channel: str
 
-    async def send(self, address: str, message: Message) -> str:
-        """Send `message` (with its actions and file) to `address`; its message ref."""
+    async def send(self, address: str, message: Message, *, key: str) -> str:
+        """Send `message` (with its actions and file) to `address`; its message ref. `key`
+        is the same for a resend of the same delivery (the platform may recognise it)."""
         ...
 
     async def mark_done(self, address: str, message_ref: str, label: str) -> None:
-        """Replace the actions of a sent message by one done label (e.g. 已阅)."""
+        """Replace the actions of a sent message by one done label (e.g. 已阅); `message_ref`
+        is the platform's handle on it (WeCom: the response code of the card or press)."""
         ...
 
     async def send_file(self, address: str, data: bytes, filename: str) -> str:

@@ -8,7 +8,7 @@ claimed again was possibly delivered already: its resend is marked (重发).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from core.chat.address import Address, of_target
 from core.chat.address import telegram as telegram_address
@@ -144,6 +144,17 @@ async def item_of_message(
     async with ctx.db.reader() as r:
         found = await repo.delivery_of_message(r, where.channel, where.address,
                                                str(message_ref))
+    return found.item_id if found else None
+
+
+async def prompted_item(
+    ctx: Context, to: Address, *, chat_id: int, within: timedelta
+) -> int | None:
+    """The item a 批示 prompt sent to `to` within `within` waits on, unless the person
+    `chat_id` has written a 批示 on it since (platforms without replies: WeCom)."""
+    async with ctx.db.reader() as r:
+        found = await repo.open_prompt(r, to.channel, to.address, chat_id=chat_id,
+                                       since=ctx.clock() - within)
     return found.item_id if found else None
 
 

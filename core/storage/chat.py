@@ -83,6 +83,21 @@ async def deliveries_to(
     return [_delivery(r) for r in rows]
 
 
+async def open_prompt(
+    conn: Conn, channel: str, address: str, *, chat_id: int, since: datetime
+) -> Delivery | None:
+    """The latest 批示 prompt sent to an address since `since` that no 批示 of the person
+    `chat_id` on its item has answered yet."""
+    row = await conn.fetchone(
+        "SELECT d.* FROM deliveries d WHERE d.channel = ? AND d.address = ?"
+        " AND d.purpose LIKE 'prompt:%' AND d.sent_at >= ? AND NOT EXISTS ("
+        " SELECT 1 FROM instructions i WHERE i.item_id = d.item_id AND i.chat_id = ?"
+        " AND i.at >= d.sent_at) ORDER BY d.id DESC LIMIT 1",
+        (channel, address, iso(since), chat_id),
+    )
+    return _delivery(row) if row else None
+
+
 async def deliveries_of(conn: Conn, item_id: int) -> list[Delivery]:
     rows = await conn.fetchall(
         "SELECT * FROM deliveries WHERE item_id = ? ORDER BY id", (item_id,)
