@@ -45,8 +45,8 @@ from pydantic import SecretStr
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.app import ChatBot  # noqa: E402 - after the path set-up above
-from bot.render import item_ref_in  # noqa: E402
+from bot.telegram.app import ChatBot  # noqa: E402 - after the path set-up above
+from bot.telegram.render import item_ref_in  # noqa: E402
 from core.config import Schedule, Settings, Storage, load_settings  # noqa: E402
 from core.services.context import Context, open_context  # noqa: E402
 from core.storage import outbox  # noqa: E402

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.chat.address import Address, person_of
 from core.config import Leader, Settings
 
 
@@ -99,6 +100,11 @@ def principal_for(settings: Settings, chat_id: int | None) -> Principal | None:
     if not allowed:
         return None
     return Principal(chat_id, name, frozenset(allowed), leader)
+
+
+def principal_at(settings: Settings, address: Address) -> Principal | None:
+    """The configured person behind a chat address (a Telegram chat, a WeCom userid)."""
+    return principal_for(settings, person_of(settings, address))
 
 
 def leader_by_chat(settings: Settings, chat_id: int) -> Leader | None:

@@ -58,10 +58,19 @@ def bot_component(ctx: Context) -> Component | None:
     if ctx.settings.bot_token() is None:
         log.warning("未配置机器人令牌（JIYAO_BOT__TOKEN），机器人与定时提醒未启动")
         return None
-    from bot.app import ChatBot
+    from bot.telegram.app import ChatBot
 
     bot: Component = ChatBot(ctx)
     return bot
+
+
+def wecom_component(ctx: Context) -> Component | None:
+    if not ctx.settings.wecom.enabled:
+        return None
+    from bot.wecom.app import WeComBot
+
+    wecom: Component = WeComBot(ctx)
+    return wecom
 
 
 # the pipeline starts before the edge and stops after it: the edge's last 250s are decided
@@ -72,10 +81,11 @@ def pipeline_only_component(ctx: Context) -> Component | None:
 
 
 PARTS: dict[str, tuple[ComponentFactory, ...]] = {
-    "serve": (pipeline_component, intake_component, mailer_component, bot_component),
+    "serve": (pipeline_component, intake_component, mailer_component, bot_component,
+              wecom_component),
     "intake": (pipeline_component, intake_component, mailer_component),
     "pipeline": (pipeline_only_component,),
-    "bot": (bot_component,),
+    "bot": (bot_component, wecom_component),
 }
 
 

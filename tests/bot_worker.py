@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.app import ChatBot
+from bot.telegram.app import ChatBot
 from core.clock import Clock, system_clock
 from core.config import Settings, Storage, load_settings
 from core.services.context import Context, open_context
@@ -93,7 +93,7 @@ def pushes(fake: FakeTelegram, chat_id: int | None = None) -> list[Call]:
 
 def pushed_items(fake: FakeTelegram, chat_id: int) -> list[int]:
     """Item ids pushed to a chat, in order."""
-    from bot.render import item_ref_in
+    from bot.telegram.render import item_ref_in
 
     return [i for c in pushes(fake, chat_id) if (i := item_ref_in(c.text)) is not None]
 
@@ -138,7 +138,7 @@ async def settled(ctx: Context, timeout: float = 15.0) -> None:
 
 def push_of(fake: FakeTelegram, chat_id: int, item_id: int) -> Call:
     """The (first) push of an item to a chat."""
-    from bot.render import item_ref_in
+    from bot.telegram.render import item_ref_in
 
     for call in pushes(fake, chat_id):
         if item_ref_in(call.text) == item_id:

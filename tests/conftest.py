@@ -16,7 +16,7 @@ from core.config import Settings, Storage, load_settings
 from core.services.context import Context, open_context
 
 if TYPE_CHECKING:
-    from bot.app import ChatBot
+    from bot.telegram.app import ChatBot
     from core.ocr import Engine
     from tests.fake_telegram import FakeTelegram
 

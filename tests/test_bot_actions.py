@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import ChatBot
+from bot.telegram.app import ChatBot
 from core.errors import PermissionDeniedError
 from core.services import circulation, instructions, lookup, subscriptions
 from core.services.context import Context

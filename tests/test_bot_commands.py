@@ -7,8 +7,8 @@ from collections.abc import Callable
 from telegram import Update
 from telegram.ext import CommandHandler, ContextTypes
 
-from bot import render
-from bot.app import ChatBot
+from bot.telegram import render
+from bot.telegram.app import ChatBot
 from core.services import receive
 from core.services.context import Context
 from tests.bot_worker import (

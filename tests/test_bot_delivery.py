@@ -8,8 +8,8 @@ import itertools
 from collections import Counter
 from pathlib import Path
 
-from bot.app import ChatBot
-from bot.delivery import maybe_delivered
+from bot.telegram.app import ChatBot
+from bot.telegram.delivery import maybe_delivered
 from core.model import Kind
 from core.services import push, registry
 from core.services.context import Context, open_context
@@ -38,7 +38,7 @@ async def _push_targets(ctx: Context) -> Counter[tuple[int, int]]:
 
 
 def _received(fake: FakeTelegram) -> Counter[tuple[int, int]]:
-    from bot.render import item_ref_in
+    from bot.telegram.render import item_ref_in
 
     return Counter((item_ref_in(c.text) or 0, int(c.chat_id or 0)) for c in pushes(fake))
 
@@ -58,7 +58,8 @@ async def test_everything_is_delivered_once_despite_429s_and_5xx(
         expected = await _push_targets(ctx)
         async with ctx.db.reader() as r:
             recorded = await r.fetchall(
-                "SELECT item_id, chat_id, resend FROM deliveries WHERE purpose = 'push'")
+                "SELECT item_id, CAST(address AS INTEGER) AS chat_id, resend FROM deliveries"
+                " WHERE purpose = 'push'")
     assert failed, "the fault injection did not hit any call"
     assert {c.status for c in failed} & {429, 500, 502, 503}
     assert set(expected.values()) == {1}
@@ -76,7 +77,8 @@ async def test_lost_answer_is_resent_marked(tmp_path: Path, fake: FakeTelegram) 
         await fake.wait_until(lambda: len(pushes(fake, YINGJI)) >= 2, timeout=10)
         await settled(ctx)
         async with ctx.db.reader() as r:
-            rows = await r.fetchall("SELECT message_id, resend FROM deliveries WHERE item_id = ?",
+            rows = await r.fetchall("SELECT CAST(message_ref AS INTEGER) AS message_id, resend"
+                                    " FROM deliveries WHERE item_id = ?",
                                     (got.item_id,))
     first, second = pushes(fake, YINGJI)
     assert first.lost
@@ -199,7 +201,7 @@ def test_urgent_events_go_before_ordinary_ones_in_a_chat_queue() -> None:
     """特急 pushes overtake ordinary ones waiting for the same chat, keeping their own order."""
     from collections import deque
 
-    from bot.delivery import queue_event
+    from bot.telegram.delivery import queue_event
     from core.storage.outbox import Event
 
     def event(i: int, urgent: bool) -> Event:
@@ -215,7 +217,7 @@ async def test_unreachable_bot_api_does_not_stop_start(tmp_path: Path) -> None:
     """With the Bot API down at start, start() returns and the bot connects once it is up."""
     import socket
 
-    from bot import app as bot_app
+    from bot.telegram import app as bot_app
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))

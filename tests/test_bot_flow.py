@@ -8,8 +8,8 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any
 
-from bot import render
-from bot.app import ChatBot
+from bot.telegram import render
+from bot.telegram.app import ChatBot
 from core.services import handling
 from core.services.context import Context
 from tests.bot_worker import JIYAO, ZHOUZHANG, ZONGHE, button_data, deliver

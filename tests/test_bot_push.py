@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.app import ChatBot
+from bot.telegram.app import ChatBot
 from core.services.context import Context
 from core.storage.items import get_item
 from tests.bot_worker import (

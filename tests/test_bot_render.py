@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import render
-from bot.handlers.common import split_text
-from bot.menu import commands_for
+from bot.telegram import render
+from bot.telegram.handlers.common import split_text
+from bot.telegram.menu import commands_for
 from core.config import Settings, load_settings
 from core.model import Kind
 from core.permissions import Can, principal_for

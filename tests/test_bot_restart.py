@@ -10,7 +10,7 @@ import signal
 from collections import Counter
 from pathlib import Path
 
-from bot.render import item_ref_in
+from bot.telegram.render import item_ref_in
 from core.services.context import Context, open_context
 from tests.bot_worker import (
     TOKEN,
@@ -96,7 +96,8 @@ async def test_sigkill_mid_batch_loses_nothing_and_marks_only_the_in_flight(
             events = await r.fetchall(
                 "SELECT item_id, target FROM outbox WHERE event = 'push'")
             recorded = await r.fetchall(
-                "SELECT item_id, chat_id, resend FROM deliveries WHERE purpose = 'push'")
+                "SELECT item_id, CAST(address AS INTEGER) AS chat_id, resend FROM deliveries"
+                " WHERE purpose = 'push'")
             instruction = await r.fetchone("SELECT item_id, text FROM instructions")
     finally:
         for proc in (first, second):

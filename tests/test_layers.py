@@ -83,7 +83,7 @@ def test_rule_detects_a_violation(tmp_path: Path) -> None:
     """The check itself fails on a core module that imports the bot."""
     for pkg in FORBIDDEN:
         (tmp_path / pkg).mkdir()
-    (tmp_path / "core" / "bad.py").write_text("from bot.app import ChatBot\n")
+    (tmp_path / "core" / "bad.py").write_text("from bot.telegram.app import ChatBot\n")
     (tmp_path / "bot" / "ok.py").write_text("import core.model\n")
     assert violations(tmp_path) == ["core/bad.py imports ['bot']"]
 

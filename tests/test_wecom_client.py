@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot import render
+from bot.telegram import render
 from bot.wecom.client import (
     CONTENT_LIMIT,
     BusyError,

@@ -30,3 +30,30 @@ async def refuse(ctx: Context, *, user_id: int | None, chat_id: int | None, what
             subject=f"chat:{chat_id}", detail={"what": what[:100]},
         )
         await uow.commit()
+
+
+async def refuse_address(ctx: Context, *, channel: str, address: str, what: str) -> None:
+    """Someone the directory does not know used a chat app (a WeCom member not configured):
+    the refusal is audited."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        await audit.append(
+            uow, at=now, actor=f"{channel}:{address[:80]}", action="bot.refused",
+            subject=f"{channel}:{address[:80]}", detail={"what": what[:100]},
+        )
+        await uow.commit()
+
+
+async def callback_refused(
+    ctx: Context, *, channel: str, reason: str, detail: str, remote: str | None
+) -> None:
+    """A callback that failed its checks (forged signature, replay, another app): audited
+    with where it came from."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        await audit.append(
+            uow, at=now, actor=f"{channel}:{remote or '-'}", action="chat.callback_refused",
+            subject=f"{channel}:callback",
+            detail={"reason": reason[:40], "detail": detail[:200], "remote": remote},
+        )
+        await uow.commit()

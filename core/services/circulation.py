@@ -73,7 +73,7 @@ async def _advance(
         return ""
     await repo.begin_turn(uow, item["id"], following["position"], at)
     await queue_push(
-        uow, item_id=item["id"], chat_id=int(following["chat_id"]), role=ROLE_LEADER,
+        ctx.settings, uow, item_id=item["id"], chat_id=int(following["chat_id"]), role=ROLE_LEADER,
         purpose=PURPOSE_CIRCULATE, urgent=is_urgent(item["urgency"]), at=at,
     )
     await audit.append(
@@ -149,7 +149,7 @@ async def escalate_due(ctx: Context, now: datetime | None = None) -> int:
             targets += [(c, ROLE_DUTY) for c in ladder[:level] if c not in leaders]
             for chat_id, role in targets:
                 await queue_push(
-                    uow, item_id=item["id"], chat_id=chat_id, role=role, urgent=True,
+                    ctx.settings, uow, item_id=item["id"], chat_id=chat_id, role=role, urgent=True,
                     purpose=f"{PURPOSE_URGENT}{level}", at=at, escalation=level,
                 )
             number = await registers.active_number(uow, item["id"])

@@ -8,8 +8,10 @@ claimed again was possibly delivered already: its resend is marked (重发).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from core.chat.address import Address, of_target
+from core.chat.address import telegram as telegram_address
 from core.services.context import Context
 from core.services.notify import ACTOR_BOT, notify_staff
 from core.services.push import PURPOSE_PUSH
@@ -34,19 +36,26 @@ def purpose_of(event: outbox.Event) -> str:
     return f"{event.event}#{event.id}"
 
 
+def address_of(event: outbox.Event) -> Address | None:
+    """Where a chat event goes; None for a malformed target."""
+    return of_target(event.target)
+
+
 def chat_of(event: outbox.Event) -> int | None:
-    target = event.target.strip()
-    return int(target) if target.lstrip("-").isdecimal() else None
+    """The Telegram chat of an event; None when it goes elsewhere or is malformed."""
+    found = address_of(event)
+    return int(found.address) if found is not None and found.channel == "telegram" else None
 
 
 async def claim(ctx: Context, event: outbox.Event) -> Claim | None:
     """Mark an event in flight before sending it; None when there is nothing to send
     (done already, or this push is recorded as delivered: then it is marked done)."""
     now = ctx.clock()
-    chat_id = chat_of(event)
+    to = address_of(event)
     async with ctx.db.unit_of_work() as uow:
-        if event.item_id is not None and chat_id is not None:
-            sent = await repo.delivered(uow, event.item_id, chat_id, purpose_of(event))
+        if event.item_id is not None and to is not None:
+            sent = await repo.delivered(uow, event.item_id, to.channel, to.address,
+                                        purpose_of(event))
             if sent is not None and sent.outbox_id != event.id:
                 await outbox.mark_done(uow, event.id, now)
                 await uow.commit()
@@ -59,17 +68,18 @@ async def claim(ctx: Context, event: outbox.Event) -> Claim | None:
 
 
 async def record_sent(
-    ctx: Context, event: outbox.Event, *, message_id: int, resend: bool
+    ctx: Context, event: outbox.Event, *, message_ref: str | int, resend: bool
 ) -> None:
     """The send succeeded: remember the message (for replies and buttons) and mark the
     event done, in one transaction."""
     now = ctx.clock()
-    chat_id = chat_of(event)
+    to = address_of(event)
     async with ctx.db.unit_of_work() as uow:
-        if chat_id is not None:
+        if to is not None:
             await repo.record_delivery(
-                uow, item_id=event.item_id, chat_id=chat_id, purpose=purpose_of(event),
-                outbox_id=event.id, message_id=message_id, at=now, resend=resend,
+                uow, item_id=event.item_id, channel=to.channel, address=to.address,
+                purpose=purpose_of(event), outbox_id=event.id, message_ref=str(message_ref),
+                at=now, resend=resend,
             )
         await outbox.mark_done(uow, event.id, now)
         await uow.commit()
@@ -108,22 +118,50 @@ async def in_flight(ctx: Context) -> int:
         return await outbox.claimed_count(r, outbox.CHAT)
 
 
-async def record_prompt(ctx: Context, *, item_id: int, chat_id: int, message_id: int) -> None:
-    """A 批示 prompt (ForceReply) was sent: a reply to it belongs to the item."""
+async def record_prompt(
+    ctx: Context, *, item_id: int, message_ref: str | int, chat_id: int | None = None,
+    to: Address | None = None,
+) -> None:
+    """A 批示 prompt was sent (Telegram: a ForceReply; WeCom: the 批示 button's answer): the
+    next text belongs to the item."""
     now = ctx.clock()
+    where = to or telegram_address(int(chat_id or 0))
     async with ctx.db.unit_of_work() as uow:
         await repo.record_delivery(
-            uow, item_id=item_id, chat_id=chat_id, purpose=f"{PURPOSE_PROMPT}{message_id}",
-            outbox_id=None, message_id=message_id, at=now, resend=False,
+            uow, item_id=item_id, channel=where.channel, address=where.address,
+            purpose=f"{PURPOSE_PROMPT}{message_ref}", outbox_id=None,
+            message_ref=str(message_ref), at=now, resend=False,
         )
         await uow.commit()
 
 
-async def item_of_message(ctx: Context, chat_id: int, message_id: int) -> int | None:
-    """The item a bot message in this chat was about (push or 批示 prompt)."""
+async def item_of_message(
+    ctx: Context, chat_id: int | None, message_ref: str | int, *, to: Address | None = None
+) -> int | None:
+    """The item a bot message was about (push or 批示 prompt), by the Telegram chat or
+    the address it went to."""
+    where = to or telegram_address(int(chat_id or 0))
     async with ctx.db.reader() as r:
-        found = await repo.delivery_of_message(r, chat_id, message_id)
+        found = await repo.delivery_of_message(r, where.channel, where.address,
+                                               str(message_ref))
     return found.item_id if found else None
+
+
+async def prompted_item(
+    ctx: Context, to: Address, *, chat_id: int, within: timedelta
+) -> int | None:
+    """The item a 批示 prompt sent to `to` within `within` waits on, unless the person
+    `chat_id` has written a 批示 on it since (platforms without replies: WeCom)."""
+    async with ctx.db.reader() as r:
+        found = await repo.open_prompt(r, to.channel, to.address, chat_id=chat_id,
+                                       since=ctx.clock() - within)
+    return found.item_id if found else None
+
+
+async def sent_to(ctx: Context, item_id: int, to: Address) -> list[repo.Delivery]:
+    """Every recorded message of the item to one address, oldest first."""
+    async with ctx.db.reader() as r:
+        return await repo.deliveries_to(r, item_id, to.channel, to.address)
 
 
 async def mail_sent(ctx: Context, event: outbox.Event) -> None:

@@ -197,9 +197,9 @@ async def propose(
         await followups.track_item(ctx, uow, item["id"], now)
         for leader_ in ctx.settings.leader:
             if leader_.name in chosen:
-                await push.queue_push(uow, item_id=item["id"], chat_id=leader_.chat_id,
-                                      role=push.ROLE_LEADER, purpose=push.PURPOSE_PROPOSAL,
-                                      urgent=False, at=now)
+                await push.queue_push(ctx.settings, uow, item_id=item["id"],
+                                      chat_id=leader_.chat_id, role=push.ROLE_LEADER,
+                                      purpose=push.PURPOSE_PROPOSAL, urgent=False, at=now)
         view = await view_in(uow, ctx.settings, item, number)
         await uow.commit()
     assert view is not None

@@ -46,6 +46,14 @@ async def require_instructor(ctx: Context, item_id: int, chat_id: int) -> None:
             raise PermissionDeniedError("此件未送您阅批，不能批示", actor=leader.name)
 
 
+async def item_of_ref(ctx: Context, ref: str) -> int:
+    """The item a 批示 names by 收件序号 or register number (NotFoundError, InvalidInputError
+    when it names none)."""
+    async with ctx.db.reader() as r:
+        item = await registry.resolve_ref(r, ctx, ref)
+    return int(item["id"])
+
+
 @dataclass(frozen=True)
 class Instructed:
     item_id: int

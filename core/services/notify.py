@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from core import localtime
+from core.chat.address import addresses_of
 from core.config import Settings
 from core.routing import registry_staff
 from core.services.context import Context
@@ -47,8 +48,9 @@ async def notify_staff(
     chats: tuple[int, ...] | None = None, event: str = EVENT_NOTICE,
 ) -> None:
     for chat_id in chats if chats is not None else registry_staff(ctx.settings):
-        await outbox.enqueue(
-            uow, channel=outbox.CHAT, event=event, target=chat_id,
-            payload=chat_payload(text),
-            at=at, item_id=item_id,
-        )
+        for to in addresses_of(ctx.settings, chat_id):
+            await outbox.enqueue(
+                uow, channel=outbox.CHAT, event=event, target=to.target,
+                payload=chat_payload(text),
+                at=at, item_id=item_id,
+            )

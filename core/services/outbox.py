@@ -16,10 +16,13 @@ from core.storage.outbox import CHAT, MAIL, PUSH, Event
 __all__ = ["CHAT", "MAIL", "PUSH", "Event", "due_chat", "due_mail"]
 
 
-async def due_chat(ctx: Context, now: datetime, *, per_chat: int, limit: int) -> list[Event]:
-    """Chat events due by `now`, a few per chat, urgent ones first."""
+async def due_chat(
+    ctx: Context, now: datetime, *, per_chat: int, limit: int, wecom: bool = False
+) -> list[Event]:
+    """Chat events due by `now`, a few per chat, urgent ones first: Telegram's, or with
+    `wecom` those to WeCom members."""
     async with ctx.db.reader() as r:
-        return await repo.sendable_events(r, now, per_chat, limit)
+        return await repo.sendable_events(r, now, per_chat, limit, wecom=wecom)
 
 
 async def due_mail(ctx: Context, now: datetime, limit: int = 100) -> list[Event]:

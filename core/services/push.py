@@ -13,7 +13,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.chat.address import addresses_of
 from core.clock import parse_iso
+from core.config import Settings
 from core.model import Kind, Outcome
 from core.permissions import chat_name
 from core.routing import Route, RoutingItem, Subscription, is_urgent
@@ -64,17 +66,23 @@ def recipients(r: Route) -> list[tuple[int, str]]:
 
 
 async def queue_push(
-    uow: UnitOfWork, *, item_id: int, chat_id: int, role: str, purpose: str, urgent: bool,
-    at: datetime, escalation: int = 0,
+    settings: Settings, uow: UnitOfWork, *, item_id: int, chat_id: int, role: str,
+    purpose: str, urgent: bool, at: datetime, escalation: int = 0,
 ) -> bool:
-    if await outbox.push_queued(uow, item_id, chat_id, purpose):
-        return False
-    await outbox.enqueue(
-        uow, channel=outbox.CHAT, event=outbox.PUSH, target=chat_id, at=at, item_id=item_id,
-        payload={"item_id": item_id, "purpose": purpose, "role": role, "urgent": urgent,
-                 "escalation": escalation},
-    )
-    return True
+    """One push event per address of the person `chat_id` (core.chat.address: Telegram,
+    and WeCom when they have a userid there); False when all were queued before."""
+    queued = False
+    for to in addresses_of(settings, chat_id):
+        if await outbox.push_queued(uow, item_id, to.target, purpose):
+            continue
+        await outbox.enqueue(
+            uow, channel=outbox.CHAT, event=outbox.PUSH, target=to.target, at=at,
+            item_id=item_id,
+            payload={"item_id": item_id, "purpose": purpose, "role": role, "urgent": urgent,
+                     "escalation": escalation},
+        )
+        queued = True
+    return queued
 
 
 async def _subscriptions(uow: UnitOfWork) -> tuple[Subscription, ...]:
@@ -103,7 +111,7 @@ async def route_item(ctx: Context, uow: UnitOfWork, *, item_id: int, at: datetim
     queued = 0
     for chat_id, role in targets:
         queued += await queue_push(
-            uow, item_id=item_id, chat_id=chat_id, role=role, purpose=PURPOSE_PUSH,
+            ctx.settings, uow, item_id=item_id, chat_id=chat_id, role=role, purpose=PURPOSE_PUSH,
             urgent=urgent, at=at,
         )
     await audit.append(

@@ -16,6 +16,7 @@ from typing import Any
 
 from core import localtime
 from core import reminder_plan as plan
+from core.chat.address import addresses_of
 from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH
@@ -92,11 +93,13 @@ async def _send_due(ctx: Context, now: datetime) -> tuple[int, int, int]:
                     planned = localtime.minute(due_at, ctx.settings.tz)
                     text = f"{LATE_MARK}{text}\n（原定 {planned} 发送，因系统停机延误）"
                 for chat in resolve_targets(ctx.settings, row["target"]):
-                    await outbox.enqueue(
-                        uow, channel=outbox.CHAT, event=f"reminder.{row['kind']}", target=chat,
-                        payload=_payload(text, reminder_id=row["id"], late=late), at=now,
-                    )
-                    messages += 1
+                    for to in addresses_of(ctx.settings, chat):
+                        await outbox.enqueue(
+                            uow, channel=outbox.CHAT, event=f"reminder.{row['kind']}",
+                            target=to.target, at=now,
+                            payload=_payload(text, reminder_id=row["id"], late=late),
+                        )
+                        messages += 1
                 sent += 1
                 late_n += int(late)
             await uow.commit()
@@ -244,8 +247,9 @@ async def _enqueue_file(
     for chat in registry_staff(ctx.settings):
         payload = _payload(caption)
         payload |= {"blob": digest_, "filename": filename}
-        await outbox.enqueue(uow, channel=outbox.CHAT, event=event, target=chat,
-                             payload=payload, at=now)
+        for to in addresses_of(ctx.settings, chat):
+            await outbox.enqueue(uow, channel=outbox.CHAT, event=event, target=to.target,
+                                 payload=payload, at=now)
 
 
 async def enqueue_stats(ctx: Context, period: stats.Period, now: datetime | None = None) -> bool:

@@ -18,45 +18,82 @@ Conn = Reader | UnitOfWork
 # ------------------------------------------------------------------ deliveries
 @dataclass(frozen=True)
 class Delivery:
+    """A sent message: (channel, address) it went to and the platform's `message_ref`."""
+
     item_id: int | None
-    chat_id: int
+    channel: str
+    address: str
     purpose: str
     outbox_id: int | None
-    message_id: int
+    message_ref: str
     sent_at: str
     resend: bool
 
 
 def _delivery(row: Row) -> Delivery:
-    return Delivery(row["item_id"], row["chat_id"], row["purpose"], row["outbox_id"],
-                    row["message_id"], row["sent_at"], bool(row["resend"]))
+    return Delivery(row["item_id"], row["channel"], row["address"], row["purpose"],
+                    row["outbox_id"], row["message_ref"], row["sent_at"], bool(row["resend"]))
 
 
 async def record_delivery(
-    uow: UnitOfWork, *, item_id: int | None, chat_id: int, purpose: str,
-    outbox_id: int | None, message_id: int, at: datetime, resend: bool,
+    uow: UnitOfWork, *, item_id: int | None, channel: str, address: str, purpose: str,
+    outbox_id: int | None, message_ref: str, at: datetime, resend: bool,
 ) -> bool:
-    """Remember a sent message; False when (item, chat, purpose) was recorded before."""
+    """Remember a sent message; False when (item, channel, address, purpose) was recorded
+    before."""
     cur = await uow.execute(
-        "INSERT INTO deliveries (item_id, chat_id, purpose, outbox_id, message_id, sent_at,"
-        " resend) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        (item_id, chat_id, purpose, outbox_id, message_id, iso(at), int(resend)),
+        "INSERT INTO deliveries (item_id, channel, address, purpose, outbox_id, message_ref,"
+        " sent_at, resend) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (item_id, channel, address, purpose, outbox_id, message_ref, iso(at), int(resend)),
     )
     return bool(cur.rowcount)
 
 
-async def delivered(conn: Conn, item_id: int, chat_id: int, purpose: str) -> Delivery | None:
+async def delivered(
+    conn: Conn, item_id: int, channel: str, address: str, purpose: str
+) -> Delivery | None:
     row = await conn.fetchone(
-        "SELECT * FROM deliveries WHERE item_id = ? AND chat_id = ? AND purpose = ?",
-        (item_id, chat_id, purpose),
+        "SELECT * FROM deliveries WHERE item_id = ? AND channel = ? AND address = ?"
+        " AND purpose = ?",
+        (item_id, channel, address, purpose),
     )
     return _delivery(row) if row else None
 
 
-async def delivery_of_message(conn: Conn, chat_id: int, message_id: int) -> Delivery | None:
+async def delivery_of_message(
+    conn: Conn, channel: str, address: str, message_ref: str
+) -> Delivery | None:
     row = await conn.fetchone(
-        "SELECT * FROM deliveries WHERE chat_id = ? AND message_id = ? ORDER BY id DESC LIMIT 1",
-        (chat_id, message_id),
+        "SELECT * FROM deliveries WHERE channel = ? AND address = ? AND message_ref = ?"
+        " ORDER BY id DESC LIMIT 1",
+        (channel, address, message_ref),
+    )
+    return _delivery(row) if row else None
+
+
+async def deliveries_to(
+    conn: Conn, item_id: int, channel: str, address: str
+) -> list[Delivery]:
+    """What of the item went to one address (its cards to update once it is read)."""
+    rows = await conn.fetchall(
+        "SELECT * FROM deliveries WHERE item_id = ? AND channel = ? AND address = ?"
+        " ORDER BY id",
+        (item_id, channel, address),
+    )
+    return [_delivery(r) for r in rows]
+
+
+async def open_prompt(
+    conn: Conn, channel: str, address: str, *, chat_id: int, since: datetime
+) -> Delivery | None:
+    """The latest 批示 prompt sent to an address since `since` that no 批示 of the person
+    `chat_id` on its item has answered yet."""
+    row = await conn.fetchone(
+        "SELECT d.* FROM deliveries d WHERE d.channel = ? AND d.address = ?"
+        " AND d.purpose LIKE 'prompt:%' AND d.sent_at >= ? AND NOT EXISTS ("
+        " SELECT 1 FROM instructions i WHERE i.item_id = d.item_id AND i.chat_id = ?"
+        " AND i.at >= d.sent_at) ORDER BY d.id DESC LIMIT 1",
+        (channel, address, iso(since), chat_id),
     )
     return _delivery(row) if row else None
 
@@ -69,12 +106,14 @@ async def deliveries_of(conn: Conn, item_id: int) -> list[Delivery]:
 
 
 async def routed_to(conn: Conn, item_id: int, chat_id: int) -> bool:
-    """The item was pushed (or queued as a push) to this chat."""
+    """The item was pushed (or queued as a push) to this person (their key is their
+    Telegram chat, which every push to them is queued for)."""
     row = await conn.fetchone(
-        "SELECT 1 FROM deliveries WHERE item_id = ? AND chat_id = ? AND purpose NOT LIKE 'prompt:%'"
+        "SELECT 1 FROM deliveries WHERE item_id = ? AND channel = 'telegram' AND address = ?"
+        " AND purpose NOT LIKE 'prompt:%'"
         " UNION ALL SELECT 1 FROM outbox WHERE channel = ? AND event = ? AND item_id = ?"
         " AND target = ? LIMIT 1",
-        (item_id, chat_id, CHAT, PUSH, item_id, str(chat_id)),
+        (item_id, str(chat_id), CHAT, PUSH, item_id, str(chat_id)),
     )
     return row is not None
 

@@ -116,9 +116,12 @@ async def route_events(conn: Conn, now: datetime, limit: int) -> list[Event]:
     return [_event(r) for r in rows]
 
 
-async def sendable_events(conn: Conn, now: datetime, per_chat: int, limit: int) -> list[Event]:
+async def sendable_events(
+    conn: Conn, now: datetime, per_chat: int, limit: int, *, wecom: bool = False
+) -> list[Event]:
     """Due chat events other than routes, at most `per_chat` per target; in each chat
-    urgent ones (特急/特提) first, then oldest first.
+    urgent ones (特急/特提) first, then oldest first. `wecom`: the events to WeCom members
+    (targets ``wecom:…``), else the Telegram ones.
 
     Taking a few per chat keeps one busy chat (paced at 1 message/s) from hiding the
     others' events behind a LIMIT.
@@ -126,9 +129,9 @@ async def sendable_events(conn: Conn, now: datetime, per_chat: int, limit: int) 
     rows = await conn.fetchall(
         "SELECT * FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY target ORDER BY"
         " COALESCE(json_extract(payload, '$.urgent'), 0) DESC, due_at, id) AS rn"
-        " FROM outbox o WHERE channel = ? AND event <> ? AND done_at IS NULL AND due_at <= ?)"
-        " AS q WHERE rn <= ? ORDER BY rn, due_at, id LIMIT ?",
-        (CHAT, ROUTE, iso(now), per_chat, limit),
+        " FROM outbox o WHERE channel = ? AND event <> ? AND done_at IS NULL AND due_at <= ?"
+        " AND (target LIKE 'wecom:%') = ?) AS q WHERE rn <= ? ORDER BY rn, due_at, id LIMIT ?",
+        (CHAT, ROUTE, iso(now), int(wecom), per_chat, limit),
     )
     return [_event(r) for r in rows]
 
@@ -160,11 +163,11 @@ async def claimed_count(conn: Conn, channel: str) -> int:
     return int(row["n"]) if row else 0
 
 
-async def push_queued(uow: UnitOfWork, item_id: int, chat_id: int, purpose: str) -> bool:
+async def push_queued(uow: UnitOfWork, item_id: int, target: str, purpose: str) -> bool:
     row = await uow.fetchone(
         "SELECT 1 FROM outbox WHERE channel = ? AND event = ? AND item_id = ? AND target = ?"
         " AND json_extract(payload, '$.purpose') = ? LIMIT 1",
-        (CHAT, PUSH, item_id, str(chat_id), purpose),
+        (CHAT, PUSH, item_id, target, purpose),
     )
     return row is not None
 

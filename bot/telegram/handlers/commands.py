@@ -10,8 +10,8 @@ import re
 
 from telegram import Update
 
-from bot import render
-from bot.handlers.common import (
+from bot.telegram import render
+from bot.telegram.handlers.common import (
     Ctx,
     UsageError,
     args_text,
@@ -20,7 +20,7 @@ from bot.handlers.common import (
     requires,
     runtime,
 )
-from bot.menu import commands_for
+from bot.telegram.menu import commands_for
 from core.errors import InvalidInputError
 from core.model import Kind
 from core.permissions import Can

@@ -36,16 +36,15 @@ from telegram.error import (
 )
 from telegram.warnings import PTBDeprecationWarning
 
-from bot import render
+from bot.telegram import render
 from core import permissions, retry
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
 from core.services.outbox import Event
 from core.services.runner import Runner
-from core.visibility import Viewer
 
-log = logging.getLogger("bot.delivery")
+log = logging.getLogger("bot.telegram.delivery")
 
 POLL_SECONDS = 0.1
 PER_CHAT_INTERVAL = 1.05
@@ -186,8 +185,8 @@ class Delivery(Runner):
             log.exception("推送 %d 无法生成", event.id)
             await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
             return False
-        await delivery.record_sent(self.ctx, event, message_id=message.message_id,
-                               resend=claim.resend)
+        await delivery.record_sent(self.ctx, event, message_ref=message.message_id,
+                                   resend=claim.resend)
         self.sent += 1
         return True
 
@@ -229,15 +228,16 @@ class Delivery(Runner):
         role = str(event.payload.get("role") or push.ROLE_STAFF)
         leader = permissions.leader_by_chat(settings, chat_id) is not None and role in (
             push.ROLE_LEADER, push.ROLE_SUBSCRIBER)
-        text = render.push_text(
+        message = render.push_message(
             view, settings, chat_id=chat_id, role=role,
-            purpose=str(event.payload.get("purpose") or push.PURPOSE_PUSH),
+            purpose=str(event.payload.get("purpose") or push.PURPOSE_PUSH), leader=leader,
             escalation=int(event.payload.get("escalation") or 0), resend=resend,
         )
-        markup = render.push_buttons(view, chat_id=chat_id, role=role, leader=leader)
-        if view.blob and render.attaches_file(view, settings, Viewer(role)):
-            data = await asyncio.to_thread(self.ctx.blobs.get, view.blob)
-            return await self._document(chat_id, data, view.filename or "原件", text, markup,
+        text = render.html_text(message)
+        markup = render.markup(message.actions)
+        if message.file is not None:
+            data = await asyncio.to_thread(self.ctx.blobs.get, message.file.blob)
+            return await self._document(chat_id, data, message.file.filename, text, markup,
                                         html=True)
         return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
                                            reply_markup=markup)

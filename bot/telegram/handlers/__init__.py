@@ -14,8 +14,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.handlers import buttons, commands, flow, instruct, outgoing, register
-from bot.handlers.common import gate, on_error
+from bot.telegram.handlers import buttons, commands, flow, instruct, outgoing, register
+from bot.telegram.handlers.common import gate, on_error
 
 #: handler group of the gate: runs before every other handler
 GATE_GROUP = -1

@@ -11,8 +11,9 @@ import logging
 
 from telegram import Message, Update
 
-from bot import render
-from bot.handlers.common import Ctx, principal_of, reply, runtime
+from bot.telegram import render
+from bot.telegram.handlers.common import Ctx, principal_of, reply, runtime
+from core.chat import answers
 from core.errors import JiyaoError, PermissionDeniedError
 from core.services import delivery, instructions
 
@@ -55,13 +56,7 @@ async def on_text(update: Update, context: Ctx) -> None:
         await reply(update, f"批示未能记录：{exc}")
         return
     rt.wake()
-    lines = [f"批示已记录（{done.label}，第{done.seq}条批示）。"]
-    if done.converted_from:
-        lines.append(f"本件已由阅件 {done.converted_from} 转为办件，办件编号 {done.number}。")
-    elif done.number:
-        lines.append(f"登记号：{done.number}。")
-    lines.append("已转文书处理室按批示办理。")
-    await message.reply_text("\n".join(lines), do_quote=True)
+    await message.reply_text(answers.instructed_answer(done), do_quote=True)
 
 
 async def on_other(update: Update, context: Ctx) -> None:

@@ -13,14 +13,14 @@ from telegram.constants import ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
-from bot import render
-from bot.delivery import Delivery
+from bot.telegram import render
+from bot.telegram.delivery import Delivery
 from core.errors import JiyaoError
 from core.permissions import Can, Principal, principal_for
 from core.services import access
 from core.services.context import Context
 
-log = logging.getLogger("bot.handlers")
+log = logging.getLogger("bot.telegram.handlers")
 
 Ctx = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Ctx], Coroutine[Any, Any, Any]]

@@ -1,9 +1,8 @@
-"""Chinese chat texts and buttons: pushes, callback data, command answers.
+"""Telegram's form of the chat texts: neutral messages (core.chat) as HTML and inline
+keyboards, and the command answers.
 
-Pushes are HTML (parse_mode HTML), every value escaped. What a push may show is decided
-here (DOMAIN §7): a classified (秘密/机密) item gets a notice only — kind, number, sender,
-that it is classified — no title unless `[bot] classified_titles`, no text, no file.
-What may be shown is decided by core.visibility; this module only words it.
+Pushes are worded once in core.chat.push (what may be shown: core.visibility); here they
+become HTML (parse_mode HTML), every value escaped, with their buttons.
 """
 
 from __future__ import annotations
@@ -11,29 +10,44 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core import localtime
+from core.chat import push as push_render
+from core.chat.address import Address, person_of
+from core.chat.message import (
+    ACCEPT,
+    CODE_OF_KIND,
+    INSTRUCT,
+    KIND,
+    KIND_CODES,
+    PASS_ON,
+    READ,
+    RESEND_MARK,
+    Action,
+    Callback,
+    Message,
+    actions_from_payload,
+    callback,
+    parse_callback,
+)
+from core.chat.push import local
 from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH, REASON_ZH, Kind, Outcome
 from core.permissions import chat_name
-from core.routing import is_urgent
 from core.services.lookup import Found, ItemStatus, ReviewEntry
 from core.services.pipeline import RATE_MINUTES, QueueStatus
-from core.services.push import (
-    PURPOSE_CIRCULATE,
-    PURPOSE_PROPOSAL,
-    ROLE_LEADER,
-    ROLE_SUBSCRIBER,
-    PushView,
-)
+from core.services.push import PushView
 from core.visibility import Facts, Policy, Shown, Viewer, shown
 
-RESEND_MARK = "【重发】"
+# the callback keys and marks are core.chat.message's; handlers know them by these names
+__all__ = [
+    "ACCEPT", "CODE_OF_KIND", "INSTRUCT", "KIND", "KIND_CODES", "PASS_ON", "READ", "RESEND_MARK",
+    "Callback", "callback", "parse_callback",
+]
+
 #: Telegram: captions up to 1024 characters, files the Bot API uploads up to 50 MB
 CAPTION_LIMIT = 1024
 UPLOAD_LIMIT = 50 * 1024 * 1024
@@ -41,82 +55,53 @@ UPLOAD_LIMIT = 50 * 1024 * 1024
 #: when the message itself was never recorded (sent just before a crash)
 ITEM_REF = re.compile(r"收件序号\s*(\d{1,12})")
 
-# ------------------------------------------------------------------ callback data
-READ, INSTRUCT, PASS_ON, KIND, ACCEPT = "r", "i", "n", "k", "a"
-KIND_CODES: dict[str, Kind] = {
-    "b": Kind.BAN, "y": Kind.YUE, "c": Kind.CHAO, "n": Kind.NEIKAN, "j": Kind.JIANBAO,
-}
-CODE_OF_KIND = {k: c for c, k in KIND_CODES.items()}
-_CALLBACK = re.compile(r"^([rinka]):(\d{1,12})(?::([bycnj]))?$")
-
-
-@dataclass(frozen=True)
-class Callback:
-    action: str
-    item_id: int
-    kind: Kind | None = None
-
-
-def callback(action: str, item_id: int, kind: Kind | None = None) -> str:
-    """Short prefixed callback data (well under Telegram's 64 bytes)."""
-    data = f"{action}:{item_id}" + (f":{CODE_OF_KIND[kind]}" if kind else "")
-    assert len(data.encode()) <= 64
-    return data
-
-
-def parse_callback(data: str | None) -> Callback | None:
-    """The button pressed, or None for data this bot never made (stale or forged)."""
-    m = _CALLBACK.match(data or "")
-    if m is None:
-        return None
-    action, item, code = m.groups()
-    if (action == KIND) != (code is not None):
-        return None
-    return Callback(action, int(item), KIND_CODES[code] if code else None)
-
 
 def item_ref_in(text: str | None) -> int | None:
     m = ITEM_REF.search(text or "")
     return int(m.group(1)) if m else None
 
 
-# ------------------------------------------------------------------ times
-def local(settings: Settings, at: datetime) -> str:
-    return localtime.full_zh(at, settings.tz)
-
-
-def day_text(text: str) -> str:
-    try:
-        d = date.fromisoformat(text[:10])
-    except ValueError:
-        return text
-    return f"{d.year}年{d.month}月{d.day}日"
-
-
-# ------------------------------------------------------------------ pushes
+# ------------------------------------------------------------------ neutral → Telegram
 def _e(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def html_text(message: Message) -> str:
+    """A neutral message as Telegram HTML: strong spans bold, every value escaped."""
+    return "\n".join(
+        "".join(f"<b>{_e(s.text)}</b>" if s.strong else _e(s.text) for s in row)
+        for row in message.lines
+    )
+
+
+def markup(rows: Sequence[Sequence[Action]]) -> InlineKeyboardMarkup | None:
+    keyboard = [[InlineKeyboardButton(a.label, callback_data=a.key) for a in row]
+                for row in rows if row]
+    return InlineKeyboardMarkup(keyboard) if keyboard else None
+
+
 def policy(settings: Settings) -> Policy:
-    return Policy.of(settings, upload_limit=UPLOAD_LIMIT)
+    return push_render.policy(settings, UPLOAD_LIMIT)
 
 
 def seen(view: PushView, settings: Settings, viewer: Viewer = Viewer.LEADER) -> Shown:
-    """What `viewer` may see of the pushed item."""
-    facts = Facts(view.outcome, view.secrecy, view.blob_size if view.blob else None)
-    return shown(facts, viewer, policy(settings))
+    """What `viewer` may see of the pushed item in Telegram."""
+    return push_render.seen(view, settings, viewer, UPLOAD_LIMIT)
 
 
 def attaches_file(view: PushView, settings: Settings, viewer: Viewer = Viewer.LEADER) -> bool:
     """The document goes with the message."""
-    return view.blob is not None and seen(view, settings, viewer).file
+    return push_render.attaches_file(view, settings, viewer, UPLOAD_LIMIT)
 
 
-def _head(view: PushView) -> str:
-    kind = view.kind or OUTCOME_ZH.get(view.outcome, "收件")
-    number = view.number or "（不编号）"
-    return f"<b>{_e(kind)}</b> {_e(number)}"
+def push_message(
+    view: PushView, settings: Settings, *, chat_id: int, role: str, purpose: str,
+    leader: bool, escalation: int = 0, resend: bool = False,
+) -> Message:
+    return push_render.push_message(
+        view, settings, chat_id=chat_id, role=role, purpose=purpose, leader=leader,
+        escalation=escalation, resend=resend, upload_limit=UPLOAD_LIMIT,
+    )
 
 
 def push_text(
@@ -124,96 +109,26 @@ def push_text(
     escalation: int = 0, resend: bool = False,
 ) -> str:
     """The push a chat gets for an item (HTML)."""
-    may = seen(view, settings, Viewer(role))
-    lines: list[str] = []
-    if resend:
-        lines.append(f"{RESEND_MARK}上次推送时系统中断，可能已收到，请勿重复办理。")
-    if is_urgent(view.urgency):
-        lines.append(f"‼️<b>【{_e(view.urgency)}】</b>")
-    if escalation:
-        lines.append(f"<b>【第{escalation}次提醒】</b>推送后尚无人点“已阅”，请立即阅处。")
-    if purpose == PURPOSE_PROPOSAL:
-        lines.append("<b>【拟办】</b>机要室已提出拟办意见，请批示或点“同意拟办”。")
-    lines.append(_head(view))
-    if may.classified:
-        lines.append(f"<b>【涉密件·{_e(view.secrecy)}】</b>")
-    position = view.position_of(chat_id)
-    if view.circulation and position is not None:
-        lines.append(f"传阅：第 {position[0]}/{position[1]} 位"
-                     + ("（上一位已阅，传至您处）" if purpose == PURPOSE_CIRCULATE else ""))
-    lines.append(f"来文单位：{_e(view.sender or '不明')}")
-    if view.doc_number and may.doc_number:
-        lines.append(f"文号：{_e(view.doc_number)}")
-    if view.title and may.title:
-        lines.append(f"标题：{_e(view.title)}")
-    if view.urgency and not is_urgent(view.urgency):
-        lines.append(f"紧急程度：{_e(view.urgency)}")
-    lines.append(f"收到时间：{local(settings, view.received_at)}"
-                 + ("（纸质件）" if view.channel == "paper" else ""))
-    if view.deadline:
-        lines.append(f"办理期限：{day_text(view.deadline)}")
-    if view.proposal and may.quotes and role == ROLE_LEADER:
-        lines.append(f"拟办意见：{_e(view.proposal)}")
-    if may.classified:
-        lines.append("本件为涉密件，正文和附件不在聊天中发送，请到机要室阅办。")
-    elif view.blob and not may.file:
-        lines.append("原件请在收文系统中查看。")
-    if view.circulation:
-        order = " → ".join(_e(name) for name, _, _ in view.circulation)
-        lines.append(f"传阅顺序：{order}")
-    if role == ROLE_LEADER:
-        lines.append("回复本消息即可批示。")
-    elif role == ROLE_SUBSCRIBER:
-        lines.append("（按您订阅的关键词推送）")
-    lines.append(f"收件序号 {view.item_id}")
-    return "\n".join(lines)
+    return html_text(Message(push_render.push_lines(
+        view, settings, chat_id=chat_id, role=role, purpose=purpose, escalation=escalation,
+        resend=resend, upload_limit=UPLOAD_LIMIT)))
 
 
 def push_buttons(
     view: PushView, *, chat_id: int, role: str, leader: bool
 ) -> InlineKeyboardMarkup | None:
     """已阅 and 批示 for leaders (传下一位 for the current 内刊 holder); 已阅 for urgent."""
-    row: list[InlineKeyboardButton] = []
-    if leader or is_urgent(view.urgency) or role == ROLE_SUBSCRIBER:
-        row.append(InlineKeyboardButton("已阅", callback_data=callback(READ, view.item_id)))
-    if leader:
-        row.append(InlineKeyboardButton("批示", callback_data=callback(INSTRUCT, view.item_id)))
-        if view.proposal and not view.classified:
-            row.append(InlineKeyboardButton("同意拟办",
-                                            callback_data=callback(ACCEPT, view.item_id)))
-        holder = next((s for _, c, s in view.circulation if c == chat_id), None)
-        if holder == "current":
-            row.append(InlineKeyboardButton("传下一位",
-                                            callback_data=callback(PASS_ON, view.item_id)))
-    return InlineKeyboardMarkup([row]) if row else None
+    return markup([push_render.push_actions(view, chat_id=chat_id, role=role, leader=leader)])
 
 
 def after_read_buttons(item_id: int, leader: bool) -> InlineKeyboardMarkup | None:
     """Once read, only 批示 stays (for a leader)."""
-    if not leader:
-        return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("批示", callback_data=callback(INSTRUCT, item_id))]]
-    )
+    return markup([push_render.after_read_actions(item_id, leader)])
 
 
 def buttons_from_payload(rows: object) -> InlineKeyboardMarkup | None:
     """Buttons of a plain outbox event: [[{"text", "data"}]]; anything malformed is dropped."""
-    if not isinstance(rows, list):
-        return None
-    keyboard = []
-    for row in rows:
-        if not isinstance(row, list):
-            continue
-        buttons = [
-            InlineKeyboardButton(str(b["text"]), callback_data=str(b["data"]))
-            for b in row
-            if isinstance(b, dict) and b.get("text") and b.get("data")
-            and len(str(b["data"]).encode()) <= 64
-        ]
-        if buttons:
-            keyboard.append(buttons)
-    return InlineKeyboardMarkup(keyboard) if keyboard else None
+    return markup(actions_from_payload(rows))
 
 
 def plain_length(html_text: str) -> int:
@@ -330,7 +245,9 @@ def status_text(status: ItemStatus, settings: Settings, viewer: Viewer = Viewer.
     pushed = [d for d in status.deliveries if not d.purpose.startswith("prompt:")
               and d.purpose.split(":")[0] in {"push", "circulate", "urgent"}]
     if pushed:
-        names = "、".join(dict.fromkeys(chat_name(settings, d.chat_id) for d in pushed))
+        names = "、".join(dict.fromkeys(
+            chat_name(settings, person_of(settings, Address(d.channel, d.address)) or 0)
+            for d in pushed))
         lines.append(f"已推送：{_e(names)}")
     if status.circulation:
         marks = {"read": "已阅", "passed": "已传", "current": "当前", "waiting": "待传"}

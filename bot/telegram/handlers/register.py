@@ -26,8 +26,8 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import render
-from bot.handlers.common import Ctx, must_principal, reply, requires, runtime
+from bot.telegram import render
+from bot.telegram.handlers.common import Ctx, must_principal, reply, requires, runtime
 from core.errors import InvalidInputError, JiyaoError
 from core.limits import MAX_FIELD
 from core.model import Kind

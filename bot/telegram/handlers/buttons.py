@@ -12,9 +12,10 @@ import logging
 from telegram import CallbackQuery, ForceReply, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest
 
-from bot import render
-from bot.handlers import flow
-from bot.handlers.common import Ctx, principal_of, runtime
+from bot.telegram import render
+from bot.telegram.handlers import flow
+from bot.telegram.handlers.common import Ctx, principal_of, runtime
+from core.chat import answers
 from core.errors import ConflictError, JiyaoError, NotFoundError, PermissionDeniedError
 from core.permissions import Can, Principal
 from core.services import circulation, delivery, instructions, push, registry
@@ -70,17 +71,8 @@ async def _read(query: CallbackQuery, context: Ctx, principal: Principal, item_i
         return
     rt = runtime(context)
     result = await circulation.mark_read(rt.ctx, item_id=item_id, chat_id=principal.chat_id)
-    if result.already:
-        await query.answer("此前已记录“已阅”。")
-    else:
-        text = "已记录“已阅”。"
-        if result.passed_to:
-            text += f"已传给{result.passed_to}。"
-        elif result.passed_to == "":
-            text += "传阅已完毕。"
-        if result.acknowledged:
-            text += "已通知值班和机要室。"
-        await query.answer(text)
+    await query.answer(answers.read_answer(result))
+    if not result.already:
         rt.wake()
     await _set_markup(query, render.after_read_buttons(item_id, principal.is_leader))
 
@@ -92,7 +84,7 @@ async def _pass_on(query: CallbackQuery, context: Ctx, principal: Principal,
         return
     rt = runtime(context)
     result = await circulation.pass_on(rt.ctx, item_id=item_id, chat_id=principal.chat_id)
-    await query.answer(f"已传给{result.passed_to}。" if result.passed_to else "传阅已完毕。")
+    await query.answer(answers.passed_answer(result))
     rt.wake()
     await _set_markup(query, render.after_read_buttons(item_id, leader=True))
 
@@ -108,11 +100,11 @@ async def _instruct_prompt(query: CallbackQuery, context: Ctx, principal: Princi
     label = view.number or "此件"
     prompt = await context.bot.send_message(
         principal.chat_id,
-        f"请回复本消息，输入对 {label} 的批示（原文照录）：\n收件序号 {item_id}",
+        answers.prompt_text(label, item_id, by_reply=True),
         reply_markup=ForceReply(selective=True, input_field_placeholder="批示内容"),
     )
     await delivery.record_prompt(ctx, item_id=item_id, chat_id=principal.chat_id,
-                             message_id=prompt.message_id)
+                                 message_ref=prompt.message_id)
 
 
 async def _classify(query: CallbackQuery, context: Ctx, principal: Principal,

@@ -11,11 +11,11 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from bot.handlers.common import Runtime
+from bot.telegram.handlers.common import Runtime
 from core.reminder_plan import local_date
 from core.services import circulation, reminders, stats
 
-log = logging.getLogger("bot.jobs")
+log = logging.getLogger("bot.telegram.jobs")
 
 #: seconds between looks for unacknowledged 特急 items
 ESCALATE_SECONDS = 30.0

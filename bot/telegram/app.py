@@ -17,10 +17,10 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Up
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ExtBot
 
-from bot import handlers, jobs
-from bot.delivery import Delivery
-from bot.handlers.common import Runtime
-from bot.menu import commands_for
+from bot.telegram import handlers, jobs
+from bot.telegram.delivery import Delivery
+from bot.telegram.handlers.common import Runtime
+from bot.telegram.menu import commands_for
 from core.errors import ConfigError
 from core.permissions import known_chats, principal_for
 from core.services.context import Context

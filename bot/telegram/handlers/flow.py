@@ -8,8 +8,8 @@ from datetime import date
 
 from telegram import CallbackQuery, Update
 
-from bot import render
-from bot.handlers.common import (
+from bot.telegram import render
+from bot.telegram.handlers.common import (
     Ctx,
     UsageError,
     args_text,
@@ -18,6 +18,7 @@ from bot.handlers.common import (
     requires,
     runtime,
 )
+from core.chat import answers
 from core.errors import PermissionDeniedError
 from core.permissions import Can, Principal
 from core.services import followups, handling, instructions
@@ -66,4 +67,4 @@ async def accept(query: CallbackQuery, context: Ctx, principal: Principal, item_
         raise PermissionDeniedError("只有领导可以批示", actor=principal.actor)
     done = await instructions.accept_proposal(runtime(context).ctx, item_id=item_id,
                                               chat_id=principal.chat_id)
-    await query.answer(f"已同意拟办（第{done.seq}条批示），已通知机要室。")
+    await query.answer(answers.accepted_answer(done))

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import render
-from bot.handlers import flow
-from bot.handlers.common import (
+from bot.telegram import render
+from bot.telegram.handlers import flow
+from bot.telegram.handlers.common import (
     Ctx,
     UsageError,
     args_text,

@@ -1,0 +1,229 @@
+"""The WeCom delivery loop: drain the outbox's events to WeCom members, at least once.
+
+The bookkeeping is core's (core.services.delivery: claimed before the send, recorded with
+its message ref after, retried with backoff); this loop renders each event as a neutral
+message (core.chat) and hands it to the port. Each member has one worker that sends at
+most one message per `per_user_interval` seconds (WeCom silently drops beyond 30 a minute
+and the client's pacer keeps under that too). When several pushes wait for one member they
+go as one card listing them (core.chat.batch); 特急/特提 go alone and first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from datetime import timedelta
+
+from bot.wecom import render
+from bot.wecom.client import PacedError, TransportError, WeComError
+from bot.wecom.port import WeComPort
+from core import permissions, retry
+from core.chat import batch
+from core.chat.address import WECOM, person_of
+from core.chat.address import wecom as wecom_address
+from core.chat.message import RESEND_MARK, Attachment, Message, actions_from_payload, text_message
+from core.chat.push import INSTRUCT_BY_BUTTON, push_message
+from core.errors import JiyaoError
+from core.services import delivery, outbox, push
+from core.services.context import Context
+from core.services.outbox import Event
+from core.services.runner import Runner
+
+log = logging.getLogger("bot.wecom.delivery")
+
+POLL_SECONDS = 0.1
+PER_USER_INTERVAL = 1.0
+#: events taken per member and per look: enough to fill a batch
+PER_USER_TAKE = 25
+BATCH = 2000
+STOP_GRACE = 5.0
+
+
+class _Refused(Exception):  # noqa: N818 - a refusal retrying cannot cure
+    pass
+
+
+def queue_event(queue: deque[Event], event: Event) -> None:
+    """An urgent (特急/特提) event goes before the ordinary ones waiting for its member."""
+    if not event.payload.get("urgent"):
+        queue.append(event)
+        return
+    position = next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
+    queue.insert(position, event)
+
+
+def _batchable(event: Event) -> bool:
+    return event.event == outbox.PUSH and not event.payload.get("urgent")
+
+
+class WeComDelivery(Runner):
+    """Drains the WeCom events of the chat outbox; `wake()` after writing events."""
+
+    name = "企业微信推送"
+
+    def __init__(self, ctx: Context, port: WeComPort, *, poll: float = POLL_SECONDS,
+                 per_user_interval: float = PER_USER_INTERVAL,
+                 batch_items: int = batch.MAX_ITEMS) -> None:
+        super().__init__(ctx, poll=poll, grace=STOP_GRACE)
+        self.port = port
+        self.per_user_interval = per_user_interval
+        self.batch_items = batch_items
+        self._queues: dict[str, deque[Event]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._known: set[int] = set()
+        self._next_send: dict[str, float] = {}
+        #: messages sent, and events they carried
+        self.sent = 0
+        self.events_sent = 0
+
+    def tasks(self) -> list[asyncio.Task[None]]:
+        return list(self._workers.values())
+
+    async def pump(self) -> bool:
+        now = self.ctx.clock()
+        events = await outbox.due_chat(self.ctx, now, per_chat=PER_USER_TAKE, limit=BATCH,
+                                       wecom=True)
+        for event in events:
+            if event.id in self._known:
+                continue
+            to = delivery.address_of(event)
+            if to is None or to.channel != WECOM:
+                await delivery.give_up(self.ctx, event,
+                                       error=f"无效的企业微信成员 {event.target!r}")
+                continue
+            self._known.add(event.id)
+            queue_event(self._queues.setdefault(to.address, deque()), event)
+            if to.address not in self._workers:
+                self._workers[to.address] = asyncio.create_task(
+                    self._worker(to.address), name=f"wecom-{to.address}")
+        return False
+
+    async def _worker(self, user: str) -> None:
+        queue = self._queues[user]
+        try:
+            while queue and not self.stopping:
+                wait = self._next_send.get(user, 0.0) - time.monotonic()
+                if wait > 0:
+                    await self.pause(wait)
+                    if self.stopping:
+                        break
+                taken = [queue.popleft()]
+                if _batchable(taken[0]):
+                    while queue and _batchable(queue[0]) and len(taken) < self.batch_items:
+                        taken.append(queue.popleft())
+                try:
+                    await self.deliver(user, taken)
+                except Exception:
+                    log.exception("企业微信推送 %s 出错", [e.id for e in taken])
+                finally:
+                    self._next_send[user] = time.monotonic() + self.per_user_interval
+                    for event in taken:
+                        self._known.discard(event.id)
+        finally:
+            for event in queue:
+                self._known.discard(event.id)
+            queue.clear()
+            self._workers.pop(user, None)
+
+    # ------------------------------------------------------------ one send
+    async def deliver(self, user: str, events: list[Event]) -> int:
+        """Send `events` to `user` (several pushes as one batch); how many were sent."""
+        claimed: list[tuple[Event, Message]] = []
+        resent: set[int] = set()
+        for event in events:
+            claim = await delivery.claim(self.ctx, event)
+            if claim is None:
+                continue
+            if claim.resend:
+                resent.add(event.id)
+            try:
+                claimed.append((event, await self._message(user, event, resend=claim.resend)))
+            except _Refused as exc:
+                await delivery.give_up(self.ctx, event, error=str(exc))
+            except Exception as exc:
+                log.exception("企业微信推送 %d 无法生成", event.id)
+                await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
+        done = 0
+        for group in batch.batches([m for _, m in claimed], max_items=self.batch_items,
+                                   max_actions=render.CARD_BUTTONS):
+            part = [(e, m) for e, m in claimed if any(m is g for g in group)]
+            done += await self._send(user, part, resent)
+        return done
+
+    async def _send(self, user: str, part: list[tuple[Event, Message]], resent: set[int]) -> int:
+        events = [e for e, _ in part]
+        if len(part) == 1:
+            message, key = part[0][1], str(events[0].id)
+        else:
+            message = batch.batch_message([m for _, m in part], hint=batch.BATCH_BY_BUTTON)
+            key = f"b{events[0].id}-{events[-1].id}-{len(events)}"
+        try:
+            ref = await self.port.send(user, message, key=key)
+        except PacedError as exc:
+            for event in events:
+                await self._failed(event, exc, timedelta(seconds=exc.retry_after),
+                                   maybe_sent=False)
+            return 0
+        except WeComError as exc:
+            if not exc.retryable:
+                for event in events:
+                    log.error(  # noqa: TRY400 - the refusal text says it all
+                        "企业微信推送 %d 至 %s 被拒绝，不再重试：%s", event.id, user, exc)
+                    await delivery.give_up(self.ctx, event, error=f"{type(exc).__name__}: {exc}")
+                return 0
+            for event in events:
+                await self._failed(event, exc, retry.CHAT.delay(event.attempts),
+                                   maybe_sent=isinstance(exc, TransportError))
+            return 0
+        except (JiyaoError, OSError) as exc:
+            for event in events:
+                await self._failed(event, exc, retry.CHAT.delay(event.attempts),
+                                   maybe_sent=False)
+            return 0
+        for event in events:
+            await delivery.record_sent(self.ctx, event, message_ref=ref,
+                                       resend=event.id in resent)
+        self.sent += 1
+        self.events_sent += len(events)
+        return len(events)
+
+    async def _failed(self, event: Event, exc: Exception, delay: timedelta, *,
+                      maybe_sent: bool) -> None:
+        log.warning("企业微信推送 %d 至 %s 失败（第 %d 次），%.0f 秒后重试：%s: %s", event.id,
+                    event.target, event.attempts + 1, delay.total_seconds(),
+                    type(exc).__name__, exc)
+        await delivery.record_failure(
+            self.ctx, event, error=f"{type(exc).__name__}: {exc}",
+            retry_at=self.ctx.clock() + delay, maybe_sent=maybe_sent,
+        )
+
+    # ------------------------------------------------------------ rendering
+    async def _message(self, user: str, event: Event, *, resend: bool) -> Message:
+        settings = self.ctx.settings
+        if event.event != outbox.PUSH:
+            payload = event.payload
+            text = str(payload.get("text") or "").strip() or "（空消息）"
+            if resend:
+                text = f"{RESEND_MARK}{text}"
+            blob = payload.get("blob")
+            file = Attachment(str(blob), str(payload.get("filename") or "附件")) if blob else None
+            return text_message(text, actions_from_payload(payload.get("buttons")), file,
+                                urgent=bool(payload.get("urgent")), item_id=event.item_id)
+        person = person_of(settings, wecom_address(user))
+        if person is None:
+            raise _Refused(f"企业微信成员 {user} 不在通讯录中")
+        item_id = int(event.payload.get("item_id") or event.item_id or 0)
+        view = await push.push_view(self.ctx, item_id)
+        if view is None:
+            raise _Refused(f"收件 {item_id} 不存在")
+        role = str(event.payload.get("role") or push.ROLE_STAFF)
+        leader = permissions.leader_by_chat(settings, person) is not None and role in (
+            push.ROLE_LEADER, push.ROLE_SUBSCRIBER)
+        return push_message(
+            view, settings, chat_id=person, role=role,
+            purpose=str(event.payload.get("purpose") or push.PURPOSE_PUSH), leader=leader,
+            escalation=int(event.payload.get("escalation") or 0), resend=resend,
+            upload_limit=render.UPLOAD_LIMIT, instruct_hint=INSTRUCT_BY_BUTTON,
+        )

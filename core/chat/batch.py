@@ -1,0 +1,69 @@
+"""A backlog to one person as one message (issue 15 item 4): the items listed, each with
+its own actions; 特急/特提 never wait in a batch (the adapters send them alone, first).
+
+Telegram allows about one message a second to a chat and WeCom 30 a minute to a member:
+listing what waits in one message keeps a burst from queueing minutes behind itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from core.chat.message import Action, Line, Message, line, plain, strong
+from core.chat.push import INSTRUCT_BY_BUTTON, INSTRUCT_BY_REPLY
+
+#: items listed in one message at most (a Telegram text stays under 4,096 characters)
+MAX_ITEMS = 10
+_HINTS = frozenset({INSTRUCT_BY_REPLY, INSTRUCT_BY_BUTTON})
+#: how to write a 批示 on one item of a batch, where there are replies or not
+BATCH_BY_REPLY = "批示：点对应收件的“批示 #序号”，再回复提示消息。"
+BATCH_BY_BUTTON = "批示：点对应收件的“批示 #序号”，再发送批示内容。"
+
+
+def _labelled(action: Action, item_id: int) -> Action:
+    return Action(f"{action.label} #{item_id}", action.key)
+
+
+def batch_message(messages: Sequence[Message], *, hint: str = BATCH_BY_BUTTON) -> Message:
+    """One message listing `messages` (pushes of items, none urgent): each item's lines
+    under a numbered rule, its actions as one row labelled with its 收件序号. Files do not
+    go in a batch; the footer says where the originals are."""
+    lines: list[Line] = [line(strong(f"待阅处收件 {len(messages)} 件"))]
+    rows: list[tuple[Action, ...]] = []
+    leader = False
+    for i, m in enumerate(messages, start=1):
+        lines.append(line(f"—— {i}/{len(messages)} ——"))
+        for row in m.lines:
+            text = plain(row)
+            if text in _HINTS:
+                leader = True
+                continue
+            lines.append(row)
+        if m.file is not None:
+            lines.append(line("（原件未随批量推送发送，请在收文系统中查看）"))
+        if m.item_id is not None and m.all_actions():
+            rows.append(tuple(_labelled(a, m.item_id) for a in m.all_actions()))
+    if leader:
+        lines.append(line(hint))
+    return Message(tuple(lines), tuple(rows), None, None, urgent=False, head=0)
+
+
+def batches(messages: Sequence[Message], *, max_items: int = MAX_ITEMS,
+            max_actions: int | None = None) -> list[list[Message]]:
+    """`messages` cut into groups of at most `max_items`, and at most `max_actions` buttons
+    (a WeCom card holds six); a message with too many actions for one group goes alone."""
+    groups: list[list[Message]] = []
+    current: list[Message] = []
+    actions = 0
+    for m in messages:
+        n = len(m.all_actions())
+        full = len(current) >= max_items or (
+            max_actions is not None and current and actions + n > max_actions)
+        if full:
+            groups.append(current)
+            current, actions = [], 0
+        current.append(m)
+        actions += n
+    if current:
+        groups.append(current)
+    return groups
