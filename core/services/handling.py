@@ -5,6 +5,7 @@ core.services.followups; the rules are core.handling.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -292,7 +293,7 @@ async def assign(
             others = [u for _, u in pairs if u != unit]
             text = _assigned_text(ctx.settings, item, number, role, day, instructions, others)
             await _tell(ctx, uow, contact, text=text, item_id=item["id"], number=number,
-                        at=now)
+                        assignment_id=aid, at=now)
             await repo.mark_told(uow, aid, how=contact.how, at=now)
         await audit.append(uow, at=now, actor=actor, action="item.assigned",
                            subject=f"item:{item['id']}",
@@ -306,9 +307,10 @@ async def assign(
 
 
 async def _tell(ctx: Context, uow: UnitOfWork, contact: Contact, *, text: str, item_id: int,
-                number: str, at: datetime) -> None:
+                number: str, assignment_id: int, at: datetime) -> None:
     """Chat to the unit's section chats, else mail through the smarthost, else the registry
-    is asked to tell the unit itself."""
+    is asked to tell the unit itself. A mailed notice gets its Message-ID here, kept with
+    the assignment: the unit's reply names it and reports 办结 (core.services.reply_mail)."""
     if contact.chats:
         for chat_id in contact.chats:
             await outbox.enqueue(uow, channel=outbox.CHAT, event=EVENT_ASSIGNED,
@@ -316,15 +318,26 @@ async def _tell(ctx: Context, uow: UnitOfWork, contact: Contact, *, text: str, i
                                  item_id=item_id)
         return
     if contact.mail:
-        body = text.replace(f"/done {number} 办理结果", "请回复本邮件告知办理结果")
+        body = text.replace(f"/done {number} 办理结果",
+                            "办结后请直接回复本邮件，正文开头几行写明办理结果（主题请保留）")
+        message_id = _notice_id(ctx.settings, assignment_id)
+        await repo.set_notice_id(uow, assignment_id, message_id)
         await outbox.enqueue(uow, channel=outbox.MAIL, event=EVENT_ASSIGNED,
                              target=contact.mail[0],
-                             payload={"to": contact.mail[0], "subject": f"交办：{number}",
-                                      "body": body},
+                             payload={"to": contact.mail[0],
+                                      "subject": rules.notice_subject(number),
+                                      "body": body, "message_id": message_id},
                              at=at, item_id=item_id)
         return
     await notify_staff(ctx, uow, at=at, item_id=item_id,
                        text=f"{contact.unit} 没有聊天或邮箱联系方式，请另行通知：\n{text}")
+
+
+def _notice_id(settings: Settings, assignment_id: int) -> str:
+    """A Message-ID nobody can guess (a reply naming it is a reply to this notice)."""
+    sender = settings.smarthost.from_address or settings.office.addresses[0]
+    domain = sender.rpartition("@")[2] or "jiyao.invalid"
+    return f"jiyao.assign.{assignment_id}.{secrets.token_hex(8)}@{domain}"
 
 
 # ------------------------------------------------------------------ 答复
