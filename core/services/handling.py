@@ -14,7 +14,7 @@ from typing import Any
 from core import handling as rules
 from core import reminder_plan as plan
 from core.config import Settings
-from core.errors import ConflictError, InvalidInputError
+from core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.handling import Step
 from core.limits import MAX_INSTRUCTION, required_text
 from core.model import Kind, Outcome
@@ -394,13 +394,20 @@ def _full_time(settings: Settings, at: datetime) -> str:
     return f"{at.astimezone(settings.tz).year}年{local_time(settings, at)}"
 
 
-async def slip(ctx: Context, ref: str) -> Slip:
+async def slip(ctx: Context, ref: str, *, viewer: Viewer = Viewer.DESK) -> Slip:
     """The 公文处理单 of a 办件 as the registry's desk may print it (core.visibility: the
-    desk sees all but a sealed item's title)."""
+    desk sees all but a sealed item's title); for a chat `viewer` only when chat may carry
+    it (never a classified item's: its envelope is all chat shows)."""
     async with ctx.db.reader() as r:
         item = await resolve_ref(r, ctx, ref)
         number = await followups.ban_number(r, item["id"])
         _handled_item(item, number)
+        facts = Facts(item["outcome"], item["secrecy"])
+        if viewer is not Viewer.DESK and not shown(facts, viewer,
+                                                   Policy.of(ctx.settings)).slip:
+            raise PermissionDeniedError(
+                f"{number} 是涉密件，公文处理单不在聊天中发送，请在机要室用 jiyao slip 打印",
+                actor=viewer.value)
         view = await view_in(r, ctx.settings, item, number)
         instructions = await chat_repo.instructions_of(r, item["id"])
     assert view is not None
