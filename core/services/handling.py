@@ -306,6 +306,31 @@ async def assign(
     return view
 
 
+async def supervise(ctx: Context, *, ref: str, on: bool = True,
+                    actor: str = ACTOR) -> HandlingView:
+    """督办 on (or off): the item's reminders go to `[deadlines] supervisor` (秘书长) as
+    well, from its due day; replanned at once."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        item = await resolve_ref(uow, ctx, ref)
+        number = await followups.ban_number(uow, item["id"])
+        _handled_item(item, number)
+        current = await view_in(uow, ctx.settings, item, number)
+        assert current is not None
+        if current.step == Step.DONE:
+            raise ConflictError(f"{number} 已办结，无需督办")
+        await repo.ensure(uow, item["id"], step=current.step, holder=current.holder, at=now)
+        await repo.set_supervised(uow, item["id"], on, now)
+        await audit.append(uow, at=now, actor=actor, action="item.supervised",
+                           subject=f"item:{item['id']}",
+                           detail={"on": on, "supervisor": ctx.settings.deadlines.supervisor})
+        await followups.track_item(ctx, uow, item["id"], now)
+        view = await view_in(uow, ctx.settings, item, number)
+        await uow.commit()
+    assert view is not None
+    return view
+
+
 async def _tell(ctx: Context, uow: UnitOfWork, contact: Contact, *, text: str, item_id: int,
                 number: str, assignment_id: int, at: datetime) -> None:
     """Chat to the unit's section chats, else mail through the smarthost, else the registry
