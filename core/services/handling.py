@@ -365,6 +365,31 @@ def _notice_id(settings: Settings, assignment_id: int) -> str:
     return f"jiyao.assign.{assignment_id}.{secrets.token_hex(8)}@{domain}"
 
 
+async def reminder_mail(uow: UnitOfWork, settings: Settings, *, target: str, subject: str,
+                        text: str) -> dict[str, Any] | None:
+    """A 催办 to a 承办单位 that was told by mail goes to it by mail as well (the registry
+    still gets it in chat): threaded under the 交办 notice and tagged like it, so a reply
+    to the reminder reports 办结 too. None for any other reminder."""
+    kind, _, unit = target.partition(":")
+    what, _, ident = subject.partition(":")
+    if kind != "section" or what != "item" or not ident.isdecimal():
+        return None
+    told = [a for a in await repo.assignments(uow, int(ident))
+            if a["unit"] == unit and a["notice_id"]]
+    number = await followups.ban_number(uow, int(ident))
+    if not told or number is None:
+        return None
+    try:
+        mail = unit_contact(settings, unit).mail
+    except InvalidInputError:  # the unit left the directory since
+        return None
+    if not mail:
+        return None
+    return {"to": mail[0], "subject": "催办：" + rules.notice_subject(number),
+            "body": f"{text}\n\n办结后请直接回复本邮件，正文开头几行写明办理结果（主题请保留）。",
+            "in_reply_to": told[0]["notice_id"]}
+
+
 # ------------------------------------------------------------------ 答复
 async def link_reply(uow: UnitOfWork, ctx: Context, *, ref: str, number: str,
                      actor: str, at: datetime) -> int:
