@@ -8,6 +8,8 @@ accepts the proposal) → 交办 (the registry confirms the 承办单位: the fi
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
 
 
@@ -53,6 +55,15 @@ def roles(units: list[str]) -> list[tuple[str, str]]:
     named twice counts once."""
     seen = list(dict.fromkeys(u.strip() for u in units if u.strip()))
     return [(ROLE_LEAD if i == 0 else ROLE_HELP, u) for i, u in enumerate(seen)]
+
+
+def proposal_summary(text: str, units: Sequence[str], due: date | None) -> str:
+    """A 拟办意见 as a leader reads it before 同意拟办: the text, then the proposed 承办单位
+    (first 主办) and 办理期限 when given."""
+    extra = "；".join(x for x in (
+        "承办：" + "、".join(f"{u}（{r}）" for r, u in roles(list(units))) if units else "",
+        f"期限：{due.isoformat()}" if due else "") if x)
+    return f"{text}（{extra}）" if extra else text
 
 
 # ------------------------------------------------------------------ 办结 by reply mail

@@ -111,6 +111,8 @@ async def test_propose_in_chat(fake: FakeTelegram, env: tuple[Context, ChatBot])
         "sendDocument",
         lambda c: c.chat_id == ZHOUZHANG and "拟办意见：拟请综合科 牵头办理" in (c.text or ""))
     assert f"a:{ban.item_id}" in button_data(pushed)
+    # the leader sees what 同意拟办 agrees to: the units (first 主办) and the due day
+    assert f"承办：综合科（主办）、甘孜军分区（协办）；期限：{due}" in (pushed.text or "")
     assert "没有此项权限" in await _answer(fake, ZONGHE)(f"/propose {ban.number} 拟办")
 
 

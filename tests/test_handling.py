@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from core import slip
 from core.errors import ConflictError, InvalidInputError
-from core.handling import reply_owed, roles
+from core.handling import proposal_summary, reply_owed, roles
 from core.model import Kind, Outcome
 from core.services import dispatch, followups, handling, instructions, push, registry, reminders
 from core.services.context import Context
@@ -62,6 +62,9 @@ def test_rules() -> None:
     assert reply_owed("函", "关于有关事项的函", rule="letter_request") == "复函"  # read in text
     assert roles(["综合科", "甘孜军分区", "综合科"]) == [("主办", "综合科"),
                                                       ("协办", "甘孜军分区")]
+    assert proposal_summary("拟请综合科办理", ["综合科", "甘孜军分区"], date(2026, 3, 13)) == (
+        "拟请综合科办理（承办：综合科（主办）、甘孜军分区（协办）；期限：2026-03-13）")
+    assert proposal_summary("拟请州长阅示", [], None) == "拟请州长阅示"
 
 
 async def test_end_to_end(ctx: Context, clock: FrozenClock) -> None:
