@@ -7,6 +7,9 @@ accepts the proposal) → 交办 (the registry confirms the 承办单位: the fi
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from datetime import date
 from enum import StrEnum
 
 
@@ -52,3 +55,59 @@ def roles(units: list[str]) -> list[tuple[str, str]]:
     named twice counts once."""
     seen = list(dict.fromkeys(u.strip() for u in units if u.strip()))
     return [(ROLE_LEAD if i == 0 else ROLE_HELP, u) for i, u in enumerate(seen)]
+
+
+def proposal_summary(text: str, units: Sequence[str], due: date | None) -> str:
+    """A 拟办意见 as a leader reads it before 同意拟办: the text, then the proposed 承办单位
+    (first 主办) and 办理期限 when given."""
+    extra = "；".join(x for x in (
+        "承办：" + "、".join(f"{u}（{r}）" for r, u in roles(list(units))) if units else "",
+        f"期限：{due.isoformat()}" if due else "") if x)
+    return f"{text}（{extra}）" if extra else text
+
+
+# ------------------------------------------------------------------ 办结 by reply mail
+#: the tag a 交办 notice's subject carries, kept by mail clients in the reply's subject
+REPLY_TAG = "办结回复"
+_TAGGED = re.compile(r"【\s*" + REPLY_TAG + r"\s*([^】\s]{1,40})\s*】")
+_MSGID = re.compile(r"<([^<>\s]{1,250})>")
+#: lines that start the quoted original in a reply (Outlook, Foxmail, QQ, Gmail, Apple)
+_QUOTE_START = re.compile(
+    r"^\s*(>|-{2,}\s*(原始邮件|Original Message)|发件人[:：]|From:|在.{0,80}写道[:：]\s*$"
+    r"|On .{0,120}wrote:\s*$|_{5,})", re.IGNORECASE)
+#: how many Message-IDs of a reply are looked up
+MAX_REFERENCES = 20
+#: how many of the reply's first lines make the 办理结果
+RESULT_LINES = 5
+
+
+def notice_subject(number: str) -> str:
+    """The subject of the 交办 notice mailed to a 承办单位; its reply names the item."""
+    return f"交办：{number}（办结后请直接回复本邮件）【{REPLY_TAG} {number}】"
+
+
+def tagged_number(subject: str | None) -> str | None:
+    """The register number a reply's subject names in its 【办结回复 编号】 tag."""
+    m = _TAGGED.search(subject or "")
+    return m.group(1) if m else None
+
+
+def referenced_ids(in_reply_to: str | None, references: str | None) -> list[str]:
+    """The Message-IDs (without angle brackets) a reply points at, In-Reply-To first; a
+    long thread's References give their latest ones."""
+    found = _MSGID.findall(in_reply_to or "") + _MSGID.findall(references or "")[::-1]
+    return list(dict.fromkeys(found))[:MAX_REFERENCES]
+
+
+def reply_result(body: str) -> str:
+    """The 办理结果 a reply mail reports: its first non-empty lines above the quoted
+    original."""
+    lines: list[str] = []
+    for line in body.replace("\r\n", "\n").split("\n"):
+        if _QUOTE_START.match(line):
+            break
+        if line.strip():
+            lines.append(line.strip())
+        if len(lines) == RESULT_LINES:
+            break
+    return "\n".join(lines)

@@ -30,6 +30,7 @@ class Outcome(StrEnum):
     RETURN = "return"
     QUARANTINE = "quarantine"
     SEALED = "sealed"
+    REPLY = "reply"  # a 承办单位's reply to its 交办 notice, recorded as the item's 办结
 
 
 class Reason(StrEnum):
@@ -63,6 +64,7 @@ OUTCOME_ZH: dict[str, str] = {
     "return": "退回",
     "quarantine": "隔离",
     "sealed": "封存",
+    "reply": "办结回复",
 }
 
 REASON_ZH: dict[str, str] = {

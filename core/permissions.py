@@ -36,6 +36,7 @@ class Can(StrEnum):
     CLOSE = "close"  # 办结 (registrars; a 承办单位's section chat for items assigned to it)
     PROPOSE = "propose"  # 拟办
     ASSIGN = "assign"  # 交办 to 承办单位
+    SLIP = "slip"  # the 公文处理单 as a file (core.visibility decides for which items)
     QUEUE = "queue"  # the intake queue's state (/status)
 
 
@@ -87,7 +88,7 @@ def principal_for(settings: Settings, chat_id: int | None) -> Principal | None:
             continue
         name = name or staff.name
         registrar = "registrar" in staff.roles or "admin" in staff.roles
-        allowed |= (_REGISTRAR | {Can.CLOSE, Can.COPIES, Can.PROPOSE, Can.ASSIGN}
+        allowed |= (_REGISTRAR | {Can.CLOSE, Can.COPIES, Can.PROPOSE, Can.ASSIGN, Can.SLIP}
                     if registrar else _STAFF)
         if staff.section and "section" in staff.roles:
             allowed.add(Can.CLOSE)  # the 承办单位 reports 办结 (only its own: core.services)

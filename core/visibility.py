@@ -7,6 +7,8 @@
   no text quoted from it, no file; its title only when `[bot] classified_titles` allows.
 - Files go to chat only when `[bot] send_documents` allows (registry staff classifying a
   review item always get it: a fax image has no text) and the chat can carry their size.
+- The 公文处理单 (handling slip) goes to chat as a file only for an item neither sealed
+  nor classified; the registry's terminal prints any but a sealed item's title.
 - The registry's own terminal (the CLI) is inside the 机要室: it shows everything but
   the title of a sealed item.
 
@@ -76,6 +78,12 @@ class Shown:
     #: text quoted from the item (evidence lines), or a search hit on its text
     quotes: bool
     file: bool
+
+    @property
+    def slip(self) -> bool:
+        """The 公文处理单 as a file: it carries the title, 文号 and the 批示 verbatim, so only
+        where all of them may be shown (never a classified or sealed item's in chat)."""
+        return not (self.envelope_only or self.classified) and self.title and self.quotes
 
 
 def is_classified(secrecy: str | None) -> bool:

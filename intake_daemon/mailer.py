@@ -33,7 +33,10 @@ def build_message(ctx: Context, payload: dict[str, object], *, now: datetime) ->
     msg["To"] = str(payload["to"])
     msg["Subject"] = str(payload["subject"])
     msg["Date"] = format_datetime(now.astimezone(settings.tz))
-    msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
+    # a 交办 notice carries the id it was recorded with: its reply names it (In-Reply-To)
+    given = payload.get("message_id")
+    msg["Message-ID"] = (f"<{given}>" if given
+                         else make_msgid(domain=sender.rpartition("@")[2] or None))
     # RFC 3834: an automatic reply; autoresponders must not answer it (no mail loops)
     msg["Auto-Submitted"] = "auto-replied"
     reply_to = payload.get("in_reply_to")

@@ -33,7 +33,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "deadline", "review-secrecy", "published", "disclosure", "request", "overdue", "done",
         "stats", "digest", "sweep",
     ),
-    "handling": ("propose", "assign", "slip"),
+    "handling": ("propose", "assign", "supervise", "slip"),
     "site": ("site",),
     "run": ("serve", "intake", "pipeline", "bot"),
 }

@@ -13,7 +13,7 @@ from pypdf import PdfReader
 
 from core import slip
 from core.errors import ConflictError, InvalidInputError
-from core.handling import reply_owed, roles
+from core.handling import proposal_summary, reply_owed, roles
 from core.model import Kind, Outcome
 from core.services import dispatch, followups, handling, instructions, push, registry, reminders
 from core.services.context import Context
@@ -62,6 +62,9 @@ def test_rules() -> None:
     assert reply_owed("函", "关于有关事项的函", rule="letter_request") == "复函"  # read in text
     assert roles(["综合科", "甘孜军分区", "综合科"]) == [("主办", "综合科"),
                                                       ("协办", "甘孜军分区")]
+    assert proposal_summary("拟请综合科办理", ["综合科", "甘孜军分区"], date(2026, 3, 13)) == (
+        "拟请综合科办理（承办：综合科（主办）、甘孜军分区（协办）；期限：2026-03-13）")
+    assert proposal_summary("拟请州长阅示", [], None) == "拟请州长阅示"
 
 
 async def test_end_to_end(ctx: Context, clock: FrozenClock) -> None:
@@ -267,3 +270,41 @@ async def test_migration_keeps_followups(tmp_path: Path) -> None:
         async with conn.execute("SELECT item_id, due_on, source FROM item_followups") as cur:
             assert list(await cur.fetchall()) == [(1, "2026-03-20", "default")]
         await conn.execute("UPDATE item_followups SET source = 'assigned'")
+
+
+async def test_escalation_and_supervision_are_sent(ctx: Context) -> None:
+    """The reminders as chat gets them: on the due day (Fri 13 March) the 承办单位; from 2
+    working days overdue (Tue 17) the registrars too; from 5 (Fri 20) the item's leaders
+    too; `supervise` (jiyao supervise) adds the 秘书长 from the due day, and off again
+    takes him out of what is left."""
+    item_id = await add_item(ctx, title="关于防汛应急物资的请示", doc_type="请示",
+                             sender="康定市人民政府")
+    await handling.assign(ctx, ref=str(item_id), units=["综合科"], due=date(2026, 3, 13))
+    view = await handling.supervise(ctx, ref="办2026-0001")
+    assert view.supervised
+    settings = ctx.settings
+    chat_of = {x.name: x.chat_id for x in settings.leader}
+    secretary = str(chat_of[settings.deadlines.supervisor])
+    routed = {str(chat_of[n]) for n in followups.item_leaders(
+        settings, {"sender": "康定市人民政府", "title": "关于防汛应急物资的请示"})}  # type: ignore[arg-type]
+    assert secretary not in routed
+
+    async def sent_on(day: int) -> set[str]:
+        before = len(await events(ctx, "chat"))
+        await reminders.sweep(ctx, datetime(2026, 3, day, 1, 0, 30, tzinfo=UTC))
+        new = (await events(ctx, "chat"))[before:]
+        assert all("关于防汛应急物资的请示" in str(e["text"]) for e in new)
+        return {str(e["target"]) for e in new}
+
+    assert await sent_on(13) == {"200003", secretary}
+    assert await sent_on(16) == {"200003", secretary}
+    assert await sent_on(17) == {"200003", secretary, *REGISTRARS}
+    off = await handling.supervise(ctx, ref="办2026-0001", on=False)
+    assert not off.supervised
+    assert await sent_on(20) == {"200003", *REGISTRARS, *routed}
+    async with ctx.db.reader() as r:
+        audited = await r.fetchall("SELECT detail FROM audit WHERE action = 'item.supervised'")
+    assert [json.loads(x["detail"])["on"] for x in audited] == [True, False]
+    await followups.close_item(ctx, ref="办2026-0001", result="已修缮")
+    with pytest.raises(ConflictError, match="已办结，无需督办"):
+        await handling.supervise(ctx, ref="办2026-0001")

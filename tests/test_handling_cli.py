@@ -78,3 +78,22 @@ def test_flow_from_the_command_line(tmp_path: Path) -> None:
                  "紧急程度", "领导批示"):
         assert want in text, want
     assert pdf.stat().st_mode & 0o077 == 0
+
+
+def test_supervise_from_the_command_line(tmp_path: Path) -> None:
+    ok("register", "--kind", "办件", "--sender", "康定市人民政府",
+       "--title", "关于修缮道路的请示", data_dir=tmp_path)
+    number = f"办{date.today().year}-0001"
+    out = ok("supervise", number, data_dir=tmp_path)
+    assert f"已督办：{number}" in out
+    assert "督办：是" in out
+    assert json.loads(ok("show", number, "--json", data_dir=tmp_path))["handling"]["supervised"]
+    out = ok("supervise", number, "--off", data_dir=tmp_path)
+    assert "已取消督办" in out
+    assert "督办：是" not in ok("show", number, data_dir=tmp_path)
+    ok("register", "--kind", "阅件", "--sender", "康定市人民政府", "--title", "情况通报",
+       data_dir=tmp_path)
+    bad = run_cli("supervise", f"阅{date.today().year}-0001", data_dir=tmp_path)
+    assert bad.returncode != 0
+    assert "不是已登记的办件" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -9,8 +9,8 @@ import json
 from pathlib import Path
 
 import pytest
-from bot.app import ChatBot
 
+from bot.telegram.app import ChatBot
 from core.model import Kind
 from core.reading.fields import canonical_doc_number, extract_fields
 from core.services import registry

@@ -29,7 +29,7 @@ from core.reading.documents import Extracted
 from core.reading.findings import Finding
 from core.reading.mail import Attachment, ParsedMessage, decode_words, parse_message
 from core.routing import URGENT_LEVELS, registry_staff
-from core.services import notices, push
+from core.services import notices, push, reply_mail
 from core.services.context import Context
 from core.services.receive import (
     ACTOR,
@@ -237,6 +237,11 @@ async def _record(ctx: Context, work: Work, decision: Decision) -> Received | No
         ):
             work.taken.add(decision.envelope_no)
             return None
+        # a 承办单位's reply to its 交办 notice is that item's 办结, not a new document
+        reply = (await reply_mail.match(uow, ctx, work.parsed, decision)
+                 if work.parsed is not None else None)
+        if reply is not None:
+            decision = reply_mail.decided(decision, reply)
         await queue.record_decision(
             uow, item, _decided_values(decision),
             # a sealed item's content is never parsed into search either
@@ -267,6 +272,8 @@ async def _record(ctx: Context, work: Work, decision: Decision) -> Received | No
             },
         )
         await route_numbered(ctx, uow, given, now=now)
+        if reply is not None and reply.closes:
+            await reply_mail.close(ctx, uow, reply, reply_item=item_id, now=now)
         received = parse_iso(item["received_at"])
         await _enqueue_events(
             ctx, uow, decision, item_id=item_id, now=now, received=received, head=work.head,
@@ -371,6 +378,8 @@ async def _enqueue_events(
 ) -> None:
     """`routed`: the item is routed when it is numbered (number_in_receipt_order)."""
     settings = ctx.settings
+    if d.outcome is Outcome.REPLY:
+        return  # the 办结 it recorded told the registry
     if d.outcome is Outcome.REGISTER:
         if not routed:
             await push.route_item(ctx, uow, item_id=item_id, at=now)

@@ -190,40 +190,53 @@ async def close_item(
         if result is not None else None
     async with ctx.db.unit_of_work() as uow:
         item = await resolve_ref(uow, ctx, ref)
-        if item["kind"] != Kind.BAN.value or item["outcome"] != Outcome.REGISTER.value:
-            raise ConflictError(f"收件 {item['id']} 不是已登记的办件，无需办结")
-        if unit is not None:
-            lead = (await handling_repo.assignments(uow, item["id"]))[:1]
-            if not lead or lead[0]["unit"] != unit:
-                raise PermissionDeniedError(f"此件未交{unit}主办，不能由{unit}报办结",
-                                            actor=actor)
-        await track_item(ctx, uow, item["id"], now)
-        f = await repo.get_followup(uow, item["id"])
-        if f is None:
-            raise ConflictError(f"收件 {item['id']} 没有有效的办件编号")
-        if f["status"] == "done":
-            raise ConflictError(f"收件 {item['id']} 已于 {f['done_on']} 办结")
-        if day.isoformat() < f["registered_on"]:
-            raise InvalidInputError(
-                f"办结日期 {day.isoformat()} 早于登记日期 {f['registered_on']}", field="date"
-            )
-        await repo.close_followup(uow, item["id"], status="done", on=day, by=actor, at=now)
-        await reminders_repo.cancel_planned(uow, f"item:{item['id']}", now)
-        owed = flow_rules.reply_owed(item["doc_type"], item["title"], item["rule"])
-        registry = registry_name(ctx.settings)
-        await handling_repo.ensure(uow, item["id"], step=Step.DONE, holder=None, at=now)
-        await handling_repo.set_done(uow, item["id"], result=text, by=actor,
-                                     reply_owed=owed, holder=registry if owed else None,
-                                     at=now)
-        await audit.append(uow, at=now, actor=actor, action="item.done",
-                           subject=f"item:{item['id']}",
-                           detail={"on": day.isoformat(), "result": text, "reply_owed": owed})
-        number = item_label(ctx.settings, item, await ban_number(uow, item["id"]))
-        lines = [f"【办结】{number}", f"办理结果：{text}" if text else "（未填办理结果）"]
-        if owed:
-            lines.append(f"来文单位 {item['sender'] or '（未知）'} 请求答复：请拟{owed}，"
-                         f"取号时用 --reply-to {item['id']} 关联本件。")
-        await notify_staff(ctx, uow, at=now, item_id=item["id"], text="\n".join(lines))
+        done = await close_in(ctx, uow, item, day=day, result=text, unit=unit, actor=actor,
+                              now=now)
         await uow.commit()
+    return done
+
+
+async def close_in(
+    ctx: Context, uow: UnitOfWork, item: Row, *, day: date, result: str | None,
+    unit: str | None, actor: str, now: datetime,
+) -> dict[str, Any]:
+    """办结 inside `uow` (`result` already checked): see close_item."""
+    text = result
+    if item["kind"] != Kind.BAN.value or item["outcome"] != Outcome.REGISTER.value:
+        raise ConflictError(f"收件 {item['id']} 不是已登记的办件，无需办结")
+    if unit is not None:
+        lead = (await handling_repo.assignments(uow, item["id"]))[:1]
+        if not lead or lead[0]["unit"] != unit:
+            raise PermissionDeniedError(f"此件未交{unit}主办，不能由{unit}报办结",
+                                        actor=actor)
+    await track_item(ctx, uow, item["id"], now)
+    f = await repo.get_followup(uow, item["id"])
+    if f is None:
+        raise ConflictError(f"收件 {item['id']} 没有有效的办件编号")
+    if f["status"] == "done":
+        raise ConflictError(f"收件 {item['id']} 已于 {f['done_on']} 办结")
+    if day.isoformat() < f["registered_on"]:
+        raise InvalidInputError(
+            f"办结日期 {day.isoformat()} 早于登记日期 {f['registered_on']}", field="date"
+        )
+    await repo.close_followup(uow, item["id"], status="done", on=day, by=actor, at=now)
+    await reminders_repo.cancel_planned(uow, f"item:{item['id']}", now)
+    owed = flow_rules.reply_owed(item["doc_type"], item["title"], item["rule"])
+    registry = registry_name(ctx.settings)
+    await handling_repo.ensure(uow, item["id"], step=Step.DONE, holder=None, at=now)
+    await handling_repo.set_done(uow, item["id"], result=text, by=actor,
+                                 reply_owed=owed, holder=registry if owed else None,
+                                 at=now)
+    await audit.append(uow, at=now, actor=actor, action="item.done",
+                       subject=f"item:{item['id']}",
+                       detail={"on": day.isoformat(), "result": text, "reply_owed": owed})
+    number = item_label(ctx.settings, item, await ban_number(uow, item["id"]))
+    lines = [f"【办结】{number}", f"办理结果：{text}" if text else "（未填办理结果）"]
+    if unit is not None:
+        lines.insert(1, f"由{unit}报告")
+    if owed:
+        lines.append(f"来文单位 {item['sender'] or '（未知）'} 请求答复：请拟{owed}，"
+                     f"取号时用 --reply-to {item['id']} 关联本件。")
+    await notify_staff(ctx, uow, at=now, item_id=item["id"], text="\n".join(lines))
     return {"item_id": item["id"], "done_on": day.isoformat(), "due": f["due_on"],
             "on_time": day.isoformat() <= f["due_on"], "result": text, "reply_owed": owed}

@@ -5,6 +5,7 @@ core.services.followups; the rules are core.handling.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -14,7 +15,7 @@ from core import handling as rules
 from core import localtime
 from core import reminder_plan as plan
 from core.config import Settings
-from core.errors import ConflictError, InvalidInputError
+from core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.handling import Step
 from core.limits import MAX_INSTRUCTION, required_text
 from core.model import Kind, Outcome
@@ -293,7 +294,7 @@ async def assign(
             others = [u for _, u in pairs if u != unit]
             text = _assigned_text(ctx.settings, item, number, role, day, instructions, others)
             await _tell(ctx, uow, contact, text=text, item_id=item["id"], number=number,
-                        at=now)
+                        assignment_id=aid, at=now)
             await repo.mark_told(uow, aid, how=contact.how, at=now)
         await audit.append(uow, at=now, actor=actor, action="item.assigned",
                            subject=f"item:{item['id']}",
@@ -306,10 +307,36 @@ async def assign(
     return view
 
 
+async def supervise(ctx: Context, *, ref: str, on: bool = True,
+                    actor: str = ACTOR) -> HandlingView:
+    """督办 on (or off): the item's reminders go to `[deadlines] supervisor` (秘书长) as
+    well, from its due day; replanned at once."""
+    now = ctx.clock()
+    async with ctx.db.unit_of_work() as uow:
+        item = await resolve_ref(uow, ctx, ref)
+        number = await followups.ban_number(uow, item["id"])
+        _handled_item(item, number)
+        current = await view_in(uow, ctx.settings, item, number)
+        assert current is not None
+        if current.step == Step.DONE:
+            raise ConflictError(f"{number} 已办结，无需督办")
+        await repo.ensure(uow, item["id"], step=current.step, holder=current.holder, at=now)
+        await repo.set_supervised(uow, item["id"], on, now)
+        await audit.append(uow, at=now, actor=actor, action="item.supervised",
+                           subject=f"item:{item['id']}",
+                           detail={"on": on, "supervisor": ctx.settings.deadlines.supervisor})
+        await followups.track_item(ctx, uow, item["id"], now)
+        view = await view_in(uow, ctx.settings, item, number)
+        await uow.commit()
+    assert view is not None
+    return view
+
+
 async def _tell(ctx: Context, uow: UnitOfWork, contact: Contact, *, text: str, item_id: int,
-                number: str, at: datetime) -> None:
+                number: str, assignment_id: int, at: datetime) -> None:
     """Chat to the unit's section chats, else mail through the smarthost, else the registry
-    is asked to tell the unit itself."""
+    is asked to tell the unit itself. A mailed notice gets its Message-ID here, kept with
+    the assignment: the unit's reply names it and reports 办结 (core.services.reply_mail)."""
     if contact.chats:
         for chat_id in contact.chats:
             await outbox.enqueue(uow, channel=outbox.CHAT, event=EVENT_ASSIGNED,
@@ -317,15 +344,51 @@ async def _tell(ctx: Context, uow: UnitOfWork, contact: Contact, *, text: str, i
                                  item_id=item_id)
         return
     if contact.mail:
-        body = text.replace(f"/done {number} 办理结果", "请回复本邮件告知办理结果")
+        body = text.replace(f"/done {number} 办理结果",
+                            "办结后请直接回复本邮件，正文开头几行写明办理结果（主题请保留）")
+        message_id = _notice_id(ctx.settings, assignment_id)
+        await repo.set_notice_id(uow, assignment_id, message_id)
         await outbox.enqueue(uow, channel=outbox.MAIL, event=EVENT_ASSIGNED,
                              target=contact.mail[0],
-                             payload={"to": contact.mail[0], "subject": f"交办：{number}",
-                                      "body": body},
+                             payload={"to": contact.mail[0],
+                                      "subject": rules.notice_subject(number),
+                                      "body": body, "message_id": message_id},
                              at=at, item_id=item_id)
         return
     await notify_staff(ctx, uow, at=at, item_id=item_id,
                        text=f"{contact.unit} 没有聊天或邮箱联系方式，请另行通知：\n{text}")
+
+
+def _notice_id(settings: Settings, assignment_id: int) -> str:
+    """A Message-ID nobody can guess (a reply naming it is a reply to this notice)."""
+    sender = settings.smarthost.from_address or settings.office.addresses[0]
+    domain = sender.rpartition("@")[2] or "jiyao.invalid"
+    return f"jiyao.assign.{assignment_id}.{secrets.token_hex(8)}@{domain}"
+
+
+async def reminder_mail(uow: UnitOfWork, settings: Settings, *, target: str, subject: str,
+                        text: str) -> dict[str, Any] | None:
+    """A 催办 to a 承办单位 that was told by mail goes to it by mail as well (the registry
+    still gets it in chat): threaded under the 交办 notice and tagged like it, so a reply
+    to the reminder reports 办结 too. None for any other reminder."""
+    kind, _, unit = target.partition(":")
+    what, _, ident = subject.partition(":")
+    if kind != "section" or what != "item" or not ident.isdecimal():
+        return None
+    told = [a for a in await repo.assignments(uow, int(ident))
+            if a["unit"] == unit and a["notice_id"]]
+    number = await followups.ban_number(uow, int(ident))
+    if not told or number is None:
+        return None
+    try:
+        mail = unit_contact(settings, unit).mail
+    except InvalidInputError:  # the unit left the directory since
+        return None
+    if not mail:
+        return None
+    return {"to": mail[0], "subject": "催办：" + rules.notice_subject(number),
+            "body": f"{text}\n\n办结后请直接回复本邮件，正文开头几行写明办理结果（主题请保留）。",
+            "in_reply_to": told[0]["notice_id"]}
 
 
 # ------------------------------------------------------------------ 答复
@@ -382,13 +445,20 @@ def _full_time(settings: Settings, at: datetime) -> str:
     return localtime.full_zh(at, settings.tz)
 
 
-async def slip(ctx: Context, ref: str) -> Slip:
+async def slip(ctx: Context, ref: str, *, viewer: Viewer = Viewer.DESK) -> Slip:
     """The 公文处理单 of a 办件 as the registry's desk may print it (core.visibility: the
-    desk sees all but a sealed item's title)."""
+    desk sees all but a sealed item's title); for a chat `viewer` only when chat may carry
+    it (never a classified item's: its envelope is all chat shows)."""
     async with ctx.db.reader() as r:
         item = await resolve_ref(r, ctx, ref)
         number = await followups.ban_number(r, item["id"])
         _handled_item(item, number)
+        facts = Facts(item["outcome"], item["secrecy"])
+        if viewer is not Viewer.DESK and not shown(facts, viewer,
+                                                   Policy.of(ctx.settings)).slip:
+            raise PermissionDeniedError(
+                f"{number} 是涉密件，公文处理单不在聊天中发送，请在机要室用 jiyao slip 打印",
+                actor=viewer.value)
         view = await view_in(r, ctx.settings, item, number)
         instructions = await chat_repo.instructions_of(r, item["id"])
     assert view is not None

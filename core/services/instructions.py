@@ -8,6 +8,7 @@ from datetime import datetime
 
 from core.config import Leader, Settings
 from core.errors import InvalidInputError, NotFoundError, PermissionDeniedError
+from core.handling import proposal_summary
 from core.limits import MAX_INSTRUCTION, required_text
 from core.permissions import leader_by_chat
 from core.services import handling, registry
@@ -142,11 +143,13 @@ ACCEPTED = "同意拟办意见：{text}"
 async def accept_proposal(
     ctx: Context, *, item_id: int, chat_id: int, source_message: int | None = None
 ) -> Instructed:
-    """同意拟办: the leader's 批示 is the 拟办意见 verbatim, marked accepted."""
+    """同意拟办: the leader's 批示 is the 拟办意见 verbatim as the push showed it (with the
+    proposed 承办单位 and 期限), marked accepted."""
     async with ctx.db.reader() as r:
         proposal = await handling.proposal_of(r, item_id)
     if proposal is None:
         raise NotFoundError("拟办意见", str(item_id))
     return await instruct(ctx, item_id=item_id, chat_id=chat_id,
-                          text=ACCEPTED.format(text=proposal.text),
+                          text=ACCEPTED.format(text=proposal_summary(
+                              proposal.text, proposal.units, proposal.due)),
                           source_message=source_message, accepts_proposal=True)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from core.chat.address import addresses_of
 from core.clock import parse_iso
 from core.config import Settings
+from core.handling import proposal_summary
 from core.model import Kind, Outcome
 from core.permissions import chat_name
 from core.routing import Route, RoutingItem, Subscription, is_urgent
@@ -209,5 +210,11 @@ async def push_view(ctx: Context, item_id: int) -> PushView | None:
         filename=attachment["filename"] if attachment else None,
         blob_size=int(attachment["size"]) if attachment else 0,
         circulation=tuple((c["leader"], int(c["chat_id"]), c["status"]) for c in circulation),
-        proposal=flow["proposal"] if flow is not None and flow["step"] == "待批示" else None,
+        proposal=_proposal(flow),
     )
+
+
+def _proposal(flow: Row | None) -> str | None:
+    """The 拟办 a leader is asked to accept, while the item waits for the 批示."""
+    p = handling_repo.proposal_of(flow) if flow is not None and flow["step"] == "待批示" else None
+    return None if p is None else proposal_summary(p.text, p.units, p.due)

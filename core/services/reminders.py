@@ -100,6 +100,12 @@ async def _send_due(ctx: Context, now: datetime) -> tuple[int, int, int]:
                             payload=_payload(text, reminder_id=row["id"], late=late),
                         )
                         messages += 1
+                mail = await handling.reminder_mail(uow, ctx.settings, target=row["target"],
+                                                    subject=row["subject"], text=text)
+                if mail is not None:
+                    await outbox.enqueue(uow, channel=outbox.MAIL, event="reminder_mail",
+                                         target=mail["to"], payload=mail, at=now,
+                                         item_id=int(row["subject"].partition(":")[2]))
                 sent += 1
                 late_n += int(late)
             await uow.commit()

@@ -120,6 +120,28 @@ async def mark_told(uow: UnitOfWork, assignment_id: int, *, how: str, at: dateti
     )
 
 
+async def set_notice_id(uow: UnitOfWork, assignment_id: int, message_id: str) -> None:
+    await uow.execute("UPDATE item_assignments SET notice_id = ? WHERE id = ?",
+                      (message_id, assignment_id))
+
+
+async def assignment_by_notice(conn: Conn, message_ids: list[str]) -> Row | None:
+    """The active assignment whose mailed notice is one of `message_ids`."""
+    if not message_ids:
+        return None
+    marks = ", ".join("?" for _ in message_ids)
+    return await conn.fetchone(
+        f"SELECT * FROM item_assignments WHERE status = 'active' AND notice_id IN ({marks})"
+        " ORDER BY id DESC LIMIT 1",
+        tuple(message_ids),
+    )
+
+
+async def set_done_reply(uow: UnitOfWork, item_id: int, reply_item: int) -> None:
+    await uow.execute("UPDATE item_handling SET done_reply_item = ? WHERE item_id = ?",
+                      (reply_item, item_id))
+
+
 # ------------------------------------------------------------------ 办结, 答复
 async def set_done(uow: UnitOfWork, item_id: int, *, result: str | None, by: str,
                    reply_owed: str | None, holder: str | None, at: datetime) -> None:

@@ -1,5 +1,5 @@
-"""The handling flow: `jiyao propose` (拟办), `assign` (交办 to 主办/协办), `slip`
-(公文处理单); 办结 is `jiyao done`, the holder shows in `jiyao show`."""
+"""The handling flow: `jiyao propose` (拟办), `assign` (交办 to 主办/协办), `supervise`
+(督办), `slip` (公文处理单); 办结 is `jiyao done`, the holder shows in `jiyao show`."""
 
 from __future__ import annotations
 
@@ -47,6 +47,12 @@ def add_parser(sub: Sub) -> None:
     p.add_argument("--due", help="办理期限 YYYY-MM-DD（省略时用已同意的拟办）")
     p.add_argument("--supervise", action="store_true", help="督办：催办同时发给秘书长")
     p.set_defaults(func=cmd_assign)
+
+    p = sub.add_parser("supervise", help="督办：此件的催办同时发给秘书长（--off 取消）")
+    add_common(p)
+    p.add_argument("ref", metavar="NUMBER|ID", help="办件登记号或收件序号")
+    p.add_argument("--off", action="store_true", help="取消督办")
+    p.set_defaults(func=cmd_supervise)
 
     p = sub.add_parser("slip", help="打印公文处理单（PDF，A4）")
     add_common(p, json_flag=False)
@@ -102,6 +108,17 @@ def cmd_assign(args: argparse.Namespace) -> int:
     how = {"chat": "聊天", "mail": "邮件", "registry": "未找到联系方式，已请登记人员另行通知"}
     for a in view.assignments:
         print(f"已通知 {a.unit}：{how.get(a.told_how or '', a.told_how or '')}")
+    return 0
+
+
+def cmd_supervise(args: argparse.Namespace) -> int:
+    view = with_context(args, lambda ctx: handling.supervise(
+        ctx, ref=args.ref, on=not args.off, actor=ACTOR))
+    if args.json:
+        emit_json(view.as_json())
+        return 0
+    print(f"已{'取消督办' if args.off else '督办'}：{view.number}")
+    print("\n".join(show_lines(view)))
     return 0
 
 

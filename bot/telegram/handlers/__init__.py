@@ -43,6 +43,8 @@ def install(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         ("copies", outgoing.cmd_copies),
         ("done", outgoing.cmd_done),
         ("assign", flow.cmd_assign),
+        ("propose", flow.cmd_propose),
+        ("slip", flow.cmd_slip),
     ):
         app.add_handler(CommandHandler(name, func))
     app.add_handler(CallbackQueryHandler(buttons.on_button))

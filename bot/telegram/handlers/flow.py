@@ -1,8 +1,10 @@
 """The handling flow in chat: /done 编号 结果 (办结, by a registrar or the 主办 unit's
-section chat) and /assign 编号 单位[、单位] 期限 (交办, registrars)."""
+section chat), /propose 编号 意见 (拟办), /assign 编号 单位[、单位] 期限 (交办) and
+/slip 编号 (the 公文处理单 as a PDF file), the last three for registrars."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 
@@ -18,12 +20,21 @@ from bot.telegram.handlers.common import (
     requires,
     runtime,
 )
+from core import slip as slip_pdf
 from core.chat import answers
 from core.errors import PermissionDeniedError
 from core.permissions import Can, Principal
 from core.services import followups, handling, instructions
+from core.visibility import Viewer
 
 _UNITS = re.compile(r"[、，,；;\s]+")
+#: /propose's optional parts, each one word: 领导=州长 承办=综合科、甘孜军分区 期限=2026-03-20
+_PROPOSE_KEYS = {"领导": "leader", "承办": "units", "期限": "due"}
+
+USAGE_PROPOSE = ("用法：/propose 编号 拟办意见 [领导=领导] [承办=单位、单位] [期限=YYYY-MM-DD]"
+                 "（例如 /propose 办2026-0001 拟请综合科牵头办理 领导=州长 承办=综合科 "
+                 "期限=2026-03-20）")
+USAGE_SLIP = "用法：/slip 编号（例如 /slip 办2026-0001）：发送公文处理单（PDF）"
 
 
 async def done(update: Update, context: Ctx) -> None:
@@ -59,6 +70,52 @@ async def cmd_assign(update: Update, context: Ctx) -> None:
     lines = [f"已交办：{view.number}"]
     lines += [f"{a.unit}（{a.role}），期限 {a.due}" for a in view.assignments]
     await reply(update, "\n".join(lines))
+
+
+@requires(Can.PROPOSE)
+async def cmd_propose(update: Update, context: Ctx) -> None:
+    """拟办: the registry's proposal, pushed to the leader with a 同意拟办 button."""
+    words = args_text(update).split()
+    if len(words) < 2:
+        raise UsageError(USAGE_PROPOSE)
+    ref, *words = words
+    parts: dict[str, str] = {}
+    text: list[str] = []
+    for word in words:
+        key, eq, value = word.partition("=")
+        if eq and key in _PROPOSE_KEYS:
+            parts[_PROPOSE_KEYS[key]] = value.strip()
+        else:
+            text.append(word)
+    if not text:
+        raise UsageError(USAGE_PROPOSE)
+    due = None
+    if parts.get("due"):
+        try:
+            due = date.fromisoformat(parts["due"])
+        except ValueError:
+            raise UsageError(f"期限格式不对：{parts['due']}\n{USAGE_PROPOSE}") from None
+    principal = must_principal(update, context)
+    view = await handling.propose(
+        runtime(context).ctx, ref=ref, text=" ".join(text), leader=parts.get("leader"),
+        units=[u for u in _UNITS.split(parts.get("units", "")) if u], due=due,
+        actor=principal.actor)
+    runtime(context).wake()
+    await reply(update, f"已拟办：{view.number}，已呈{view.holder_text()}批示。")
+
+
+@requires(Can.SLIP)
+async def cmd_slip(update: Update, context: Ctx) -> None:
+    """The 公文处理单 as a PDF file, for items chat may carry it for (core.visibility)."""
+    ref = args_text(update)
+    if not ref:
+        raise UsageError(USAGE_SLIP)
+    data = await handling.slip(runtime(context).ctx, ref, viewer=Viewer.STAFF)
+    pdf = await asyncio.to_thread(slip_pdf.render, data)
+    message = update.effective_message
+    if message is not None:
+        await message.reply_document(document=pdf, filename=f"公文处理单-{data.number}.pdf",
+                                     caption=f"公文处理单：{data.number}")
 
 
 async def accept(query: CallbackQuery, context: Ctx, principal: Principal, item_id: int) -> None:
