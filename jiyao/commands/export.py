@@ -70,6 +70,8 @@ def set_print_layout(ws: Any, *, header_row: int) -> None:
 
 
 FORMATS = ("xlsx", "csv")
+#: formats written from the printed book (core.books) rather than flat rows
+BOOK_FORMATS = ("xlsx",)
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -107,6 +109,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"未知登记簿 {args.register!r}，可选：{'、'.join(exporters)}")
     fmt = export_format(args.format, args.out)
     out = output_path(args.out, f"{args.register}-{args.year}.{fmt}")
+    if fmt in BOOK_FORMATS and args.register in BOOKS:
+        return _export_book(args, BOOKS[args.register], fmt, out)
     rows_fn, write = exporters[args.register]
     rows = with_context(args, lambda ctx: rows_fn(ctx, args.year))
     try:
@@ -114,4 +118,32 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise write_failed(out, exc) from exc
     print(f"已导出 {len(rows)} 条到 {out}")
+    return 0
+
+
+def _incoming_book(ctx: Any, year: int) -> Any:
+    from core.services import books
+
+    return books.incoming(ctx, year)
+
+
+#: registers printed as books (one sheet per register, title line, print layout)
+BOOKS: dict[str, Any] = {"incoming": _incoming_book}
+
+
+def _export_book(args: argparse.Namespace, build: Any, fmt: str, out: Path) -> int:
+    from core.books import xlsx
+    from jiyao.commands.common import write_failed
+    from jiyao.commands.runner import with_context
+
+    book = with_context(args, lambda ctx: build(ctx, args.year))
+    data = xlsx.render(book)
+    try:
+        private_dir(out.parent)
+        with open_private(out) as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise write_failed(out, exc) from exc
+    sheets = "、".join(f"{s.name} {len(s.rows)}" for s in book.sheets)
+    print(f"已导出 {book.row_count} 条到 {out}（{sheets}）")
     return 0
