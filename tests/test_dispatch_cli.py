@@ -20,13 +20,14 @@ def _json_lines(text: str) -> list[dict[str, object]]:
 
 
 def test_take_json_void_and_list(tmp_path: Path) -> None:
-    """take --json gives id/code/year/seq/number; void keeps the number; dispatches lists both."""
+    """take --json gives id/code/year/seq/number (and the print count when one was asked
+    for); void keeps the number; dispatches lists both."""
     first = run_cli("take", "甘府发", "--title", "关于做好防汛工作的通知", "--date", "2026-03-01",
                     "--disclosure", "主动公开", "--carrier", "政府网站", "--column", "工作计划",
                     "--json", data_dir=tmp_path)
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout) == {"id": 1, "code": "甘府发", "year": 2026, "seq": 1,
-                                        "number": "甘府发〔2026〕1号"}
+                                        "number": "甘府发〔2026〕1号", "copies": None}
     second = run_cli("take", "甘府发", "--title", "草稿", "--date", "2026-03-02",
                      data_dir=tmp_path)
     assert second.returncode == 0, second.stderr
@@ -100,7 +101,8 @@ def test_copies_json_and_lines(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["total"] == 164
-    assert out["lines"][0] == "州级各部门和各县：158 份"
+    assert out["lines"][0].startswith("州级各部门和各县（适用：")
+    assert out["lines"][0].endswith("：158 份")
     assert out["lines"][-1] == "合计：164 份"
     multi = run_cli("copies", "--list", "报送省政府", "--list", "省级部门", "--departments",
                     "3", "--json", data_dir=tmp_path)
@@ -111,6 +113,47 @@ def test_copies_json_and_lines(tmp_path: Path) -> None:
     assert bad.returncode == 2
     assert "未知发送名单 '全体'" in bad.stderr
     assert "报送省政府" in bad.stderr
+
+
+def test_copies_names_the_seeds_lists(tmp_path: Path) -> None:
+    """Without --list, `copies` names each list: its count, the documents the seed gives it
+    for (四大件 and 政府令 among them) and the assumption its units rest on."""
+    r = run_cli("copies", data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    main = next(x for x in lines if x.strip().startswith("州级各部门和各县："))
+    assert "158 份" in main
+    assert "四大件" in main
+    assert "政府令" in main
+    assert any("假定" in x and "58 个受文单位" in x for x in lines)
+    assert any(x.strip().startswith("省级部门：每个部门 5 份") for x in lines)
+    listed = [json.loads(x) for x in run_cli("copies", "--json", data_dir=tmp_path)
+              .stdout.splitlines()]
+    assert [x["name"] for x in listed][:1] == ["州级各部门和各县"]
+    assert "四大件" in listed[0]["documents"]
+
+
+def test_take_records_the_print_count(tmp_path: Path) -> None:
+    """take --copies: the number, the calculation line by line and the 分发, kept together."""
+    r = run_cli("take", "甘府发", "--title", "关于做好防汛工作的通知", "--copies",
+                "州级各部门和各县", "--add-units", "2", "--copies", "报送省政府",
+                data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "印数（已随文号记录）：" in r.stdout
+    assert "合计：179 份" in r.stdout
+    assert "分发：州级各部门和各县 158 份；报送省政府 15 份；增加的受文单位 6 份" in r.stdout
+    rows = [json.loads(x) for x in run_cli("dispatches", "--year", "2026", "--json",
+                                           data_dir=tmp_path).stdout.splitlines()]
+    assert rows[0]["copies"]["total"] == 179
+    fax = run_cli("take", "甘府发", "--title", "传真件", "--copies", "州级各部门和各县", "--fax",
+                  "--json", data_dir=tmp_path)
+    assert json.loads(fax.stdout)["copies"]["total"] == 0
+    alone = run_cli("take", "甘府发", "--title", "t", "--add-units", "2", data_dir=tmp_path)
+    assert alone.returncode == 2
+    assert "须与 --copies" in alone.stderr
+    unknown = run_cli("take", "甘府发", "--title", "t", "--copies", "全体", data_dir=tmp_path)
+    assert unknown.returncode == 2
+    assert "未知发送名单" in unknown.stderr
 
 
 async def test_dispatch_register_exports_to_xlsx_and_csv(
