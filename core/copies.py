@@ -47,8 +47,12 @@ class CopyCount:
                 "shares": [x.as_json() for x in self.shares]}
 
     def shares_text(self) -> str:
-        """The 分发 in one line: each recipient and its copies (a fax's 0, marked 传真)."""
-        return "；".join(f"{x.recipient} {x.copies} 份" for x in self.shares)
+        return shares_line(((x.recipient, x.copies) for x in self.shares), fax=self.fax)
+
+
+def shares_line(shares: Iterable[tuple[str, int]], *, fax: bool) -> str:
+    """The 分发 in one line: each recipient and its copies (sent by fax: the recipients)."""
+    return "；".join(name if fax else f"{name} {copies} 份" for name, copies in shares)
 
 
 @dataclass(frozen=True)

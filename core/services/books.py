@@ -1,16 +1,19 @@
 """The printed registers (登记簿) of a year, as core.books books: the 收文登记簿 (办件 and 阅件
-numbered, 抄件/内刊/简报 as their own lists, 封存件 envelope only). What each cell may show
-of an item is core.visibility's decision for the registry's desk."""
+numbered, 抄件/内刊/简报 as their own lists, 封存件 envelope only) and the 发文登记簿 (one
+sheet per 发文代字, with 印数 and 分送). What each cell may show of an item is
+core.visibility's decision for the registry's desk."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from core.books import Book, Column, Sheet, clip
 from core.config import Settings
+from core.copies import shares_line
 from core.model import REASON_ZH, Kind
-from core.services import handling
+from core.services import dispatch, handling
 from core.services.context import Context
 from core.services.notify import registry_name
 from core.storage import books as repo
@@ -169,3 +172,50 @@ async def incoming(ctx: Context, year: int) -> Book:
     sheets.append(Sheet(SEALED_SHEET, incoming_title(s, year, SEALED_SHEET), SEALED,
                         [rows.sealed(i, x) for i, x in enumerate(data.sealed, start=1)]))
     return Book(f"{s.office.name}{year}年收文登记簿", sheets)
+
+
+# ------------------------------------------------------------------- 发文登记簿
+DISPATCH = (
+    Column("发文字号", 18), Column("成文日期", 10), Column("标题", 40), Column("密级", 6),
+    Column("拟稿科室", 10), Column("印数", 6), Column("分送", 36), Column("公开属性", 10),
+    Column("公开载体", 10), Column("取号时间", 16), Column("取号人", 10), Column("状态", 16),
+)
+
+
+def dispatch_title(settings: Settings, year: int, code: str) -> str:
+    return f"{settings.office.name}{year}年发文登记簿（{code}）"
+
+
+def _dispatch_row(rec: dict[str, Any]) -> list[str]:
+    count = rec["copies"]
+    if count is None:
+        copies = shares = ""
+    else:
+        copies = f"{count['total']}（传真）" if count["fax"] else str(count["total"])
+        shares = shares_line(((x["recipient"], x["copies"]) for x in count["shares"]),
+                             fax=count["fax"])
+    if rec["status"] == "void":
+        state = f"作废：{rec['void_reason']}"
+    else:
+        state = f"待补{'、'.join(rec['missing'])}" if rec["missing"] else "有效"
+    disclosure = rec["disclosure"] or dispatch.PENDING
+    if rec["withhold_reason"]:
+        disclosure += f"（{rec['withhold_reason']}）"
+    return [
+        rec["short"], rec["written_on"] or "", rec["title"], rec["secrecy"] or "",
+        rec["section"] or "", copies, shares, disclosure, rec["carrier"] or "",
+        rec["taken_at_local"], rec["taken_by"], state,
+    ]
+
+
+async def outgoing(ctx: Context, year: int) -> Book:
+    """The year's 发文登记簿: one sheet per 发文代字 (in the configured order), every number
+    taken, voided ones included, with the 印数 and 分送 kept with it."""
+    s = ctx.settings
+    rows = await dispatch.register_rows(ctx, year=year)
+    sheets = [
+        Sheet(c.code, dispatch_title(s, year, c.code), DISPATCH,
+              [_dispatch_row(r) for r in rows if r["code"] == c.code])
+        for c in s.dispatch_code
+    ]
+    return Book(f"{s.office.name}{year}年发文登记簿", sheets)

@@ -20,7 +20,8 @@ def write_table(
     *,
     sheet: str,
 ) -> None:
-    """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX."""
+    """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX (one
+    sheet laid out for print as core.books.xlsx lays out a register)."""
     private_dir(out.parent)
     if fmt == "csv":
         with open_private(out, "w", encoding="utf-8-sig", newline="") as fh:
@@ -31,42 +32,13 @@ def write_table(
         return
     if fmt != "xlsx":
         raise InvalidInputError(f"未知格式 {fmt!r}，应为 xlsx 或 csv")
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from core.books import Book, Column, Sheet, xlsx
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = sheet
-    ws.append([h for _, h in headers])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(["" if row.get(k) is None else row.get(k) for k, _ in headers])
-    ws.freeze_panes = "A2"
-    set_print_layout(ws, header_row=1)
+    columns = [Column(h, 40) for _, h in headers]
+    cells = [["" if row.get(k) is None else str(row.get(k)) for k, _ in headers] for row in rows]
+    data = xlsx.render(Book(sheet, [Sheet(sheet, sheet, columns, cells)]))
     with open_private(out) as fh:
-        wb.save(fh)
-
-
-def _display_width(value: Any) -> int:
-    """Columns a value takes in Excel: CJK characters count double."""
-    text = "" if value is None else str(value)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
-def set_print_layout(ws: Any, *, header_row: int) -> None:
-    """Print as an office prints a register: landscape A4, fit to one page wide,
-    the header row repeated on every page, columns as wide as their contents."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    for column in ws.iter_cols(min_row=header_row):
-        widest = max((_display_width(c.value) for c in column), default=0)
-        ws.column_dimensions[column[0].column_letter].width = min(60, max(6, widest + 2))
+        fh.write(data)
 
 
 FORMATS = ("xlsx", "csv")
@@ -110,7 +82,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     fmt = export_format(args.format, args.out)
     out = output_path(args.out, f"{args.register}-{args.year}.{fmt}")
     if fmt in BOOK_FORMATS and args.register in BOOKS:
-        return _export_book(args, BOOKS[args.register], fmt, out)
+        return _export_book(args, fmt, out)
     rows_fn, write = exporters[args.register]
     rows = with_context(args, lambda ctx: rows_fn(ctx, args.year))
     try:
@@ -121,21 +93,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _incoming_book(ctx: Any, year: int) -> Any:
-    from core.services import books
-
-    return books.incoming(ctx, year)
-
-
 #: registers printed as books (one sheet per register, title line, print layout)
-BOOKS: dict[str, Any] = {"incoming": _incoming_book}
+BOOKS = ("incoming", "dispatch")
 
 
-def _export_book(args: argparse.Namespace, build: Any, fmt: str, out: Path) -> int:
+def _export_book(args: argparse.Namespace, fmt: str, out: Path) -> int:
     from core.books import xlsx
+    from core.services import books
     from jiyao.commands.common import write_failed
     from jiyao.commands.runner import with_context
 
+    build = books.incoming if args.register == "incoming" else books.outgoing
     book = with_context(args, lambda ctx: build(ctx, args.year))
     data = xlsx.render(book)
     try:
