@@ -142,3 +142,52 @@ async def test_incoming_book_prints_as_an_office_prints_it(ctx: Context,
     ws = wb["办件"]
     assert ws.column_dimensions["E"].width >= 2 * len("关于修缮康定城区防洪堤的请示")
     assert ws.column_dimensions["H"].width < 10  # 份数 stays narrow
+
+
+def pdf_pages(data: bytes) -> list[str]:
+    from pypdf import PdfReader
+
+    return [p.extract_text().replace("\n", "").replace(" ", "")
+            for p in PdfReader(io.BytesIO(data)).pages]
+
+
+def test_pdf_repeats_title_and_header_on_every_landscape_page() -> None:
+    """A long register runs over pages: each is landscape A4 with the title line and the
+    header row at its top; every row is printed once; empty registers are left out."""
+    from pypdf import PdfReader
+
+    from core.books import Book, Column, Sheet, pdf
+
+    columns = [Column("编号", 12), Column("标题", 40), Column("来文单位", 20)]
+    rows = [[f"办2026-{i:04d}", f"关于第{i}项工作的请示", "康定市人民政府"] for i in range(1, 121)]
+    book = Book("测试", [Sheet("办件", "某机关2026年收文登记簿（办件）", columns, rows),
+                         Sheet("抄件", "某机关2026年收文登记簿（抄件）", columns, [])])
+    data = pdf.render(book)
+    reader = PdfReader(io.BytesIO(data))
+    assert len(reader.pages) >= 3
+    for page in reader.pages:
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (842, 595)
+    texts = pdf_pages(data)
+    for i, text in enumerate(texts, start=1):
+        assert text.count("某机关2026年收文登记簿（办件）") == 1
+        assert "编号标题来文单位" in text
+        assert f"第{i}页" in text
+    joined = "".join(texts)
+    assert all(joined.count(f"办2026-{i:04d}") == 1 for i in range(1, 121))
+    assert "（抄件）" not in joined
+
+
+async def test_pdf_of_a_seeded_year(ctx: Context, clock: FrozenClock) -> None:
+    """The 收文登记簿 PDF carries each register's fields; a sealed item only its envelope."""
+    from core.books import pdf
+
+    await seed(ctx, clock)
+    texts = pdf_pages(pdf.render(await books.incoming(ctx, 2026)))
+    joined = "".join(texts)
+    for want in ("甘孜藏族自治州人民政府2026年收文登记簿（办件）", "办2026-0001", "2026-03-02",
+                 "康定市人民政府", "康府〔2026〕8号", "关于修缮康定城区防洪堤的请示", "特急",
+                 "2026-03-13", "综合科（主办）", "2026-03-12", "已办结", "自动签收",
+                 "（阅件）", "阅2026-0002", "机密", "（抄件）", "关于道路养护的通知", "（内刊）",
+                 "传阅中", "（简报）", "第12期", "（封存件）", "J-0007", "绝密件"):
+        assert want in joined, want
+    assert SEALED_TITLE not in joined

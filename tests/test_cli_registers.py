@@ -55,6 +55,16 @@ def test_register_show_counts_export(tmp_path: Path) -> None:
     title_col = rows[1].index("标题")
     letter = ws.cell(row=2, column=title_col + 1).column_letter
     assert ws.column_dimensions[letter].width >= 2 * len("关于申请资金的请示")
+    printed = tmp_path / "reg.pdf"  # the format from the extension
+    r = run_cli("export", "--year", "2026", "--out", str(printed), data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert printed.read_bytes().startswith(b"%PDF")
+    assert printed.stat().st_mode & 0o077 == 0
+    (tmp_path / "d").mkdir()
+    r = run_cli("export", "--register", "dispatch", "--year", "2026", "--format", "pdf",
+                "--out", str(tmp_path / "d"), data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "d" / "dispatch-2026.pdf").read_bytes().startswith(b"%PDF")
     flat = tmp_path / "reg.csv"  # the flat list for scripts
     r = run_cli("export", "--year", "2026", "--out", str(flat), data_dir=tmp_path)
     assert r.returncode == 0, r.stderr

@@ -41,9 +41,9 @@ def write_table(
         fh.write(data)
 
 
-FORMATS = ("xlsx", "csv")
+FORMATS = ("xlsx", "pdf", "csv")
 #: formats written from the printed book (core.books) rather than flat rows
-BOOK_FORMATS = ("xlsx",)
+BOOK_FORMATS = ("xlsx", "pdf")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -54,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--register", default="incoming", help="incoming（收文）或 dispatch（发文）")
     p.add_argument("--year", type=year_arg, required=True)
     p.add_argument("--format", choices=FORMATS,
-                   help="xlsx 或 csv（默认按 --out 的扩展名，否则 xlsx）")
+                   help="xlsx、pdf（打印用）或 csv（默认按 --out 的扩展名，否则 xlsx）")
     p.add_argument("--out", help="输出文件或目录（默认 <登记簿>-<年>.<格式>）")
     p.set_defaults(func=cmd_export)
 
@@ -83,6 +83,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = output_path(args.out, f"{args.register}-{args.year}.{fmt}")
     if fmt in BOOK_FORMATS and args.register in BOOKS:
         return _export_book(args, fmt, out)
+    if fmt not in ("xlsx", "csv"):
+        raise InvalidInputError(f"登记簿 {args.register} 不能导出为 {fmt}")
     rows_fn, write = exporters[args.register]
     rows = with_context(args, lambda ctx: rows_fn(ctx, args.year))
     try:
@@ -98,14 +100,14 @@ BOOKS = ("incoming", "dispatch")
 
 
 def _export_book(args: argparse.Namespace, fmt: str, out: Path) -> int:
-    from core.books import xlsx
+    from core.books import pdf, xlsx
     from core.services import books
     from jiyao.commands.common import write_failed
     from jiyao.commands.runner import with_context
 
     build = books.incoming if args.register == "incoming" else books.outgoing
     book = with_context(args, lambda ctx: build(ctx, args.year))
-    data = xlsx.render(book)
+    data = (pdf if fmt == "pdf" else xlsx).render(book)
     try:
         private_dir(out.parent)
         with open_private(out) as fh:
