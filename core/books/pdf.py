@@ -50,8 +50,8 @@ def render(book: Book) -> bytes:
     return buf.getvalue()
 
 
-#: columns this narrow (编号, dates, 密级…) keep their contents on one line when they can
-_SHORT = 12
+#: columns this narrow (编号, 文号, dates, 密级…) keep their contents on one line when they can
+_SHORT = 18
 
 
 def column_widths(sheet: Sheet, width: float) -> list[float]:

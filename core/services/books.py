@@ -177,7 +177,7 @@ async def incoming(ctx: Context, year: int) -> Book:
 # ------------------------------------------------------------------- 发文登记簿
 DISPATCH = (
     Column("发文字号", 18), Column("成文日期", 10), Column("标题", 40), Column("密级", 6),
-    Column("拟稿科室", 10), Column("印数", 6), Column("分送", 36), Column("公开属性", 10),
+    Column("拟稿科室", 10), Column("印数", 10), Column("分送", 36), Column("公开属性", 10),
     Column("公开载体", 10), Column("取号时间", 16), Column("取号人", 10), Column("状态", 16),
 )
 
