@@ -128,6 +128,11 @@ class Distribution(_Strict):
     copies: int = Field(ge=0)
     units: int = Field(ge=1)
     per_unit: bool = False
+    #: what the seed gives this count for (川府发, 甘府发, 四大件, 政府令…)
+    documents: list[str] = []
+    #: the assumption behind `units` (or the per-department count), which the seed does
+    #: not state; shown in every calculation
+    basis: str = ""
 
 
 class Duty(_Strict):

@@ -21,14 +21,38 @@ from core.registers import normalize_width
 
 
 @dataclass(frozen=True)
+class Share:
+    """One line of the 分发: who gets how many copies (a list, the units added, 存档)."""
+
+    recipient: str
+    units: int | None
+    copies: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"recipient": self.recipient, "units": self.units, "copies": self.copies}
+
+
+@dataclass(frozen=True)
 class CopyCount:
-    """The number of paper copies to print and the calculation, line by line."""
+    """The number of paper copies to print, the calculation line by line, and the 分发.
+    `fax`: sent by fax, so no paper copies (the shares then carry 0)."""
 
     total: int
     lines: list[str]
+    shares: list[Share] = field(default_factory=list)
+    fax: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"total": self.total, "lines": self.lines}
+        return {"total": self.total, "lines": self.lines, "fax": self.fax,
+                "shares": [x.as_json() for x in self.shares]}
+
+    def shares_text(self) -> str:
+        return shares_line(((x.recipient, x.copies) for x in self.shares), fax=self.fax)
+
+
+def shares_line(shares: Iterable[tuple[str, int]], *, fax: bool) -> str:
+    """The 分发 in one line: each recipient and its copies (sent by fax: the recipients)."""
+    return "；".join(name if fax else f"{name} {copies} 份" for name, copies in shares)
 
 
 @dataclass(frozen=True)
@@ -63,16 +87,42 @@ def count_copies(
             f"发送名单：{_join(d.name for d in chosen)}",
             f"传真发出，不另行印发纸质文件{note}",
             "合计：0 份",
-        ])
+        ], [Share(f"{d.name}（传真）", d.units, 0) for d in chosen], fax=True)
     lines: list[str] = []
     parts = [_part(d, departments, lines) for d in chosen]
-    total = sum(p.copies for p in parts)
-    total += _adjust(parts[0], add_units, remove_units, lines)
+    shares = [Share(p.name, p.units, p.copies) for p in parts]
+    delta = _adjust(parts[0], add_units, remove_units, lines)
+    net = add_units - remove_units
+    if delta > 0:
+        shares.append(Share("增加的受文单位", net, delta))
+    elif delta < 0 or net < 0:
+        first = shares[0]
+        shares[0] = Share(f"{first.recipient}（减 {-net} 个单位）", (first.units or 0) + net,
+                          first.copies + delta)
+    total = sum(x.copies for x in shares)
     if extra:
         lines.append(f"另加（存档等）：{extra} 份")
+        shares.append(Share("存档等", None, extra))
         total += extra
     lines.append(f"合计：{total} 份")
-    return CopyCount(total, lines)
+    return CopyCount(total, lines, shares)
+
+
+def assumption(d: Distribution) -> str:
+    """What the seed does not state about a list and the count takes as given."""
+    if d.basis:
+        return f"假定：{d.basis}"
+    if d.per_unit:
+        return f"假定：“{d.name}”每个部门 {d.copies} 份（种子未载明按部门计还是合计）"
+    return f"假定：“{d.name}”共 {d.units} 个受文单位（种子未载明单位数，按比例增减以此为准）"
+
+
+def describe(d: Distribution) -> str:
+    """A list as `jiyao copies` names it: its count, what the seed gives it for, and the
+    assumption it rests on."""
+    each = "每个部门 " if d.per_unit else ""
+    used = f"；适用：{'、'.join(d.documents)}" if d.documents else ""
+    return f"{d.name}：{each}{d.copies} 份{used}"
 
 
 _COUNT_NAMES = {"departments": "部门数", "add_units": "加发单位数", "remove_units": "减发单位数",
@@ -112,12 +162,13 @@ def _lookup(distributions: Sequence[Distribution], lists: Sequence[str]) -> list
 
 
 def _part(d: Distribution, departments: int | None, lines: list[str]) -> _Part:
+    used = f"（适用：{'、'.join(d.documents)}）" if d.documents else ""
     if not d.per_unit:
-        lines.append(f"{d.name}：{d.copies} 份")
+        lines += [f"{d.name}{used}：{d.copies} 份", f"  {assumption(d)}"]
         return _Part(d.name, d.copies, d.units)
     n = departments or 1
     copies = d.copies * n
-    lines.append(f"{d.name}：{d.copies} 份 × {n} 个部门 = {copies} 份")
+    lines += [f"{d.name}{used}：{d.copies} 份 × {n} 个部门 = {copies} 份", f"  {assumption(d)}"]
     return _Part(d.name, copies, d.units * n)
 
 

@@ -9,7 +9,7 @@ from telegram.ext import CommandHandler, ContextTypes
 
 from bot.telegram import render
 from bot.telegram.app import ChatBot
-from core.services import receive
+from core.services import dispatch, receive
 from core.services.context import Context
 from tests.bot_worker import (
     CHANGWU,
@@ -253,6 +253,15 @@ async def test_take_copies_and_done(fake: FakeTelegram, env: tuple[Context, Chat
     assert "由机要室编号" in refused
     assert (await zonghe_ask("/take 政府会 第十次常务会议纪要")).startswith("已取号：政府会 第1期")
     assert await zonghe_ask("/take 甘府发") == render.USAGE["take"]
+    counted = await jiyao_ask("/take 甘府发 关于做好森林防火工作的通知 印数 州级各部门和各县 +2")
+    assert "标题：关于做好森林防火工作的通知\n" in counted
+    assert "合计：164 份" in counted
+    assert "分发：州级各部门和各县 158 份；增加的受文单位 6 份" in counted
+    kept = await dispatch.show(ctx, counted.splitlines()[0].removeprefix("已取号："))
+    assert kept["copies"]["total"] == 164
+    faxed = await jiyao_ask("/take 甘府发 关于防火的通知 印数：报送省政府 传真")
+    assert "合计：0 份" in faxed
+    assert "未知" in await jiyao_ask("/take 甘府发 关于防火的通知 印数 全体")
     copies = await jiyao_ask("/copies 州级各部门和各县 +2")
     assert "合计：164 份" in copies
     assert "⌈2 × 158 ÷ 58⌉" in copies

@@ -36,21 +36,39 @@ def test_register_show_counts_export(tmp_path: Path) -> None:
     assert json.loads(nxt.stdout)["number"] == "办2026-0002"
     out = tmp_path / "reg.xlsx"
     assert run_cli("export", "--year", "2026", "--out", str(out), data_dir=tmp_path).returncode == 0
-    ws = openpyxl.load_workbook(out).active
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == ["办件", "阅件", "抄件", "内刊", "简报", "封存件"]
+    ws = wb["办件"]
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][0] == "登记号"
-    assert rows[1][0] == "办2026-0001"
-    assert len(rows) == 2
+    assert rows[0][0] == "甘孜藏族自治州人民政府2026年收文登记簿（办件）"
+    assert rows[1][0] == "编号"
+    assert rows[2][0] == "办2026-0001"
+    assert len(rows) == 3
+    assert [r[2] for r in list(wb["抄件"].iter_rows(values_only=True))[2:]] == ["甘孜州交通运输局"]
     # printed as an office prints it: landscape A4, one page wide, header on every page
     assert ws.page_setup.orientation == "landscape"
     assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)  # A4 is paper size 9
     assert ws.sheet_properties.pageSetUpPr.fitToPage is True
     assert ws.page_setup.fitToWidth == 1
-    assert ws.print_title_rows.replace("$", "") == "1:1"
-    assert ws.freeze_panes == "A2"
-    title_col = rows[0].index("标题")
-    letter = ws.cell(row=1, column=title_col + 1).column_letter
+    assert ws.print_title_rows.replace("$", "") == "1:2"
+    assert ws.freeze_panes == "A3"
+    title_col = rows[1].index("标题")
+    letter = ws.cell(row=2, column=title_col + 1).column_letter
     assert ws.column_dimensions[letter].width >= 2 * len("关于申请资金的请示")
+    printed = tmp_path / "reg.pdf"  # the format from the extension
+    r = run_cli("export", "--year", "2026", "--out", str(printed), data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert printed.read_bytes().startswith(b"%PDF")
+    assert printed.stat().st_mode & 0o077 == 0
+    (tmp_path / "d").mkdir()
+    r = run_cli("export", "--register", "dispatch", "--year", "2026", "--format", "pdf",
+                "--out", str(tmp_path / "d"), data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "d" / "dispatch-2026.pdf").read_bytes().startswith(b"%PDF")
+    flat = tmp_path / "reg.csv"  # the flat list for scripts
+    r = run_cli("export", "--year", "2026", "--out", str(flat), data_dir=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert flat.read_text(encoding="utf-8-sig").splitlines()[1].startswith("办2026-0001,")
 
 
 def test_correct_and_errors(tmp_path: Path) -> None:

@@ -19,17 +19,36 @@ def test_all_departments_and_counties_is_158() -> None:
     """州级各部门和各县 = 158 copies (seed)."""
     r = count_copies(LISTS, [MAIN])
     assert r.total == 158
-    assert r.lines == [f"{MAIN}：158 份", "合计：158 份"]
+    assert r.lines == [f"{MAIN}（适用：川府发、川办发、甘府发、甘办发、四大件、政府令）：158 份",
+                       ("  假定：“州级各部门和各县”共 58 个受文单位"
+                        "（州级部门 40 个、县（市）18 个；种子未载明单位数）"),
+                       "合计：158 份"]
+    assert [x.as_json() for x in r.shares] == [
+        {"recipient": MAIN, "units": 58, "copies": 158}]
+
+
+def test_the_seeds_lists_are_named_with_their_documents() -> None:
+    """四大件 and 政府令 go to 州级各部门和各县 (158, seed); each list says what it is for."""
+    from core.copies import describe
+
+    named = {d.name: describe(d) for d in LISTS}
+    assert "四大件、政府令" in named[MAIN]
+    assert named[MAIN].startswith(f"{MAIN}：158 份")
+    assert named["省级部门"].startswith("省级部门：每个部门 5 份")
 
 
 def test_two_more_units_add_in_proportion_rounded_up() -> None:
     """Two more units: 158 + ⌈2 × 158 ÷ 58⌉ = 164, shown line by line."""
     r = count_copies(LISTS, [MAIN], add_units=2)
     assert r.total == 164
-    assert r.lines[0] == f"{MAIN}：158 份"
-    assert "⌈2 × 158 ÷ 58⌉ = 6 份" in r.lines[1]
-    assert r.lines[1].startswith("增加 2 个单位")
+    assert r.lines[0].startswith(f"{MAIN}（")
+    assert r.lines[0].endswith("：158 份")
+    assert "58 个受文单位" in r.lines[1]  # the assumption the proportion rests on
+    assert "⌈2 × 158 ÷ 58⌉ = 6 份" in r.lines[2]
+    assert r.lines[2].startswith("增加 2 个单位")
     assert r.lines[-1] == "合计：164 份"
+    assert [(x.recipient, x.units, x.copies) for x in r.shares] == [
+        (MAIN, 58, 158), ("增加的受文单位", 2, 6)]
 
 
 def test_provincial_government_is_15() -> None:
@@ -41,7 +60,9 @@ def test_provincial_departments_count_per_department() -> None:
     """省级部门 × 3 departments = 15 copies (5 each)."""
     r = count_copies(LISTS, ["省级部门"], departments=3)
     assert r.total == 15
-    assert r.lines[0] == "省级部门：5 份 × 3 个部门 = 15 份"
+    assert r.lines[0].endswith("：5 份 × 3 个部门 = 15 份")
+    assert r.lines[1] == ("  假定：“省级部门”每个部门 5 份"
+                          "（种子只写“省级部门的5份”，按所发部门数计）")
 
 
 def test_larger_list_is_227() -> None:
@@ -62,7 +83,9 @@ def test_removing_units_never_leaves_a_copy_short() -> None:
     """A removal takes ⌊…⌋ copies away, so the count itself is rounded up: 158 − 2 = 156."""
     r = count_copies(LISTS, [MAIN], remove_units=1)
     assert r.total == 156
-    assert "⌊1 × 158 ÷ 58⌋ = 2 份" in r.lines[1]
+    assert "⌊1 × 158 ÷ 58⌋ = 2 份" in r.lines[2]
+    assert [(x.recipient, x.units, x.copies) for x in r.shares] == [
+        (f"{MAIN}（减 1 个单位）", 57, 156)]
 
 
 def test_lists_and_extras_add_up() -> None:
@@ -72,7 +95,9 @@ def test_lists_and_extras_add_up() -> None:
     # 158 + 15 + 10 + ⌈2 × 158 ÷ 58⌉ (= 6) + 2
     assert r.total == 191
     assert r.lines[-2] == "另加（存档等）：2 份"
-    assert r.as_json() == {"total": 191, "lines": r.lines}
+    assert r.as_json()["total"] == 191
+    assert sum(x["copies"] for x in r.as_json()["shares"]) == 191
+    assert r.shares[-1].recipient == "存档等"
 
 
 def test_unknown_list_names_the_valid_ones() -> None:

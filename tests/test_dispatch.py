@@ -42,7 +42,7 @@ async def test_numbers_follow_one_yearly_sequence_per_code(ctx: Context) -> None
     assert (a.number, b.number, c.number) == ("甘府发〔2026〕1号", "甘府发〔2026〕2号",
                                               "甘办函〔2026〕1号")
     assert a.as_json() == {"id": a.id, "code": "甘府发", "year": 2026, "seq": 1,
-                           "number": "甘府发〔2026〕1号"}
+                           "number": "甘府发〔2026〕1号", "copies": None}
 
 
 async def test_year_is_that_of_the_written_date_else_local_now(
@@ -321,3 +321,43 @@ def test_concurrent_interleaved_take_and_void_keep_sequences_gap_free(
 ) -> None:
     """Concurrent streams of takes and voids leave every (code, year) exactly 1..n."""
     asyncio.run(_run(streams))
+
+
+async def test_take_keeps_the_print_count_with_the_number(ctx: Context, settings: Settings) -> None:
+    """印数 kept with the number: the lists, units added/removed and fax, the calculation,
+    and the 分发 (who got how many), in the take's transaction and its audit entry."""
+    from core.copies import CopiesRequest
+
+    req = CopiesRequest(["州级各部门和各县", "报送省政府"], add_units=3, remove_units=1, extra=2)
+    t = await _take(ctx, copies=req)
+    assert t.copies is not None
+    assert t.copies.total == 158 + 15 + 6 + 2
+    shown = await svc.show(ctx, t.number)
+    assert shown["copies"]["total"] == 181
+    assert shown["copies"]["lines"] == t.copies.lines
+    assert any("58 个受文单位" in line for line in shown["copies"]["lines"])  # the assumption
+    assert [(x["recipient"], x["units"], x["copies"]) for x in shown["copies"]["shares"]] == [
+        ("州级各部门和各县", 58, 158), ("报送省政府", 1, 15), ("增加的受文单位", 2, 6),
+        ("存档等", None, 2)]
+    fax = await _take(ctx, copies=CopiesRequest(["州级各部门和各县"], fax=True))
+    rec = await svc.show(ctx, fax.number)
+    assert (rec["copies"]["total"], rec["copies"]["fax"]) == (0, True)
+    assert rec["copies"]["shares"] == [
+        {"recipient": "州级各部门和各县（传真）", "units": 58, "copies": 0}]
+    plain = await _take(ctx)
+    assert (await svc.show(ctx, plain.number))["copies"] is None
+    rows = await svc.register_rows(ctx, year=2026)
+    assert [r["copies"]["total"] if r["copies"] else None for r in rows] == [181, 0, None]
+
+    async with ctx.db.reader() as r:
+        detail = (await r.fetchone("SELECT detail FROM audit WHERE subject = ?",
+                                   (f"dispatch:{t.id}",)))["detail"]
+    assert '"copies": 181' in detail
+
+    # a count that cannot be made takes no number
+    with pytest.raises(InvalidInputError):
+        await _take(ctx, copies=CopiesRequest(["全体"]))
+    assert [r["seq"] for r in await svc.register_rows(ctx, year=2026)] == [1, 2, 3]
+    with sqlite3.connect(settings.storage.data_dir / "jiyao.db") as conn, \
+            pytest.raises(sqlite3.IntegrityError):
+        conn.execute("UPDATE dispatch_copies SET total = 1")

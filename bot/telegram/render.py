@@ -148,7 +148,8 @@ USAGE = {
     "correct": "用法：/correct 编号 类别 理由（例如 /correct 阅2026-0003 办件 含请示事项）",
     "errors": "用法：/errors 或 /errors 2026",
     "subscribe": "用法：/subscribe 关键词（例如 /subscribe 防汛）",
-    "take": "用法：/take 代字 标题（例如 /take 甘府发 关于做好防汛工作的通知）",
+    "take": "用法：/take 代字 标题 [印数 名单 [+N|-N] [传真]]（例如 /take 甘府发 "
+            "关于做好防汛工作的通知 印数 州级各部门和各县 +2）",
     "copies": "用法：/copies 名单 [+N|-N] [×N] [另加N] [传真]（例如 /copies 州级各部门和各县 +2）",
     "done": "用法：/done 编号 办理结果（例如 /done 办2026-0001 已拨付资金）",
     "assign": "用法：/assign 编号 单位[、单位] 期限（例如 /assign 办2026-0001 综合科、甘孜军分区 "

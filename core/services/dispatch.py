@@ -21,7 +21,7 @@ from typing import Any
 from core import localtime
 from core.config import REGISTRY_OWNER, DispatchCode, Settings, Staff
 from core.config import Disclosure as DisclosureConfig
-from core.copies import CopyCount, count_copies
+from core.copies import CopiesRequest, CopyCount, assumption, count_copies, describe
 from core.errors import (
     ConflictError,
     InvalidInputError,
@@ -259,6 +259,8 @@ class Taken:
     number: str
     missing: list[str] = field(default_factory=list)
     style: str = "year"
+    #: the print count kept with the number, when one was asked for
+    copies: CopyCount | None = None
 
     @property
     def short(self) -> str:
@@ -267,7 +269,8 @@ class Taken:
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "code": self.code, "year": self.year, "seq": self.seq,
-                "number": self.number}
+                "number": self.number,
+                "copies": self.copies.as_json() if self.copies else None}
 
 
 async def take(
@@ -285,9 +288,11 @@ async def take(
     drafting_section: str | None = None,
     secrecy: str | None = None,
     reply_to: str | None = None,
+    copies: CopiesRequest | None = None,
 ) -> Taken:
     """Reserve the next number of `code` for a draft; only the code's owner may.
-    `reply_to` (收文 number or id) links it as the 批复/复函 a finished item owed.
+    `reply_to` (收文 number or id) links it as the 批复/复函 a finished item owed;
+    `copies`: the print count is calculated and kept with the number, with its 分发.
 
     The year is that of 成文日期 when known, else the office's local year now.
     `drafting_section` (拟稿科室) defaults to the acting section.
@@ -301,6 +306,7 @@ async def take(
     level = parse_secrecy(secrecy)
     level = None if level == UNCLASSIFIED else level
     check_classified(level, attrs.disclosure if attrs else None)
+    count = None if copies is None else request_count(ctx.settings, copies)
     now = ctx.clock()
     # the year goes into the 发文字号
     year = (check_year(written_on.year, "成文日期的年份") if written_on
@@ -320,17 +326,22 @@ async def take(
         if reply_to is not None:
             await handling.link_reply(uow, ctx, ref=reply_to, number=taken.number, actor=by,
                                       at=now)
+        if copies is not None and count is not None:
+            await repo.record_copies(uow, taken.id, copies, count, at=now, by=by)
         await audit.append(
             uow, at=now, actor=by, action="take", subject=f"dispatch:{taken.id}",
             detail={"number": taken.number, "title": new.title, "section": acting,
                     "written_on": written_on.isoformat() if written_on else None,
                     "secrecy": level,
-                    **(attrs.as_columns() if attrs else {"disclosure": None})},
+                    **(attrs.as_columns() if attrs else {"disclosure": None}),
+                    **({"copies": count.total, "fax": count.fax,
+                        "shares": [x.as_json() for x in count.shares]} if count else {})},
         )
         await uow.commit()
     missing = missing_attributes({"status": "active", "disclosure": new.disclosure,
                                   "written_on": written_on})
-    return Taken(taken.id, taken.code, taken.year, taken.seq, taken.number, missing, entry.style)
+    return Taken(taken.id, taken.code, taken.year, taken.seq, taken.number, missing, entry.style,
+                 count)
 
 
 # ------------------------------------------------------------------ find a number
@@ -466,20 +477,32 @@ async def dispatches(
     wanted = code_entry(ctx.settings, code).code if code else None
     async with ctx.db.reader() as r:
         rows = await repo.listing(r, year=y, code=wanted)
-    return [record(ctx, row) for row in rows]
+        return await _records(ctx, r, rows)
+
+
+async def _records(ctx: Context, r: Reader, rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """Records with the print count kept with each number (`copies`, None when none was)."""
+    kept = await repo.copies_of(r, [row["id"] for row in rows])
+    out = []
+    for row in rows:
+        rec = record(ctx, row)
+        count = kept.get(row["id"])
+        rec["copies"] = count.count.as_json() if count else None
+        out.append(rec)
+    return out
 
 
 async def show(ctx: Context, number: str) -> dict[str, Any]:
     async with ctx.db.reader() as r:
         row = await resolve(r, ctx, number)
-    return record(ctx, row)
+        return (await _records(ctx, r, [row]))[0]
 
 
 async def register_rows(ctx: Context, *, year: int) -> list[dict[str, Any]]:
     """The 发文登记簿 of a year: every number taken, voided ones included."""
     async with ctx.db.reader() as r:
         rows = await repo.listing(r, year=year)
-    return [record(ctx, row) for row in rows]
+        return await _records(ctx, r, rows)
 
 
 async def check(ctx: Context) -> list[str]:
@@ -502,3 +525,18 @@ def print_count(
     """印数 for the configured distribution lists (see core.copies)."""
     return count_copies(settings.distribution, lists, departments=departments,
                         add_units=add_units, remove_units=remove_units, extra=extra, fax=fax)
+
+
+def request_count(settings: Settings, req: CopiesRequest) -> CopyCount:
+    """印数 for a parsed request (`/take … 印数 …`, `take --copies …`)."""
+    return print_count(settings, req.lists, departments=req.departments,
+                       add_units=req.add_units, remove_units=req.remove_units, extra=req.extra,
+                       fax=req.fax)
+
+
+def distribution_lists(settings: Settings) -> list[str]:
+    """The configured lists as `jiyao copies` names them, each with its assumption."""
+    out: list[str] = []
+    for d in settings.distribution:
+        out += [describe(d), f"  {assumption(d)}"]
+    return out

@@ -141,15 +141,23 @@ async def view_in(conn: Reader | UnitOfWork, settings: Settings, item: Row,
     if item["kind"] != Kind.BAN.value or item["outcome"] != Outcome.REGISTER.value:
         return None
     row = await repo.get(conn, item["id"])
+    instructed = row is None and bool(await chat_repo.instructions_of(conn, item["id"]))
+    assigned = [] if row is None else await repo.assignments(conn, item["id"])
+    return view_of(settings, item["id"], number, row, assigned, instructed=instructed)
+
+
+def view_of(settings: Settings, item_id: int, number: str | None, row: Row | None,
+            assigned: Sequence[Row], *, instructed: bool) -> HandlingView:
+    """The view from an item's stored flow (`row`, its active assignments), else derived:
+    a 办件 nobody has proposed for waits for 拟办, one with a 批示 waits to be handed on."""
     if row is None:
-        instructed = bool(await chat_repo.instructions_of(conn, item["id"]))
         step = Step.ASSIGN if instructed else Step.PROPOSE
-        return HandlingView(item["id"], number, step, registry_name(settings))
-    assigned = [AssignmentView(a["role"], a["unit"], a["due_on"], a["told_at"], a["told_how"])
-                for a in await repo.assignments(conn, item["id"])]
+        return HandlingView(item_id, number, step, registry_name(settings))
+    views = [AssignmentView(a["role"], a["unit"], a["due_on"], a["told_at"], a["told_how"])
+             for a in assigned]
     return HandlingView(
-        item["id"], number, row["step"], row["holder"], repo.proposal_of(row),
-        row["proposed_by"], row["accepted_by"], assigned, row["result"], row["done_at"],
+        item_id, number, row["step"], row["holder"], repo.proposal_of(row),
+        row["proposed_by"], row["accepted_by"], views, row["result"], row["done_at"],
         row["reply_owed"], row["reply_number"], bool(row["supervised"]),
     )
 

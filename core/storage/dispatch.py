@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from core.clock import iso
+from core.copies import CopiesRequest, CopyCount, Share
 from core.numbering import Style, format_number
 from core.storage.db import Reader, Row, UnitOfWork
 
@@ -139,3 +142,56 @@ async def sequence_problems(reader: Reader) -> list[str]:
 
 async def get(conn: Reader | UnitOfWork, dispatch_id: int) -> Row | None:
     return await conn.fetchone("SELECT * FROM dispatches WHERE id = ?", (dispatch_id,))
+
+
+# ------------------------------------------------------------------ 印数 and 分发
+async def record_copies(uow: UnitOfWork, dispatch_id: int, req: CopiesRequest, count: CopyCount,
+                        *, at: datetime, by: str) -> None:
+    """Keep the print count's calculation and 分发 with the number (taken in this unit)."""
+    await uow.execute(
+        "INSERT INTO dispatch_copies (dispatch_id, lists, departments, add_units, remove_units,"
+        " extra, fax, total, lines, recorded_at, recorded_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (dispatch_id, json.dumps(req.lists, ensure_ascii=False), req.departments,
+         req.add_units, req.remove_units, req.extra, int(req.fax), count.total,
+         json.dumps(count.lines, ensure_ascii=False), iso(at), by),
+    )
+    for position, share in enumerate(count.shares, start=1):
+        await uow.execute(
+            "INSERT INTO dispatch_shares (dispatch_id, position, recipient, units, copies)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (dispatch_id, position, share.recipient, share.units, share.copies),
+        )
+
+
+@dataclass(frozen=True)
+class KeptCount:
+    """A dispatch's recorded print count: the request, the calculation and the 分发."""
+
+    request: CopiesRequest
+    count: CopyCount
+
+
+async def copies_of(conn: Reader | UnitOfWork, dispatch_ids: Sequence[int]) -> dict[int, KeptCount]:
+    """The recorded print counts of these dispatches (those without one are absent)."""
+    if not dispatch_ids:
+        return {}
+    marks = ", ".join("?" * len(dispatch_ids))
+    rows = await conn.fetchall(
+        f"SELECT * FROM dispatch_copies WHERE dispatch_id IN ({marks})", list(dispatch_ids))
+    shares: dict[int, list[Share]] = {}
+    for s in await conn.fetchall(
+        f"SELECT * FROM dispatch_shares WHERE dispatch_id IN ({marks})"
+        " ORDER BY dispatch_id, position", list(dispatch_ids),
+    ):
+        shares.setdefault(s["dispatch_id"], []).append(Share(s["recipient"], s["units"],
+                                                             s["copies"]))
+    return {
+        r["dispatch_id"]: KeptCount(
+            CopiesRequest(json.loads(r["lists"]), r["departments"], r["add_units"],
+                          r["remove_units"], r["extra"], bool(r["fax"])),
+            CopyCount(r["total"], json.loads(r["lines"]), shares.get(r["dispatch_id"], []),
+                      fax=bool(r["fax"])),
+        )
+        for r in rows
+    }

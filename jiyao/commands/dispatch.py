@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from core.config import REGISTRY_OWNER
+from core.copies import CopiesRequest
+from core.errors import InvalidInputError
 from core.services import dispatch
 from core.services.context import Context
 from jiyao.commands.common import (
@@ -42,6 +44,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--reply-to", metavar="NUMBER|ID",
                    help="此文是对该收件的答复（批复、复函），取号时关联")
     _add_attributes(p)
+    p.add_argument("--copies", dest="lists", action="append", metavar="LIST",
+                   help="计算印数并随文号记录：发送名单（可重复），见 jiyao copies")
+    _add_count_options(p)
     p.set_defaults(func=cmd_take)
 
     p = sub.add_parser("void", help="作废发文字号（留痕，不再重发）")
@@ -64,10 +69,15 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--code", help="只列此发文代字")
     p.set_defaults(func=cmd_dispatches)
 
-    p = sub.add_parser("copies", help="计算发文印数（逐行列出算式）")
+    p = sub.add_parser("copies", help="计算发文印数（逐行列出算式）；不给名单则列出各名单")
     add_common(p)
-    p.add_argument("--list", dest="lists", action="append", required=True, metavar="NAME",
+    p.add_argument("--list", dest="lists", action="append", metavar="NAME",
                    help="发送名单（可重复），见配置 [[distribution]]")
+    _add_count_options(p)
+    p.set_defaults(func=cmd_copies)
+
+
+def _add_count_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--departments", type=positive_arg,
                    help="按部门计份的名单所发部门数（如 省级部门）")
     p.add_argument("--add-units", type=count_arg, default=0, help="增加的受文单位数（按比例加印）")
@@ -75,7 +85,20 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                    help="减少的受文单位数（按比例减印）")
     p.add_argument("--extra", type=count_arg, default=0, help="另加份数（存档等）")
     p.add_argument("--fax", action="store_true", help="传真发出（不印纸质文件）")
-    p.set_defaults(func=cmd_copies)
+
+
+def _copies_request(args: argparse.Namespace) -> CopiesRequest | None:
+    """The print count asked for with a take; count options without a list are an error."""
+    if not args.lists:
+        given = [flag for flag, value in (
+            ("--departments", args.departments), ("--add-units", args.add_units),
+            ("--remove-units", args.remove_units), ("--extra", args.extra), ("--fax", args.fax),
+        ) if value]
+        if given:
+            raise InvalidInputError(f"{'、'.join(given)} 须与 --copies 名单 一起使用")
+        return None
+    return CopiesRequest(list(args.lists), args.departments, args.add_units,
+                         args.remove_units, args.extra, args.fax)
 
 
 def _add_section(p: argparse.ArgumentParser, what: str) -> None:
@@ -113,11 +136,12 @@ def _missing_note(number: str, missing: Sequence[str]) -> str:
 
 def cmd_take(args: argparse.Namespace) -> int:
     attrs = _attributes(args)
+    copies = _copies_request(args)
     taken = with_context(
         args,
         lambda ctx: dispatch.take(
             ctx, code=args.code, title=args.title, section=args.section,
-            drafting_section=args.drafter, reply_to=args.reply_to, **attrs,
+            drafting_section=args.drafter, reply_to=args.reply_to, copies=copies, **attrs,
         ),
     )
     if args.json:
@@ -125,6 +149,11 @@ def cmd_take(args: argparse.Namespace) -> int:
         return 0
     shown = "" if taken.short == taken.number else f"（文件上印 {taken.short}）"
     say(f"已取号：{taken.number}{shown}")
+    if taken.copies is not None:
+        say("印数（已随文号记录）：")
+        for line in taken.copies.lines:
+            say(f"  {line}")
+        say(f"分发：{taken.copies.shares_text()}")
     if args.reply_to:
         say(f"已关联为收件 {args.reply_to} 的答复")
     if taken.missing:
@@ -210,6 +239,17 @@ def cmd_dispatches(args: argparse.Namespace) -> int:
 
 
 def cmd_copies(args: argparse.Namespace) -> int:
+    if not args.lists:
+        lines = dispatch.distribution_lists(settings_from(args))
+        if args.json:
+            emit_json_lines([{"name": d.name, "copies": d.copies, "units": d.units,
+                              "per_unit": d.per_unit, "documents": d.documents,
+                              "basis": d.basis} for d in settings_from(args).distribution])
+            return 0
+        say("发送名单（种子：发文的份数计算；用 --list 名单 计算印数）：")
+        for line in lines:
+            say(f"  {line}")
+        return 0
     result = dispatch.print_count(
         settings_from(args), args.lists, departments=args.departments,
         add_units=args.add_units, remove_units=args.remove_units, extra=args.extra,

@@ -20,8 +20,9 @@ def write_table(
     *,
     sheet: str,
 ) -> None:
-    """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX,
-    whole or not at all (`atomic_file`)."""
+    """Write rows with Chinese headers as CSV (UTF-8 with BOM, opens in Excel) or XLSX (one
+    sheet laid out for print as core.books.xlsx lays out a register), whole or not at all
+    (`atomic_file`)."""
     if fmt == "csv":
         with atomic_file(out, "w", encoding="utf-8-sig", newline="") as fh:
             w = csv.writer(fh)
@@ -31,45 +32,18 @@ def write_table(
         return
     if fmt != "xlsx":
         raise InvalidInputError(f"未知格式 {fmt!r}，应为 xlsx 或 csv")
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from core.books import Book, Column, Sheet, xlsx
 
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = sheet
-    ws.append([h for _, h in headers])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        ws.append(["" if row.get(k) is None else row.get(k) for k, _ in headers])
-    ws.freeze_panes = "A2"
-    set_print_layout(ws, header_row=1)
+    columns = [Column(h, 40) for _, h in headers]
+    cells = [["" if row.get(k) is None else str(row.get(k)) for k, _ in headers] for row in rows]
+    data = xlsx.render(Book(sheet, [Sheet(sheet, sheet, columns, cells)]))
     with atomic_file(out) as fh:
-        wb.save(fh)
+        fh.write(data)
 
 
-def _display_width(value: Any) -> int:
-    """Columns a value takes in Excel: CJK characters count double."""
-    text = "" if value is None else str(value)
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
-
-
-def set_print_layout(ws: Any, *, header_row: int) -> None:
-    """Print as an office prints a register: landscape A4, fit to one page wide,
-    the header row repeated on every page, columns as wide as their contents."""
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = f"{header_row}:{header_row}"
-    for column in ws.iter_cols(min_row=header_row):
-        widest = max((_display_width(c.value) for c in column), default=0)
-        ws.column_dimensions[column[0].column_letter].width = min(60, max(6, widest + 2))
-
-
-FORMATS = ("xlsx", "csv")
+FORMATS = ("xlsx", "pdf", "csv")
+#: formats written from the printed book (core.books) rather than flat rows
+BOOK_FORMATS = ("xlsx", "pdf")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,7 +54,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.add_argument("--register", default="incoming", help="incoming（收文）或 dispatch（发文）")
     p.add_argument("--year", type=year_arg, required=True)
     p.add_argument("--format", choices=FORMATS,
-                   help="xlsx 或 csv（默认按 --out 的扩展名，否则 xlsx）")
+                   help="xlsx、pdf（打印用）或 csv（默认按 --out 的扩展名，否则 xlsx）")
     p.add_argument("--out", help="输出文件或目录（默认 <登记簿>-<年>.<格式>）")
     p.set_defaults(func=cmd_export)
 
@@ -107,6 +81,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"未知登记簿 {args.register!r}，可选：{'、'.join(exporters)}")
     fmt = export_format(args.format, args.out)
     out = output_path(args.out, f"{args.register}-{args.year}.{fmt}")
+    if fmt in BOOK_FORMATS and args.register in BOOKS:
+        return _export_book(args, fmt, out)
+    if fmt not in ("xlsx", "csv"):
+        raise InvalidInputError(f"登记簿 {args.register} 不能导出为 {fmt}")
     rows_fn, write = exporters[args.register]
     rows = with_context(args, lambda ctx: rows_fn(ctx, args.year))
     try:
@@ -114,4 +92,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise write_failed(out, exc) from exc
     print(f"已导出 {len(rows)} 条到 {out}")
+    return 0
+
+
+#: registers printed as books (one sheet per register, title line, print layout)
+BOOKS = ("incoming", "dispatch")
+
+
+def _export_book(args: argparse.Namespace, fmt: str, out: Path) -> int:
+    from core.books import pdf, xlsx
+    from core.services import books
+    from jiyao.commands.common import write_failed
+    from jiyao.commands.runner import with_context
+
+    build = books.incoming if args.register == "incoming" else books.outgoing
+    book = with_context(args, lambda ctx: build(ctx, args.year))
+    data = (pdf if fmt == "pdf" else xlsx).render(book)
+    try:
+        with atomic_file(out) as fh:
+            fh.write(data)
+    except OSError as exc:
+        raise write_failed(out, exc) from exc
+    sheets = "、".join(f"{s.name} {len(s.rows)}" for s in book.sheets)
+    print(f"已导出 {book.row_count} 条到 {out}（{sheets}）")
     return 0
