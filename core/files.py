@@ -80,6 +80,33 @@ def private_temp(directory: Path, *, prefix: str = ".tmp-") -> tuple[int, str]:
     return tempfile.mkstemp(dir=directory, prefix=prefix)  # mkstemp creates 0600
 
 
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in `path` durable."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `path` whole or not at all: a 0600 temporary file beside it, fsync, rename
+    over the old one, fsync the directory. A reader never sees half a file."""
+    private_dir(path.parent)
+    fd, tmp = private_temp(path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    fsync_dir(path.parent)
+
+
 def private_spool(directory: Path | None) -> IO[bytes]:
     """An unnamed temporary file (gone when closed): 0600 while it exists."""
     return tempfile.TemporaryFile(dir=directory)
