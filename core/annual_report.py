@@ -278,6 +278,7 @@ def build(facts: YearFacts) -> AnnualReport:
                                      for k in ("provided", "published", "on_time", "overdue")))
     formed = sum(facts.public_by_column.values())
     blanks = [
+        "一、总体情况：政府信息管理、平台建设、监督保障等文字",
         "二、主动公开：规章和行政规范性文件的本年废止件数、现行有效件数（登记簿不记废止）",
         "二、主动公开：行政许可、行政处罚、行政强制的处理决定数量，行政事业性收费金额",
         ("三、依申请公开：按申请人（自然人、法人或其他组织）分列的各栏（登记簿不记申请人"
@@ -287,7 +288,6 @@ def build(facts: YearFacts) -> AnnualReport:
         "四、行政复议、行政诉讼情况（全部）",
         "五、存在的主要问题及改进情况",
         "六、信息处理费收取情况",
-        "一、总体情况：政府信息管理、平台建设、监督保障等文字",
     ]
     for reason, n in sorted(ry.unplaced.items()):
         blanks.append(f"三、依申请公开：不予公开理由“{reason}”{n} 件未能归入格式的子项，"
