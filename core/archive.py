@@ -11,7 +11,7 @@ items were received.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from core.config import Archive
@@ -33,7 +33,7 @@ PROCESS_ACTIONS = {
 ELEMENTS = (
     "聚合层次", "来源", "全宗名称", "立档单位名称", "档号", "全宗号", "年度", "保管期限",
     "机构或问题", "室编件号", "内容描述", "题名", "文件编号", "责任者", "日期", "文种",
-    "紧急程度", "密级", "附注", "形式特征", "件数", "封存", "计算机文件", "计算机文件名",
+    "紧急程度", "密级", "附注", "形式特征", "件数", "页数", "封存", "计算机文件", "计算机文件名",
     "计算机文件大小", "格式信息", "哈希值", "文件用途", "业务实体", "业务", "业务行为",
     "行为时间", "机构人员名称", "行为描述",
 )
@@ -74,6 +74,8 @@ class FileEntry:
     fmt: str
     use: str  # 原件 | 版式转换件 | 公文处理单 | 原始报文
     note: str = ""
+    #: an original with a countable PDF form in the package (itself, or its rendition)
+    has_form: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _xml(root: ET.Element) -> bytes:
 
 
 def metadata_xml(n: Numbered, archive: Archive, office: str, year: int,
-                 files: Sequence[FileEntry]) -> bytes:
+                 files: Sequence[FileEntry], pages: int | None = None) -> bytes:
     """The 件's metadata (DA/T 46 element names)."""
     r = n.record
     root = ET.Element("文件实体元数据", {"标准": "DA/T 46-2009"})
@@ -172,6 +174,8 @@ def metadata_xml(n: Numbered, archive: Archive, office: str, year: int,
     _sub(content, "附注", "；".join(x for x in notes if x))
     form = _sub(root, "形式特征")
     _sub(form, "件数", len(files))
+    if pages is not None:
+        _sub(form, "页数", pages)
     if r.sealed:
         _sub(form, "封存", f"封存移交，未拆封（{r.sealed_reason}）" if r.sealed_reason
              else "封存移交，未拆封")
@@ -200,19 +204,23 @@ CATALOGUE_COLUMNS = ("档号", "件号", "责任者", "文号", "题名", "日�
                      "页数", "收文编号", "备注")
 
 
-def catalogue_rows(numbered: Sequence[Numbered]) -> list[list[str]]:
+def catalogue_rows(numbered: Sequence[Numbered],
+                   pages: Mapping[str, int | None]) -> list[list[str]]:
+    """The catalogue's rows; 页数 (of the 件's PDF form) blank where it is not known."""
     rows = []
     for n in numbered:
         r = n.record
+        count = pages.get(n.code)
         rows.append([n.code, f"{n.seq:04d}", r.sender, r.doc_number, r.title, r.received_on,
-                     r.secrecy, r.retention, "", r.register_number,
-                     "封存件，未拆封" if r.sealed else ""])
+                     r.secrecy, r.retention, "" if count is None else str(count),
+                     r.register_number, "封存件，未拆封" if r.sealed else ""])
     return rows
 
 
-def catalogue_xml(numbered: Sequence[Numbered], office: str, year: int) -> bytes:
+def catalogue_xml(numbered: Sequence[Numbered], pages: Mapping[str, int | None],
+                  office: str, year: int) -> bytes:
     root = ET.Element("归档文件目录", {"全宗名称": office, "年度": str(year)})
-    for row in catalogue_rows(numbered):
+    for row in catalogue_rows(numbered, pages):
         entry = _sub(root, "条目")
         for name, value in zip(CATALOGUE_COLUMNS, row, strict=True):
             _sub(entry, name, value)

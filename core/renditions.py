@@ -93,6 +93,17 @@ def render(title: str, filename: str | None, content_type: str, data: bytes) -> 
     return Rendition(fmt, None, f"不支持转换的格式（{fmt}），未生成版式文件，须人工转换")
 
 
+def pdf_pages(data: bytes) -> int | None:
+    """The number of pages of a PDF, or None when it cannot be read."""
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        return len(PdfReader(io.BytesIO(data)).pages)
+    except (PyPdfError, OSError, ValueError, KeyError):
+        return None
+
+
 def body_rendition(title: str, body: str) -> Rendition:
     """The rendition of a message whose document is its body text."""
     note = "由邮件正文文字排版生成；原始报文见原件"

@@ -117,6 +117,8 @@ async def test_archive_package(handed_over: tuple[Path, dict[str, int]]) -> None
     rows = list(ws.iter_rows(values_only=True))
     assert rows[1][0] == "档号"
     assert [r[0] for r in rows[2:]] == codes
+    # 页数: the pages of each 件's PDF form, where every document has one
+    ban_pages = {r[0]: r[8] for r in rows[2:]}
 
     # every metadata XML parses, uses only the element list, and names the basics
     for code in codes:
@@ -144,6 +146,9 @@ async def test_archive_package(handed_over: tuple[Path, dict[str, int]]) -> None
     assert ("办结", "已按要求落实并报送") in steps
     assert any(s == "承办" and "综合科" in (d or "") for s, d in steps)
     assert (root / ban / "公文处理单.pdf").read_bytes().startswith(b"%PDF")
+    assert ban_pages[ban] == str(sum(_pages(p.read_bytes()) for p in (root / ban).rglob("*.pdf")
+                                     if p.name != "公文处理单.pdf"))
+    assert meta.findtext(".//页数") == ban_pages[ban]
     originals = [p for p in (root / ban / "原件").iterdir() if p.name != "原始报文.eml"]
     assert originals, "the document as received"
 

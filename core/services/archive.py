@@ -152,10 +152,10 @@ def _files(ctx: Context, p: Planned, manual: list[str]) -> Iterator[tuple[str, b
     n = p.numbered
     title = n.record.title or n.code
 
-    def entry(path: str, data: bytes, fmt: str, use: str, note: str = "") -> tuple[
-                str, bytes, FileEntry]:
+    def entry(path: str, data: bytes, fmt: str, use: str, note: str = "",
+              has_form: bool = False) -> tuple[str, bytes, FileEntry]:
         return path, data, FileEntry(path, len(data), hashlib.sha256(data).hexdigest(), fmt,
-                                     use, note)
+                                     use, note, has_form)
 
     raw = ctx.blobs.get(p.raw_blob) if p.raw_blob else None
     if raw is not None:
@@ -170,7 +170,8 @@ def _files(ctx: Context, p: Planned, manual: list[str]) -> Iterator[tuple[str, b
         data = ctx.blobs.get(part.sha256)
         name = rules.safe_name(part.filename, f"附件{part.idx + 1}")
         r = renditions.render(title, part.filename, part.content_type, data)
-        yield entry(f"原件/{part.idx + 1:02d}-{name}", data, r.fmt, "原件", r.note)
+        yield entry(f"原件/{part.idx + 1:02d}-{name}", data, r.fmt, "原件", r.note,
+                    has_form=r.fmt == "pdf" or r.pdf is not None)
         if r.pdf is not None:
             stem = name.rsplit(".", 1)[0] if "." in name else name
             yield entry(f"版式/{part.idx + 1:02d}-{stem}.pdf", r.pdf, "pdf", "版式转换件", r.note)
@@ -186,27 +187,44 @@ def _files(ctx: Context, p: Planned, manual: list[str]) -> Iterator[tuple[str, b
         yield entry("公文处理单.pdf", render_slip(p.slip), "pdf", "公文处理单")
 
 
+def _add_pages(count: int | None, fe: FileEntry, data: bytes) -> int | None:
+    """The running page count of a 件's PDF form (originals in PDF and renditions); None
+    once a document has no countable form (OFD, or nothing could be made of it)."""
+    if count is None:
+        return None
+    if fe.use == "原件" and not fe.has_form:
+        return None  # OFD (its pages are not counted here) or a format left for staff
+    if fe.use == "版式转换件" or (fe.use == "原件" and fe.fmt == "pdf"):
+        n = renditions.pdf_pages(data)
+        return None if n is None else count + n
+    return count
+
+
 def _write(ctx: Context, year: int, planned: list[Planned], final: Path,
            replace: bool) -> Written:
     archive = ctx.settings.archive
     office = ctx.settings.office.name
     numbered = [p.numbered for p in planned]
     result = Written(final)
+    pages: dict[str, int | None] = {}
     with PackageWriter(final, replace=replace) as w:
         for p in planned:
             entries = []
+            count: int | None = 0 if p.file_allowed else None
             for path, data, fe in _files(ctx, p, result.manual):
                 w.add(f"{p.numbered.code}/{path}", data)
                 entries.append(fe)
-            meta = rules.metadata_xml(p.numbered, archive, office, year, entries)
+                count = _add_pages(count, fe, data)
+            pages[p.numbered.code] = count or None
+            meta = rules.metadata_xml(p.numbered, archive, office, year, entries, count or None)
             w.add(f"{p.numbered.code}/元数据.xml", meta)
             result.files += len(entries) + 1
             result.count += 1
-        rows = rules.catalogue_rows(numbered)
+        rows = rules.catalogue_rows(numbered, pages)
         w.add(f"{CATALOGUE}.xlsx", table_xlsx(
             CATALOGUE, list(rules.CATALOGUE_COLUMNS), rows,
             title=f"{office} {year} 年度{CATALOGUE}（文书，共 {len(rows)} 件）"))
-        w.add(f"{CATALOGUE}.xml", rules.catalogue_xml(numbered, office, year))
+        w.add(f"{CATALOGUE}.xml", rules.catalogue_xml(numbered, pages, office, year))
         w.add(MANIFEST, rules.manifest(w.digests.items()))
         result.files += 3
         w.commit()
