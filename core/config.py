@@ -332,6 +332,24 @@ class Registers(_Strict):
     }
 
 
+#: 保管期限 of an archived kind (GB/T 18894 / DA/T 22): 永久, 定期 30 年, 定期 10 年, or not
+#: handed over at all
+Retention = Literal["永久", "30年", "10年", "不归档"]
+
+
+class Archive(_Strict):
+    """The archive hand-over (归档, DA/T 22-2015): the codes that make a 档号."""
+
+    #: 全宗号, given by the archive (档案馆) that receives the hand-over
+    fonds: str = ""
+    #: 档案门类代码: WS (文书) for the registry's documents
+    category: str = "WS"
+    #: 机构（问题）代码 of the registry
+    organ_code: str = ""
+    #: 保管期限 per kind (办件, 阅件, 抄件, 内刊, 简报, and 封存件 for sealed items)
+    retention: dict[str, Retention] = {}
+
+
 class CalendarYear(_Strict):
     holidays: list[str] = []
     workdays: list[str] = []
@@ -424,6 +442,7 @@ class Settings(BaseSettings):
     schedule: Schedule = Schedule()
     ocr: Ocr = Ocr()
     site: Site | None = None
+    archive: Archive = Archive()
 
     @classmethod
     def settings_customise_sources(

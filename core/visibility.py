@@ -10,7 +10,8 @@
 - The 公文处理单 (handling slip) goes to chat as a file only for an item neither sealed
   nor classified; the registry's terminal prints any but a sealed item's title.
 - The registry's own terminal (the CLI) is inside the 机要室: it shows everything but
-  the title of a sealed item.
+  the title of a sealed item. The archive hand-over (归档) sees the same: a sealed item is
+  handed over sealed, with its outside and its untouched raw file only.
 
 Every text that shows an item asks `shown()`; the texts decide only the wording.
 """
@@ -32,6 +33,7 @@ class Viewer(StrEnum):
     STAFF = "staff"  # registry staff (文书处理室, 机要室) and section chats
     SUBSCRIBER = "subscriber"
     DESK = "desk"  # the CLI on the registry's machine
+    ARCHIVE = "archive"  # the archive hand-over package (归档)
 
 
 #: viewers that read in chat
@@ -94,7 +96,7 @@ def is_classified(secrecy: str | None) -> bool:
 def shown(facts: Facts, viewer: Viewer, policy: Policy) -> Shown:
     """What `viewer` may be shown of an item with `facts` under `policy`."""
     classified = is_classified(facts.secrecy)
-    if viewer is Viewer.DESK:
+    if viewer in (Viewer.DESK, Viewer.ARCHIVE):
         sealed = facts.outcome == Outcome.SEALED
         return Shown(envelope_only=False, classified=classified, title=not sealed,
                      doc_number=True, quotes=not sealed, file=not sealed)

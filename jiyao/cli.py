@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, ...]] = {
         "deadline", "review-secrecy", "published", "disclosure", "request", "overdue", "done",
         "stats", "digest", "sweep",
     ),
+    "annual": ("annual-report",),
     "handling": ("propose", "assign", "supervise", "slip"),
     "site": ("site",),
     "run": ("serve", "intake", "pipeline", "bot"),

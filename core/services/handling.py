@@ -467,14 +467,19 @@ async def slip(ctx: Context, ref: str, *, viewer: Viewer = Viewer.DESK) -> Slip:
             raise PermissionDeniedError(
                 f"{number} 是涉密件，公文处理单不在聊天中发送，请在机要室用 jiyao slip 打印",
                 actor=viewer.value)
-        view = await view_in(r, ctx.settings, item, number)
-        instructions = await chat_repo.instructions_of(r, item["id"])
-    assert view is not None
-    assert number is not None
-    seen = shown(Facts(item["outcome"], item["secrecy"]), Viewer.DESK, Policy.of(ctx.settings))
-    p = view.proposal
+        return await slip_of(r, ctx, item, number, Viewer.DESK)
+
+
+async def slip_of(conn: Reader | UnitOfWork, ctx: Context, item: Row, number: str | None,
+                  viewer: Viewer) -> Slip:
+    """The 公文处理单 of any registered item as `viewer` may see it: a 办件's flow fills it,
+    another item's handling rows stay blank."""
+    view = await view_in(conn, ctx.settings, item, number)
+    instructions = await chat_repo.instructions_of(conn, item["id"])
+    seen = shown(Facts(item["outcome"], item["secrecy"]), viewer, Policy.of(ctx.settings))
+    p = view.proposal if view else None
     proposal = ""
-    if p is not None:
+    if view is not None and p is not None:
         extra = [f"呈{p.leader}" if p.leader else "",
                  "承办：" + "、".join(p.units) if p.units else "",
                  f"期限：{p.due.isoformat()}" if p.due else ""]
@@ -482,10 +487,11 @@ async def slip(ctx: Context, ref: str, *, viewer: Viewer = Viewer.DESK) -> Slip:
         if view.accepted_by:
             proposal += f"\n（{view.accepted_by}已同意）"
     reply = ""
-    if view.reply_owed:
+    if view is not None and view.reply_owed:
         reply = f"应{view.reply_owed}：" + (view.reply_number or "尚未取号")
+    assignments = view.assignments if view else []
     return Slip(
-        office=ctx.settings.office.name, number=number,
+        office=ctx.settings.office.name, number=number or "",
         received=_full_time(ctx.settings, _at(item["received_at"])),
         sender=item["sender"] or "", doc_number=item["doc_number"] or "",
         secrecy=item["secrecy"] or "无", urgency=item["urgency"] or "平件",
@@ -494,9 +500,9 @@ async def slip(ctx: Context, ref: str, *, viewer: Viewer = Viewer.DESK) -> Slip:
         instructions="\n".join(
             f"{x['leader']}（{_full_time(ctx.settings, _at(x['at']))}）：{x['text']}"
             for x in instructions),
-        units="、".join(f"{a.unit}（{a.role}）" for a in view.assignments),
-        due=view.assignments[0].due if view.assignments else "",
-        result=(view.result or "") + (f"\n（办结于 {_full_time(ctx.settings, _at(view.done_at))}）"
-                                      if view.done_at else ""),
+        units="、".join(f"{a.unit}（{a.role}）" for a in assignments),
+        due=assignments[0].due if assignments else "",
+        result="" if view is None else (view.result or "") + (
+            f"\n（办结于 {_full_time(ctx.settings, _at(view.done_at))}）" if view.done_at else ""),
         reply=reply,
     )

@@ -21,7 +21,7 @@ from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH
 from core.routing import registry_staff
-from core.services import dates, followups, handling, overdue, stats
+from core.services import annual, dates, followups, handling, overdue, stats
 from core.services.context import Context
 from core.storage import disclosure as disclosure_repo
 from core.storage import followups as followups_repo
@@ -220,6 +220,7 @@ async def enqueue_digest(ctx: Context, now: datetime | None = None) -> bool:
     # since a miss is only known after its due day (a month's last days show next month)
     for period in (stats.previous_month(day), stats.month_period(day.year, day.month)):
         await enqueue_criticism(ctx, period, at)
+    await annual.plan_reminders(ctx, at)  # January: last year's report is due on the 31st
     await _send_due(ctx, at)
     return added
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.clock import iso
 from core.storage.audit_hash import GENESIS, entry_hash
-from core.storage.db import Reader, UnitOfWork
+from core.storage.db import Reader, Row, UnitOfWork
 
 
 async def append(
@@ -32,6 +32,14 @@ async def append(
         "        WHERE key = 'audit_head'), ?6) AS prev) AS h",
         (iso(at), actor, action, subject,
          json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str), GENESIS),
+    )
+
+
+async def entries_of(conn: Reader | UnitOfWork, subject: str) -> list[Row]:
+    """The entries about one subject (item:12), oldest first."""
+    return await conn.fetchall(
+        "SELECT id, at, actor, action, detail FROM audit WHERE subject = ? ORDER BY id",
+        (subject,),
     )
 
 

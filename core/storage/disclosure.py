@@ -159,8 +159,8 @@ async def tasks_published_between(conn: Conn, first: date, last: date) -> list[R
 async def disclosed_dispatches(conn: Conn) -> list[Row]:
     """Active 主动公开 dispatch records (for counting what sections provided)."""
     return await conn.fetchall(
-        "SELECT id, number, COALESCE(section, owner) AS section, taken_at, written_on"
-        " FROM dispatches WHERE status = 'active' AND disclosure = '主动公开'"
+        "SELECT id, number, COALESCE(section, owner) AS section, taken_at, written_on,"
+        " catalogue_column FROM dispatches WHERE status = 'active' AND disclosure = '主动公开'"
     )
 
 

@@ -255,6 +255,24 @@ async def first_attachment(conn: Conn, item_id: int) -> Row | None:
     )
 
 
+async def archive_items(conn: Conn, year: int) -> list[Row]:
+    """A year's accepted items (registered or sealed) for the archive hand-over, in the
+    order received, with their active register number."""
+    return await conn.fetchall(
+        "SELECT i.*, e.number FROM items i LEFT JOIN register_entries e"
+        " ON e.item_id = i.id AND e.status = 'active'"
+        " WHERE i.year = ? AND i.outcome IN ('register', 'sealed')"
+        " ORDER BY i.received_at, i.id",
+        (year,),
+    )
+
+
+async def attachments_of(conn: Conn, item_id: int) -> list[Row]:
+    return await conn.fetchall(
+        "SELECT * FROM attachments WHERE item_id = ? ORDER BY idx", (item_id,)
+    )
+
+
 def _fts_phrase(keyword: str) -> str:
     """An FTS5 phrase query for the keyword, quotes doubled."""
     return '"' + keyword.replace('"', '""') + '"'

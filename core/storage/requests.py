@@ -66,3 +66,15 @@ async def provisional_requests(conn: Conn) -> list[Row]:
     return await conn.fetchall(
         "SELECT id, due_on FROM info_requests WHERE state <> 'answered' AND provisional = 1"
     )
+
+
+async def requests_of_year(conn: Conn, first: date, last: date) -> list[Row]:
+    """Requests open at some time in [first, last] (received by `last`, not answered
+    before `first`), each with the day of its extension if any (the annual report)."""
+    return await conn.fetchall(
+        "SELECT r.*, (SELECT MIN(e.on_date) FROM info_request_events e"
+        "  WHERE e.request_id = r.id AND e.kind = 'extend') AS extended_on"
+        " FROM info_requests r WHERE r.received_on <= ?"
+        " AND (r.answered_on IS NULL OR r.answered_on >= ?) ORDER BY r.id",
+        (last.isoformat(), first.isoformat()),
+    )

@@ -51,11 +51,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
     p = sub.add_parser("export", help="导出登记簿（默认收文；--register dispatch 为发文）")
     add_common(p, json_flag=False)
-    p.add_argument("--register", default="incoming", help="incoming（收文）或 dispatch（发文）")
+    p.add_argument("--register", default="incoming",
+                   help="incoming（收文）、dispatch（发文）或 archive（归档移交，--out 为目录）")
     p.add_argument("--year", type=year_arg, required=True)
     p.add_argument("--format", choices=FORMATS,
                    help="xlsx、pdf（打印用）或 csv（默认按 --out 的扩展名，否则 xlsx）")
     p.add_argument("--out", help="输出文件或目录（默认 <登记簿>-<年>.<格式>）")
+    p.add_argument("--replace", action="store_true",
+                   help="归档：替换该年度已导出的归档包（默认拒绝覆盖）")
     p.set_defaults(func=cmd_export)
 
 
@@ -72,13 +75,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     from jiyao.commands.common import output_path, write_failed
     from jiyao.commands.runner import with_context
 
+    if args.register == "archive":  # a folder per 件, not a table: its own module
+        from jiyao.commands.archive import cmd_archive
+
+        return cmd_archive(args)
     # register name → (rows(ctx, year), write(rows, fmt, out))
     exporters: dict[str, Any] = {
         "incoming": (registers.export_incoming, registers.write_incoming),
         "dispatch": (dispatch.export_dispatch, dispatch.write_dispatch),
     }
     if args.register not in exporters:
-        raise InvalidInputError(f"未知登记簿 {args.register!r}，可选：{'、'.join(exporters)}")
+        raise InvalidInputError(
+            f"未知登记簿 {args.register!r}，可选：{'、'.join([*exporters, 'archive'])}")
     fmt = export_format(args.format, args.out)
     out = output_path(args.out, f"{args.register}-{args.year}.{fmt}")
     if fmt in BOOK_FORMATS and args.register in BOOKS:
