@@ -17,7 +17,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         help="生成政府信息公开工作年度报告初稿（xlsx 和 DOCX，条例第四十九、五十条）")
     add_common(p, json_flag=False)
     p.add_argument("year", type=year_arg, metavar="YEAR", help="报告年度，例如 2026")
-    p.add_argument("--out", required=True, metavar="DIR", 
+    p.add_argument("--out", required=True, metavar="DIR",
                    help="输出目录（可新建一层，其上级目录须已存在）")
     p.set_defaults(func=cmd_annual_report)
 
