@@ -249,6 +249,7 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     for pragma in PRAGMAS:
         conn.execute(pragma)
     conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
+    conn.create_function("jiyao_audit_hash", 7, entry_hash, deterministic=True)
     return conn
 
 

@@ -211,8 +211,38 @@ class Site(_Strict):
         return self
 
 
+#: the audit anchor file's name beside the configuration file, unless configured
+ANCHOR_FILE = "jiyao-audit-anchor.txt"
+
+
 class Storage(_Strict):
     data_dir: Path = Path("var")
+    #: where `jiyao audit anchor` appends N:HASH; outside data_dir (empty: beside the config)
+    audit_anchor: Path | None = None
+
+    @model_validator(mode="after")
+    def _anchor_outside(self) -> Storage:
+        if self.audit_anchor is not None and _inside(self.audit_anchor, self.data_dir):
+            raise ValueError("审计锚点文件 audit_anchor 不得位于数据目录 data_dir 之内"
+                             "（锚点与它所证明的数据库放在一起就失去了作用）")
+        return self
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def anchor_path(settings: Settings) -> Path:
+    """The audit anchor file: `[storage] audit_anchor`, else ANCHOR_FILE beside the
+    configuration file (refused inside the data directory)."""
+    path = settings.storage.audit_anchor
+    if path is None:
+        source: Path | None = getattr(settings, "_source", None)
+        path = (source.resolve().parent if source else Path.cwd()) / ANCHOR_FILE
+        if _inside(path, settings.storage.data_dir):
+            raise ConfigError(str(source or "-"), "storage.audit_anchor",
+                              "配置文件在数据目录之内，审计锚点文件不能默认放在它旁边：请另设到数据目录以外")
+    return path
 
 
 class Smtp(_Strict):

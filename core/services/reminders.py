@@ -21,7 +21,7 @@ from core.clock import parse_iso
 from core.config import Settings
 from core.model import OUTCOME_ZH
 from core.routing import registry_staff
-from core.services import annual, dates, followups, handling, overdue, stats
+from core.services import admin, annual, dates, followups, handling, overdue, stats
 from core.services.context import Context
 from core.storage import disclosure as disclosure_repo
 from core.storage import followups as followups_repo
@@ -198,6 +198,9 @@ async def digest(ctx: Context, today: date | None = None) -> str:
     if len(report.entries) > len(shown):
         lines.append(f"  另有 {len(report.entries) - len(shown)} 件，详见 /overdue")
     lines.append(await _received_yesterday(ctx, day))
+    anchor = await admin.current_anchor(ctx)
+    lines.append(f"四、审计锚点 {anchor}（请抄存于本系统以外；"
+                 f"核对：jiyao audit verify --expect {anchor}）")
     warning = calendar_warning(ctx.settings, day)
     if warning:
         lines.append(warning)
@@ -216,6 +219,8 @@ async def enqueue_digest(ctx: Context, now: datetime | None = None) -> bool:
             subject=f"digest:{day.isoformat()}", kind="digest", text=text, now=at,
         )
         await uow.commit()
+    if added and ctx.settings.storage.audit_anchor is not None:
+        await admin.take_anchor(ctx)  # the day's anchor kept outside as well
     # this month's misses as soon as a section reaches the threshold; last month's too,
     # since a miss is only known after its due day (a month's last days show next month)
     for period in (stats.previous_month(day), stats.month_period(day.year, day.month)):

@@ -1,4 +1,9 @@
-"""The append-only audit log: each entry's hash covers the previous entry's hash."""
+"""The append-only audit log: each entry's hash covers the previous entry's hash and the
+state of the record it is about (`row_state`), as its unit of work leaves it.
+
+What the database alone cannot prove (a tail cut off and the head rewritten, every hash
+recomputed) is found against an anchor kept elsewhere: `N:HASH`, the count of entries
+and the last one's hash (`head`, `anchor_problems`)."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.clock import iso
+from core.storage import row_state
 from core.storage.audit_hash import GENESIS, entry_hash
 from core.storage.db import Reader, Row, UnitOfWork
 
@@ -22,17 +28,25 @@ async def append(
 ) -> None:
     """Add an entry inside the caller's transaction (who, when, what, why).
 
-    One statement: the previous hash is read from the head kept in `meta` and the new
-    hash computed by the `jiyao_audit_hash` SQL function the writer connection registers.
+    Written when the unit's work is done (so the record state it carries is the one the
+    unit leaves), in the order appended. One statement: the previous hash is read from the
+    head kept in `meta` and the new hash computed by the `jiyao_audit_hash` SQL function
+    the writer connection registers.
     """
-    await uow.execute(
-        "INSERT INTO audit (at, actor, action, subject, detail, prev_hash, hash)"
-        " SELECT ?1, ?2, ?3, ?4, ?5, h.prev, jiyao_audit_hash(h.prev, ?1, ?2, ?3, ?4, ?5)"
-        " FROM (SELECT COALESCE((SELECT substr(value, instr(value, ':') + 1) FROM meta"
-        "        WHERE key = 'audit_head'), ?6) AS prev) AS h",
-        (iso(at), actor, action, subject,
-         json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str), GENESIS),
-    )
+    detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+
+    async def write() -> None:
+        state = await row_state.state_of(uow, subject)
+        await uow.execute(
+            "INSERT INTO audit (at, actor, action, subject, detail, state, prev_hash, hash)"
+            " SELECT ?1, ?2, ?3, ?4, ?5, ?7, h.prev,"
+            "        jiyao_audit_hash(h.prev, ?1, ?2, ?3, ?4, ?5, ?7)"
+            " FROM (SELECT COALESCE((SELECT substr(value, instr(value, ':') + 1) FROM meta"
+            "        WHERE key = 'audit_head'), ?6) AS prev) AS h",
+            (iso(at), actor, action, subject, detail_text, GENESIS, state),
+        )
+
+    uow.before_end(write)
 
 
 async def entries_of(conn: Reader | UnitOfWork, subject: str) -> list[Row]:
@@ -50,7 +64,8 @@ async def verify(reader: Reader) -> list[str]:
     count = 0
     expected_id = None
     async with reader.conn.execute(
-        "SELECT id, at, actor, action, subject, detail, prev_hash, hash FROM audit ORDER BY id"
+        "SELECT id, at, actor, action, subject, detail, state, prev_hash, hash FROM audit"
+        " ORDER BY id"
     ) as cur:
         async for row in cur:
             count += 1
@@ -61,7 +76,7 @@ async def verify(reader: Reader) -> list[str]:
                 problems.append(f"审计记录 {row['id']} 的前一哈希不连续（前一条被改动或删除）")
             digest = entry_hash(
                 row["prev_hash"], row["at"], row["actor"], row["action"], row["subject"],
-                row["detail"],
+                row["detail"], row["state"],
             )
             if digest != row["hash"]:
                 problems.append(f"审计记录 {row['id']} 内容被改动")
@@ -73,4 +88,46 @@ async def verify(reader: Reader) -> list[str]:
             problems.append(f"审计日志末尾不符：应有 {n} 条，实有 {count} 条")
     elif count:
         problems.append("审计日志头记录缺失")
+    return problems
+
+
+async def head(reader: Reader) -> tuple[int, str]:
+    """The chain as it stands: (count of entries, the last one's hash)."""
+    row = await reader.fetchone("SELECT COUNT(*) AS n FROM audit")
+    last = await reader.fetchone("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
+    return (row["n"] if row else 0), (last["hash"] if last else GENESIS)
+
+
+async def anchor_problems(reader: Reader, count: int, head_hash: str, *, source: str) -> list[str]:
+    """What contradicts an anchor taken earlier: the chain must still hold `count` entries
+    and its `count`-th must still have `head_hash` (an append-only log only grows)."""
+    n, _ = await head(reader)
+    if count == 0:
+        return []
+    row = await reader.fetchone(
+        "SELECT hash FROM audit ORDER BY id LIMIT 1 OFFSET ?", (count - 1,))
+    if row is None:
+        return [f"审计日志被截断：{source}记录共 {count} 条，现只有 {n} 条"]
+    if row["hash"] != head_hash:
+        problem = (f"审计日志被改写：{source}记录第 {count} 条的哈希为 {head_hash[:16]}…，"
+                   f"现为 {row['hash'][:16]}…")
+        return [problem]
+    return []
+
+
+async def state_problems(reader: Reader) -> list[str]:
+    """Records whose rows differ from the state their last audit entry logged (an edit
+    that bypassed jiyao)."""
+    latest = await reader.fetchall(
+        "SELECT a.id, a.subject, a.state FROM audit AS a"
+        " JOIN (SELECT MAX(id) AS id FROM audit WHERE state IS NOT NULL GROUP BY subject) AS l"
+        " ON a.id = l.id ORDER BY a.id")
+    problems = []
+    for row in latest:
+        record = await row_state.record_of(reader, row["subject"])
+        what = row_state.changed(row["state"], record)
+        if what:
+            problems.append(
+                f"{row_state.label(row['subject'], record)}与审计日志第 {row['id']} 条记录的状态"
+                f"不符（{'、'.join(what)}被直接改动，未经 jiyao 留痕）")
     return problems

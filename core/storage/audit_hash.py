@@ -8,6 +8,14 @@ import json
 GENESIS = "0" * 64
 
 
-def entry_hash(prev_hash: str, at: str, actor: str, action: str, subject: str, detail: str) -> str:
-    body = json.dumps([prev_hash, at, actor, action, subject, detail], ensure_ascii=False)
+def entry_hash(
+    prev_hash: str, at: str, actor: str, action: str, subject: str, detail: str,
+    state: str | None = None,
+) -> str:
+    """The entry's hash; `state` (the row-state digest) is covered when there is one, so
+    entries written before it existed keep their hash."""
+    fields = [prev_hash, at, actor, action, subject, detail]
+    if state is not None:
+        fields.append(state)
+    body = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

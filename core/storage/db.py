@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
@@ -79,6 +79,7 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
         for pragma in PRAGMAS:
             conn.execute(pragma)
         conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
+        conn.create_function("jiyao_audit_hash", 7, entry_hash, deterministic=True)
     except BaseException:
         conn.close()
         raise
@@ -152,6 +153,9 @@ class UnitOfWork:
         self.committed = False
         # closed when the unit ends: an unfinished statement makes RELEASE and COMMIT fail
         self._cursors: list[sqlite3.Cursor] = []
+        # run, in order, when a committed unit ends, inside it (the audit entries, which
+        # record the state the unit leaves)
+        self._before_end: list[Callable[[], Awaitable[None]]] = []
 
     async def _run(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
         if not self._writer.in_transaction:
@@ -181,6 +185,16 @@ class UnitOfWork:
         if rowid is None:
             raise StorageError("插入失败：没有行号")
         return int(rowid)
+
+    def before_end(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step` inside this unit once its work is done, if it is to be kept; a step
+        that fails undoes the unit."""
+        self._before_end.append(step)
+
+    async def _finish_steps(self) -> None:
+        steps, self._before_end = self._before_end, []
+        for step in steps:
+            await step()
 
     def _close_cursors(self) -> None:
         for cur in self._cursors:
@@ -322,6 +336,8 @@ class Database:
             wanted = False
             try:
                 yield uow
+                if uow.committed:
+                    await uow._finish_steps()
                 wanted = uow.committed
             finally:
                 uow._close_cursors()

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import argparse
 import sqlite3
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.config import anchor_path
 from core.errors import InvalidInputError, StorageError
 from core.files import MissingFolderError
 from core.services import admin
 from core.services.context import Context
 from core.storage.backup import MANIFEST
-from jiyao.commands.common import add_common, emit_json, os_reason, settings_from
+from jiyao.commands.common import (
+    add_common,
+    emit_json,
+    os_reason,
+    settings_from,
+    write_failed,
+)
 from jiyao.commands.runner import with_context
 
 
@@ -25,9 +33,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_common(p)
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("audit", help="审计日志")
+    p = sub.add_parser("audit", help="审计日志：校验哈希链，取锚点")
     add_common(p)
-    p.add_argument("action", choices=["verify"], help="verify：校验哈希链")
+    p.add_argument("action", choices=["verify", "anchor"],
+                   help="verify：校验哈希链（及锚点）；anchor：输出 N:HASH 并追加到锚点文件")
+    p.add_argument("--expect", metavar="N:HASH",
+                   help="verify：日志须仍含此前取得的锚点（条数:末条哈希）")
+    p.add_argument("--anchor", metavar="FILE",
+                   help="verify：对照锚点文件中的每个锚点（默认为配置的 [storage] audit_anchor）")
     p.set_defaults(func=cmd_audit)
 
     p = sub.add_parser("backup", help="在线备份数据目录（数据库、文件库和校验清单）")
@@ -73,8 +86,31 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    problems = with_context(args, admin.verify_audit)
-    return _report(problems, "审计日志校验通过：哈希链完整。", args.json)
+    if args.action == "anchor":
+        if args.expect or args.anchor:
+            raise InvalidInputError("--expect 与 --anchor 只用于 jiyao audit verify")
+        return _anchor(args)
+    anchor_file = Path(args.anchor) if args.anchor else None
+    problems = with_context(args, lambda ctx: admin.verify_audit(
+        ctx, expect=args.expect, anchor_file=anchor_file))
+    against = "，与锚点相符" if args.expect or args.anchor else ""
+    return _report(problems, f"审计日志校验通过：哈希链完整{against}。", args.json)
+
+
+def _anchor(args: argparse.Namespace) -> int:
+    path = anchor_path(settings_from(args))
+    try:
+        taken = with_context(args, admin.take_anchor)
+    except OSError as exc:
+        raise write_failed(path, exc) from exc
+    if args.json:
+        emit_json({"anchor": taken.anchor, "count": taken.count, "hash": taken.hash,
+                   "file": str(taken.file)})
+        return 0
+    print(taken.anchor)
+    print(f"已追加到审计锚点文件 {taken.file}；请另行抄存（如随日报发送的锚点），"
+          f"日后用 jiyao audit verify --expect {taken.anchor} 核对", file=sys.stderr)
+    return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

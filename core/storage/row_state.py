@@ -1,0 +1,117 @@
+"""What the audit log vouches for: a digest of the record rows a change leaves behind.
+
+An item (with its register entries) and a dispatch are the records; each audit entry on
+`item:N` or `dispatch:N` carries the digest of that record as its unit of work left it,
+so a row edited behind the log (direct SQL) no longer matches its last entry. Only the
+columns that change through audited use cases are covered; the pipeline's bookkeeping
+(claims, attempts, timestamps of steps) is not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from core.storage.db import Row
+
+#: the record's columns, as staff know them (the names `jiyao check` reports)
+ITEM_FIELDS = {
+    "received_at": "收到时间", "channel": "渠道", "kind": "类别", "sender": "来文单位",
+    "doc_number": "文号", "secrecy": "密级", "urgency": "紧急程度", "title": "标题",
+    "envelope_no": "信封编号", "message_id": "Message-ID", "content_sha256": "内容哈希",
+    "raw_blob": "原件",
+}
+ENTRY_FIELDS = {
+    "number": "编号", "kind": "类别", "year": "年度", "seq": "序号", "status": "状态",
+    "replaced_by": "更正后编号",
+}
+DISPATCH_FIELDS = {
+    "number": "发文字号", "code": "代字", "year": "年度", "seq": "序号", "title": "标题",
+    "section": "拟稿科室", "written_on": "成文日期", "disclosure": "公开属性",
+    "status": "状态",
+}
+
+
+class _Query(Protocol):
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]: ...
+
+
+def _subject(subject: str) -> tuple[str, int] | None:
+    kind, _, ident = subject.partition(":")
+    if kind in ("item", "dispatch") and ident.isdigit():
+        return kind, int(ident)
+    return None
+
+
+async def record_of(q: _Query, subject: str) -> dict[str, Any] | None:
+    """The record `subject` names as plain values, or None (not a record, or gone)."""
+    parsed = _subject(subject)
+    if parsed is None:
+        return None
+    kind, ident = parsed
+    if kind == "item":
+        rows = await q.fetchall(f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE id = ?",
+                                (ident,))
+        if not rows:
+            return None
+        entries = await q.fetchall(
+            f"SELECT id, {', '.join(ENTRY_FIELDS)} FROM register_entries WHERE item_id = ?"
+            " ORDER BY id", (ident,))
+        return {**dict(rows[0]), "entries": [dict(e) for e in entries]}
+    rows = await q.fetchall(
+        f"SELECT {', '.join(DISPATCH_FIELDS)} FROM dispatches WHERE id = ?", (ident,))
+    return dict(rows[0]) if rows else None
+
+
+def _h(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def fingerprint(record: dict[str, Any]) -> dict[str, str]:
+    """A short hash per column (and per register entry): it names what changed without
+    keeping the values in the log a second time."""
+    out = {k: _h(v) for k, v in record.items() if k != "entries"}
+    for e in record.get("entries", ()):
+        out[f"entry:{e['id']}"] = _h(e)
+    return out
+
+
+async def state_of(q: _Query, subject: str) -> str | None:
+    """The state the audit entry on `subject` carries (None for a non-record)."""
+    record = await record_of(q, subject)
+    if record is None:
+        return None
+    return json.dumps(fingerprint(record), sort_keys=True)
+
+
+def changed(logged: str, record: dict[str, Any] | None) -> list[str]:
+    """Staff names of what differs between a logged state and the record now."""
+    if record is None:
+        return ["记录被删除"]
+    then: dict[str, str] = json.loads(logged)
+    now = fingerprint(record)
+    names = ITEM_FIELDS if "entries" in record else DISPATCH_FIELDS
+    out = []
+    for key in sorted(then.keys() | now.keys(), key=lambda k: (k.startswith("entry:"), k)):
+        if then.get(key) == now.get(key):
+            continue
+        if key.startswith("entry:"):
+            out.append("登记编号记录" + ("被删除" if key not in now else
+                                          "被添加" if key not in then else "被改动"))
+        else:
+            out.append(names.get(key, key))
+    return out
+
+
+def label(subject: str, record: dict[str, Any] | None) -> str:
+    """How staff know the record: 收件 12（办2026-0003）, 发文 甘府发〔2026〕1号."""
+    parsed = _subject(subject)
+    assert parsed is not None
+    kind, ident = parsed
+    if kind == "dispatch":
+        return f"发文 {record['number']}" if record else f"发文（记录 {ident}）"
+    numbers = [e["number"] for e in (record or {}).get("entries", ()) if e["status"] == "active"]
+    return f"收件 {ident}" + (f"（{numbers[-1]}）" if numbers else "")
