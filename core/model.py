@@ -44,6 +44,7 @@ class Reason(StrEnum):
     SECTION = "section"
     UNREADABLE = "unreadable"
     UNPARSEABLE = "unparseable"
+    SENDER_UNVERIFIED = "sender_unverified"
 
 
 class Channel(StrEnum):
@@ -74,6 +75,7 @@ REASON_ZH: dict[str, str] = {
     "section": "科室件",
     "unreadable": "无法识读",
     "unparseable": "无法解析",
+    "sender_unverified": "发件人未验证",
 }
 
 SECRECY_LEVELS = ("秘密", "机密", "绝密")
