@@ -581,7 +581,10 @@ def authenticator(settings: Settings) -> Callable[..., AuthResult] | None:
         ok = expected is not None and hmac.compare_digest(expected, auth_data.password)
         if not ok:
             log.warning("SMTP 认证失败：用户 %r", auth_data.login.decode("utf-8", "replace"))
-        return AuthResult(success=ok, handled=False)
+        # the session keeps who logged in (recorded with each item: sender verification),
+        # never the password
+        return AuthResult(success=ok, handled=False,
+                          auth_data=LoginPassword(auth_data.login, b"") if ok else None)
 
     return check
 
