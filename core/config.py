@@ -258,6 +258,9 @@ class Smtp(_Strict):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     require_tls: bool = False
+    #: CA of TLS client certificates: a sender presenting one it signed is known by the
+    #: certificate's CN, which counts like an AUTH login for verify = "auth"
+    tls_client_ca: Path | None = None
     #: AUTH LOGIN/PLAIN users (name → password); empty means no AUTH offered
     auth_users: dict[str, SecretStr] = {}
     #: sessions open at once, in all and from one peer address (421 beyond)

@@ -33,6 +33,8 @@ class Transport:
     peer: str | None  # "host:port"
     auth_user: str | None
     tls: bool
+    #: the CN of a verified TLS client certificate
+    tls_client: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,13 @@ def problem(claim: Claim, transport: Transport, raw: bytes, dns: DnsFn | None = 
     entry = claim.entry
     who = f"{claim.what}{claim.name}要求"
     if entry.verify == "auth":
-        if transport.auth_user is not None and transport.tls and \
-                transport.auth_user in entry.auth_users:
+        known = {transport.auth_user, transport.tls_client} if transport.tls else set()
+        if known & set(entry.auth_users):
             return None
-        got = f"以 {transport.auth_user} 登录" if transport.auth_user else "未登录"
-        return f"{who}经 TLS 以指定账号登录（SMTP AUTH）发送，本次会话{got}"
+        got = "、".join(x for x in (
+            f"以 {transport.auth_user} 登录" if transport.auth_user else "未登录",
+            f"客户端证书 {transport.tls_client}" if transport.tls_client else "") if x)
+        return f"{who}经 TLS 以指定账号登录（SMTP AUTH）或出示客户端证书发送，本次会话{got}"
     if entry.verify == "peer":
         host = _host(transport.peer)
         if host is not None and any(host in ipaddress.ip_network(p, strict=False)

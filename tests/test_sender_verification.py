@@ -194,3 +194,34 @@ async def test_auth_for_the_relay(
     assert [o[:2] for o in got[1:]] == [("quarantine", "sender_unverified")] * 2
     assert "someone" in str(got[1][2])
     assert "未登录" in str(got[2][2])
+
+
+async def test_auth_by_client_certificate(settings: Settings, clock: FrozenClock,
+                                          tmp_path: Path) -> None:
+    """A TLS client certificate signed by `[smtp] tls_client_ca` with the relay's user as
+    its CN proves the relay without a password; one with another CN does not."""
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    cert_path, key_path, ca_path = tmp_path / "c.pem", tmp_path / "k.pem", tmp_path / "ca.pem"
+    server.cert_chain_pems[0].write_to_path(cert_path)
+    key_path.write_bytes(server.private_key_pem.bytes())
+    ca.cert_pem.write_to_path(ca_path)
+
+    def client(cn: str) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        ca.issue_cert(f"{cn}@sc.gov.cn", common_name=cn).configure_cert(context)
+        return context
+
+    secure = _with(settings, relay={"verify": "auth", "auth_users": ["exchange"]},
+                   smtp={"tls_cert": cert_path, "tls_key": key_path, "tls_client_ca": ca_path})
+    relayed = MESSAGE.replace(b"bgs@kangding.gov.cn", b"exchange@sc.gov.cn", 1)
+    async for ctx, daemon in _serve(secure, clock):
+        await _send(daemon.port, relayed, mail_from="exchange@sc.gov.cn",
+                    tls=client("exchange"))
+        await _send(daemon.port, relayed.replace(b"example-qingshi", b"other"),
+                    mail_from="exchange@sc.gov.cn", tls=client("intruder"))
+        got = await _outcomes(ctx)
+    assert got[0][1] != "sender_unverified", got[0]
+    assert got[1][:2] == ("quarantine", "sender_unverified")
+    assert "intruder" in str(got[1][2])

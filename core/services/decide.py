@@ -194,7 +194,8 @@ async def _verified(ctx: Context, work: Work, d: Decision, directory: Directory)
     if claim is None:
         return d
     item = work.item
-    transport = verification.Transport(item["peer"], item["auth_user"], bool(item["tls"]))
+    transport = verification.Transport(item["peer"], item["auth_user"], bool(item["tls"]),
+                                       item["tls_client"])
     raw = await asyncio.to_thread(ctx.blobs.get, item["raw_blob"]) \
         if claim.entry.verify == "dkim" else b""
     why = await asyncio.to_thread(verification.problem, claim, transport, raw, ctx.dkim_dns)
