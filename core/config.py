@@ -9,6 +9,7 @@ file named in the TOML, never from the TOML file itself.
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import os
 import re
 import tomllib
@@ -33,6 +34,7 @@ from pydantic_settings import (
 )
 
 from core.errors import ConfigError
+from core.working_hours import Period, parse_periods
 
 Level = Literal["central", "province", "prefecture", "county"]
 Branch = Literal[
@@ -74,12 +76,45 @@ class Office(_Strict):
         return ZoneInfo(self.timezone)
 
 
-class Relay(_Strict):
+class _Verified(_Strict):
+    """How mail claiming this entry proves it (core/verification.py); "none" by default.
+
+    dkim: a valid DKIM signature of one of its domains; auth: a session authenticated
+    (SMTP AUTH, offered only after STARTTLS) as one of `auth_users`; peer: sent from one
+    of `peers` (IP addresses or networks)."""
+
+    verify: Literal["none", "dkim", "auth", "peer"] = "none"
+    auth_users: list[str] = []
+    peers: list[str] = []
+
+    @model_validator(mode="after")
+    def _verification_complete(self) -> _Verified:
+        for p in self.peers:
+            try:
+                ipaddress.ip_network(p, strict=False)
+            except ValueError:
+                raise ValueError(f"peers：{p!r} 不是 IP 地址或网段") from None
+        if self.verify == "auth" and not self.auth_users:
+            raise ValueError("verify = \"auth\" 须列出 auth_users（可代表它的 SMTP 登录名）")
+        if self.verify == "peer" and not self.peers:
+            raise ValueError("verify = \"peer\" 须列出 peers（它的发信地址）")
+        if self.verify == "dkim" and not self.dkim_domains():
+            raise ValueError("verify = \"dkim\" 须有 domains 或 addresses（签名的域名）")
+        return self
+
+    def dkim_domains(self) -> list[str]:
+        """The domains whose DKIM signature stands for this entry."""
+        own = [d.lower() for d in getattr(self, "domains", [])]
+        return own + [a.rpartition("@")[2].lower() for a in getattr(self, "addresses", [])
+                      if "@" in a]
+
+
+class Relay(_Verified):
     name: str
     addresses: list[str] = []
 
 
-class Org(_Strict):
+class Org(_Verified):
     name: str
     level: Level
     branch: Branch
@@ -115,6 +150,9 @@ class Staff(_Strict):
     wecom_user: str | None = Field(default=None, pattern=WECOM_USER_PATTERN)
     roles: list[Role] = Field(min_length=1)
     section: str | None = None
+    #: the OS logins of the people at this desk: a CLI change made by one is recorded as
+    #: this staff member (core/operator.py)
+    os_users: list[str] = []
 
 
 class DispatchCode(_Strict):
@@ -255,6 +293,9 @@ class Smtp(_Strict):
     tls_cert: Path | None = None
     tls_key: Path | None = None
     require_tls: bool = False
+    #: CA of TLS client certificates: a sender presenting one it signed is known by the
+    #: certificate's CN, which counts like an AUTH login for verify = "auth"
+    tls_client_ca: Path | None = None
     #: AUTH LOGIN/PLAIN users (name → password); empty means no AUTH offered
     auth_users: dict[str, SecretStr] = {}
     #: sessions open at once, in all and from one peer address (421 beyond)
@@ -402,9 +443,20 @@ class Deadlines(_Strict):
 
 class Schedule(_Strict):
     digest_time: str = "09:00"
-    #: notices that can wait are not sent from this time until the next working morning
-    workday_end: str = Field(default="18:00", pattern=r"^\d{1,2}:\d{2}$")
+    #: 办公时间 on working days: reminders other than 特急 go out only in these periods
+    #: (core/working_hours.py); one due outside them waits for the next to open
+    working_hours: list[str] = ["08:30-12:00", "14:30-18:00"]
     sweep_seconds: int = Field(default=60, ge=1)
+
+    @field_validator("working_hours")
+    @classmethod
+    def _periods_parse(cls, v: list[str]) -> list[str]:
+        parse_periods(v)
+        return v
+
+    @property
+    def periods(self) -> tuple[Period, ...]:
+        return parse_periods(self.working_hours)
 
 
 class Ocr(_Strict):
@@ -494,6 +546,7 @@ class Settings(BaseSettings):
         _check_unique("org", [o.name for o in self.org])
         _check_unique("leader", [x.name for x in self.leader])
         _check_unique("dispatch_code", [d.code for d in self.dispatch_code])
+        _check_unique("staff.os_users", [u for x in self.staff for u in x.os_users])
         _check_unique("distribution", [d.name for d in self.distribution])
         org_codes = [c for o in self.org for c in o.codes]
         _check_unique("org.codes", org_codes)

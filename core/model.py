@@ -46,6 +46,7 @@ class Reason(StrEnum):
     UNREADABLE = "unreadable"
     UNPARSEABLE = "unparseable"
     OCR_DOUBTFUL = "ocr_doubtful"  # deciding evidence read by OCR below the threshold
+    SENDER_UNVERIFIED = "sender_unverified"
 
 
 class Channel(StrEnum):
@@ -78,6 +79,7 @@ REASON_ZH: dict[str, str] = {
     "unreadable": "无法识读",
     "unparseable": "无法解析",
     "ocr_doubtful": "识别置信度低",
+    "sender_unverified": "发件人未验证",
 }
 
 SECRECY_LEVELS = ("秘密", "机密", "绝密")

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
-from core import localtime
+from core import localtime, working_hours
 from core.calendar import WorkCalendar, WorkDate
 from core.config import Settings
 
@@ -38,6 +38,8 @@ class Wanted:
     kind: str
     text: str
     insert: bool = True
+    #: 特急/特提: sent at any hour (others wait for working hours)
+    urgent: bool = False
 
 
 #: the text of a reminder for a planned day, as it reads on a given day
@@ -104,13 +106,16 @@ def plan_for_due(
     text: TextFn,
     now: datetime,
     escalate: Sequence[int] = (),
+    urgent: bool = False,
 ) -> list[Wanted]:
     """The reminder rows a due day needs: n days before, on it, and when overdue.
 
-    Days already past are not planned, except the latest of them, which goes now with its
-    text for today: a record created late still gets one notice of where it stands.
+    Days already past are not planned, except the latest of them, which goes with its
+    text for today as soon as working hours allow (at once when `urgent`): a record
+    created late still gets one notice of where it stands, but not at 05:01.
     """
-    today = local_date(settings, now)
+    soon = now if urgent else next_working_time(settings, cal, now)
+    soon_day = local_date(settings, soon)
     days = reminder_days(due.date, settings.deadlines.remind_before, cal)
     days += escalation_days(due.date, escalate, cal)
     entries = [(pd, remind_at(settings, pd.on)) for pd in days]
@@ -121,24 +126,16 @@ def plan_for_due(
         for target in targets(pd):
             key = f"{subject}|{pd.kind}|{pd.offset}|{due.date.isoformat()}|{target}"
             if at > now:
-                wanted.append(Wanted(key, at, target, pd.kind, text(pd, pd.on)))
+                wanted.append(Wanted(key, at, target, pd.kind, text(pd, pd.on), urgent=urgent))
             elif at == latest_past:
-                wanted.append(Wanted(key, now, target, pd.kind, text(pd, today)))
+                wanted.append(Wanted(key, soon, target, pd.kind, text(pd, soon_day),
+                                     urgent=urgent))
             else:
                 wanted.append(Wanted(key, at, target, pd.kind, "", insert=False))
     return wanted
 
 
 def next_working_time(settings: Settings, cal: WorkCalendar, now: datetime) -> datetime:
-    """`now` when it falls in working hours (a working day, from the digest time to
-    `schedule.workday_end`), else the next working morning's digest time: a notice that
-    can wait does not go out at night or on a holiday."""
-    day = local_date(settings, now)
-    hh, _, mm = settings.schedule.workday_end.partition(":")
-    end = datetime.combine(day, time(int(hh), int(mm)), tzinfo=settings.tz)
-    workday = cal.is_workday(day)[0]
-    if workday and remind_at(settings, day) <= now < end:
-        return now
-    if workday and now < remind_at(settings, day):
-        return remind_at(settings, day)
-    return remind_at(settings, cal.add_workdays(day, 1).date)
+    """`now` when it falls in working hours, else when the next working period opens
+    (core.working_hours): a notice that can wait does not go out at night or on a holiday."""
+    return working_hours.next_open(now, cal, settings.tz, settings.schedule.periods)

@@ -153,6 +153,7 @@ class IntakeHandler:
             mail_from=envelope.mail_from or "", rcpt_tos=tuple(envelope.rcpt_tos),
             peer=f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else None,
             auth_user=_auth_user(session), tls=session.ssl is not None,
+            tls_client=_client_cn(session),
         )
         task = asyncio.ensure_future(receive_service.accept(self.ctx, message, sender))
         del message  # accept drops its reference once the blob is written: the last one
@@ -189,6 +190,17 @@ def _auth_user(session: Session) -> str | None:
         return None
     login = getattr(session.auth_data, "login", None)
     return login.decode("utf-8", "replace") if isinstance(login, bytes) else None
+
+
+def _client_cn(session: Session) -> str | None:
+    """The CN of the client's certificate, verified against `[smtp] tls_client_ca`."""
+    extra = session.ssl if isinstance(session.ssl, dict) else {}
+    cert = extra.get("peercert") or {}
+    for rdn in cert.get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
 
 
 class IntakeSMTP(SMTP):
@@ -560,6 +572,9 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(smtp.tls_cert, smtp.tls_key)
+    if smtp.tls_client_ca is not None:  # a client may show a certificate this CA signed
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(smtp.tls_client_ca)
     return context
 
 
@@ -581,7 +596,10 @@ def authenticator(settings: Settings) -> Callable[..., AuthResult] | None:
         ok = expected is not None and hmac.compare_digest(expected, auth_data.password)
         if not ok:
             log.warning("SMTP 认证失败：用户 %r", auth_data.login.decode("utf-8", "replace"))
-        return AuthResult(success=ok, handled=False)
+        # the session keeps who logged in (recorded with each item: sender verification),
+        # never the password
+        return AuthResult(success=ok, handled=False,
+                          auth_data=LoginPassword(auth_data.login, b"") if ok else None)
 
     return check
 

@@ -34,7 +34,8 @@ async def add_item(ctx: Context, *, title: str, doc_type: str | None, sender: st
             outcome=Outcome.REGISTER.value, kind=Kind.BAN.value, sender=sender, title=title,
             doc_type=doc_type, secrecy=secrecy, created_by="intake",
         ))
-        await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.BAN, year=2026, at=now)
+        await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.BAN, year=2026, at=now,
+                                   by="staff")
         await push.route_item(ctx, uow, item_id=item_id, at=now)
         await uow.commit()
     return item_id
@@ -229,7 +230,7 @@ async def test_held_copy_is_reminded_once_in_working_hours(ctx: Context,
             outcome=Outcome.REGISTER.value, kind=Kind.NEIKAN.value, sender="四川省人民政府办公厅",
             title="政务信息（第12期）", issue_no="第12期", created_by="intake"))
         await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.NEIKAN, year=2026,
-                                   at=now)
+                                   at=now, by="staff")
         await push.route_item(ctx, uow, item_id=item_id, at=now)
         await uow.commit()
     first = await leader_chat(ctx, item_id)
@@ -239,11 +240,12 @@ async def test_held_copy_is_reminded_once_in_working_hours(ctx: Context,
 
     await reminders.sweep(ctx, datetime(2026, 3, 4, 8, 0, tzinfo=UTC))  # 47 hours: not yet
     assert held(await events(ctx, "chat")) == []
-    # Wed 4 March 18:00 local (49 hours): evening, so it waits for Thu 09:00
+    # Wed 4 March 18:00 local (49 hours): evening, so it waits for Thu 08:30 (working hours)
     await reminders.sweep(ctx, datetime(2026, 3, 4, 10, 0, tzinfo=UTC))
+    await reminders.sweep(ctx, datetime(2026, 3, 5, 0, 29, tzinfo=UTC))
     assert held(await events(ctx, "chat")) == []
-    await reminders.sweep(ctx, datetime(2026, 3, 5, 1, 0, 30, tzinfo=UTC))
-    await reminders.sweep(ctx, datetime(2026, 3, 5, 1, 5, tzinfo=UTC))
+    await reminders.sweep(ctx, datetime(2026, 3, 5, 0, 30, 30, tzinfo=UTC))
+    await reminders.sweep(ctx, datetime(2026, 3, 5, 0, 35, tzinfo=UTC))
     sent = held(await events(ctx, "chat"))
     assert sorted(str(e["target"]) for e in sent) == sorted({str(first), *REGISTRARS})
     assert "政务信息（第12期）" in str(sent[0]["text"])

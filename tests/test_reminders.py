@@ -46,7 +46,8 @@ async def add_ban(ctx: Context, *, title: str, sender: str = "甘孜州财政局
             outcome=Outcome.REGISTER.value, kind=Kind.BAN.value, sender=sender, title=title,
             deadline=deadline, urgency=urgency, secrecy=secrecy, created_by="intake",
         ))
-        await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.BAN, year=2026, at=now)
+        await registry.number_item(ctx, uow, item_id=item_id, kind=Kind.BAN, year=2026, at=now,
+                                   by="staff")
         await uow.commit()
     return item_id
 
@@ -67,7 +68,7 @@ async def test_restart_sends_missed_reminders_once_marked_late(
     assert (first.sent, first.late) == (2, 0)
     await ctx.db.close()  # the process dies; 3/27 and 3/30 pass while it is down
 
-    clock.now = datetime(2026, 3, 30, 5, 0, tzinfo=UTC)
+    clock.now = datetime(2026, 3, 30, 2, 0, tzinfo=UTC)  # 10:00, in working hours
     for _ in range(2):  # restart twice, sweeping twice each time
         ctx = await open_context(settings, clock=clock)
         await reminders.sweep(ctx)

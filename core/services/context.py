@@ -10,6 +10,7 @@ from core.config import Settings
 from core.files import private_dir
 from core.storage.blobs import BlobStore
 from core.storage.db import DB_FILE, Database
+from core.verification import DnsFn
 
 BLOB_DIR = "blobs"
 
@@ -20,6 +21,8 @@ class Context:
     db: Database
     blobs: BlobStore
     clock: Clock = field(default=system_clock)
+    #: DKIM's DNS look-up (dkimpy's `dnsfunc`); None: the system resolver. Tests pass one.
+    dkim_dns: DnsFn | None = None
 
     @property
     def data_dir(self) -> Path:

@@ -19,10 +19,12 @@ from datetime import datetime, timedelta
 from email.utils import getaddresses
 from typing import Any
 
+from core import verification
 from core.clock import parse_iso
 from core.config import Settings
+from core.directory import Directory
 from core.errors import JiyaoError, OcrUnavailableError
-from core.model import Channel, Kind, Outcome
+from core.model import Channel, Kind, Outcome, Reason
 from core.ocr import OcrText, check_text_layer, read_image_file, read_pdf
 from core.reading.decide import Decision, decide_parsed, envelope_stops, extract_parts
 from core.reading.documents import Extracted
@@ -177,10 +179,30 @@ async def check_and_classify(ctx: Context, work: Work) -> None:
         return asyncio.run_coroutine_threadsafe(look(), loop).result(_LOOKUP_TIMEOUT)
 
     directory = directory_of(ctx.settings)
-    work.decision = await asyncio.to_thread(
+    decision = await asyncio.to_thread(
         decide_parsed, parsed, directory, seen_envelope=seen_envelope, size=work.size,
         read=work.read,
     )
+    work.decision = await _verified(ctx, work, decision, directory)
+
+
+async def _verified(ctx: Context, work: Work, d: Decision, directory: Directory) -> Decision:
+    """An item claiming an organ or relay that requires verification and failing it is
+    quarantined (发件人未验证); the edge recorded the session's peer, AUTH login and TLS."""
+    claim = verification.claim_of(ctx.settings, directory, sender=d.sender,
+                                  from_address=d.from_address, channel=d.channel)
+    if claim is None:
+        return d
+    item = work.item
+    transport = verification.Transport(item["peer"], item["auth_user"], bool(item["tls"]),
+                                       item["tls_client"])
+    raw = await asyncio.to_thread(ctx.blobs.get, item["raw_blob"]) \
+        if claim.entry.verify == "dkim" else b""
+    why = await asyncio.to_thread(verification.problem, claim, transport, raw, ctx.dkim_dns)
+    if why is None:
+        return d
+    return replace(d, outcome=Outcome.QUARANTINE, kind=None, reason=Reason.SENDER_UNVERIFIED,
+                   rule="sender_unverified", evidence=why, deadline=None)
 
 
 async def store_parts(ctx: Context, work: Work) -> None:
@@ -333,7 +355,8 @@ async def number_ready(
         if blocker is not None and item_id > blocker:
             break
         number = await number_item(
-            ctx, uow, item_id=item_id, kind=Kind(item["kind"]), year=item["year"], at=now
+            ctx, uow, item_id=item_id, kind=Kind(item["kind"]), year=item["year"], at=now,
+            by=ACTOR,
         )
         await queue.clear_number_pending(uow, item_id)
         if number is None:  # pragma: no cover - pending only for numbered kinds

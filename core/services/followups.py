@@ -19,7 +19,7 @@ from core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.handling import Step
 from core.limits import MAX_INSTRUCTION, required_text
 from core.model import Kind, Outcome
-from core.routing import RoutingItem, route
+from core.routing import RoutingItem, is_urgent, route
 from core.services.context import Context
 from core.services.dates import ACTOR, not_future
 from core.services.notify import item_label, notify_staff, registry_name
@@ -167,7 +167,8 @@ async def track_item(ctx: Context, uow: UnitOfWork, item_id: int, now: datetime)
     wanted = plan.plan_for_due(ctx.settings, cal, subject=subject, due=due_day,
                                targets=_targets(ctx.settings, flow),
                                text=_item_text(ctx.settings, item, cal, due_day, flow.holder),
-                               now=now, escalate=escalate)
+                               now=now, escalate=escalate,
+                               urgent=is_urgent(item["urgency"]))
     await reminders_repo.replan(uow, subject, wanted, now)
     if f is None:
         await audit.append(uow, at=now, actor="system", action="item.followup",

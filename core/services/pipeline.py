@@ -349,7 +349,7 @@ async def decide_now(ctx: Context, item_id: int, steps: Sequence[Step] = STEPS) 
     return got
 
 
-async def reprocess(ctx: Context, item_id: int) -> None:
+async def reprocess(ctx: Context, item_id: int, *, actor: str = "staff") -> None:
     """Give a shunted item back to the pipeline (`jiyao reprocess`), its tries reset."""
     now = ctx.clock()
     async with ctx.db.unit_of_work() as uow:
@@ -360,7 +360,7 @@ async def reprocess(ctx: Context, item_id: int) -> None:
             raise ConflictError(f"收件序号 {item_id} 不是待人工处理件，无需重新处理")
         await queue.mark_received_again(uow, item)
         await audit.append(
-            uow, at=now, actor="staff", action="reprocess", subject=f"item:{item_id}",
+            uow, at=now, actor=actor, action="reprocess", subject=f"item:{item_id}",
             detail={"last_error": item["last_error"]},
         )
         await uow.commit()

@@ -287,6 +287,8 @@ class Sender:
     peer: str | None = None
     auth_user: str | None = None
     tls: bool = False
+    #: the CN of a TLS client certificate `[smtp] tls_client_ca` signed
+    tls_client: str | None = None
 
 
 async def accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Received:
@@ -334,7 +336,7 @@ async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Re
             outcome=Outcome.RECEIVED.value, created_by=ACTOR, message_id=message_id,
             content_sha256=digest, raw_blob=raw_blob, flags=",".join(flags),
             mail_from=sender.mail_from, rcpt_tos=list(sender.rcpt_tos), peer=sender.peer,
-            auth_user=sender.auth_user, tls=sender.tls,
+            auth_user=sender.auth_user, tls=sender.tls, tls_client=sender.tls_client,
         ))
         await uow.commit()
     got = Received(

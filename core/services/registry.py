@@ -96,13 +96,15 @@ def parse_kind(text: str) -> Kind:
 
 
 async def number_item(
-    ctx: Context, uow: UnitOfWork, *, item_id: int, kind: Kind, year: int, at: datetime
+    ctx: Context, uow: UnitOfWork, *, item_id: int, kind: Kind, year: int, at: datetime,
+    by: str,
 ) -> str | None:
     """Take the register number an item of `kind` gets (None for unnumbered kinds)."""
     if not kind.numbered:
         return None
     entry = await registers.take_number(
-        uow, item_id=item_id, kind=kind.value, year=year, fmt=_fmt(ctx, kind.value), at=at
+        uow, item_id=item_id, kind=kind.value, year=year, fmt=_fmt(ctx, kind.value), at=at,
+        by=by,
     )
     return entry.number
 
@@ -186,7 +188,8 @@ async def register_paper(
             await uow.commit()
             return Registered(item_id, kind.value, None, year, sealed=True,
                               warnings=facts.warnings)
-        number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=year, at=now)
+        number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=year, at=now,
+                                   by=actor)
         await audit.append(
             uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
             detail={"kind": kind.value, "number": number, "channel": "paper", "title": title,
@@ -208,7 +211,8 @@ async def classify_review(ctx: Context, *, item_id: int, kind: Kind, actor: str)
         if item["outcome"] != Outcome.REVIEW.value:
             raise ConflictError(f"收件 {item_id} 不在待分类队列中（当前：{item['outcome']}）")
         await repo.update_item_class(uow, item, kind=kind.value, outcome=Outcome.REGISTER.value)
-        number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=item["year"], at=now)
+        number = await number_item(ctx, uow, item_id=item_id, kind=kind, year=item["year"],
+                                   at=now, by=actor)
         await audit.append(
             uow, at=now, actor=actor, action="classify", subject=f"item:{item_id}",
             detail={"kind": kind.value, "number": number},
@@ -267,7 +271,7 @@ async def correct(ctx: Context, *, ref: str, kind: Kind, reason: str, actor: str
         if kind.numbered:
             entry = await registers.take_number(
                 uow, item_id=item["id"], kind=kind.value, year=item["year"],
-                fmt=_fmt(ctx, kind.value), at=now,
+                fmt=_fmt(ctx, kind.value), at=now, by=actor,
             )
             new_number, new_entry_id = entry.number, entry.id
         if old is not None:
@@ -304,7 +308,7 @@ async def convert_to_ban(
     old = await registers.active_entry(uow, item["id"])
     entry = await registers.take_number(
         uow, item_id=item["id"], kind=Kind.BAN.value, year=item["year"],
-        fmt=_fmt(ctx, Kind.BAN.value), at=at,
+        fmt=_fmt(ctx, Kind.BAN.value), at=at, by=actor,
     )
     if old is not None:
         await registers.close_entry(

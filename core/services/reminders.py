@@ -77,15 +77,27 @@ class SweepResult:
 
 
 async def _send_due(ctx: Context, now: datetime) -> tuple[int, int, int]:
-    """Move due reminders into the outbox, batch by batch: (sent, late, messages)."""
+    """Move due reminders into the outbox, batch by batch: (sent, late, messages).
+
+    Outside working hours only 特急 ones go; the rest wait for the next working period,
+    and count as late (补发) only when they missed the first moment they could go."""
     interval = timedelta(seconds=ctx.settings.schedule.sweep_seconds)
+    cal = plan.work_calendar(ctx.settings)
+    off_hours = plan.next_working_time(ctx.settings, cal, now) != now
     sent = late_n = messages = 0
     while True:
         async with ctx.db.unit_of_work() as uow:
-            rows = await repo.due_reminders(uow, now, BATCH)
+            rows = await repo.due_reminders(uow, now, BATCH, urgent_only=off_hours)
             for row in rows:
                 due_at = parse_iso(row["due_at"])
-                late = now - due_at > interval + LATE_GRACE
+                # the latest a running sweeper would have sent it
+                if row["urgent"]:
+                    expected = due_at + interval + LATE_GRACE
+                else:
+                    opens = plan.next_working_time(ctx.settings, cal, due_at)
+                    expected = plan.next_working_time(
+                        ctx.settings, cal, opens + interval + LATE_GRACE)
+                late = now > expected
                 if not await repo.mark_sent(uow, row["id"], at=now, late=late):
                     continue
                 text = row["text"]

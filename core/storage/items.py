@@ -59,6 +59,7 @@ class NewItem:
     peer: str | None = None
     auth_user: str | None = None
     tls: bool = False
+    tls_client: str | None = None
 
 
 _ITEM_COLUMNS = (
@@ -66,7 +67,7 @@ _ITEM_COLUMNS = (
     "doc_number", "doc_type", "secrecy", "urgency", "title", "envelope_no", "issue_no", "rule",
     "evidence", "message_id", "content_sha256", "raw_blob", "from_address", "subject",
     "fax_remote_id", "deadline", "flags", "findings", "created_by",
-    "mail_from", "rcpt_tos", "peer", "auth_user", "tls", "decided_at",
+    "mail_from", "rcpt_tos", "peer", "auth_user", "tls", "tls_client", "decided_at",
     "copy_no", "signer", "addressees", "cc", "written_on", "attachment_note",
 )
 

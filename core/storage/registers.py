@@ -28,7 +28,7 @@ class Entry:
 
 
 async def take_number(
-    uow: UnitOfWork, *, item_id: int, kind: str, year: int, fmt: str, at: datetime
+    uow: UnitOfWork, *, item_id: int, kind: str, year: int, fmt: str, at: datetime, by: str
 ) -> Entry:
     """The next number of (kind, year), inside the caller's BEGIN IMMEDIATE transaction."""
     row = await uow.fetchone(
@@ -44,9 +44,10 @@ async def take_number(
                     kind, year, WIDTH_LIMIT, len(str(seq)))
     number = format_number(fmt, year, seq)
     entry_id = await uow.insert(
-        "INSERT INTO register_entries (item_id, kind, year, seq, number, registered_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (item_id, kind, year, seq, number, iso(at)),
+        "INSERT INTO register_entries"
+        " (item_id, kind, year, seq, number, registered_at, registered_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (item_id, kind, year, seq, number, iso(at), by),
     )
     # the first number an item gets (the lag 250 → numbered is measured to it)
     await uow.execute(
@@ -125,6 +126,7 @@ async def register_rows(conn: Conn, year: int) -> list[dict[str, Any]]:
     """The 收文登记簿 of a year: one row per register entry, in number order."""
     rows = await conn.fetchall(
         "SELECT e.number, e.kind, e.seq, e.status, e.note, e.registered_at,"
+        " COALESCE(e.registered_by, i.created_by) AS registered_by,"
         " n.number AS replaced_by_number, i.id AS item_id, i.received_at, i.channel,"
         " i.sender, i.doc_number, i.title, i.secrecy, i.urgency,"
         " i.copy_no, i.signer, i.addressees, i.cc, i.written_on, i.attachment_note"

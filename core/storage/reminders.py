@@ -30,9 +30,11 @@ async def replan(
         if not w.insert:
             continue
         cur = await uow.execute(
-            "INSERT INTO reminders (due_at, target, subject, kind, text, created_at, dedup)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup) DO NOTHING",
-            (iso(w.due_at), w.target, subject, w.kind, w.text, iso(now), w.dedup),
+            "INSERT INTO reminders"
+            " (due_at, target, subject, kind, text, created_at, dedup, urgent)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup) DO NOTHING",
+            (iso(w.due_at), w.target, subject, w.kind, w.text, iso(now), w.dedup,
+             int(w.urgent)),
         )
         added += max(cur.rowcount, 0)
     return added, await cancel_planned(uow, subject, now, keep=[w.dedup for w in wanted])
@@ -74,10 +76,13 @@ async def add_notice(
     return cur.rowcount > 0
 
 
-async def due_reminders(uow: UnitOfWork, now: datetime, limit: int) -> list[Row]:
+async def due_reminders(
+    uow: UnitOfWork, now: datetime, limit: int, *, urgent_only: bool = False
+) -> list[Row]:
+    """Unsent reminders due by `now`; `urgent_only` (outside working hours): 特急 ones."""
     return await uow.fetchall(
         "SELECT * FROM reminders WHERE sent_at IS NULL AND cancelled_at IS NULL AND due_at <= ?"
-        " ORDER BY due_at, id LIMIT ?",
+        + (" AND urgent = 1" if urgent_only else "") + " ORDER BY due_at, id LIMIT ?",
         (iso(now), limit),
     )
 

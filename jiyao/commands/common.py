@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
+import pwd
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from core import operator
 from core.config import Settings, load_settings
 from core.errors import InvalidInputError
 from core.files import MissingFolderError
@@ -32,11 +35,16 @@ _GLOBAL = "global_"
 
 
 def add_common(
-    parser: argparse.ArgumentParser, *, json_flag: bool = True, nested: bool = False
+    parser: argparse.ArgumentParser, *, json_flag: bool = True, nested: bool = False,
+    changes: bool = False,
 ) -> None:
     """Give a subcommand `--config FILE` (and `--json`). `nested`: the parser is a group
     (`jiyao request`) or one of its operations; --config is then accepted on either, and
-    an operation that was not given one keeps the group's."""
+    an operation that was not given one keeps the group's. `changes`: the command changes
+    something, so it takes `--operator NAME` (see `operator_of`)."""
+    if changes:
+        parser.add_argument("--operator", metavar="NAME",
+                            help="操作人：配置中 [[staff]] 的名称（默认按本机登录名对应）")
     names = [name for name in COMMON_OPTIONS if json_flag or name != "json"]
     for name in names:
         keywords = dict(COMMON_OPTIONS[name])
@@ -80,6 +88,22 @@ def takes_value(option: str) -> bool:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(getattr(args, "config", None))
+
+
+def operator_of(args: argparse.Namespace) -> str:
+    """The actor a change is recorded by (core.operator); warns on stderr when unverified."""
+    op = operator.identify(settings_from(args).staff, given=args.operator, os_user=os_login())
+    if (warning := op.warning()) is not None:
+        print(f"警告：{warning}", file=sys.stderr)
+    return op.actor
+
+
+def os_login() -> str:
+    """The login of the process's real user (from the password database, not $USER)."""
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid{os.getuid()}"
 
 
 def emit_json(obj: Mapping[str, Any]) -> None:

@@ -22,6 +22,7 @@ from jiyao.commands.common import (
     emit_json_lines,
     id_arg,
     integer_arg,
+    operator_of,
     os_reason,
     output_path,
     settings_from,
@@ -64,7 +65,7 @@ def add_parser(sub: Sub) -> None:
     p.set_defaults(func=cmd_overdue)
 
     p = sub.add_parser("done", help="办结：办件办理完毕，停止催办")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("ref", metavar="NUMBER|ID", help="办件登记号或收件序号")
     p.add_argument("--date", help="办结日期（默认今天）")
     p.add_argument("--result", help="办理结果（写入公文处理单）")
@@ -101,7 +102,7 @@ def _add_deadline(sub: Sub) -> None:
 
 def _add_disclosure(sub: Sub) -> None:
     p = sub.add_parser("review-secrecy", help="登记保密审查（公开前必须通过）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("number", metavar="NUMBER", help="发文字号，例如 甘府发〔2026〕12号")
     p.add_argument("--reviewer", required=True, help="审查人")
     p.add_argument("--result", required=True, choices=list(disclosure.REVIEW_RESULTS))
@@ -110,7 +111,7 @@ def _add_disclosure(sub: Sub) -> None:
     p.set_defaults(func=cmd_review)
 
     p = sub.add_parser("published", help="登记主动公开（须先通过保密审查）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("number", metavar="NUMBER", help="发文字号")
     p.add_argument("--url", required=True, help="公开网址（或载体中的位置）")
     p.add_argument("--date", help="公开日期（默认今天）")
@@ -126,7 +127,7 @@ def _add_disclosure(sub: Sub) -> None:
     q.add_argument("--all", action="store_true", help="包括已公开和已取消的")
     q.set_defaults(func=cmd_disclosure_list)
     q = inner.add_parser("changed", help="信息变更：已公开的重新计 20 个工作日")
-    add_common(q, nested=True)
+    add_common(q, nested=True, changes=True)
     q.add_argument("number", metavar="NUMBER")
     q.add_argument("--date", help="变更日期（默认今天）")
     q.add_argument("--note", help="变更说明")
@@ -139,7 +140,7 @@ def _add_request(sub: Sub) -> None:
     inner = p.add_subparsers(dest="request_cmd", metavar="操作", required=True)
 
     q = inner.add_parser("add", help="登记申请（收到日期按提交方式确定，条例第三十一条）")
-    add_common(q, nested=True)
+    add_common(q, nested=True, changes=True)
     q.add_argument("--applicant", required=True, help="申请人")
     q.add_argument("--content", required=True, help="申请公开的内容")
     q.add_argument("--received", required=True, help="提交/签收/到达日期 YYYY-MM-DD")
@@ -150,7 +151,7 @@ def _add_request(sub: Sub) -> None:
 
     def event(name: str, help_: str, kind: rules.RequestEventKind) -> argparse.ArgumentParser:
         q = inner.add_parser(name, help=help_)
-        add_common(q, nested=True)
+        add_common(q, nested=True, changes=True)
         q.add_argument("id", metavar="ID", type=id_arg, help="申请编号")
         q.add_argument("--date", help="日期（默认今天）")
         q.add_argument("--note", help="备注")
@@ -201,9 +202,10 @@ def cmd_add_workdays(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     r = with_context(args, lambda ctx: disclosure.review_secrecy(
         ctx, number=args.number, reviewer=args.reviewer, result=args.result,
-        on=_day(args.date, "审查日期"), note=args.note,
+        on=_day(args.date, "审查日期"), note=args.note, actor=actor,
     ))
     if args.json:
         emit_json(r)
@@ -224,6 +226,7 @@ def _disclosure_line(v: disclosure.DisclosureView) -> str:
 
 
 def cmd_published(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     file = None
     if args.file:
         path = Path(args.file)
@@ -233,7 +236,7 @@ def cmd_published(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"无法读取文件 {path}：{os_reason(exc)}", field="file") from exc
     v = with_context(args, lambda ctx: site.publish(
         ctx, number=args.number, url=args.url, on=_day(args.date, "公开日期"), file=file,
-        topic=args.topic,
+        topic=args.topic, actor=actor,
     ))
     if args.json:
         emit_json(v.as_json())
@@ -261,8 +264,9 @@ async def _synced(ctx: Context, fn: Any, **kwargs: Any) -> Any:
 
 
 def cmd_disclosure_changed(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     v = with_context(args, lambda ctx: disclosure.record_change(
-        ctx, number=args.number, on=_day(args.date, "变更日期"), note=args.note,
+        ctx, number=args.number, on=_day(args.date, "变更日期"), note=args.note, actor=actor,
     ))
     if args.json:
         emit_json(v.as_json())
@@ -309,10 +313,11 @@ def _request_text(v: requests.RequestView) -> list[str]:
 
 
 def cmd_request_add(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     v = with_context(args, lambda ctx: requests.add_request(
         ctx, applicant=args.applicant, content=args.content, channel=args.channel,
         received=_req_day(args.received, "收到日期"),
-        confirmed=_day(args.confirmed, "确认日期"), section=args.section,
+        confirmed=_day(args.confirmed, "确认日期"), section=args.section, actor=actor,
     ))
     if args.json:
         emit_json(v.as_json())
@@ -325,10 +330,12 @@ def cmd_request_add(args: argparse.Namespace) -> int:
 def cmd_request_event(args: argparse.Namespace) -> int:
     kind: rules.RequestEventKind = args.event
     reply = rules.ReplyType(args.type) if kind is rules.RequestEventKind.ANSWER else None
+    actor = operator_of(args)
     v = with_context(args, lambda ctx: requests.request_event(
         ctx, args.id, kind, on=_day(args.date, f"{rules.EVENT_ZH[kind]}日期"), note=args.note,
         workdays=args.days if kind is rules.RequestEventKind.EXTEND else None,
         reason=getattr(args, "reason", None), reply=reply, organ=getattr(args, "organ", None),
+        actor=actor,
     ))
     if args.json:
         emit_json(v.as_json())
@@ -370,8 +377,9 @@ def cmd_overdue(args: argparse.Namespace) -> int:
 
 
 def cmd_done(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     r = with_context(args, lambda ctx: followups.close_item(
-        ctx, ref=args.ref, on=_day(args.date, "办结日期"), result=args.result,
+        ctx, ref=args.ref, on=_day(args.date, "办结日期"), result=args.result, actor=actor,
     ))
     if args.json:
         emit_json(r)

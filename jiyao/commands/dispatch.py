@@ -19,6 +19,7 @@ from jiyao.commands.common import (
     count_arg,
     emit_json,
     emit_json_lines,
+    operator_of,
     positive_arg,
     settings_from,
     year_arg,
@@ -36,7 +37,7 @@ def say(text: str = "") -> None:
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("take", help="发文取号（只有该字号的编号科室能取）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("code", metavar="CODE", help="发文代字，例如 甘府发、政府会")
     p.add_argument("--title", required=True, help="文件标题")
     _add_section(p, "取号科室")
@@ -50,14 +51,14 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=cmd_take)
 
     p = sub.add_parser("void", help="作废发文字号（留痕，不再重发）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("number", metavar="NUMBER", help="发文字号，例如 甘府发〔2026〕12号")
     p.add_argument("--reason", required=True, help="作废理由")
     _add_section(p, "操作科室（编号科室或机要室）")
     p.set_defaults(func=cmd_void)
 
     p = sub.add_parser("amend", help="补录或修改发文的成文日期、公开属性")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("number", metavar="NUMBER", help="发文字号")
     _add_section(p, "操作科室（编号科室或机要室）")
     _add_attributes(p)
@@ -137,11 +138,13 @@ def _missing_note(number: str, missing: Sequence[str]) -> str:
 def cmd_take(args: argparse.Namespace) -> int:
     attrs = _attributes(args)
     copies = _copies_request(args)
+    actor = operator_of(args)
     taken = with_context(
         args,
         lambda ctx: dispatch.take(
             ctx, code=args.code, title=args.title, section=args.section,
-            drafting_section=args.drafter, reply_to=args.reply_to, copies=copies, **attrs,
+            drafting_section=args.drafter, reply_to=args.reply_to, copies=copies, actor=actor,
+            **attrs,
         ),
     )
     if args.json:
@@ -162,10 +165,11 @@ def cmd_take(args: argparse.Namespace) -> int:
 
 
 def cmd_void(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     voided = with_context(
         args,
         lambda ctx: dispatch.void(ctx, number=args.number, reason=args.reason,
-                                  section=args.section),
+                                  section=args.section, actor=actor),
     )
     if args.json:
         emit_json(voided.as_json())
@@ -176,8 +180,10 @@ def cmd_void(args: argparse.Namespace) -> int:
 
 def cmd_amend(args: argparse.Namespace) -> int:
     attrs = _attributes(args)
+    actor = operator_of(args)
     rec = with_context(
-        args, lambda ctx: dispatch.amend(ctx, number=args.number, section=args.section, **attrs)
+        args, lambda ctx: dispatch.amend(ctx, number=args.number, section=args.section,
+                                         actor=actor, **attrs)
     )
     if args.json:
         emit_json(rec)

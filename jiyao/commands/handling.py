@@ -11,8 +11,14 @@ from core import slip as slip_pdf
 from core.errors import InvalidInputError
 from core.files import atomic_file
 from core.services import handling
-from core.services.dates import ACTOR
-from jiyao.commands.common import add_common, check_year, emit_json, output_path, write_failed
+from jiyao.commands.common import (
+    add_common,
+    check_year,
+    emit_json,
+    operator_of,
+    output_path,
+    write_failed,
+)
 from jiyao.commands.runner import with_context
 
 Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
@@ -29,7 +35,7 @@ def due_arg(text: str) -> date:
 
 def add_parser(sub: Sub) -> None:
     p = sub.add_parser("propose", help="拟办：提出拟办意见（呈哪位领导、哪个承办单位、何时办结）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("ref", metavar="NUMBER|ID", help="办件登记号或收件序号")
     p.add_argument("text", metavar="意见", help="拟办意见")
     p.add_argument("--leader", help="呈批领导（默认按分工）")
@@ -40,7 +46,7 @@ def add_parser(sub: Sub) -> None:
 
     p = sub.add_parser("assign", help="交办：确定承办单位（第一个主办，其余协办）和办理期限，"
                                       "并通知承办单位")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("ref", metavar="NUMBER|ID", help="办件登记号或收件序号")
     p.add_argument("--to", action="append", default=[], metavar="单位",
                    help="承办单位：本机关科室或名录中的机关（可多次给出；省略时用已同意的拟办）")
@@ -49,7 +55,7 @@ def add_parser(sub: Sub) -> None:
     p.set_defaults(func=cmd_assign)
 
     p = sub.add_parser("supervise", help="督办：此件的催办同时发给秘书长（--off 取消）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("ref", metavar="NUMBER|ID", help="办件登记号或收件序号")
     p.add_argument("--off", action="store_true", help="取消督办")
     p.set_defaults(func=cmd_supervise)
@@ -86,7 +92,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
     due = due_arg(args.due) if args.due else None
     view = with_context(args, lambda ctx: handling.propose(
         ctx, ref=args.ref, text=args.text, leader=args.leader, units=args.to, due=due,
-        actor=ACTOR))
+        actor=operator_of(args)))
     if args.json:
         emit_json(view.as_json())
         return 0
@@ -99,7 +105,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
     due = due_arg(args.due) if args.due else None
     view = with_context(args, lambda ctx: handling.assign(
         ctx, ref=args.ref, units=args.to, due=due,
-        supervised=True if args.supervise else None, actor=ACTOR))
+        supervised=True if args.supervise else None, actor=operator_of(args)))
     if args.json:
         emit_json(view.as_json())
         return 0
@@ -113,7 +119,7 @@ def cmd_assign(args: argparse.Namespace) -> int:
 
 def cmd_supervise(args: argparse.Namespace) -> int:
     view = with_context(args, lambda ctx: handling.supervise(
-        ctx, ref=args.ref, on=not args.off, actor=ACTOR))
+        ctx, ref=args.ref, on=not args.off, actor=operator_of(args)))
     if args.json:
         emit_json(view.as_json())
         return 0

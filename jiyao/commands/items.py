@@ -18,6 +18,7 @@ from jiyao.commands.common import (
     check_year,
     emit_json,
     emit_json_lines,
+    operator_of,
     positive_arg,
     settings_from,
 )
@@ -49,7 +50,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add_common(q)
     q.set_defaults(func=cmd_queue)
     r = sub.add_parser("reprocess", help="把待人工处理（shunted）的收件交回收文处理重新处理")
-    add_common(r, json_flag=False)
+    add_common(r, json_flag=False, changes=True)
     r.add_argument("item_id", type=positive_arg, metavar="ID", help="收件序号")
     r.set_defaults(func=cmd_reprocess)
 
@@ -70,7 +71,8 @@ def cmd_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    with_context(args, lambda ctx: pipeline.reprocess(ctx, args.item_id))
+    actor = operator_of(args)
+    with_context(args, lambda ctx: pipeline.reprocess(ctx, args.item_id, actor=actor))
     sys.stdout.write(f"收件序号 {args.item_id} 已交回收文处理，将重新读取和分类。\n")
     return 0
 

@@ -16,6 +16,7 @@ from jiyao.commands.common import (
     add_common,
     emit_json,
     month_arg,
+    operator_of,
     settings_from,
     year_arg,
 )
@@ -28,7 +29,7 @@ KIND_CHOICES = [k.value for k in Kind]
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("register", help="登记纸质收件（与电子收件同一编号）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("--kind", required=True, choices=KIND_CHOICES, help="类别")
     p.add_argument("--sender", required=True, help="来文单位")
     p.add_argument("--title", required=True, help="标题")
@@ -59,7 +60,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p.set_defaults(func=cmd_counts)
 
     p = sub.add_parser("correct", help="更正类别（错号作废并留痕，计入错情率）")
-    add_common(p)
+    add_common(p, changes=True)
     p.add_argument("ref", metavar="NUMBER")
     p.add_argument("--kind", required=True, choices=KIND_CHOICES)
     p.add_argument("--reason", required=True)
@@ -97,12 +98,13 @@ def _due(text: str | None) -> date | None:
 def cmd_register(args: argparse.Namespace) -> int:
     received = _received(args.received)
     due = _due(args.due)
+    actor = operator_of(args)
     result = with_context(
         args,
         lambda ctx: registry.register_paper(
             ctx, kind=Kind(args.kind), sender=args.sender, title=args.title,
             doc_number=args.doc_number, received=received, secrecy=args.secrecy,
-            urgency=args.urgency, envelope_no=args.envelope_no, due=due,
+            urgency=args.urgency, envelope_no=args.envelope_no, due=due, actor=actor,
         ),
     )
     if args.json:
@@ -126,7 +128,14 @@ FIELD_ZH = {
     "copy_no": "份号", "signer": "签发人", "addressees": "主送", "cc": "抄送",
     "written_on": "成文日期", "attachment_note": "附件说明",
     "envelope_no": "信封编号", "rule": "分类规则", "evidence": "依据", "deadline": "办理期限",
+    "created_by": "登记人",
 }
+#: the actors that are programs, as staff read them (people are shown by name)
+SYSTEM_ACTOR_ZH = {"intake": "收文系统", "pipeline": "收文系统", "staff": "工作人员（未记名）"}
+
+
+def actor_zh(actor: str | None) -> str | None:
+    return SYSTEM_ACTOR_ZH.get(actor or "", actor)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -144,6 +153,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         "reason": REASON_ZH.get(item["reason"] or "", item["reason"]),
         "channel": CHANNEL_ZH.get(item["channel"], item["channel"]),
         "received_at": stored_minute(item["received_at"], tz),
+        "created_by": actor_zh(item["created_by"]),
     }
     for key, label in FIELD_ZH.items():
         if shown.get(key) not in (None, ""):
@@ -151,7 +161,9 @@ def cmd_show(args: argparse.Namespace) -> int:
     for e in item["entries"]:
         status = {"active": "有效", "void": "作废", "converted": "转办件"}[e["status"]]
         note = f"（{e['note']}）" if e["note"] else ""
-        print(f"登记簿：{e['number']} {status}{note}")
+        by = actor_zh(e["registered_by"] or item["created_by"])
+        print(f"登记簿：{e['number']} {status}{note}，{stored_minute(e['registered_at'], tz)}"
+              f" {by}登记")
     if flow is not None:
         print("\n".join(show_lines(flow)))
     return 0
@@ -184,11 +196,12 @@ def cmd_counts(args: argparse.Namespace) -> int:
 
 
 def cmd_correct(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     r = with_context(
         args,
         lambda ctx: registry.correct(
             ctx, ref=args.ref, kind=Kind(args.kind), reason=args.reason,
-            actor="staff",
+            actor=actor,
         ),
     )
     if args.json:
@@ -216,7 +229,7 @@ def error_lines(rep: registry.ErrorReport, tz: tzinfo) -> list[str]:
             f"错情率 {rep.rate:.2%}（上限 1%{'，已超' if rep.rate > 0.01 else ''}）")
     return [head, *(
         f"  {c['old_number'] or '收件 ' + str(c['item_id'])}：{c['from']}→{c['to']}，"
-        f"{c['reason']}（{c['actor']}，{stored_day(c['at'], tz)}）"
+        f"{c['reason']}（{actor_zh(c['actor'])}，{stored_day(c['at'], tz)}）"
         + (f"，新编号 {c['new_number']}" if c["new_number"] else "")
         for c in rep.corrections)]
 
@@ -232,6 +245,7 @@ async def export_incoming(ctx: Context, year: int) -> list[dict[str, Any]]:
 
 INCOMING_HEADERS = [
     ("number", "登记号"), ("kind", "类别"), ("status", "状态"), ("registered_at", "登记时间"),
+    ("registered_by", "登记人"),
     ("received_at", "收文时间"), ("channel", "渠道"), ("sender", "来文单位"),
     ("doc_number", "文号"), ("title", "标题"), ("secrecy", "密级"), ("urgency", "紧急程度"),
     ("copy_no", "份号"), ("signer", "签发人"), ("addressees", "主送"), ("cc", "抄送"),
@@ -244,5 +258,6 @@ def write_incoming(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
     status_zh = {"active": "有效", "void": "作废", "converted": "转办件"}
     for row in rows:
         row["status"] = status_zh.get(row["status"], row["status"])
+        row["registered_by"] = actor_zh(row["registered_by"])
         row["channel"] = CHANNEL_ZH.get(row["channel"], row["channel"])
     write_table(rows, INCOMING_HEADERS, fmt, out, sheet="收文登记簿")

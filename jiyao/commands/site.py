@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from core.services import site
-from jiyao.commands.common import add_common, emit_json, emit_json_lines
+from jiyao.commands.common import add_common, emit_json, emit_json_lines, operator_of
 from jiyao.commands.runner import with_context
 
 
@@ -27,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     q.set_defaults(func=cmd_check)
 
     q = inner.add_parser("withdraw", help="撤回已公开的文件（下次生成时删除其页面）")
-    add_common(q, nested=True)
+    add_common(q, nested=True, changes=True)
     q.add_argument("number", metavar="NUMBER", help="发文字号")
     q.add_argument("--reason", required=True, help="撤回理由")
     q.set_defaults(func=cmd_withdraw)
@@ -57,8 +57,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_withdraw(args: argparse.Namespace) -> int:
+    actor = operator_of(args)
     number = with_context(args, lambda ctx: site.withdraw(ctx, number=args.number,
-                                                          reason=args.reason))
+                                                          reason=args.reason, actor=actor))
     if args.json:
         emit_json({"number": number, "withdrawn": True})
     else:
