@@ -26,7 +26,7 @@ from core.services.receive import receive
 from tests.conftest import FrozenClock, with_ocr
 from tests.data.fax import fax_file
 from tests.data.fax.documents import COUNTY_REQUEST
-from tests.data.fax.render import BLURRED, STANDARD, Variant
+from tests.data.fax.render import BLURRED, FINE, STANDARD, Variant, with_variant
 from tests.intake_helpers import OFFICE, ServedIntake, corpus, wait_decided
 
 FAX_GATEWAY = "fax-gateway@gzz.gov.cn"
@@ -154,6 +154,33 @@ async def test_the_corpus_image_fax_is_decided_by_what_it_says(
     assert item["doc_number"] == "九府〔2024〕77号"
     assert item["title"] == "九龙县人民政府关于申请解决九龙县抗旱应急资金的请示"
     assert item["number"]
+
+
+async def test_a_fax_whose_docno_reads_doubtfully_goes_to_staff_to_confirm(
+    ctx: Context, daemon: ServedIntake,
+) -> None:
+    """Pen strokes across the 字号, the rest of the page clean: OCR reads it below the
+    threshold, so the item is not registered on it but goes to review (识别置信度低：字号)
+    with the text as read and the fax image for staff to confirm against."""
+    struck = with_variant(FINE, name="struck", struck_line="康府")
+    await _send(daemon.port, _fax(struck))
+    await wait_decided(ctx, timeout=120)
+    item = await _item(ctx)
+    assert (item["outcome"], item["reason"], item["rule"]) == ("review", "ocr_doubtful",
+                                                              "ocr_doubtful")
+    assert item["evidence"].startswith("识别置信度低：字号（置信度 ")
+    assert "拟办件" in item["evidence"]
+    assert item["number"] is None
+    assert item["doc_number"] == "康府〔2025〕17号"  # as read, for staff to confirm
+    assert item["sender"] == "康定市人民政府"
+    assert "妥否，请批示。" in item["body"]
+    findings = {f["code"]: f["detail"] for f in json.loads(item["findings"])}
+    assert findings["ocr_doubtful"].startswith("识别置信度低：字号")
+    assert "ocr_illegible" not in findings  # the page is legible: only the 字号 is in doubt
+    notices = await _staff_notices(ctx, item["id"])
+    assert notices
+    assert all(n["filename"] == "fax-struck.tif" and n["blob"] for n in notices)
+    assert any("识别置信度低" in n["text"] for n in notices)
 
 
 @pytest.mark.parametrize(
