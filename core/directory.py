@@ -350,7 +350,7 @@ class Directory:
     def _via_relay(
         self, relay: str, doc_number: str | None, organ_names: Sequence[str]
     ) -> SenderMatch:
-        issuer = self._issuer(doc_number, organ_names)
+        issuer = self.issuer(doc_number, organ_names)
         if issuer is None:
             return SenderMatch(None, "relay", f"经{relay}转来，未能识别发文机关", relayed=True)
         organ, evidence = issuer
@@ -378,7 +378,7 @@ class Directory:
         if channel is None:
             return SenderMatch(None, via, f"发件地址 {from_address} 不在机关名录中")
         evidence = f"发件地址 {from_address} 属{channel.name}"
-        issuer = self._issuer(doc_number, organ_names)
+        issuer = self.issuer(doc_number, organ_names)
         if issuer is None and not exact and organ_names:
             # a subdomain of a known organ's domain (fgw.sc.gov.cn under sc.gov.cn) whose
             # document names an organ we do not know: another organ, not the parent's
@@ -397,9 +397,11 @@ class Directory:
             return SenderMatch(issuer[0], via, f"{evidence}；{issuer[1]}", channel_organ=channel)
         return SenderMatch(channel, via, evidence)
 
-    def _issuer(
+    def issuer(
         self, doc_number: str | None, organ_names: Sequence[str]
     ) -> tuple[Organ, str] | None:
+        """The organ a document names as its issuer (its 字号's prefix, else the first
+        organ name it shows that the directory knows) and how it says so."""
         if doc_number:
             organ = self.by_code(doc_number)
             if organ is not None:

@@ -45,6 +45,7 @@ class Reason(StrEnum):
     UNREADABLE = "unreadable"
     UNPARSEABLE = "unparseable"
     OCR_DOUBTFUL = "ocr_doubtful"  # deciding evidence read by OCR below the threshold
+    FAX_MISMATCH = "fax_mismatch"  # the fax station and the document name other senders
 
 
 class Channel(StrEnum):
@@ -76,6 +77,7 @@ REASON_ZH: dict[str, str] = {
     "unreadable": "无法识读",
     "unparseable": "无法解析",
     "ocr_doubtful": "识别置信度低",
+    "fax_mismatch": "传真来源不符",
 }
 
 SECRECY_LEVELS = ("秘密", "机密", "绝密")
