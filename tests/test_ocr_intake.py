@@ -8,10 +8,13 @@ three faxes of one or two pages each.
 
 from __future__ import annotations
 
+import csv
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
@@ -20,10 +23,11 @@ import pytest
 import core.services.decide as decide_step
 from core.config import Settings
 from core.ocr import Engine, get_engine
+from core.services import lookup
 from core.services.context import Context, open_context
 from core.services.pipeline import STEPS
 from core.services.receive import receive
-from tests.conftest import FrozenClock, with_ocr
+from tests.conftest import FrozenClock, run_cli, with_ocr
 from tests.data.fax import fax_file
 from tests.data.fax.documents import COUNTY_REQUEST
 from tests.data.fax.render import BLURRED, FINE, STANDARD, Variant, with_variant
@@ -120,6 +124,36 @@ async def test_an_image_fax_of_a_county_request_is_registered_without_staff(
     codes = [f["code"] for f in json.loads(item["findings"])]
     assert "ocr" in codes
     assert "ocr_illegible" not in codes
+    await _search_show_and_registers_see_ocr_text(ctx, item)
+
+
+async def _search_show_and_registers_see_ocr_text(ctx: Context, item: dict[str, Any]) -> None:
+    """Words only the fax image holds are found; `jiyao show` says which attachment's
+    text OCR read, page by page with its mean confidence, and where the image is; the
+    exported 收文登记簿 marks the item as read by OCR."""
+    data_dir = ctx.settings.storage.data_dir
+    for word in ("防火隔离带", "扑火"):  # trigram search, and a short word's LIKE
+        assert [f.number for f in await lookup.find(ctx, word)] == [item["number"]]
+    shown = run_cli("show", item["number"], "--text", data_dir=data_dir, check=True).stdout
+    assert "附件 1：fax-standard.tif（image/tiff，文字识别）" in shown
+    means = re.findall(r"第 (\d) 页 平均置信度 (\d+)%", shown)
+    assert [page for page, _ in means] == ["1", "2"]
+    assert all(int(mean) >= 90 for _, mean in means)
+    assert "识别存疑" not in shown
+    image = Path(re.findall(r"原件：(\S+?)（图像", shown)[0])
+    assert image.read_bytes()[:4] in (b"II*\x00", b"MM\x00*")  # the fax TIFF, to open
+    assert "正文（文字识别自附件 fax-standard.tif，请对照原件图像核对）：" in shown
+    assert "\n妥否，请批示。\n" in shown
+    as_json = json.loads(run_cli("show", item["number"], "--json", data_dir=data_dir,
+                                 check=True).stdout)
+    (part,) = as_json["attachments"]
+    assert [p["page"] for p in part["ocr"]] == [1, 2]
+    out = data_dir.parent / "register.csv"
+    run_cli("export", "--year", "2026", "--format", "csv", "--out", str(out),
+            data_dir=data_dir, check=True)
+    header, row = list(csv.reader(out.read_text(encoding="utf-8-sig").splitlines()))
+    assert row[header.index("文字识别")] == "是"
+    assert row[header.index("登记号")] == item["number"]
 
 
 async def test_a_blurred_fax_goes_to_review_with_its_ocr_text_kept(

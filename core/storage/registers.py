@@ -126,7 +126,9 @@ async def register_rows(conn: Conn, year: int) -> list[dict[str, Any]]:
     rows = await conn.fetchall(
         "SELECT e.number, e.kind, e.seq, e.status, e.note, e.registered_at,"
         " n.number AS replaced_by_number, i.id AS item_id, i.received_at, i.channel,"
-        " i.sender, i.doc_number, i.title, i.secrecy, i.urgency"
+        " i.sender, i.doc_number, i.title, i.secrecy, i.urgency,"
+        " EXISTS (SELECT 1 FROM attachments a WHERE a.item_id = i.id AND a.ocr IS NOT NULL)"
+        " AS ocr"
         " FROM register_entries e JOIN items i ON i.id = e.item_id"
         " LEFT JOIN register_entries n ON n.id = e.replaced_by"
         " WHERE e.year = ? ORDER BY e.kind, e.seq",
