@@ -27,10 +27,12 @@ from core.services import lookup
 from core.services.context import Context, open_context
 from core.services.pipeline import STEPS
 from core.services.receive import receive
+from tests.bot_worker import WENSHU, bot_settings, running_bot
 from tests.conftest import FrozenClock, run_cli, with_ocr
-from tests.data.fax import fax_file
+from tests.data.fax import FaxFile, fax_file
 from tests.data.fax.documents import COUNTY_REQUEST
 from tests.data.fax.render import BLURRED, FINE, STANDARD, Variant, with_variant
+from tests.fake_telegram import FakeTelegram
 from tests.intake_helpers import OFFICE, ServedIntake, corpus, wait_decided
 
 FAX_GATEWAY = "fax-gateway@gzz.gov.cn"
@@ -59,8 +61,9 @@ async def daemon(ctx: Context, ocr_engine: Engine) -> AsyncIterator[ServedIntake
         await d.stop()
 
 
-def _fax(variant: Variant, *, subject: str | None = None, **headers: str) -> bytes:
-    sample = fax_file(COUNTY_REQUEST, variant, "tiff")
+def _fax(variant: Variant, *, subject: str | None = None, page: FaxFile | None = None,
+         **headers: str) -> bytes:
+    sample = page or fax_file(COUNTY_REQUEST, variant, "tiff")
     msg = EmailMessage()
     msg["From"] = FAX_GATEWAY
     msg["To"] = OFFICE
@@ -70,8 +73,9 @@ def _fax(variant: Variant, *, subject: str | None = None, **headers: str) -> byt
     for name, value in headers.items():
         msg[name.replace("_", "-")] = value
     msg.set_content("传真 1 份，见附件。")
-    msg.add_attachment(sample.data, maintype="image", subtype="tiff",
-                       filename=f"fax-{variant.name}.tif")
+    suffix = {"tiff": "tif", "png": "png", "jpeg": "jpg"}[sample.fmt]
+    msg.add_attachment(sample.data, maintype="image", subtype=sample.fmt,
+                       filename=f"fax-{variant.name}.{suffix}")
     return msg.as_bytes()
 
 
@@ -215,6 +219,30 @@ async def test_a_fax_whose_docno_reads_doubtfully_goes_to_staff_to_confirm(
     assert notices
     assert all(n["filename"] == "fax-struck.tif" and n["blob"] for n in notices)
     assert any("识别置信度低" in n["text"] for n in notices)
+
+
+async def test_chat_find_sees_words_only_the_fax_image_holds(
+    fake: FakeTelegram, tmp_path: Path, ocr_engine: Engine,
+) -> None:
+    """/find in chat, through the real bot: a word only the fax image holds (the email
+    says 传真 1 份) finds the item OCR read."""
+    async with running_bot(bot_settings(tmp_path / "data", fake)) as (bot_ctx, _bot):
+        ocr_ctx = await open_context(with_ocr(bot_ctx.settings), clock=bot_ctx.clock)
+        try:
+            assert get_engine(ocr_ctx.settings.ocr) is ocr_engine
+            raw = _fax(FINE, page=fax_file(COUNTY_REQUEST, FINE, "png"))
+            got = await receive(ocr_ctx, raw, mail_from=FAX_GATEWAY, rcpt_tos=[OFFICE])
+        finally:
+            await ocr_ctx.db.close()
+        assert (got.outcome, got.kind) == ("register", "办件")
+        assert got.number
+        since = len(fake.calls)
+        fake.inject_command(WENSHU, "/find 防火隔离带")
+        answer = await fake.wait_for(
+            "sendMessage",
+            lambda c: c.chat_id == WENSHU and not str(c.result["text"]).startswith("【"),
+            since=since)
+        assert got.number in str(answer.result["text"])
 
 
 @pytest.mark.parametrize(
