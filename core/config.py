@@ -86,6 +86,7 @@ class Org(_Strict):
     codes: list[str] = []
     domains: list[str] = []
     addresses: list[str] = []
+    #: fax station ids (TSI/CSID): numbers, or the names some machines send instead
     faxes: list[str] = []
 
 

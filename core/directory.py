@@ -133,6 +133,13 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
 
 
+def _station(text: str) -> str | None:
+    """A station id that is a name (`KANGDING GOV`, `康定市政府办`), folded; None for a
+    number, which is matched by its digits."""
+    folded = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().upper()
+    return folded if any(ch.isalpha() for ch in folded) else None
+
+
 def _address(text: str) -> str:
     return text.strip().strip("<>").lower()
 
@@ -175,6 +182,7 @@ class Directory:
         self._by_address: dict[str, Organ] = {}
         self._by_domain: dict[str, Organ] = {}
         self._by_fax: dict[str, Organ] = {}
+        self._by_station: dict[str, Organ] = {}  # station ids that are names, not numbers
         self._codes: list[tuple[str, Organ]] = []
         for organ, addresses, domains, faxes in organs:
             self._organs[organ.name] = organ
@@ -183,7 +191,11 @@ class Directory:
             for d in domains:
                 self._by_domain[d.strip().lower().lstrip("@.")] = organ
             for f in faxes:
-                self._by_fax[_digits(f)] = organ
+                station = _station(f)
+                if station is not None:
+                    self._by_station[station] = organ
+                else:
+                    self._by_fax[_digits(f)] = organ
             self._codes.extend((fold_name(c), organ) for c in organ.codes)
         self._codes.sort(key=lambda p: len(p[0]), reverse=True)
         self._names = sorted(self._organs, key=len, reverse=True)
@@ -264,7 +276,11 @@ class Directory:
         return _address(address) in self._fax_gateways
 
     def by_fax(self, remote_id: str) -> Organ | None:
-        """The organ of a fax station id (TSI/CSID); `+86 836-2822001` matches `08362822001`."""
+        """The organ of a fax station id (TSI/CSID): a number (`+86 836-2822001` matches
+        `08362822001`) or a name a machine was set up with (`KANGDING GOV`), as listed."""
+        station = _station(remote_id)
+        if station is not None and station in self._by_station:
+            return self._by_station[station]
         digits = _digits(remote_id)
         if not digits:
             return None
