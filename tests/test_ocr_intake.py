@@ -197,11 +197,12 @@ async def test_the_corpus_image_fax_is_decided_by_what_it_says(
 async def test_a_fax_whose_docno_reads_doubtfully_goes_to_staff_to_confirm(
     ctx: Context, daemon: ServedIntake,
 ) -> None:
-    """Pen strokes across the 字号, the rest of the page clean: OCR reads it below the
-    threshold, so the item is not registered on it but goes to review (识别置信度低：字号)
-    with the text as read and the fax image for staff to confirm against."""
+    """Pen strokes across the 字号, the rest of the page clean (its first page, a PNG
+    scan): OCR reads the 字号 below the threshold, so the item is not registered on it but
+    goes to review (识别置信度低：字号) with the text as read and the image for staff to
+    confirm against."""
     struck = with_variant(FINE, name="struck", struck_line="康府")
-    await _send(daemon.port, _fax(struck))
+    await _send(daemon.port, _fax(struck, page=fax_file(COUNTY_REQUEST, struck, "png")))
     await wait_decided(ctx, timeout=120)
     item = await _item(ctx)
     assert (item["outcome"], item["reason"], item["rule"]) == ("review", "ocr_doubtful",
@@ -217,7 +218,7 @@ async def test_a_fax_whose_docno_reads_doubtfully_goes_to_staff_to_confirm(
     assert "ocr_illegible" not in findings  # the page is legible: only the 字号 is in doubt
     notices = await _staff_notices(ctx, item["id"])
     assert notices
-    assert all(n["filename"] == "fax-struck.tif" and n["blob"] for n in notices)
+    assert all(n["filename"] == "fax-struck.png" and n["blob"] for n in notices)
     assert any("识别置信度低" in n["text"] for n in notices)
 
 
