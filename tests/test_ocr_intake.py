@@ -271,6 +271,9 @@ async def test_a_sealed_fax_is_never_read(
     assert calls == []
     assert item["body"] == ""
     assert item["title"] is None
+    async with ctx.db.reader() as r:  # no part kept, so nothing OCR could have read either
+        parts = await r.fetchall("SELECT * FROM attachments WHERE item_id = ?", (item["id"],))
+    assert parts == []
 
 
 async def test_the_ocr_step_runs_between_reading_and_checks_within_its_own_limit(
