@@ -714,6 +714,16 @@ def test_fax_from_an_unknown_station_naming_a_known_issuer_goes_to_review() -> N
     assert v.evidence.startswith("传真来自 02888886666，该号码不在机关名录中；发文字号 ")
 
 
+def test_decide_a_fax_from_another_organs_station() -> None:
+    """The whole message, station id in the subject only (as some gateways send it)."""
+    raw = _mail("fax-gateway@gzz.gov.cn", QINGSHI, subject=f"Fax from {KANGDING_FAX} (1 pages)")
+    d = decide(raw, DIRECTORY)
+    assert (d.channel, d.outcome, d.reason) == (Channel.FAX, Outcome.REVIEW,
+                                                Reason.FAX_MISMATCH)
+    assert d.fax_remote_id == KANGDING_FAX
+    assert d.doc_number == "泸府〔2024〕30号"  # kept for staff, who decide the sender
+
+
 def test_fax_from_an_unknown_station_naming_no_known_organ_is_quarantined() -> None:
     text = "某某公司文件\n某司〔2024〕3号\n\n关于合作的函\n\n甘孜州人民政府：\n请回复。"
     v = verdict(item(text, "fax-gateway@gzz.gov.cn", fax_id="02888886666"))
