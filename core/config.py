@@ -121,6 +121,7 @@ class Org(_Verified):
     codes: list[str] = []
     domains: list[str] = []
     addresses: list[str] = []
+    #: fax station ids (TSI/CSID): numbers, or the names some machines send instead
     faxes: list[str] = []
 
 

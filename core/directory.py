@@ -139,6 +139,13 @@ def _digits(text: str) -> str:
     return re.sub(r"\D", "", unicodedata.normalize("NFKC", text))
 
 
+def _station(text: str) -> str | None:
+    """A station id that is a name (`KANGDING GOV`, `康定市政府办`), folded; None for a
+    number, which is matched by its digits."""
+    folded = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().upper()
+    return folded if any(ch.isalpha() for ch in folded) else None
+
+
 def _address(text: str) -> str:
     return text.strip().strip("<>").lower()
 
@@ -181,6 +188,7 @@ class Directory:
         self._by_address: dict[str, Organ] = {}
         self._by_domain: dict[str, Organ] = {}
         self._by_fax: dict[str, Organ] = {}
+        self._by_station: dict[str, Organ] = {}  # station ids that are names, not numbers
         self._codes: list[tuple[str, Organ]] = []
         for organ, addresses, domains, faxes in organs:
             self._organs[organ.name] = organ
@@ -189,7 +197,11 @@ class Directory:
             for d in domains:
                 self._by_domain[d.strip().lower().lstrip("@.")] = organ
             for f in faxes:
-                self._by_fax[_digits(f)] = organ
+                station = _station(f)
+                if station is not None:
+                    self._by_station[station] = organ
+                else:
+                    self._by_fax[_digits(f)] = organ
             self._codes.extend((fold_name(c), organ) for c in organ.codes)
         self._codes.sort(key=lambda p: len(p[0]), reverse=True)
         self._names = sorted(self._organs, key=len, reverse=True)
@@ -270,7 +282,11 @@ class Directory:
         return _address(address) in self._fax_gateways
 
     def by_fax(self, remote_id: str) -> Organ | None:
-        """The organ of a fax station id (TSI/CSID); `+86 836-2822001` matches `08362822001`."""
+        """The organ of a fax station id (TSI/CSID): a number (`+86 836-2822001` matches
+        `08362822001`) or a name a machine was set up with (`KANGDING GOV`), as listed."""
+        station = _station(remote_id)
+        if station is not None and station in self._by_station:
+            return self._by_station[station]
         digits = _digits(remote_id)
         if not digits:
             return None
@@ -363,7 +379,7 @@ class Directory:
     def _via_relay(
         self, relay: str, doc_number: str | None, organ_names: Sequence[str]
     ) -> SenderMatch:
-        issuer = self._issuer(doc_number, organ_names)
+        issuer = self.issuer(doc_number, organ_names)
         if issuer is None:
             return SenderMatch(None, "relay", f"经{relay}转来，未能识别发文机关", relayed=True)
         organ, evidence = issuer
@@ -391,7 +407,7 @@ class Directory:
         if channel is None:
             return SenderMatch(None, via, f"发件地址 {from_address} 不在机关名录中")
         evidence = f"发件地址 {from_address} 属{channel.name}"
-        issuer = self._issuer(doc_number, organ_names)
+        issuer = self.issuer(doc_number, organ_names)
         if issuer is None and not exact and organ_names:
             # a subdomain of a known organ's domain (fgw.sc.gov.cn under sc.gov.cn) whose
             # document names an organ we do not know: another organ, not the parent's
@@ -410,9 +426,11 @@ class Directory:
             return SenderMatch(issuer[0], via, f"{evidence}；{issuer[1]}", channel_organ=channel)
         return SenderMatch(channel, via, evidence)
 
-    def _issuer(
+    def issuer(
         self, doc_number: str | None, organ_names: Sequence[str]
     ) -> tuple[Organ, str] | None:
+        """The organ a document names as its issuer (its 字号's prefix, else the first
+        organ name it shows that the directory knows) and how it says so."""
         if doc_number:
             organ = self.by_code(doc_number)
             if organ is not None:

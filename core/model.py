@@ -47,6 +47,7 @@ class Reason(StrEnum):
     UNPARSEABLE = "unparseable"
     OCR_DOUBTFUL = "ocr_doubtful"  # deciding evidence read by OCR below the threshold
     SENDER_UNVERIFIED = "sender_unverified"
+    FAX_MISMATCH = "fax_mismatch"  # the fax station and the document name other senders
 
 
 class Channel(StrEnum):
@@ -80,6 +81,7 @@ REASON_ZH: dict[str, str] = {
     "unparseable": "无法解析",
     "ocr_doubtful": "识别置信度低",
     "sender_unverified": "发件人未验证",
+    "fax_mismatch": "传真来源不符",
 }
 
 SECRECY_LEVELS = ("秘密", "机密", "绝密")

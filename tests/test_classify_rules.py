@@ -670,6 +670,66 @@ def test_decide_fax_channel() -> None:
     assert d.kind is Kind.BAN
 
 
+# ------------------------------------ fax station and document (issue 13)
+
+LUDING_FAX = "08363122002"  # 泸定县人民政府's fax
+KANGDING_FAX = "08362822001"  # 康定市人民政府's
+
+
+def test_fax_whose_station_and_docno_agree_is_decided() -> None:
+    """泸定县's fax number, 泸府 字号, 泸定县 版头: registered as the document says."""
+    v = verdict(item(QINGSHI, "fax-gateway@gzz.gov.cn", fax_id=LUDING_FAX))
+    assert (v.outcome, v.kind, v.rule) == (Outcome.REGISTER, Kind.BAN, "qingshi")
+
+
+def test_fax_from_the_issuers_own_office_agrees() -> None:
+    """The county government's 字号 faxed from its 办公室's machine is one mailroom."""
+    text = QINGSHI.replace("泸府〔2024〕30号", "泸府办发〔2024〕30号")
+    v = verdict(item(text, "fax-gateway@gzz.gov.cn", fax_id=LUDING_FAX))
+    assert (v.outcome, v.kind) == (Outcome.REGISTER, Kind.BAN)
+
+
+def test_fax_whose_station_and_docno_disagree_goes_to_review() -> None:
+    """康定市's fax machine sending 泸定县's 请示: not registered under either until
+    staff say who sent it."""
+    v = verdict(item(QINGSHI, "fax-gateway@gzz.gov.cn", fax_id=KANGDING_FAX))
+    assert (v.outcome, v.reason, v.rule) == (Outcome.REVIEW, Reason.FAX_MISMATCH,
+                                             "fax_station")
+    assert v.evidence == (
+        f"传真来自 {KANGDING_FAX}，属康定市人民政府；而发文字号 泸府〔2024〕30号属"
+        "泸定县人民政府，请核对来文单位")
+
+
+def test_fax_whose_station_disagrees_with_its_masthead_goes_to_review() -> None:
+    """No 字号 to go by: the 版头 names the issuer, and it is not the station's."""
+    text = QINGSHI.replace("泸府〔2024〕30号　签发人：王某", "")
+    v = verdict(item(text, "fax-gateway@gzz.gov.cn", fax_id=KANGDING_FAX))
+    assert (v.outcome, v.reason) == (Outcome.REVIEW, Reason.FAX_MISMATCH)
+    assert "发文机关 泸定县人民政府属泸定县人民政府" in v.evidence
+
+
+def test_fax_from_an_unknown_station_naming_a_known_issuer_goes_to_review() -> None:
+    v = verdict(item(QINGSHI, "fax-gateway@gzz.gov.cn", fax_id="02888886666"))
+    assert (v.outcome, v.reason) == (Outcome.REVIEW, Reason.FAX_MISMATCH)
+    assert v.evidence.startswith("传真来自 02888886666，该号码不在机关名录中；发文字号 ")
+
+
+def test_decide_a_fax_from_another_organs_station() -> None:
+    """The whole message, station id in the subject only (as some gateways send it)."""
+    raw = _mail("fax-gateway@gzz.gov.cn", QINGSHI, subject=f"Fax from {KANGDING_FAX} (1 pages)")
+    d = decide(raw, DIRECTORY)
+    assert (d.channel, d.outcome, d.reason) == (Channel.FAX, Outcome.REVIEW,
+                                                Reason.FAX_MISMATCH)
+    assert d.fax_remote_id == KANGDING_FAX
+    assert d.doc_number == "泸府〔2024〕30号"  # kept for staff, who decide the sender
+
+
+def test_fax_from_an_unknown_station_naming_no_known_organ_is_quarantined() -> None:
+    text = "某某公司文件\n某司〔2024〕3号\n\n关于合作的函\n\n甘孜州人民政府：\n请回复。"
+    v = verdict(item(text, "fax-gateway@gzz.gov.cn", fax_id="02888886666"))
+    assert (v.outcome, v.reason) == (Outcome.QUARANTINE, Reason.UNKNOWN_SENDER)
+
+
 # ------------------------------------ addressees, quotations (issue 14)
 
 

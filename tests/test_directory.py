@@ -74,6 +74,20 @@ def test_fax_only_from_gateway(directory: Directory) -> None:
     assert other.organ is None
 
 
+def test_fax_station_ids_that_are_names() -> None:
+    """Some fax machines send a name as their station id: an organ may list it among its
+    `faxes`, matched whatever its width, case or spacing; numbers still by their digits."""
+    settings = load_settings(EXAMPLE)
+    orgs = [o.model_copy(update={"faxes": [*o.faxes, "KANGDING  GOV"]})
+            if o.name == "康定市人民政府" else o for o in settings.org]
+    d = Directory.from_settings(settings.model_copy(update={"org": orgs}))
+    assert name(d.by_fax("kangding gov")) == "康定市人民政府"
+    assert name(d.by_fax("ＫＡＮＧＤＩＮＧ ＧＯＶ")) == "康定市人民政府"
+    assert name(d.by_fax("+86 836 2822001")) == "康定市人民政府"
+    assert d.by_fax("LUDING GOV") is None
+    assert d.by_fax("KANGDING") is None
+
+
 def test_longest_code_prefix(directory: Directory) -> None:
     """An unlisted code falls to the longest listed code it starts with."""
     organ = directory.by_code("川财办〔2024〕3号")

@@ -146,6 +146,32 @@ def _section_in_subject(subject: str, directory: Directory) -> str | None:
     return None
 
 
+def check_fax_station(item: Item, directory: Directory, _s: SeenEnvelope) -> CheckHit | None:
+    """A fax's station id (TSI/CSID) and the issuer its document names (字号 prefix, else
+    版头 or 署名) must agree on the sender: the same organ or its own office. A station
+    the directory does not know, with a document naming a known organ, is for staff to
+    confirm too (an unknown station naming no known organ is quarantined as unknown)."""
+    station = item.sender
+    if not station.fax:
+        return None
+    f = item.fields
+    named = directory.issuer(f.doc_number.value if f.doc_number else None, f.organ_names)
+    if named is None:
+        return None
+    issuer, said = named
+    if station.organ is None:
+        return CheckHit(
+            "fax_station", Outcome.REVIEW, Reason.FAX_MISMATCH,
+            f"{station.evidence}，该号码不在机关名录中；{said}属{issuer.name}，请核对来文单位",
+        )
+    if directory.same_family(issuer, station.organ):
+        return None
+    return CheckHit(
+        "fax_station", Outcome.REVIEW, Reason.FAX_MISMATCH,
+        f"{station.evidence}，属{station.organ.name}；而{said}属{issuer.name}，请核对来文单位",
+    )
+
+
 def check_unknown_sender(item: Item, _d: Directory, _s: SeenEnvelope) -> CheckHit | None:
     if item.sender.organ is not None:
         return None
@@ -310,6 +336,7 @@ SEALING_CHECKS: tuple[Check, ...] = (
 CHECKS: tuple[Check, ...] = (
     *SEALING_CHECKS,
     check_illegible,
+    check_fax_station,
     check_unknown_sender,
     check_manifest,
     check_damaged,

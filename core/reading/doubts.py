@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from core.model import Outcome, Reason
 
@@ -93,6 +93,23 @@ class Confidence:
         if worst is None or worst.confidence >= self.threshold:
             return None
         return Doubt(worst.confidence, worst.page)
+
+    def pages(self) -> list[dict[str, object]]:
+        """Each page OCR read: its mean confidence over the characters read, and the
+        fragments read below the threshold with theirs (kept with the attachment, for
+        `jiyao show`)."""
+        out: dict[int, dict[str, Any]] = {}
+        for span in self.spans:
+            page = out.setdefault(span.page, {"page": span.page, "chars": 0, "sum": 0.0,
+                                              "doubtful": []})
+            size = max(1, span.end - span.start)
+            page["chars"] += size
+            page["sum"] += size * span.confidence
+            if span.confidence < self.threshold:
+                page["doubtful"].append([self.text[span.start:span.end],
+                                         round(span.confidence, 3)])
+        return [{"page": p["page"], "confidence": round(p["sum"] / p["chars"], 3),
+                 "doubtful": p["doubtful"]} for _, p in sorted(out.items())]
 
     def _places(self, fragment: str) -> Iterator[tuple[int, int]]:
         """Each place of `fragment` as offsets into `text`, whitespace ignored."""

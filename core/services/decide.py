@@ -155,6 +155,14 @@ def _recognised(att: Attachment, got: Extracted, settings: Settings) -> Extracte
     return Extracted("ok", text.text, meta, findings, text.reading_confidence())
 
 
+def _ocr_pages(work: Work, sha256: str) -> list[dict[str, Any]] | None:
+    """What OCR read of a part, page by page, for the attachment row (None: no OCR)."""
+    got = (work.read or {}).get(sha256)
+    if got is None or got.confidence is None or not got.confidence.spans:
+        return None
+    return got.confidence.pages()
+
+
 def _ocr_note(name: str, text: OcrText) -> str:
     confidence = text.confidence
     sure = f"，平均置信度 {confidence:.0%}" if confidence is not None else ""
@@ -272,7 +280,8 @@ async def _record(ctx: Context, work: Work, decision: Decision) -> Received | No
         item_id = work.item_id
         if decision.outcome is not Outcome.SEALED:
             await repo.insert_attachments(uow, item_id, [
-                repo.NewAttachment(a.filename, a.content_type, a.sha256, a.size, a.status)
+                repo.NewAttachment(a.filename, a.content_type, a.sha256, a.size, a.status,
+                                   _ocr_pages(work, a.sha256))
                 for a in decision.attachments
             ])
         pending = _numbered(decision)

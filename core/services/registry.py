@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -391,16 +392,33 @@ async def errors(ctx: Context, *, year: int | None = None) -> ErrorReport:
     return ErrorReport(y, total, corrections)
 
 
-async def show(ctx: Context, ref: str) -> dict[str, Any]:
-    """An item with its register entries, as a plain dict."""
+async def show(ctx: Context, ref: str, *, text: bool = False) -> dict[str, Any]:
+    """An item with its register entries and attachments, as a plain dict; with `text`,
+    its document text too (as read: by OCR where its attachments say so)."""
     async with ctx.db.reader() as r:
         item = await resolve_ref(r, ctx, ref)
         entries = await registers.entries_of(r, item["id"])
+        parts = await repo.attachments_of(r, item["id"])
+        body = await repo.text_of(r, item["id"]) if text else None
     out = {k: item[k] for k in item.keys() if k not in {"findings"}}  # noqa: SIM118
     out["entries"] = [dict(e) for e in entries]
+    out["attachments"] = [_part(ctx, p) for p in parts]
+    if body is not None:
+        out["text"] = body
     active = [e for e in entries if e["status"] == "active"]
     out["number"] = active[-1]["number"] if active else None
     return out
+
+
+def _part(ctx: Context, row: Row) -> dict[str, Any]:
+    """An attachment as `show` gives it: where its stored file is (to open a fax image
+    beside the text OCR read) and what OCR read of it, page by page."""
+    ocr = json.loads(row["ocr"])["pages"] if row["ocr"] else None
+    return {
+        "filename": row["filename"], "content_type": row["content_type"],
+        "size": row["size"], "status": row["status"], "sha256": row["sha256"],
+        "path": str(ctx.blobs.path_of(row["sha256"])), "ocr": ocr,
+    }
 
 
 async def register_rows(ctx: Context, *, year: int) -> list[dict[str, Any]]:

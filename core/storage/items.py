@@ -125,17 +125,33 @@ class NewAttachment:
     sha256: str
     size: int
     status: str
+    #: what OCR read of it, per page (core.reading.doubts.Confidence.pages); None: no OCR
+    ocr: list[dict[str, Any]] | None = None
 
 
 async def insert_attachments(
     uow: UnitOfWork, item_id: int, attachments: Sequence[NewAttachment]
 ) -> None:
     for idx, a in enumerate(attachments):
+        ocr = json.dumps({"pages": a.ocr}, ensure_ascii=False) if a.ocr is not None else None
         await uow.execute(
-            "INSERT INTO attachments (item_id, idx, filename, content_type, sha256, size, status)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (item_id, idx, a.filename, a.content_type, a.sha256, a.size, a.status),
+            "INSERT INTO attachments"
+            " (item_id, idx, filename, content_type, sha256, size, status, ocr)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (item_id, idx, a.filename, a.content_type, a.sha256, a.size, a.status, ocr),
         )
+
+
+async def text_of(conn: Conn, item_id: int) -> str:
+    """The item's document text as search holds it ("" for a sealed item)."""
+    row = await conn.fetchone("SELECT body FROM item_text WHERE rowid = ?", (item_id,))
+    return str(row["body"]) if row is not None and row["body"] else ""
+
+
+async def attachments_of(conn: Conn, item_id: int) -> list[Row]:
+    return await conn.fetchall(
+        "SELECT * FROM attachments WHERE item_id = ? ORDER BY idx", (item_id,)
+    )
 
 
 # ------------------------------------------------------------------ identity
@@ -265,12 +281,6 @@ async def archive_items(conn: Conn, year: int) -> list[Row]:
         " WHERE i.year = ? AND i.outcome IN ('register', 'sealed')"
         " ORDER BY i.received_at, i.id",
         (year,),
-    )
-
-
-async def attachments_of(conn: Conn, item_id: int) -> list[Row]:
-    return await conn.fetchall(
-        "SELECT * FROM attachments WHERE item_id = ? ORDER BY idx", (item_id,)
     )
 
 

@@ -129,7 +129,9 @@ async def register_rows(conn: Conn, year: int) -> list[dict[str, Any]]:
         " COALESCE(e.registered_by, i.created_by) AS registered_by,"
         " n.number AS replaced_by_number, i.id AS item_id, i.received_at, i.channel,"
         " i.sender, i.doc_number, i.title, i.secrecy, i.urgency,"
-        " i.copy_no, i.signer, i.addressees, i.cc, i.written_on, i.attachment_note"
+        " i.copy_no, i.signer, i.addressees, i.cc, i.written_on, i.attachment_note,"
+        " EXISTS (SELECT 1 FROM attachments a WHERE a.item_id = i.id AND a.ocr IS NOT NULL)"
+        " AS ocr"
         " FROM register_entries e JOIN items i ON i.id = e.item_id"
         " LEFT JOIN register_entries n ON n.id = e.replaced_by"
         " WHERE e.year = ? ORDER BY e.kind, e.seq",

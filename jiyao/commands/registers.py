@@ -46,6 +46,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     p = sub.add_parser("show", help="查看收件（按登记号或收件序号）")
     add_common(p)
     p.add_argument("ref", metavar="NUMBER|ID")
+    p.add_argument("--text", action="store_true",
+                   help="同时显示正文（文字识别读出的标明来源和置信度）")
     p.set_defaults(func=cmd_show)
 
     p = sub.add_parser("next-number", help="查看下一个登记号（不占号）")
@@ -141,7 +143,8 @@ def actor_zh(actor: str | None) -> str | None:
 def cmd_show(args: argparse.Namespace) -> int:
     tz = settings_from(args).tz
     async def both(ctx: Context) -> tuple[dict[str, Any], handling.HandlingView | None]:
-        return await registry.show(ctx, args.ref), await handling.status(ctx, args.ref)
+        return (await registry.show(ctx, args.ref, text=args.text),
+                await handling.status(ctx, args.ref))
 
     item, flow = with_context(args, both)
     if args.json:
@@ -164,9 +167,40 @@ def cmd_show(args: argparse.Namespace) -> int:
         by = actor_zh(e["registered_by"] or item["created_by"])
         print(f"登记簿：{e['number']} {status}{note}，{stored_minute(e['registered_at'], tz)}"
               f" {by}登记")
+    for n, part in enumerate(item["attachments"], 1):
+        print("\n".join(part_lines(n, part)))
     if flow is not None:
         print("\n".join(show_lines(flow)))
+    if args.text:
+        read = [p["filename"] or "（无文件名）" for p in item["attachments"] if p["ocr"]]
+        source = f"（文字识别自附件 {'、'.join(read)}，请对照原件图像核对）" if read else ""
+        print(f"正文{source}：")
+        print(item["text"] or "（无）")
     return 0
+
+
+#: what an attachment's status says to staff
+_PART_STATUS = {"ok": "可识读", "image": "图像，无文字", "damaged": "无法打开",
+                "unsupported": "格式不支持"}
+
+
+def part_lines(n: int, part: dict[str, Any]) -> list[str]:
+    """An attachment in `jiyao show`: its name, where its text came from (OCR: each
+    page's mean confidence and what was read in doubt) and where the stored file is."""
+    name = part["filename"] or "（无文件名）"
+    pages = part["ocr"]
+    source = "文字识别" if pages else _PART_STATUS.get(part["status"], part["status"])
+    lines = [f"附件 {n}：{name}（{part['content_type'] or '未知类型'}，{source}）"]
+    if pages:
+        lines.append("  文字识别：" + "；".join(
+            f"第 {p['page']} 页 平均置信度 {p['confidence']:.0%}" for p in pages))
+        doubtful = [f"第 {p['page']} 页“{text}”（{sure:.0%}）"
+                    for p in pages for text, sure in p["doubtful"]]
+        if doubtful:
+            lines.append("  识别存疑：" + "；".join(doubtful))
+    lines.append(f"  原件：{part['path']}" + ("（图像，可用看图软件打开，与识别文字对照）"
+                                              if pages else ""))
+    return lines
 
 
 def cmd_next(args: argparse.Namespace) -> int:
@@ -246,7 +280,7 @@ async def export_incoming(ctx: Context, year: int) -> list[dict[str, Any]]:
 INCOMING_HEADERS = [
     ("number", "登记号"), ("kind", "类别"), ("status", "状态"), ("registered_at", "登记时间"),
     ("registered_by", "登记人"),
-    ("received_at", "收文时间"), ("channel", "渠道"), ("sender", "来文单位"),
+    ("received_at", "收文时间"), ("channel", "渠道"), ("ocr", "文字识别"), ("sender", "来文单位"),
     ("doc_number", "文号"), ("title", "标题"), ("secrecy", "密级"), ("urgency", "紧急程度"),
     ("copy_no", "份号"), ("signer", "签发人"), ("addressees", "主送"), ("cc", "抄送"),
     ("written_on", "成文日期"), ("attachment_note", "附件说明"),
@@ -260,4 +294,5 @@ def write_incoming(rows: list[dict[str, Any]], fmt: str, out: Path) -> None:
         row["status"] = status_zh.get(row["status"], row["status"])
         row["registered_by"] = actor_zh(row["registered_by"])
         row["channel"] = CHANNEL_ZH.get(row["channel"], row["channel"])
+        row["ocr"] = "是" if row["ocr"] else ""  # its text was read from images by OCR
     write_table(rows, INCOMING_HEADERS, fmt, out, sheet="收文登记簿")

@@ -237,11 +237,10 @@ class Variant:
     blur: float = 0.0  # Gaussian radius in pixels before thresholding
     mode: str = "1"  # "1" (fax), "L" (grey scan) or "RGB" (colour scan)
     seed: int = 0
-    #: the printed line beginning with this text gets specks over its characters, the
-    #: rest of the page left as it is: OCR reads it, less sure
-    noisy_line: str = ""
-    #: specks per pixel of that line
-    line_noise: float = 0.02
+    #: the printed line beginning with this text is struck by pen strokes, the rest of
+    #: the page left as it is: OCR reads it, less sure
+    struck_line: str = ""
+    strokes: int = 4
 
 
 #: the variants the tests read, each a page delivered the way offices deliver them
@@ -261,8 +260,8 @@ def page_images(doc: FaxDocument, variant: Variant) -> list[tuple[Image.Image, P
     for number, page in enumerate(pages):
         rng = random.Random(variant.seed * 1000 + number)
         image = draw(page)
-        if variant.noisy_line:
-            image = _noisy_line(image, page, variant)
+        if variant.struck_line:
+            image = _struck_line(image, page, variant)
         if dpi_x == 204.0:  # a fax line is 1728 dots: the A4 page sits in its middle
             wide = Image.new("RGB", (FAX_WIDTH, image.height), (255, 255, 255))
             wide.paste(image, ((FAX_WIDTH - image.width) // 2, 0))
@@ -271,22 +270,22 @@ def page_images(doc: FaxDocument, variant: Variant) -> list[tuple[Image.Image, P
     return out
 
 
-def _noisy_line(image: Image.Image, page: PageLayout, variant: Variant) -> Image.Image:
-    """The line that begins with `variant.noisy_line` under a burst of specks (a dirty
-    scanner head, line noise on the call), the rest of the page as it was."""
-    run = next((r for r in page.runs if r.text.startswith(variant.noisy_line)), None)
+def _struck_line(image: Image.Image, page: PageLayout, variant: Variant) -> Image.Image:
+    """Pen strokes slanting across the line that begins with `variant.struck_line` (a
+    clerk's ticks over the 字号), the rest of the page as it was."""
+    run = next((r for r in page.runs if r.text.startswith(variant.struck_line)), None)
     if run is None:  # on another page
         return image
-    rng = random.Random(variant.seed)
     left = run.x
-    right = run.x + font(run.face, run.size_px).getlength(run.text)
-    top, bottom = run.baseline - 0.9 * run.size_px, run.baseline + 0.1 * run.size_px
+    width = font(run.face, run.size_px).getlength(run.text)
+    top, bottom = run.baseline - 0.9 * run.size_px - 4, run.baseline + 0.1 * run.size_px + 4
+    pen_px = max(1, round(run.size_px / 9))
     image = image.copy()
     pen = ImageDraw.Draw(image)
-    for _ in range(round((right - left) * (bottom - top) * variant.line_noise)):
-        x, y = rng.uniform(left, right), rng.uniform(top, bottom)
-        r = rng.choice((1, 1, 2))
-        pen.rectangle((x, y, x + r, y + r), fill=BLACK)
+    n = variant.strokes
+    for k in range(n):
+        x = left + width * (k + 0.3) / n
+        pen.line((x, bottom, x + width / n * 0.6, top), fill=BLACK, width=pen_px)
     return image
 
 
