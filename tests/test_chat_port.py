@@ -148,3 +148,18 @@ async def test_a_push_is_queued_for_every_channel_of_the_person(
         assert [e.target for e in wecom] == ["wecom:ChangWu"]
     finally:
         await ctx.db.close()
+
+
+def test_both_adapters_implement_the_port() -> None:
+    from bot.telegram.port import TelegramPort
+    from bot.wecom.client import WeComClient
+    from bot.wecom.port import WeComPort
+    from core.chat.port import ChatPort
+
+    async def load(_sha: str) -> bytes:
+        return b""
+
+    client = WeComClient(corp_id="ww1", agent_id=1, secret="s")
+    ports = [TelegramPort(None, load), WeComPort(client, load)]  # type: ignore[arg-type]
+    assert all(isinstance(p, ChatPort) for p in ports)
+    assert [p.channel for p in ports] == [address.TELEGRAM, address.WECOM]

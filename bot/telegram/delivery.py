@@ -22,9 +22,8 @@ from collections import deque
 from datetime import timedelta
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup
+from telegram import Bot
 from telegram import Message as TgMessage
-from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -38,10 +37,11 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.telegram import render
+from bot.telegram.port import TelegramPort
 from core import permissions, retry
 from core.chat import batch
 from core.chat.backlog import queue_event, take
-from core.chat.message import Message
+from core.chat.message import Attachment, Message, actions_from_payload, text_message
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
@@ -95,6 +95,12 @@ class Delivery(Runner):
     ) -> None:
         super().__init__(ctx, poll=poll, grace=STOP_GRACE)
         self.bot = bot
+        blobs = ctx.blobs
+
+        async def load(sha: str) -> bytes:
+            return await asyncio.to_thread(blobs.get, sha)
+
+        self.port = TelegramPort(bot, load)
         self.per_chat_interval = per_chat_interval
         self._queues: dict[int, deque[Event]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -214,9 +220,7 @@ class Delivery(Runner):
                     sent = await self._send_neutral(chat_id, group[0])
                 else:
                     listing = batch.batch_message(group, hint=batch.BATCH_BY_REPLY)
-                    sent = await self.bot.send_message(
-                        chat_id, render.html_text(listing), parse_mode=ParseMode.HTML,
-                        reply_markup=render.markup(listing.actions))
+                    sent = await self.port.send_message(chat_id, listing)
             except Exception as exc:
                 for event, _ in part:
                     await self._refused_or_later(event, exc)
@@ -264,13 +268,10 @@ class Delivery(Runner):
         text = str(payload.get("text") or "").strip() or "（空消息）"
         if resend:
             text = f"{render.RESEND_MARK}{text}"
-        markup = render.buttons_from_payload(payload.get("buttons"))
         blob = payload.get("blob")
-        if blob:
-            data = await asyncio.to_thread(self.ctx.blobs.get, str(blob))
-            filename = str(payload.get("filename") or "附件")
-            return await self._document(chat_id, data, filename, text, markup, html=False)
-        return await self.bot.send_message(chat_id, text, reply_markup=markup)
+        file = Attachment(str(blob), str(payload.get("filename") or "附件")) if blob else None
+        return await self.port.send_message(
+            chat_id, text_message(text, actions_from_payload(payload.get("buttons")), file))
 
     async def _send_push(self, event: Event, chat_id: int, *, resend: bool) -> TgMessage:
         return await self._send_neutral(
@@ -294,32 +295,4 @@ class Delivery(Runner):
 
     async def _send_neutral(self, chat_id: int, message: Message) -> TgMessage:
         """One push: HTML text with its buttons, or its document with the text as caption."""
-        text = render.html_text(message)
-        markup = render.markup(message.actions)
-        if message.file is not None:
-            data = await asyncio.to_thread(self.ctx.blobs.get, message.file.blob)
-            return await self._document(chat_id, data, message.file.filename, text, markup,
-                                        html=True)
-        return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                           reply_markup=markup)
-
-    async def _document(
-        self, chat_id: int, data: bytes, filename: str, text: str,
-        markup: InlineKeyboardMarkup | None, *, html: bool,
-    ) -> TgMessage:
-        """The file with the text as its caption; a text too long for a caption goes first
-        as its own message (with the buttons), the file after it as a reply."""
-        mode = ParseMode.HTML if html else None
-        length = render.plain_length(text) if html else len(text)
-        if length <= render.CAPTION_LIMIT:
-            return await self.bot.send_document(chat_id, document=data, filename=filename,
-                                                caption=text, parse_mode=mode,
-                                                reply_markup=markup)
-        message = await self.bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup)
-        try:
-            await self.bot.send_document(chat_id, document=data, filename=filename,
-                                         reply_to_message_id=message.message_id)
-        except TelegramError:
-            # the text (which holds the buttons) arrived; the file is a courtesy
-            log.warning("推送附件未能发送（收件消息已送达）", exc_info=True)
-        return message
+        return await self.port.send_message(chat_id, message)
