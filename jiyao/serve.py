@@ -56,7 +56,11 @@ def mailer_component(ctx: Context) -> Component | None:
 
 def bot_component(ctx: Context) -> Component | None:
     if ctx.settings.bot_token() is None:
-        log.warning("未配置机器人令牌（JIYAO_BOT__TOKEN），机器人与定时提醒未启动")
+        if ctx.settings.wecom.enabled:
+            log.info("未配置机器人令牌（JIYAO_BOT__TOKEN），Telegram 机器人未启动；"
+                     "定时提醒与特急升级由企业微信组件运行")
+        else:
+            log.warning("未配置机器人令牌（JIYAO_BOT__TOKEN），机器人与定时提醒未启动")
         return None
     from bot.telegram.app import ChatBot
 

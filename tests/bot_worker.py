@@ -92,10 +92,10 @@ def pushes(fake: FakeTelegram, chat_id: int | None = None) -> list[Call]:
 
 
 def pushed_items(fake: FakeTelegram, chat_id: int) -> list[int]:
-    """Item ids pushed to a chat, in order."""
-    from bot.telegram.render import item_ref_in
+    """Item ids pushed to a chat, in order (every item a batch lists)."""
+    from bot.telegram.render import item_refs_in
 
-    return [i for c in pushes(fake, chat_id) if (i := item_ref_in(c.text)) is not None]
+    return [i for c in pushes(fake, chat_id) for i in item_refs_in(c.text)]
 
 
 def subprocess_env(data_dir: Path, fake: FakeTelegram, **extra: str) -> dict[str, str]:
@@ -137,11 +137,11 @@ async def settled(ctx: Context, timeout: float = 15.0) -> None:
 
 
 def push_of(fake: FakeTelegram, chat_id: int, item_id: int) -> Call:
-    """The (first) push of an item to a chat."""
-    from bot.telegram.render import item_ref_in
+    """The (first) push of an item to a chat (alone or in a batch)."""
+    from bot.telegram.render import item_refs_in
 
     for call in pushes(fake, chat_id):
-        if item_ref_in(call.text) == item_id:
+        if item_id in item_refs_in(call.text):
             return call
     raise AssertionError(f"item {item_id} was not pushed to {chat_id}")
 

@@ -38,9 +38,9 @@ async def _push_targets(ctx: Context) -> Counter[tuple[int, int]]:
 
 
 def _received(fake: FakeTelegram) -> Counter[tuple[int, int]]:
-    from bot.telegram.render import item_ref_in
+    from bot.telegram.render import item_refs_in
 
-    return Counter((item_ref_in(c.text) or 0, int(c.chat_id or 0)) for c in pushes(fake))
+    return Counter((i, int(c.chat_id or 0)) for c in pushes(fake) for i in item_refs_in(c.text))
 
 
 async def test_everything_is_delivered_once_despite_429s_and_5xx(

@@ -148,3 +148,54 @@ async def test_a_push_is_queued_for_every_channel_of_the_person(
         assert [e.target for e in wecom] == ["wecom:ChangWu"]
     finally:
         await ctx.db.close()
+
+
+def test_both_adapters_implement_the_port() -> None:
+    from bot.telegram.port import TelegramPort
+    from bot.wecom.client import WeComClient
+    from bot.wecom.port import WeComPort
+    from core.chat.port import ChatPort
+
+    async def load(_sha: str) -> bytes:
+        return b""
+
+    client = WeComClient(corp_id="ww1", agent_id=1, secret="s")
+    ports = [TelegramPort(None, load), WeComPort(client, load)]  # type: ignore[arg-type]
+    assert all(isinstance(p, ChatPort) for p in ports)
+    assert [p.channel for p in ports] == [address.TELEGRAM, address.WECOM]
+
+
+@pytest.mark.parametrize(("text", "ref", "body"), [
+    ("收件序号 12 同意", "12", "同意"),
+    ("收件序号12：请财政局研办", "12", "请财政局研办"),
+    ("办2026-0001：请抓紧办理。", "办2026-0001", "请抓紧办理。"),
+    ("批示 收件序号 5，同意", "5", "同意"),
+])
+def test_a_text_naming_its_item(text: str, ref: str, body: str) -> None:
+    from core.chat.refs import Named, named_item
+
+    assert named_item(text) == Named(ref, body)
+
+
+@pytest.mark.parametrize("text", ["好的 谢谢", "同意", "收件序号 12", ""])
+def test_a_text_naming_no_item(text: str) -> None:
+    from core.chat.refs import named_item
+
+    assert named_item(text) is None
+
+
+def test_batches_keep_each_items_buttons_within_a_card() -> None:
+    from core.chat.batch import batch_message, batches
+
+    s = load_settings(EXAMPLE)
+    pushes = [chat_push.push_message(_view(item_id=i), s, chat_id=100002, role=ROLE_LEADER,
+                                     purpose="push", leader=True) for i in range(1, 8)]
+    groups = batches(pushes, max_actions=6)
+    assert [len(g) for g in groups] == [3, 3, 1]
+    listing = batch_message(groups[0])
+    assert listing.file is None
+    assert [a.key for a in listing.all_actions()] == ["r:1", "i:1", "r:2", "i:2", "r:3", "i:3"]
+    assert [a.label for a in listing.actions[1]] == ["已阅 #2", "批示 #2"]
+    assert listing.text().count("收件序号") == 3
+    assert "原件未随批量推送发送" in listing.text()
+    assert [len(g) for g in batches(pushes, max_items=5)] == [5, 2]

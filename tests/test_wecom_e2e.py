@@ -273,3 +273,16 @@ async def test_serve_starts_the_wecom_adapter_only_when_enabled(
             assert isinstance(wecom_component(ctx), WeComBot) is expected
         finally:
             await ctx.db.close()
+
+
+async def test_registry_notices_reach_registry_staff_on_wecom(
+    tmp_path: Path, fake: FakeWeCom
+) -> None:
+    """A returned item's notice goes to 文书处理室 on WeCom as it goes on Telegram."""
+    async with running_wecom(wecom_office(tmp_path / "data", fake)) as (ctx, _):
+        got = await deliver(ctx, "d026.eml")
+        await wecom_settled(ctx)
+    assert got.outcome == "return"
+    notices = [t for t in texts(fake, WENSHU) if f"收件序号 {got.item_id}" in t]
+    assert len(notices) == 1
+    assert fake.shown(CHANGWU) == []

@@ -22,8 +22,8 @@ from collections import deque
 from datetime import timedelta
 
 import httpx
-from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.constants import ParseMode
+from telegram import Bot
+from telegram import Message as TgMessage
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -37,7 +37,11 @@ from telegram.error import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.telegram import render
+from bot.telegram.port import TelegramPort
 from core import permissions, retry
+from core.chat import batch
+from core.chat.backlog import queue_event, take
+from core.chat.message import Attachment, Message, actions_from_payload, text_message
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
@@ -49,8 +53,10 @@ log = logging.getLogger("bot.telegram.delivery")
 POLL_SECONDS = 0.1
 PER_CHAT_INTERVAL = 1.05
 #: events taken per chat and per look: enough to keep a worker busy, few enough to be fair
-PER_CHAT_BATCH = 4
+PER_CHAT_BATCH = batch.MAX_ITEMS + 2
 BATCH = 2000
+#: Telegram's longest text
+TEXT_LIMIT = 4096
 #: seconds `stop()` lets sends in progress finish
 STOP_GRACE = 5.0
 
@@ -74,15 +80,6 @@ def retry_after(exc: RetryAfter) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 
-def queue_event(queue: deque[Event], event: Event) -> None:
-    """An urgent (特急/特提) event goes before the ordinary ones waiting for its chat."""
-    if not event.payload.get("urgent"):
-        queue.append(event)
-        return
-    position = next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
-    queue.insert(position, event)
-
-
 class Delivery(Runner):
     """Drains the chat outbox; `wake()` after writing events to send them at once."""
 
@@ -98,6 +95,12 @@ class Delivery(Runner):
     ) -> None:
         super().__init__(ctx, poll=poll, grace=STOP_GRACE)
         self.bot = bot
+        blobs = ctx.blobs
+
+        async def load(sha: str) -> bytes:
+            return await asyncio.to_thread(blobs.get, sha)
+
+        self.port = TelegramPort(bot, load)
         self.per_chat_interval = per_chat_interval
         self._queues: dict[int, deque[Event]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -142,14 +145,18 @@ class Delivery(Runner):
                     await self.pause(wait)
                     if self.stopping:
                         break
-                event = queue.popleft()
+                taken = take(queue)
                 try:
-                    await self.deliver(event)
+                    if len(taken) == 1:
+                        await self.deliver(taken[0])
+                    else:
+                        await self.deliver_batch(chat_id, taken)
                 except Exception:
-                    log.exception("推送 %d 出错", event.id)
+                    log.exception("推送 %s 出错", [e.id for e in taken])
                 finally:
                     self._next_send[chat_id] = time.monotonic() + self.per_chat_interval
-                    self._known.discard(event.id)
+                    for event in taken:
+                        self._known.discard(event.id)
         finally:
             for event in queue:
                 self._known.discard(event.id)
@@ -163,32 +170,82 @@ class Delivery(Runner):
             return False
         try:
             message = await self._send(event, resend=claim.resend)
-        except RetryAfter as exc:
-            wait = retry_after(exc) + timedelta(seconds=0.5)
-            await self._failed(event, exc, wait, maybe_sent=False)
-            return False
-        except (Forbidden, BadRequest, InvalidToken, ChatMigrated) as exc:
-            log.error(  # noqa: TRY400 - the refusal text says it all, a traceback would not
-                "推送 %d 至 %s 被拒绝，不再重试：%s", event.id, event.target, exc
-            )
-            await delivery.give_up(self.ctx, event, error=f"{type(exc).__name__}: {exc}")
-            return False
-        except TelegramError as exc:
-            await self._failed(event, exc, retry.CHAT.delay(event.attempts),
-                               maybe_sent=maybe_delivered(exc))
-            return False
-        except (JiyaoError, OSError, httpx.HTTPError) as exc:
-            await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
-            return False
         except Exception as exc:
-            # rendering or reading the file failed before anything was sent
-            log.exception("推送 %d 无法生成", event.id)
-            await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
+            await self._refused_or_later(event, exc)
             return False
         await delivery.record_sent(self.ctx, event, message_ref=message.message_id,
                                    resend=claim.resend)
         self.sent += 1
         return True
+
+    async def _refused_or_later(self, event: Event, exc: Exception) -> None:
+        """A send failed: given up when retrying cannot cure it, else retried later."""
+        if isinstance(exc, RetryAfter):
+            wait = retry_after(exc) + timedelta(seconds=0.5)
+            await self._failed(event, exc, wait, maybe_sent=False)
+        elif isinstance(exc, Forbidden | BadRequest | InvalidToken | ChatMigrated):
+            log.error("推送 %d 至 %s 被拒绝，不再重试：%s", event.id, event.target, exc)
+            await delivery.give_up(self.ctx, event, error=f"{type(exc).__name__}: {exc}")
+        elif isinstance(exc, TelegramError):
+            await self._failed(event, exc, retry.CHAT.delay(event.attempts),
+                               maybe_sent=maybe_delivered(exc))
+        elif isinstance(exc, JiyaoError | OSError | httpx.HTTPError):
+            await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
+        else:
+            # rendering or reading the file failed before anything was sent
+            log.error("推送 %d 无法生成", event.id, exc_info=exc)
+            await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
+
+    async def deliver_batch(self, chat_id: int, events: list[Event]) -> int:
+        """Several pushes waiting for one chat as one message listing them, each with its
+        buttons (core.chat.batch); how many were sent."""
+        claimed: list[tuple[Event, bool, Message]] = []
+        for event in events:
+            claim = await delivery.claim(self.ctx, event)
+            if claim is None:
+                continue
+            try:
+                neutral = await self._push_message(event, chat_id, resend=claim.resend)
+            except Exception as exc:
+                await self._refused_or_later(event, exc)
+                continue
+            claimed.append((event, claim.resend, neutral))
+        done = 0
+        # a resend goes alone, so that its 【重发】 mark heads the message
+        alone = [[m] for _, resend, m in claimed if resend]
+        for group in alone + self._groups([m for _, resend, m in claimed if not resend]):
+            part = [(e, r) for e, r, m in claimed if any(m is g for g in group)]
+            try:
+                if len(group) == 1:
+                    sent = await self._send_neutral(chat_id, group[0])
+                else:
+                    listing = batch.batch_message(group, hint=batch.BATCH_BY_REPLY)
+                    sent = await self.port.send_message(chat_id, listing)
+            except Exception as exc:
+                for event, _ in part:
+                    await self._refused_or_later(event, exc)
+                continue
+            for event, resend in part:
+                await delivery.record_sent(self.ctx, event, message_ref=sent.message_id,
+                                           resend=resend)
+            self.sent += 1
+            done += len(part)
+        return done
+
+    @staticmethod
+    def _groups(messages: list[Message]) -> list[list[Message]]:
+        """Batches that fit one Telegram message (4,096 characters)."""
+        out: list[list[Message]] = []
+        todo = batch.batches(messages)
+        while todo:
+            group = todo.pop(0)
+            listing = batch.batch_message(group)
+            if len(group) > 1 and render.plain_length(render.html_text(listing)) > TEXT_LIMIT:
+                half = len(group) // 2
+                todo[:0] = [group[:half], group[half:]]
+                continue
+            out.append(group)
+        return out
 
     async def _failed(
         self, event: Event, exc: Exception, delay: timedelta, *, maybe_sent: bool
@@ -202,7 +259,7 @@ class Delivery(Runner):
         )
 
     # ------------------------------------------------------------ sending
-    async def _send(self, event: Event, *, resend: bool) -> Message:
+    async def _send(self, event: Event, *, resend: bool) -> TgMessage:
         chat_id = delivery.chat_of(event)
         assert chat_id is not None
         if event.event == outbox.PUSH:
@@ -211,15 +268,17 @@ class Delivery(Runner):
         text = str(payload.get("text") or "").strip() or "（空消息）"
         if resend:
             text = f"{render.RESEND_MARK}{text}"
-        markup = render.buttons_from_payload(payload.get("buttons"))
         blob = payload.get("blob")
-        if blob:
-            data = await asyncio.to_thread(self.ctx.blobs.get, str(blob))
-            filename = str(payload.get("filename") or "附件")
-            return await self._document(chat_id, data, filename, text, markup, html=False)
-        return await self.bot.send_message(chat_id, text, reply_markup=markup)
+        file = Attachment(str(blob), str(payload.get("filename") or "附件")) if blob else None
+        return await self.port.send_message(
+            chat_id, text_message(text, actions_from_payload(payload.get("buttons")), file))
 
-    async def _send_push(self, event: Event, chat_id: int, *, resend: bool) -> Message:
+    async def _send_push(self, event: Event, chat_id: int, *, resend: bool) -> TgMessage:
+        return await self._send_neutral(
+            chat_id, await self._push_message(event, chat_id, resend=resend))
+
+    async def _push_message(self, event: Event, chat_id: int, *, resend: bool) -> Message:
+        """The push of an event as the neutral message (core.chat.push) for this chat."""
         item_id = int(event.payload.get("item_id") or event.item_id or 0)
         view = await push.push_view(self.ctx, item_id)
         if view is None:
@@ -228,37 +287,12 @@ class Delivery(Runner):
         role = str(event.payload.get("role") or push.ROLE_STAFF)
         leader = permissions.leader_by_chat(settings, chat_id) is not None and role in (
             push.ROLE_LEADER, push.ROLE_SUBSCRIBER)
-        message = render.push_message(
+        return render.push_message(
             view, settings, chat_id=chat_id, role=role,
             purpose=str(event.payload.get("purpose") or push.PURPOSE_PUSH), leader=leader,
             escalation=int(event.payload.get("escalation") or 0), resend=resend,
         )
-        text = render.html_text(message)
-        markup = render.markup(message.actions)
-        if message.file is not None:
-            data = await asyncio.to_thread(self.ctx.blobs.get, message.file.blob)
-            return await self._document(chat_id, data, message.file.filename, text, markup,
-                                        html=True)
-        return await self.bot.send_message(chat_id, text, parse_mode=ParseMode.HTML,
-                                           reply_markup=markup)
 
-    async def _document(
-        self, chat_id: int, data: bytes, filename: str, text: str,
-        markup: InlineKeyboardMarkup | None, *, html: bool,
-    ) -> Message:
-        """The file with the text as its caption; a text too long for a caption goes first
-        as its own message (with the buttons), the file after it as a reply."""
-        mode = ParseMode.HTML if html else None
-        length = render.plain_length(text) if html else len(text)
-        if length <= render.CAPTION_LIMIT:
-            return await self.bot.send_document(chat_id, document=data, filename=filename,
-                                                caption=text, parse_mode=mode,
-                                                reply_markup=markup)
-        message = await self.bot.send_message(chat_id, text, parse_mode=mode, reply_markup=markup)
-        try:
-            await self.bot.send_document(chat_id, document=data, filename=filename,
-                                         reply_to_message_id=message.message_id)
-        except TelegramError:
-            # the text (which holds the buttons) arrived; the file is a courtesy
-            log.warning("推送附件未能发送（收件消息已送达）", exc_info=True)
-        return message
+    async def _send_neutral(self, chat_id: int, message: Message) -> TgMessage:
+        """One push: HTML text with its buttons, or its document with the text as caption."""
+        return await self.port.send_message(chat_id, message)

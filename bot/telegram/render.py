@@ -61,6 +61,11 @@ def item_ref_in(text: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def item_refs_in(text: str | None) -> list[int]:
+    """Every item a message names (a batch lists several)."""
+    return [int(x) for x in ITEM_REF.findall(text or "")]
+
+
 # ------------------------------------------------------------------ neutral → Telegram
 def _e(text: object) -> str:
     return html.escape(str(text), quote=False)

@@ -15,10 +15,9 @@ import logging
 from bot.wecom.assemble import callback_from, client_from
 from bot.wecom.callback import CallbackServer
 from bot.wecom.client import WeComClient
-from bot.wecom.delivery import PER_USER_INTERVAL, POLL_SECONDS, WeComDelivery
+from bot.wecom.delivery import CARD_ITEMS, PER_USER_INTERVAL, POLL_SECONDS, WeComDelivery
 from bot.wecom.handler import WeComHandler
 from bot.wecom.port import WeComPort
-from core.chat import batch
 from core.services import circulation, reminders
 from core.services.context import Context
 
@@ -60,7 +59,7 @@ class WeComBot:
             self.ctx, port, poll=self._poll if self._poll is not None else POLL_SECONDS,
             per_user_interval=(self._interval if self._interval is not None
                                else PER_USER_INTERVAL),
-            batch_items=self._batch_items or batch.MAX_ITEMS)
+            batch_items=self._batch_items or CARD_ITEMS)
         self.server = callback_from(settings, WeComHandler(self.ctx, port, self.wake))
         await self.server.start()
         await self.delivery.start()

@@ -5,7 +5,8 @@ its message ref after, retried with backoff); this loop renders each event as a 
 message (core.chat) and hands it to the port. Each member has one worker that sends at
 most one message per `per_user_interval` seconds (WeCom silently drops beyond 30 a minute
 and the client's pacer keeps under that too). When several pushes wait for one member they
-go as one card listing them (core.chat.batch); 特急/特提 go alone and first.
+go as one card listing them, three to a card so each keeps its 已阅 and 批示 buttons
+(core.chat.batch); 特急/特提 go alone and first.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from core import permissions, retry
 from core.chat import batch
 from core.chat.address import WECOM, person_of
 from core.chat.address import wecom as wecom_address
+from core.chat.backlog import queue_event, take
 from core.chat.message import RESEND_MARK, Attachment, Message, actions_from_payload, text_message
 from core.chat.push import INSTRUCT_BY_BUTTON, push_message
 from core.errors import JiyaoError
@@ -39,23 +41,12 @@ PER_USER_INTERVAL = 1.0
 PER_USER_TAKE = 25
 BATCH = 2000
 STOP_GRACE = 5.0
+#: items in one batch: a card holds six buttons, 已阅 and 批示 for three items
+CARD_ITEMS = render.CARD_BUTTONS // 2
 
 
 class _Refused(Exception):  # noqa: N818 - a refusal retrying cannot cure
     pass
-
-
-def queue_event(queue: deque[Event], event: Event) -> None:
-    """An urgent (特急/特提) event goes before the ordinary ones waiting for its member."""
-    if not event.payload.get("urgent"):
-        queue.append(event)
-        return
-    position = next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
-    queue.insert(position, event)
-
-
-def _batchable(event: Event) -> bool:
-    return event.event == outbox.PUSH and not event.payload.get("urgent")
 
 
 class WeComDelivery(Runner):
@@ -65,7 +56,7 @@ class WeComDelivery(Runner):
 
     def __init__(self, ctx: Context, port: WeComPort, *, poll: float = POLL_SECONDS,
                  per_user_interval: float = PER_USER_INTERVAL,
-                 batch_items: int = batch.MAX_ITEMS) -> None:
+                 batch_items: int = CARD_ITEMS) -> None:
         super().__init__(ctx, poll=poll, grace=STOP_GRACE)
         self.port = port
         self.per_user_interval = per_user_interval
@@ -109,10 +100,7 @@ class WeComDelivery(Runner):
                     await self.pause(wait)
                     if self.stopping:
                         break
-                taken = [queue.popleft()]
-                if _batchable(taken[0]):
-                    while queue and _batchable(queue[0]) and len(taken) < self.batch_items:
-                        taken.append(queue.popleft())
+                taken = take(queue, batch_from=2, most=self.batch_items)
                 try:
                     await self.deliver(user, taken)
                 except Exception:
@@ -146,8 +134,11 @@ class WeComDelivery(Runner):
                 log.exception("企业微信推送 %d 无法生成", event.id)
                 await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
         done = 0
-        for group in batch.batches([m for _, m in claimed], max_items=self.batch_items,
-                                   max_actions=render.CARD_BUTTONS):
+        # a resend goes alone, so that its 【重发】 mark heads the message
+        alone = [[m] for e, m in claimed if e.id in resent]
+        for group in alone + batch.batches([m for e, m in claimed if e.id not in resent],
+                                           max_items=self.batch_items,
+                                           max_actions=render.CARD_BUTTONS):
             part = [(e, m) for e, m in claimed if any(m is g for g in group)]
             done += await self._send(user, part, resent)
         return done

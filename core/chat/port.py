@@ -7,11 +7,12 @@ sent, as text (Telegram's message id, WeCom's msgid), recorded with (channel, ad
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.chat.message import Message
 
 
+@runtime_checkable
 class ChatPort(Protocol):
     #: the channel of the addresses it serves (core.chat.address)
     channel: str

@@ -20,6 +20,7 @@ from email.utils import getaddresses
 from typing import Any
 
 from core import verification
+from core.chat.address import addresses_of
 from core.clock import parse_iso
 from core.config import Settings
 from core.directory import Directory
@@ -446,10 +447,11 @@ async def _enqueue_events(
         # staff classify a review item by looking at it (a fax image has no text)
         payload["blob"], payload["filename"] = first.sha256, first.filename
     for chat_id in registry_staff(settings):
-        await outbox.enqueue(
-            uow, channel=outbox.CHAT, event="staff_notice", target=chat_id,
-            payload=payload, at=now, item_id=item_id,
-        )
+        for to in addresses_of(settings, chat_id):
+            await outbox.enqueue(
+                uow, channel=outbox.CHAT, event="staff_notice", target=to.target,
+                payload=payload, at=now, item_id=item_id,
+            )
 
 
 def return_address(d: Decision, settings: Settings) -> str | None:

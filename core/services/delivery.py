@@ -147,6 +147,12 @@ async def item_of_message(
     return found.item_id if found else None
 
 
+async def items_of_message(ctx: Context, to: Address, message_ref: str | int) -> list[int]:
+    """The items a sent message was about: one for a push, several for a batch."""
+    async with ctx.db.reader() as r:
+        return await repo.items_of_message(r, to.channel, to.address, str(message_ref))
+
+
 async def prompted_item(
     ctx: Context, to: Address, *, chat_id: int, within: timedelta
 ) -> int | None:

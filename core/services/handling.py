@@ -14,6 +14,7 @@ from typing import Any
 from core import handling as rules
 from core import localtime
 from core import reminder_plan as plan
+from core.chat.address import addresses_of
 from core.config import Settings
 from core.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from core.handling import Step
@@ -347,9 +348,10 @@ async def _tell(ctx: Context, uow: UnitOfWork, contact: Contact, *, text: str, i
     the assignment: the unit's reply names it and reports 办结 (core.services.reply_mail)."""
     if contact.chats:
         for chat_id in contact.chats:
-            await outbox.enqueue(uow, channel=outbox.CHAT, event=EVENT_ASSIGNED,
-                                 target=chat_id, payload=chat_payload(text), at=at,
-                                 item_id=item_id)
+            for to in addresses_of(ctx.settings, chat_id):
+                await outbox.enqueue(uow, channel=outbox.CHAT, event=EVENT_ASSIGNED,
+                                     target=to.target, payload=chat_payload(text), at=at,
+                                     item_id=item_id)
         return
     if contact.mail:
         body = text.replace(f"/done {number} 办理结果",

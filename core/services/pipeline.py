@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from core.chat.address import addresses_of
 from core.clock import parse_iso, system_clock
 from core.errors import ConflictError, JiyaoError, NotFoundError
 from core.model import Outcome
@@ -318,12 +319,13 @@ async def _shunt(ctx: Context, uow: UnitOfWork, item: Row, *, now: datetime) -> 
         mail_from=item["mail_from"], step=step, attempts=item["attempts"],
     )
     for chat_id in registry_staff(ctx.settings):
-        await outbox.enqueue(
-            uow, channel=outbox.CHAT, event="staff_notice", target=chat_id,
-            payload={"text": text, "buttons": [], "blob": None, "filename": None,
-                     "urgent": False},
-            at=now, item_id=item["id"],
-        )
+        for to in addresses_of(ctx.settings, chat_id):
+            await outbox.enqueue(
+                uow, channel=outbox.CHAT, event="staff_notice", target=to.target,
+                payload={"text": text, "buttons": [], "blob": None, "filename": None,
+                         "urgent": False},
+                at=now, item_id=item["id"],
+            )
 
 
 async def decide_now(ctx: Context, item_id: int, steps: Sequence[Step] = STEPS) -> Received:

@@ -71,6 +71,16 @@ async def delivery_of_message(
     return _delivery(row) if row else None
 
 
+async def items_of_message(conn: Conn, channel: str, address: str, message_ref: str) -> list[int]:
+    """Every item one sent message was about (a batch lists several)."""
+    rows = await conn.fetchall(
+        "SELECT DISTINCT item_id FROM deliveries WHERE channel = ? AND address = ?"
+        " AND message_ref = ? AND item_id IS NOT NULL ORDER BY item_id",
+        (channel, address, message_ref),
+    )
+    return [int(r["item_id"]) for r in rows]
+
+
 async def deliveries_to(
     conn: Conn, item_id: int, channel: str, address: str
 ) -> list[Delivery]:

@@ -14,6 +14,7 @@ from telegram import Message, Update
 from bot.telegram import render
 from bot.telegram.handlers.common import Ctx, principal_of, reply, runtime
 from core.chat import answers
+from core.chat.address import telegram as telegram_address
 from core.errors import JiyaoError, PermissionDeniedError
 from core.services import delivery, instructions
 
@@ -40,6 +41,12 @@ async def on_text(update: Update, context: Ctx) -> None:
     replied = message.reply_to_message
     if replied is None:
         await reply(update, render.NOT_UNDERSTOOD)
+        return
+    listed = await delivery.items_of_message(runtime(context).ctx,
+                                             telegram_address(replied.chat.id),
+                                             replied.message_id)
+    if len(listed) > 1:
+        await reply(update, "此消息列有多件收件。请点对应收件的“批示 #序号”，再回复提示消息。")
         return
     item_id = await _item_of(update, context, replied)
     if item_id is None:

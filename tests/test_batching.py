@@ -1,0 +1,82 @@
+"""A backlog to one person goes as one message listing the items, each with its buttons,
+on Telegram and on WeCom; 特急 goes alone and first (issue 15 item 4)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from core.config import Settings
+from core.model import Kind
+from core.services import registry
+from core.services.context import open_context
+from tests.bot_worker import CHANGWU, bot_settings, button_data, running_bot, settled
+from tests.fake_telegram import FakeTelegram, html_to_text
+from tests.fake_wecom import FakeWeCom
+from tests.wecom_helpers import WECOM_USERS, running_wecom, wecom_office, wecom_settled
+
+REF = re.compile(r"收件序号 (\d+)")
+ORDINARY = 11
+
+
+async def _backlog(settings: Settings) -> tuple[list[int], int]:
+    """Eleven 办件 for 常务副州长 and then one 特急, registered before any chat runs."""
+    ctx = await open_context(settings)
+    try:
+        ordinary = [
+            (await registry.register_paper(ctx, kind=Kind.BAN, sender="甘孜州财政局",
+                                           title=f"关于第{i}批专项资金的请示")).id
+            for i in range(ORDINARY)]
+        urgent = await registry.register_paper(ctx, kind=Kind.BAN, sender="甘孜州财政局",
+                                               title="关于紧急调拨救灾资金的请示",
+                                               urgency="特急")
+    finally:
+        await ctx.db.close()
+    return ordinary, urgent.id
+
+
+async def test_a_telegram_backlog_is_batched_with_each_items_buttons(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    settings = bot_settings(tmp_path / "data", fake)
+    ordinary, urgent = await _backlog(settings)
+    async with running_bot(settings) as (ctx, _):
+        await fake.wait_until(lambda: len(fake.sent(CHANGWU)) >= 2)
+        await settled(ctx, timeout=30)
+    sent = [c for c in fake.sent(CHANGWU) if "收件序号" in (c.text or "")]
+    listed = [[int(x) for x in REF.findall(c.text or "")] for c in sent]
+    assert listed[0] == [urgent]  # alone and first
+    assert "【特急】" in (sent[0].text or "")
+    assert sorted(i for ids in listed[1:] for i in ids) == ordinary  # each once
+    assert len(sent) < 1 + ORDINARY / 2
+    for call, ids in zip(sent[1:], listed[1:], strict=True):
+        if len(ids) > 1:
+            assert html_to_text(call.text or "").startswith(f"待阅处收件 {len(ids)} 件")
+        assert button_data(call) == [d for i in ids for d in (f"r:{i}", f"i:{i}")]
+
+
+@pytest.fixture
+async def wecom() -> AsyncIterator[FakeWeCom]:
+    async with FakeWeCom(users=set(WECOM_USERS.values())) as server:
+        yield server
+
+
+async def test_a_wecom_backlog_is_batched_into_cards(tmp_path: Path, wecom: FakeWeCom) -> None:
+    settings = wecom_office(tmp_path / "data", wecom)
+    ordinary, urgent = await _backlog(settings)
+    async with running_wecom(settings) as (ctx, app):
+        app.wake()
+        await wecom_settled(ctx, timeout=30)
+    cards = [m for m in wecom.shown("changwu") if m.msgtype == "template_card"]
+    texts = [f"{m.body['template_card']['main_title']['title']}\n"
+             f"{m.body['template_card'].get('sub_title_text', '')}" for m in cards]
+    listed = [[int(x) for x in REF.findall(t)] for t in texts]
+    assert listed[0] == [urgent]
+    assert sorted(i for ids in listed[1:] for i in ids) == ordinary
+    assert len(cards) <= 1 + -(-ORDINARY // 3)  # three items (six buttons) to a card
+    for card, ids in zip(cards[1:], listed[1:], strict=True):
+        keys = [b["key"] for b in card.body["template_card"]["button_list"]]
+        assert keys == [k for i in ids for k in (f"r:{i}", f"i:{i}")]
