@@ -37,6 +37,7 @@ class RequestFact:
     on_time: bool | None
     due_on: date | None
     extended_on: date | None  # the day an extension (Art. 33) was recorded
+    applicant_kind: str | None = None  # 自然人, 商业企业… (None: not recorded)
 
 
 @dataclass(frozen=True)
@@ -125,53 +126,53 @@ def withheld_row(reason: str | None) -> str | None:
     return None
 
 
+#: the big table's own rows (beside the 办理结果 rows, keyed "level2|level3")
+RECEIVED, CARRIED_IN, TOTAL, CARRIED_OUT = "新收", "上年结转", "总计", "结转下年度"
+
+
 @dataclass(frozen=True)
 class RequestYear:
-    """The 依申请公开 figures of a year, counted from the requests' own dates."""
+    """The 依申请公开 figures of a year, counted from the requests' own dates: for each
+    row of the big table, the applicant category of each request it counts (None: not
+    recorded)."""
 
-    received: int
-    carried_in: int
-    answered: Counter[str]  # by 办理结果 row key "level2|level3"
-    answered_total: int
-    carried_out: int
+    rows: dict[str, list[str | None]]
     extended: int
     late: int
     open_overdue: int
     unplaced: Counter[str]  # 不予公开 reasons no sub-row names
 
+    def count(self, row: str) -> int:
+        return len(self.rows.get(row, []))
+
 
 def count_requests(year: int, facts: Sequence[RequestFact]) -> RequestYear:
     first, last = date(year, 1, 1), date(year, 12, 31)
-    answered: Counter[str] = Counter()
+    rows: dict[str, list[str | None]] = {}
     unplaced: Counter[str] = Counter()
-    received = carried_in = carried_out = extended = late = open_overdue = total = 0
+    extended = late = open_overdue = 0
+
+    def count(row: str, f: RequestFact) -> None:
+        rows.setdefault(row, []).append(f.applicant_kind)
+
     for f in facts:
-        if f.received_on > last:
+        if f.received_on > last or (f.answered_on is not None and f.answered_on < first):
             continue
-        done_before = f.answered_on is not None and f.answered_on < first
-        if done_before:
-            continue
-        if f.received_on >= first:
-            received += 1
-        else:
-            carried_in += 1
+        count(RECEIVED if f.received_on >= first else CARRIED_IN, f)
         if f.extended_on is not None and first <= f.extended_on <= last:
             extended += 1
         if f.answered_on is None or f.answered_on > last:
-            carried_out += 1
-            if f.due_on is not None and f.due_on < last:
-                open_overdue += 1
+            count(CARRIED_OUT, f)
+            open_overdue += int(f.due_on is not None and f.due_on < last)
             continue
-        total += 1
-        if f.on_time is False:
-            late += 1
+        count(TOTAL, f)
+        late += int(f.on_time is False)
         key = _result_key(f)
         if key is None:
             unplaced[f.reply_reason or "（未写理由）"] += 1
         else:
-            answered[key] += 1
-    return RequestYear(received, carried_in, answered, total, carried_out, extended, late,
-                       open_overdue, unplaced)
+            count(key, f)
+    return RequestYear(rows, extended, late, open_overdue, unplaced)
 
 
 def _result_key(f: RequestFact) -> str | None:
@@ -189,25 +190,30 @@ def _result_key(f: RequestFact) -> str | None:
 
 
 def _request_table(ry: RequestYear) -> Table:
-    blanks = [BLANK] * len(APPLICANTS)
     header = [
         [_NOTE] * 3 + ["申请人情况"] * 7,
         [_NOTE] * 3 + ["自然人"] + ["法人或其他组织"] * 5 + ["总计"],
         [_NOTE] * 3 + list(APPLICANTS) + ["总计"],
     ]
 
-    def row(labels: tuple[str, str, str], value: Cell) -> list[Cell]:
-        return [*labels, *blanks, value]
+    def row(labels: tuple[str, str, str], key: str | None) -> list[Cell]:
+        if key is None:  # a row the registry cannot tell apart
+            return [*labels, *[BLANK] * (len(APPLICANTS) + 1)]
+        kinds = ry.rows.get(key, [])
+        # by category only when every request counted here has its category recorded
+        split: list[Cell] = ([BLANK] * len(APPLICANTS) if None in kinds
+                             else [kinds.count(k) for k in APPLICANTS])
+        return [*labels, *split, len(kinds)]
 
     rows = [
-        row(("一、本年新收政府信息公开申请数量",) * 3, ry.received),
-        row(("二、上年结转政府信息公开申请数量",) * 3, ry.carried_in),
+        row(("一、本年新收政府信息公开申请数量",) * 3, RECEIVED),
+        row(("二、上年结转政府信息公开申请数量",) * 3, CARRIED_IN),
     ]
     for level2, level3, types in _RESULT_ROWS:
-        value: Cell = ry.answered[f"{level2}|{level3}"] if types else BLANK
-        rows.append(row((_RESULT, level2, level3 or level2), value))
-    rows.append(row((_RESULT, "（七）总计", "（七）总计"), ry.answered_total))
-    rows.append(row(("四、结转下年度继续办理",) * 3, ry.carried_out))
+        rows.append(row((_RESULT, level2, level3 or level2),
+                        f"{level2}|{level3}" if types else None))
+    rows.append(row((_RESULT, "（七）总计", "（七）总计"), TOTAL))
+    rows.append(row(("四、结转下年度继续办理",) * 3, CARRIED_OUT))
     return Table(header, rows, label_cols=3)
 
 
@@ -281,14 +287,16 @@ def build(facts: YearFacts) -> AnnualReport:
         "一、总体情况：政府信息管理、平台建设、监督保障等文字",
         "二、主动公开：规章和行政规范性文件的本年废止件数、现行有效件数（登记簿不记废止）",
         "二、主动公开：行政许可、行政处罚、行政强制的处理决定数量，行政事业性收费金额",
-        ("三、依申请公开：按申请人（自然人、法人或其他组织）分列的各栏（登记簿不记申请人"
-         "类别，仅填总计）"),
         ("三、依申请公开：（二）部分公开，（四）2–3，（五）1、3–5，（六）1–2（登记簿的答复"
          "类型不区分这些情形；核实后从相应行移入）"),
         "四、行政复议、行政诉讼情况（全部）",
         "五、存在的主要问题及改进情况",
         "六、信息处理费收取情况",
     ]
+    unknown = sum(k is None for k in ry.rows.get(RECEIVED, []) + ry.rows.get(CARRIED_IN, []))
+    if unknown:
+        blanks.insert(3, f"三、依申请公开：{unknown} 件申请未登记申请人类别（request add "
+                         "--applicant-kind），含这些申请的各行按申请人分列的栏须人工填写，总计已填")
     for reason, n in sorted(ry.unplaced.items()):
         blanks.append(f"三、依申请公开：不予公开理由“{reason}”{n} 件未能归入格式的子项，"
                       "已计入总计，请归入相应子项")
@@ -301,9 +309,9 @@ def build(facts: YearFacts) -> AnnualReport:
          f"{_columns_text(facts.public_by_column)}；"
          f"本年公开（录用）{total.published} 件，其中在《条例》第二十六条规定的 20 个工作日内"
          f"公开 {total.on_time} 件，超过期限 {total.overdue} 件。"),
-        (f"（二）依申请公开。本年新收政府信息公开申请 {ry.received} 件，"
-         f"上年结转 {ry.carried_in} 件，"
-         f"本年办结 {ry.answered_total} 件，结转下年度继续办理 {ry.carried_out} 件。"
+        (f"（二）依申请公开。本年新收政府信息公开申请 {ry.count(RECEIVED)} 件，"
+         f"上年结转 {ry.count(CARRIED_IN)} 件，"
+         f"本年办结 {ry.count(TOTAL)} 件，结转下年度继续办理 {ry.count(CARRIED_OUT)} 件。"
          f"经批准延长答复期限的 {ry.extended} 件（《条例》第三十三条），"
          f"超过法定期限答复的 {ry.late} 件，"
          f"截至年底已超过答复期限尚未答复的 {ry.open_overdue} 件。"),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from core.config import Archive
 from core.errors import InvalidInputError
+from core.model import Outcome
 
 #: 保管期限 → its code in the 档号 (DA/T 22 §6.2: Y, D30, D10), in catalogue order
 RETENTION_CODES = {"永久": "Y", "30年": "D30", "10年": "D10"}
@@ -41,7 +42,7 @@ ELEMENTS = (
 
 def archive_kind(outcome: str, kind: str | None) -> str:
     """The key an item's 保管期限 is configured under."""
-    return SEALED_KIND if outcome == "sealed" else (kind or "")
+    return SEALED_KIND if outcome == Outcome.SEALED else (kind or "")
 
 
 def check_config(archive: Archive, kinds: Iterable[str]) -> None:

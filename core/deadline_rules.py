@@ -75,6 +75,17 @@ class RequestChannel(StrEnum):
     FAX = "传真"
 
 
+class ApplicantKind(StrEnum):
+    """Who applied, as the annual report's 申请人情况 columns divide them (national format)."""
+
+    PERSON = "自然人"
+    BUSINESS = "商业企业"
+    RESEARCH = "科研机构"
+    CHARITY = "社会公益组织"
+    LEGAL = "法律服务机构"
+    OTHER = "其他"
+
+
 #: channels whose receipt day is a day confirmed with the applicant (Art. 31(2) second
 #: clause for 平常信函, Art. 31(3) for 互联网渠道 and 传真)
 CONFIRMED_CHANNELS = frozenset({RequestChannel.LETTER, RequestChannel.ONLINE, RequestChannel.FAX})

@@ -7,10 +7,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 from docx import Document
 
 from core import deadline_rules as rules
 from core.annual_report import BLANK
+from core.errors import InvalidInputError
 from core.services import disclosure, dispatch, overdue, reminders, requests
 from core.services.context import Context
 from core.storage import reminders as reminders_repo
@@ -22,9 +24,9 @@ R = rules.ReplyType
 
 async def _request(ctx: Context, received: date, answer: tuple[date, R] | None = None, *,
                    reason: str | None = None, organ: str | None = None,
-                   extend_on: date | None = None) -> None:
+                   extend_on: date | None = None, kind: str | None = None) -> None:
     v = await requests.add_request(ctx, applicant="张三", content="某项政府信息",
-                                   channel="当面", received=received)
+                                   channel="当面", received=received, applicant_kind=kind)
     if extend_on:
         await requests.request_event(ctx, v.id, E.EXTEND, on=extend_on, workdays=20,
                                      reason="需要调取档案")
@@ -213,3 +215,32 @@ async def test_published_cycle_counts_in_the_section_table(
     [sections] = [t for t in doc.tables if t.cell(0, 1).text == "提供"]
     row = next(r for r in sections.rows if r.cells[0].text == "综合科")
     assert [c.text for c in row.cells] == ["综合科", "1", "1", "1", "0"]
+
+
+async def test_applicant_columns_are_filled_where_every_category_is_known(
+    ctx: Context, clock: FrozenClock, tmp_path: Path
+) -> None:
+    clock.now = datetime(2026, 1, 6, 2, 0, tzinfo=UTC)
+    for day in (3, 4):
+        await _request(ctx, date(2025, 3, day), (date(2025, 3, 10), R.PROVIDED), kind="自然人")
+    await _request(ctx, date(2025, 4, 1), (date(2025, 4, 8), R.NOT_EXIST), kind="商业企业")
+    await _request(ctx, date(2025, 12, 22))  # category not recorded, still open
+    out = tmp_path / "o"
+    r = run_cli("annual-report", "2025", "--out", str(out), data_dir=tmp_path / "data")
+    assert r.returncode == 0, r.stderr
+    assert "1 件申请未登记申请人类别" in r.stdout
+    doc = Document(str(out / "政府信息公开工作年度报告-2025.docx"))
+    [big] = [t for t in doc.tables if "申请人情况" in t.cell(0, 3).text]
+    rows = {row.cells[2].text: [c.text for c in row.cells[3:]] for row in big.rows[3:]}
+    assert rows["（一）予以公开"] == ["2", "0", "0", "0", "0", "0", "2"]
+    assert rows["1.本机关不掌握相关政府信息"] == ["0", "1", "0", "0", "0", "0", "1"]
+    assert rows["（七）总计"] == ["2", "1", "0", "0", "0", "0", "3"]
+    # rows that count the request without a category: only the total is known
+    assert rows["一、本年新收政府信息公开申请数量"] == [BLANK] * 6 + ["4"]
+    assert rows["四、结转下年度继续办理"] == [BLANK] * 6 + ["1"]
+
+
+async def test_unknown_applicant_kind_is_refused_in_chinese(ctx: Context) -> None:
+    with pytest.raises(InvalidInputError, match="未知申请人类别"):
+        await requests.add_request(ctx, applicant="张三", content="x", channel="当面",
+                                   received=date(2026, 3, 2), applicant_kind="公司")

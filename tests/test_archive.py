@@ -213,10 +213,18 @@ def test_missing_archive_config_is_named_in_chinese(tmp_path: Path) -> None:
     assert "全宗号" in r.stderr
     assert "[archive] fonds" in r.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
-    # a paper item: no original on file, and the output says so
+    # a paper item: no original on file, and the output says so; its correction is kept
+    run_cli("correct", "办2026-0001", "--kind", "阅件", "--reason", "无办理要求",
+            data_dir=tmp_path, check=True)
     r = run_cli(*args, data_dir=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "纸质件，原件须另行移交" in r.stdout
+    [meta] = (tmp_path / "o" / PACKAGE).glob("*/元数据.xml")
+    assert meta.parent.name == "X001-WS·2026-D30-BGS-0001"  # a 阅件 now: 30年
+    steps = {b.findtext("业务行为"): b.findtext("行为描述")
+             for b in ET.parse(meta).getroot().iter("业务")}
+    assert steps["登记（更正）"] == (
+        "办件更正为阅件（原编号 办2026-0001 作废，新编号 阅2026-0001）：无办理要求")
 
 
 async def test_a_kind_without_retention_is_named(settings: Settings, clock: FrozenClock,

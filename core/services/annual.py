@@ -30,6 +30,7 @@ def _fact(r: Row) -> RequestFact:
         reply_type=r["reply_type"], reply_reason=r["reply_reason"],
         on_time=None if r["on_time"] is None else bool(r["on_time"]),
         due_on=_day(r["due_on"]), extended_on=_day(r["extended_on"]),
+        applicant_kind=r["applicant_kind"],
     )
 
 

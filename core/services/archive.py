@@ -21,7 +21,7 @@ from typing import Any
 from core import archive as rules
 from core import renditions
 from core.archive import Action, FileEntry, Numbered, Record
-from core.model import REASON_ZH
+from core.model import REASON_ZH, Outcome
 from core.reading.mail import is_manifest_name, parse_message
 from core.reports import table_xlsx
 from core.services.context import Context
@@ -81,8 +81,13 @@ def _description(action: str, detail: dict[str, Any]) -> str:
     if action == "item.done":
         return str(detail.get("result") or "")
     if action == "item.proposed":
-        return str(detail.get("text") or detail.get("proposal") or "")
-    if action in ("number", "register", "classify", "correct", "convert"):
+        return str(detail.get("text") or "")
+    if action == "correct":
+        numbers = f"（原编号 {detail.get('old')} 作废，新编号 {detail.get('new')}）"
+        return f"{detail.get('from')}更正为{detail.get('to')}{numbers}：{detail.get('reason')}"
+    if action == "convert":
+        return f"{detail.get('from')} 转为 {detail.get('to')}"
+    if action in ("number", "register", "classify"):
         return f"收文编号 {detail['number']}" if detail.get("number") else ""
     return ""
 
@@ -117,7 +122,7 @@ async def plan(ctx: Context, year: int) -> list[Planned]:
             if retention == rules.NOT_ARCHIVED:
                 continue
             seen = shown(Facts(row["outcome"], row["secrecy"]), Viewer.ARCHIVE, policy)
-            sealed = row["outcome"] == "sealed"
+            sealed = row["outcome"] == Outcome.SEALED
             at = _local(ctx, row["received_at"])
             records.append((Record(
                 item_id=row["id"], kind=kind, retention=retention,

@@ -42,6 +42,7 @@ def _sections(settings: Settings) -> set[str]:
 class RequestView:
     id: int
     applicant: str
+    applicant_kind: str | None
     content: str
     channel: str
     received_on: date
@@ -64,7 +65,8 @@ class RequestView:
             return x.date.isoformat() if x else None
 
         return {
-            "id": self.id, "applicant": self.applicant, "content": self.content,
+            "id": self.id, "applicant": self.applicant, "applicant_kind": self.applicant_kind,
+            "content": self.content,
             "channel": self.channel, "received_on": self.received_on.isoformat(),
             "receipt_on": self.receipt_on.isoformat(), "section": self.section,
             "state": c.state.value, "state_zh": self.state_zh, "due": wd(c.due),
@@ -89,7 +91,8 @@ def _events_of(rows: Sequence[Row]) -> list[rules.RequestEvent]:
 
 def _request_view(req: Row, events: Sequence[Row], clock: rules.RequestClock) -> RequestView:
     return RequestView(
-        id=req["id"], applicant=req["applicant"], content=req["content"],
+        id=req["id"], applicant=req["applicant"], applicant_kind=req["applicant_kind"],
+        content=req["content"],
         channel=req["channel"], received_on=date.fromisoformat(req["received_on"]),
         receipt_on=date.fromisoformat(req["receipt_on"]), section=req["section"], clock=clock,
         reply_type=req["reply_type"], reply_reason=req["reply_reason"],
@@ -148,6 +151,18 @@ def _state_values(clock: rules.RequestClock, now: datetime) -> dict[str, Any]:
     }
 
 
+def parse_applicant_kind(text: str | None) -> rules.ApplicantKind | None:
+    if text is None or not text.strip():
+        return None
+    try:
+        return rules.ApplicantKind(text.strip())
+    except ValueError:
+        choices = "、".join(k.value for k in rules.ApplicantKind)
+        raise InvalidInputError(
+            f"未知申请人类别 {text!r}，应为：{choices}", field="applicant_kind"
+        ) from None
+
+
 def parse_channel(text: str) -> rules.RequestChannel:
     try:
         return rules.RequestChannel(text.strip())
@@ -167,14 +182,17 @@ async def add_request(
     received: date,
     confirmed: date | None = None,
     section: str | None = None,
+    applicant_kind: str | None = None,
     actor: str = ACTOR,
 ) -> RequestView:
-    """Register a 依申请公开 application; its receipt day follows Art. 31 by channel."""
+    """Register a 依申请公开 application; its receipt day follows Art. 31 by channel.
+    `applicant_kind` (自然人, 商业企业…) is what the annual report divides by."""
     if not applicant.strip():
         raise InvalidInputError("须填写申请人", field="applicant")
     if not content.strip():
         raise InvalidInputError("须填写申请内容", field="content")
     ch = parse_channel(channel)
+    kind = parse_applicant_kind(applicant_kind)
     now = ctx.clock()
     today = plan.local_date(ctx.settings, now)
     receipt = rules.receipt_date(ch, received, confirmed)
@@ -187,7 +205,8 @@ async def add_request(
             f"未知的承办科室 {owner!r}，可选：{'、'.join(sorted(known))}", field="section")
     clock = rules.request_clock(receipt, [], plan.work_calendar(ctx.settings))
     values = {
-        "applicant": applicant.strip(), "content": content.strip(), "channel": ch.value,
+        "applicant": applicant.strip(), "applicant_kind": kind.value if kind else None,
+        "content": content.strip(), "channel": ch.value,
         "received_on": received.isoformat(),
         "confirmed_on": confirmed.isoformat() if confirmed else None,
         "receipt_on": receipt.isoformat(), "section": owner,

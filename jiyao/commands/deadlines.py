@@ -34,6 +34,7 @@ Sub: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 REPLY_CHOICES = [t.value for t in rules.ReplyType]
 CHANNEL_CHOICES = [c.value for c in rules.RequestChannel]
+APPLICANT_KINDS = [k.value for k in rules.ApplicantKind]
 
 
 def _day(text: str | None, what: str = "日期") -> date | None:
@@ -142,6 +143,8 @@ def _add_request(sub: Sub) -> None:
     q = inner.add_parser("add", help="登记申请（收到日期按提交方式确定，条例第三十一条）")
     add_common(q, nested=True, changes=True)
     q.add_argument("--applicant", required=True, help="申请人")
+    q.add_argument("--applicant-kind", choices=APPLICANT_KINDS,
+                   help="申请人类别（年度报告按此分列；不填则年报中该栏待填）")
     q.add_argument("--content", required=True, help="申请公开的内容")
     q.add_argument("--received", required=True, help="提交/签收/到达日期 YYYY-MM-DD")
     q.add_argument("--channel", required=True, choices=CHANNEL_CHOICES, help="提交方式")
@@ -279,7 +282,7 @@ def _request_text(v: requests.RequestView) -> list[str]:
     c = v.clock
     lines = [
         f"第 {v.id} 号政府信息公开申请（{v.state_zh}）",
-        f"申请人：{v.applicant}",
+        f"申请人：{v.applicant}（{v.applicant_kind or '类别未登记'}）",
         f"内容：{v.content}",
         (f"提交方式：{v.channel}；收到：{v.received_on.isoformat()}；"
          f"收到申请之日：{v.receipt_on.isoformat()}"),
@@ -318,6 +321,7 @@ def cmd_request_add(args: argparse.Namespace) -> int:
         ctx, applicant=args.applicant, content=args.content, channel=args.channel,
         received=_req_day(args.received, "收到日期"),
         confirmed=_day(args.confirmed, "确认日期"), section=args.section, actor=actor,
+        applicant_kind=args.applicant_kind,
     ))
     if args.json:
         emit_json(v.as_json())
