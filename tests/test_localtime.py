@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import smtplib
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,10 +13,12 @@ from core.model import Kind
 from core.services import registry
 from core.services.context import Context
 from jiyao.commands.registers import error_lines
-from tests.conftest import FrozenClock
-from tests.intake_helpers import free_port, intake_process
+from tests.conftest import ROOT, FrozenClock
+from tests.intake_helpers import OFFICE, free_port, intake_process, wait_decided_dir
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+EXAMPLE_MAIL = (ROOT / "examples" / "请示.eml").read_bytes().replace(b"\r\n", b"\n") \
+    .replace(b"\n", b"\r\n")
 
 
 def test_formats_are_local() -> None:
@@ -44,12 +47,20 @@ async def test_errors_dates_a_correction_by_the_local_day(
 
 
 def test_log_states_the_zone_first_and_times_carry_the_offset(tmp_path: Path) -> None:
+    """Every line's time and the receipt time in the item line are local, with offset."""
     log = tmp_path / "intake.log"
-    with intake_process(tmp_path / "data", free_port(), log):
-        pass
+    port = free_port()
+    with intake_process(tmp_path / "data", port, log):
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as client:
+            client.sendmail("bgs@kangding.gov.cn", [OFFICE], EXAMPLE_MAIL)
+        wait_decided_dir(tmp_path / "data")
     lines = [line for line in log.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert "Asia/Shanghai" in lines[0]
     assert "UTC+08:00" in lines[0]
     stamped = [line for line in lines if re.match(r"\d{4}-\d\d-\d\d ", line)]
     assert stamped
     assert all(re.match(r"\S+ \d\d:\d\d:\d\d\.\d{3}\+08:00 ", line) for line in stamped)
+    items = [line for line in lines if " 收件 " in line]
+    assert items
+    assert all(re.search(r" 收件 \S+ \d\d:\d\d:\d\d\.\d{3}\+08:00 message-id=", line)
+               for line in items)

@@ -98,7 +98,7 @@ async def run_steps(ctx: Context, work: Work, steps: Sequence[Step] = STEPS) -> 
         log.info("流程 %-6s 收件序号 %d %.0f ms", step.name, work.item_id,
                  (time.monotonic() - started) * 1000)
     assert work.result is not None, "the record step sets the result"
-    log_item(work.result)
+    log_item(work.result, ctx.settings.tz)
     return work.result
 
 

@@ -19,10 +19,11 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
-from core.clock import iso
+from core import localtime
+from core.clock import iso, parse_iso
 from core.config import Settings
 from core.directory import Directory
 from core.model import Channel, Outcome
@@ -313,7 +314,7 @@ async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Re
         same = await repo.find_same(r, message_id, digest)
         if same is not None:
             found = await _as_received(r, same)
-            log_item(found)
+            log_item(found, ctx.settings.tz)
             return found
     if isinstance(message, Incoming):
         raw_blob = await asyncio.to_thread(message.keep)
@@ -327,7 +328,7 @@ async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Re
             found = await _as_received(uow, same)
             # an empty unit: it returns only once the first copy's commit is durable
             await uow.commit()
-            log_item(found)
+            log_item(found, ctx.settings.tz)
             return found
         reused = message_id is not None and await repo.message_id_used(uow, message_id)
         flags = (REUSED_MESSAGE_ID,) if reused else ()
@@ -343,7 +344,7 @@ async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Re
         item_id=item_id, outcome=Outcome.RECEIVED.value, kind=None, reason=None, number=None,
         message_id=message_id, received=iso(now), flags=flags,
     )
-    log_item(got)
+    log_item(got, ctx.settings.tz)
     return got
 
 
@@ -366,10 +367,12 @@ async def receive(
     return replace(decided, duplicate=got.duplicate)
 
 
-def log_item(r: Received) -> None:
+def log_item(r: Received, tz: tzinfo) -> None:
+    """One line per item; its receipt time in the office's zone, as every log line."""
     log.info(
         "收件 %s message-id=%s 结果=%s 类别=%s 编号=%s 序号=%d%s",
-        r.received, r.message_id or "-", r.outcome, r.kind or "-", r.number or "-", r.item_id,
+        localtime.log_stamp(parse_iso(r.received), tz), r.message_id or "-", r.outcome,
+        r.kind or "-", r.number or "-", r.item_id,
         "（重复投递，未重复登记）" if r.duplicate else "",
     )
 
