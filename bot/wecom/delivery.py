@@ -100,7 +100,8 @@ class WeComDelivery(Runner):
                     await self.pause(wait)
                     if self.stopping:
                         break
-                taken = take(queue, batch_from=2, most=self.batch_items)
+                # WeCom's 30 a minute binds the registry's chats too: notices batch as well
+                taken = take(queue, batch_from=2, most=self.batch_items, notices=True)
                 try:
                     await self.deliver(user, taken)
                 except Exception:
