@@ -13,7 +13,7 @@ from core.config import Settings
 from core.model import Kind
 from core.services import registry
 from core.services.context import open_context
-from tests.bot_worker import CHANGWU, bot_settings, button_data, running_bot, settled
+from tests.bot_worker import CHANGWU, bot_settings, button_data, deliver, running_bot, settled
 from tests.fake_telegram import FakeTelegram, html_to_text
 from tests.fake_wecom import FakeWeCom
 from tests.wecom_helpers import WECOM_USERS, running_wecom, wecom_office, wecom_settled
@@ -80,3 +80,23 @@ async def test_a_wecom_backlog_is_batched_into_cards(tmp_path: Path, wecom: Fake
     for card, ids in zip(cards[1:], listed[1:], strict=True):
         keys = [b["key"] for b in card.body["template_card"]["button_list"]]
         assert keys == [k for i in ids for k in (f"r:{i}", f"i:{i}")]
+
+
+async def test_wecom_batches_the_registrys_notices_too(tmp_path: Path,
+                                                      wecom: FakeWeCom) -> None:
+    """Six returned items waiting for 文书处理室: their notices share texts, each once."""
+    settings = wecom_office(tmp_path / "data", wecom)
+    ctx = await open_context(settings)
+    try:
+        returned = [(await deliver(ctx, "d026.eml", message_id=f"r{i}@test")).item_id
+                    for i in range(6)]
+    finally:
+        await ctx.db.close()
+    async with running_wecom(settings) as (ctx, app):
+        app.wake()
+        await wecom_settled(ctx, timeout=30)
+    texts = [m.content for m in wecom.shown("wenshu") if m.msgtype == "text"]
+    named = [int(x) for t in texts for x in REF.findall(t)]
+    assert sorted(named) == sorted(returned)
+    assert len(texts) < len(returned)
+    assert any(t.startswith("新消息 ") for t in texts)

@@ -15,7 +15,7 @@ import logging
 from bot.wecom.assemble import callback_from, client_from
 from bot.wecom.callback import CallbackServer
 from bot.wecom.client import WeComClient
-from bot.wecom.delivery import CARD_ITEMS, PER_USER_INTERVAL, POLL_SECONDS, WeComDelivery
+from bot.wecom.delivery import PER_USER_INTERVAL, POLL_SECONDS, TAKE_ITEMS, WeComDelivery
 from bot.wecom.handler import WeComHandler
 from bot.wecom.port import WeComPort
 from core.services import circulation, reminders
@@ -59,7 +59,7 @@ class WeComBot:
             self.ctx, port, poll=self._poll if self._poll is not None else POLL_SECONDS,
             per_user_interval=(self._interval if self._interval is not None
                                else PER_USER_INTERVAL),
-            batch_items=self._batch_items or CARD_ITEMS)
+            batch_items=self._batch_items or TAKE_ITEMS)
         self.server = callback_from(settings, WeComHandler(self.ctx, port, self.wake))
         await self.server.start()
         await self.delivery.start()

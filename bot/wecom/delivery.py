@@ -5,8 +5,8 @@ its message ref after, retried with backoff); this loop renders each event as a 
 message (core.chat) and hands it to the port. Each member has one worker that sends at
 most one message per `per_user_interval` seconds (WeCom silently drops beyond 30 a minute
 and the client's pacer keeps under that too). When several pushes wait for one member they
-go as one card listing them, three to a card so each keeps its 已阅 and 批示 buttons
-(core.chat.batch); 特急/特提 go alone and first.
+go as one card listing them, three to a card so each keeps its 已阅 and 批示 buttons, and
+notices up to nine to a text (core.chat.batch); 特急/特提 go alone and first.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ BATCH = 2000
 STOP_GRACE = 5.0
 #: items in one batch: a card holds six buttons, 已阅 and 批示 for three items
 CARD_ITEMS = render.CARD_BUTTONS // 2
+#: events taken at once: three full cards of pushes, or nine notices in one text
+TAKE_ITEMS = 3 * CARD_ITEMS
 
 
 class _Refused(Exception):  # noqa: N818 - a refusal retrying cannot cure
@@ -56,7 +58,7 @@ class WeComDelivery(Runner):
 
     def __init__(self, ctx: Context, port: WeComPort, *, poll: float = POLL_SECONDS,
                  per_user_interval: float = PER_USER_INTERVAL,
-                 batch_items: int = CARD_ITEMS) -> None:
+                 batch_items: int = TAKE_ITEMS) -> None:
         super().__init__(ctx, poll=poll, grace=STOP_GRACE)
         self.port = port
         self.per_user_interval = per_user_interval
@@ -100,7 +102,8 @@ class WeComDelivery(Runner):
                     await self.pause(wait)
                     if self.stopping:
                         break
-                taken = take(queue, batch_from=2, most=self.batch_items)
+                # WeCom's 30 a minute binds the registry's chats too: notices batch as well
+                taken = take(queue, batch_from=2, most=self.batch_items, notices=True)
                 try:
                     await self.deliver(user, taken)
                 except Exception:

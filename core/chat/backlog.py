@@ -21,17 +21,21 @@ def queue_event(queue: deque[Event], event: Event) -> None:
     queue.insert(position, event)
 
 
-def batchable(event: Event) -> bool:
-    """A push that may wait in a batch: 特急/特提 and plain events go alone."""
-    return event.event == PUSH and not event.payload.get("urgent")
+def batchable(event: Event, *, notices: bool = False) -> bool:
+    """A push that may wait in a batch (with `notices`, a plain notice without a file too);
+    特急/特提 go alone."""
+    if event.payload.get("urgent"):
+        return False
+    return event.event == PUSH or (notices and not event.payload.get("blob"))
 
 
-def take(queue: deque[Event], batch_from: int = BATCH_FROM, most: int = MAX_ITEMS) -> list[Event]:
-    """The next send to a recipient: its first event, or when at least `batch_from` pushes
-    wait at the head of the queue, up to `most` of them."""
+def take(queue: deque[Event], batch_from: int = BATCH_FROM, most: int = MAX_ITEMS, *,
+         notices: bool = False) -> list[Event]:
+    """The next send to a recipient: its first event, or when at least `batch_from`
+    batchable events wait at the head of the queue, up to `most` of them."""
     waiting = 0
     for event in queue:
-        if not batchable(event) or waiting >= most:
+        if not batchable(event, notices=notices) or waiting >= most:
             break
         waiting += 1
     count = waiting if waiting >= batch_from else 1

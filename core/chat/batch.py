@@ -28,7 +28,9 @@ def batch_message(messages: Sequence[Message], *, hint: str = BATCH_BY_BUTTON) -
     """One message listing `messages` (pushes of items, none urgent): each item's lines
     under a numbered rule, its actions as one row labelled with its 收件序号. Files do not
     go in a batch; the footer says where the originals are."""
-    lines: list[Line] = [line(strong(f"待阅处收件 {len(messages)} 件"))]
+    pushes = all(m.head is not None for m in messages)
+    heading = f"待阅处收件 {len(messages)} 件" if pushes else f"新消息 {len(messages)} 条"
+    lines: list[Line] = [line(strong(heading))]
     rows: list[tuple[Action, ...]] = []
     leader = False
     for i, m in enumerate(messages, start=1):
