@@ -28,6 +28,7 @@ _ORGAN_FORM_WORDS = frozenset({"办公室", "办公厅", "人民政府", "委员
 _STAFF_ONLY_OUTCOMES = frozenset({
     Outcome.REVIEW, Outcome.RETURN, Outcome.QUARANTINE, Outcome.SEALED,
     Outcome.RECEIVED, Outcome.SHUNTED,  # not read (yet): nothing of it may reach leaders
+    Outcome.REPLY,  # a 承办单位's reply: its 办结 tells the registry
 })
 
 #: outcomes the duty room hears about when urgent: items someone must act on now here.
@@ -53,6 +54,7 @@ RULE_ZH: dict[str, str] = {
     "sealed": "封存件：只通知文书处理室，不拆封",
     "received": "已收到、未处理：只通知文书处理室",
     "shunted": "处理失败待人工处理：只通知文书处理室",
+    "reply": "承办单位的办结回复：只告知登记人员，不送领导",
 }
 
 
