@@ -1,4 +1,5 @@
-"""`jiyao export`: the 收文登记簿 (and, with --register dispatch, the 发文登记簿)."""
+"""`jiyao export`: the 收文登记簿 (and, with --register dispatch, the 发文登记簿) as printed
+books (xlsx, pdf: core.books) or a flat csv list."""
 
 from __future__ import annotations
 
@@ -49,7 +50,8 @@ BOOK_FORMATS = ("xlsx", "pdf")
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from jiyao.commands.common import add_common, year_arg
 
-    p = sub.add_parser("export", help="导出登记簿（默认收文；--register dispatch 为发文）")
+    p = sub.add_parser("export",
+                       help="导出登记簿（默认收文；--register dispatch 为发文；xlsx、pdf 或 csv）")
     add_common(p, json_flag=False)
     p.add_argument("--register", default="incoming",
                    help="incoming（收文）、dispatch（发文）或 archive（归档移交，--out 为目录）")
