@@ -50,8 +50,9 @@ BOOK_FORMATS = ("xlsx", "pdf")
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from jiyao.commands.common import add_common, year_arg
 
-    p = sub.add_parser("export",
-                       help="导出登记簿（默认收文；--register dispatch 为发文；xlsx、pdf 或 csv）")
+    p = sub.add_parser(
+        "export", help="导出登记簿（默认收文；--register dispatch 为发文，archive 为归档移交包；"
+                       "xlsx、pdf 或 csv）")
     add_common(p, json_flag=False)
     p.add_argument("--register", default="incoming",
                    help="incoming（收文）、dispatch（发文）或 archive（归档移交，--out 为目录）")
