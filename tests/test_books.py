@@ -31,7 +31,8 @@ async def add(ctx: Context, *, kind: Kind | None, title: str, sender: str,
             title=title, created_by="intake", **extra,
         ))
         if kind is not None and kind.numbered and outcome is Outcome.REGISTER:
-            await registry.number_item(ctx, uow, item_id=item_id, kind=kind, year=2026, at=now)
+            await registry.number_item(ctx, uow, item_id=item_id, kind=kind, year=2026, at=now,
+                                       by="intake")
         if outcome is Outcome.REGISTER:
             await push.route_item(ctx, uow, item_id=item_id, at=now)
         await uow.commit()

@@ -53,8 +53,9 @@ def test_operator_is_recorded_and_shown(tmp_path: Path) -> None:
     assert "机要室登记" in shown
     out = tmp_path / "reg.xlsx"
     assert run_cli("export", "--year", "2026", "--out", str(out), data_dir=tmp_path).returncode == 0
-    rows = list(openpyxl.load_workbook(out).active.iter_rows(values_only=True))
-    assert rows[1][rows[0].index("登记人")] == "机要室"
+    rows = list(openpyxl.load_workbook(out)["办件"].iter_rows(values_only=True))
+    header = next(i for i, row in enumerate(rows) if "签收人" in row)
+    assert rows[header + 1][rows[header].index("签收人")] == "机要室"
 
     # no --operator, and this login is mapped to nobody: recorded by name, unverified, warned
     r = run_cli("correct", "办2026-0001", "--kind", "阅件", "--reason", "无办理要求",

@@ -58,8 +58,10 @@ def signer(settings: Settings, created_by: str) -> str:
     is named as the audit log names them (staff:名, leader:名)."""
     if created_by == "intake":
         return AUTO_SIGNER
-    _, _, name = created_by.partition(":")
-    return name or registry_name(settings)
+    if created_by in ("", "staff"):  # before operators were recorded (--operator)
+        return registry_name(settings)
+    _, sep, name = created_by.partition(":")
+    return name if sep else created_by
 
 
 class _Rows:
