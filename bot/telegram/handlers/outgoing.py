@@ -33,14 +33,15 @@ from core.services import dispatch
 COPIES_MARK = re.compile(r"\s+印数[:：=]?\s*")
 
 
-def _copies(text: str) -> CopiesRequest:
-    """The print count asked for after 印数 in /take, as /copies takes it."""
+def _copies(text: str, usage: str = "take") -> CopiesRequest:
+    """A /copies line (also what follows 印数 in /take); `usage` is the command whose
+    usage a line naming no list is answered with."""
     try:
         req = parse_request(text)
     except InvalidInputError as exc:
         raise UsageError(f"{exc}\n{render.USAGE['copies']}") from None
     if not req.lists:
-        raise UsageError(render.USAGE["take"])
+        raise UsageError(render.USAGE[usage])
     counts = (req.departments or 0, req.add_units, req.remove_units, req.extra)
     if max(counts) > MAX_COUNT:
         raise UsageError(f"数字过大（每项最多 {MAX_COUNT}）。\n{render.USAGE['copies']}")
@@ -80,15 +81,7 @@ async def cmd_copies(update: Update, context: Ctx) -> None:
     text = args_text(update)
     if not text:
         raise UsageError(render.USAGE["copies"])
-    try:
-        req = parse_request(text)
-    except InvalidInputError as exc:
-        raise UsageError(f"{exc}\n{render.USAGE['copies']}") from None
-    if not req.lists:
-        raise UsageError(render.USAGE["copies"])
-    counts = (req.departments or 0, req.add_units, req.remove_units, req.extra)
-    if max(counts) > MAX_COUNT:
-        raise UsageError(f"数字过大（每项最多 {MAX_COUNT}）。\n{render.USAGE['copies']}")
+    req = _copies(text, "copies")
     result = dispatch.print_count(
         runtime(context).ctx.settings, req.lists, departments=req.departments,
         add_units=req.add_units, remove_units=req.remove_units, extra=req.extra, fax=req.fax,
