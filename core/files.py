@@ -153,12 +153,6 @@ def stale_temps(root: Path, *, now: float | None = None) -> list[Path]:
     return stale
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` whole or not at all (`atomic_file`)."""
-    with atomic_file(path) as fh:
-        fh.write(data)
-
-
 def private_spool(directory: Path | None) -> IO[bytes]:
     """An unnamed temporary file (gone when closed): 0600 while it exists."""
     return tempfile.TemporaryFile(dir=directory)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from core.annual_report import BLANK
-from core.files import private_dir, write_atomic
+from core.files import atomic_file, private_dir
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,7 +42,8 @@ def cmd_annual_report(args: argparse.Namespace) -> int:
     for suffix, data in (("xlsx", to_xlsx(report)), ("docx", to_docx(report))):
         path = out / f"{name}.{suffix}"
         try:
-            write_atomic(path, data)
+            with atomic_file(path) as fh:
+                fh.write(data)
         except OSError as exc:
             raise write_failed(path, exc) from exc
         written.append(path)
