@@ -4,6 +4,7 @@ each with a title line and a header row. Pure: plain strings in, the writers
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -40,8 +41,9 @@ class Book:
 
 
 def display_width(text: str) -> int:
-    """Columns a text takes in print: CJK characters and full-width forms count double."""
-    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    """Columns a text takes in print or on a terminal: wide and full-width characters
+    (Unicode East Asian Width W/F: CJK, full-width forms) count double."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def clip(text: str, width: int) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from core.books import clip, display_width
 from core.config import REGISTRY_OWNER
 from core.copies import CopiesRequest
 from core.errors import InvalidInputError
@@ -231,7 +231,7 @@ def cmd_dispatches(args: argparse.Namespace) -> int:
         say("（无发文记录）")
         return 0
     cells = [
-        {**rec, "title": _clip(rec["title"], 24), "section": rec["section"] or "",
+        {**rec, "title": clip(rec["title"], 24), "section": rec["section"] or "",
          "written_on": rec["written_on"] or "", "disclosure": rec["disclosure"] or dispatch.PENDING,
          "state": _state(rec)}
         for rec in rows
@@ -270,26 +270,12 @@ def cmd_copies(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------ table helpers
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _clip(text: str, width: int) -> str:
-    if _width(text) <= width:
-        return text
-    out = ""
-    for c in text:
-        if _width(out + c) > width - 1:
-            break
-        out += c
-    return out + "…"
-
-
 def _table(rows: list[dict[str, Any]], headers: Sequence[tuple[str, str]]) -> list[str]:
-    widths = [max(_width(h), *(_width(str(r[k])) for r in rows)) for k, h in headers]
+    widths = [max(display_width(h), *(display_width(str(r[k])) for r in rows)) for k, h in headers]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v + " " * (w - _width(v)) for v, w in zip(values, widths, strict=True))
+        return "  ".join(v + " " * (w - display_width(v))
+                         for v, w in zip(values, widths, strict=True))
 
     out = [line([h for _, h in headers]).rstrip()]
     out += [line([str(r[k]) for k, _ in headers]).rstrip() for r in rows]
