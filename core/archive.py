@@ -203,6 +203,8 @@ def metadata_xml(n: Numbered, archive: Archive, office: str, year: int,
 #: the columns of the 归档文件目录 (DA/T 22 §8.2, with the registry's own number)
 CATALOGUE_COLUMNS = ("档号", "件号", "责任者", "文号", "题名", "日期", "密级", "保管期限",
                      "页数", "收文编号", "备注")
+#: the widest each catalogue column prints (display widths, as the register books)
+CATALOGUE_WIDTHS = (26, 6, 20, 18, 40, 10, 6, 8, 4, 12, 14)
 
 
 def catalogue_rows(numbered: Sequence[Numbered],

@@ -116,6 +116,14 @@ async def test_archive_package(handed_over: tuple[Path, dict[str, int]]) -> None
     ws = openpyxl.load_workbook(root / "归档文件目录.xlsx").active
     rows = list(ws.iter_rows(values_only=True))
     assert rows[1][0] == "档号"
+    # printed as the register books are: landscape A4, fitted to the width, title and
+    # header on every page, the header frozen
+    assert ws.page_setup.orientation == "landscape"
+    assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
+    assert ws.sheet_properties.pageSetUpPr.fitToPage
+    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+    assert ws.print_title_rows.replace("$", "") == "1:2"
+    assert ws.freeze_panes == "A3"
     assert [r[0] for r in rows[2:]] == codes
     # 页数: the pages of each 件's PDF form, where every document has one
     ban_pages = {r[0]: r[8] for r in rows[2:]}

@@ -4,6 +4,7 @@ another section may not; /propose and /slip for registrars."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
@@ -135,6 +136,17 @@ async def test_slip_in_chat(fake: FakeTelegram, env: tuple[Context, ChatBot]) ->
     for want in (str(ban.number), data.title, data.sender, "拟请综合科牵头办理", "领导批示"):
         assert want
         assert want in text, want
+    # the audit entry is written once the file has gone (just after sendDocument answers)
+    for _ in range(100):
+        async with ctx.db.reader() as r:
+            sent_rows = await r.fetchall(
+                "SELECT actor, subject, detail FROM audit WHERE action = 'slip.sent'")
+        if sent_rows:
+            break
+        await asyncio.sleep(0.05)
+    assert len(sent_rows) == 1
+    assert sent_rows[0]["subject"] == f"item:{ban.item_id}"
+    assert f"telegram:{JIYAO}" in sent_rows[0]["detail"]
 
     secret = await add_item(ctx, title="关于边境防务部署的请示", doc_type="请示",
                             sender="康定市人民政府", secrecy="秘密")

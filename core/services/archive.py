@@ -21,9 +21,10 @@ from typing import Any
 from core import archive as rules
 from core import renditions
 from core.archive import Action, FileEntry, Numbered, Record
+from core.books import Book, Column, Sheet
+from core.books import xlsx as books_xlsx
 from core.model import REASON_ZH, Outcome
 from core.reading.mail import is_manifest_name, parse_message
-from core.reports import table_xlsx
 from core.services.context import Context
 from core.services.handling import slip_of
 from core.slip import Slip
@@ -205,6 +206,15 @@ def _add_pages(count: int | None, fe: FileEntry, data: bytes) -> int | None:
     return count
 
 
+def _catalogue_xlsx(rows: list[list[str]], office: str, year: int) -> bytes:
+    """The 归档文件目录 printed as the register books are: landscape A4 fitted to the width,
+    the title and header repeated on every page."""
+    columns = [Column(h, w) for h, w in
+               zip(rules.CATALOGUE_COLUMNS, rules.CATALOGUE_WIDTHS, strict=True)]
+    title = f"{office} {year} 年度{CATALOGUE}（文书，共 {len(rows)} 件）"
+    return books_xlsx.render(Book(title, [Sheet(CATALOGUE, title, columns, rows)]))
+
+
 def _write(ctx: Context, year: int, planned: list[Planned], final: Path,
            replace: bool) -> Written:
     archive = ctx.settings.archive
@@ -226,9 +236,7 @@ def _write(ctx: Context, year: int, planned: list[Planned], final: Path,
             result.files += len(entries) + 1
             result.count += 1
         rows = rules.catalogue_rows(numbered, pages)
-        w.add(f"{CATALOGUE}.xlsx", table_xlsx(
-            CATALOGUE, list(rules.CATALOGUE_COLUMNS), rows,
-            title=f"{office} {year} 年度{CATALOGUE}（文书，共 {len(rows)} 件）"))
+        w.add(f"{CATALOGUE}.xlsx", _catalogue_xlsx(rows, office, year))
         w.add(f"{CATALOGUE}.xml", rules.catalogue_xml(numbered, pages, office, year))
         w.add(MANIFEST, rules.manifest(w.digests.items()))
         result.files += 3

@@ -472,6 +472,16 @@ async def slip(ctx: Context, ref: str, *, viewer: Viewer = Viewer.DESK) -> Slip:
         return await slip_of(r, ctx, item, number, Viewer.DESK)
 
 
+async def slip_sent(ctx: Context, number: str, *, actor: str, to: str) -> None:
+    """A 公文处理单 left the registry as a file in chat: who asked, and where it went, are
+    recorded (a printed slip stays in the office; a sent one may be forwarded)."""
+    async with ctx.db.unit_of_work() as uow:
+        item = await resolve_ref(uow, ctx, number)
+        await audit.append(uow, at=ctx.clock(), actor=actor, action="slip.sent",
+                           subject=f"item:{item['id']}", detail={"number": number, "to": to})
+        await uow.commit()
+
+
 async def slip_of(conn: Reader | UnitOfWork, ctx: Context, item: Row, number: str | None,
                   viewer: Viewer) -> Slip:
     """The 公文处理单 of any registered item as `viewer` may see it: a 办件's flow fills it,

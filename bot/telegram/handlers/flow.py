@@ -116,6 +116,9 @@ async def cmd_slip(update: Update, context: Ctx) -> None:
     if message is not None:
         await message.reply_document(document=pdf, filename=f"公文处理单-{data.number}.pdf",
                                      caption=f"公文处理单：{data.number}")
+        await handling.slip_sent(runtime(context).ctx, data.number,
+                                 actor=must_principal(update, context).actor,
+                                 to=f"telegram:{message.chat_id}")
 
 
 async def accept(query: CallbackQuery, context: Ctx, principal: Principal, item_id: int) -> None:
