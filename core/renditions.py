@@ -104,6 +104,25 @@ def pdf_pages(data: bytes) -> int | None:
         return None
 
 
+def ofd_pages(data: bytes) -> int | None:
+    """The number of pages of an OFD (its Document.xml's Pages), or None when it cannot be
+    read whole (damaged, or past the reader's page limit)."""
+    got = extract(Attachment.of(None, "application/ofd", data))
+    if got.status not in ("ok", "image") or any(f.code == "page_limit" for f in got.findings):
+        return None
+    pages = got.meta.get("pages", "")
+    return int(pages) if pages.isdigit() else None
+
+
+def page_count(fmt: str, data: bytes) -> int | None:
+    """Pages of a 版式文件 (PDF or OFD), None when they cannot be counted."""
+    if fmt == "pdf":
+        return pdf_pages(data)
+    if fmt == "ofd":
+        return ofd_pages(data)
+    return None
+
+
 def body_rendition(title: str, body: str) -> Rendition:
     """The rendition of a message whose document is its body text."""
     note = "由邮件正文文字排版生成；原始报文见原件"

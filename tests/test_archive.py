@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from core import renditions
-from core.archive import ELEMENTS, RETENTION_CODES
+from core.archive import ELEMENTS, RETENTION_CODES, FileEntry
 from core.config import Settings
 from core.errors import InvalidInputError
 from core.model import Kind
@@ -288,3 +288,18 @@ def test_docx_rendition_is_its_text_and_says_so() -> None:
     assert "不保留原件版式" in r.note
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(r.pdf or b"")).pages)
     assert "隐患排查" in text
+
+
+def test_ofd_pages_are_counted() -> None:
+    """An OFD original is a 版式文件 of its own: no rendition, and its pages count in 页数;
+    a damaged one's pages are unknown, not zero."""
+    from tests.data.reading.builders import make_ofd
+
+    ofd = make_ofd([["川财农〔2024〕112号", "关于下达资金的通知"], ["第二页正文"], ["附件"]])
+    r = renditions.render("x", "a.ofd", "application/ofd", ofd)
+    assert (r.fmt, r.pdf) == ("ofd", None)
+    assert renditions.page_count("ofd", ofd) == 3
+    assert renditions.page_count("ofd", ofd[: len(ofd) // 2]) is None
+    entry = FileEntry("原件/01-a.ofd", len(ofd), "", "ofd", "原件",
+                      has_form=True)
+    assert archive_service._add_pages(2, entry, ofd) == 5

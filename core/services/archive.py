@@ -177,7 +177,7 @@ def _files(ctx: Context, p: Planned, manual: list[str]) -> Iterator[tuple[str, b
         name = rules.safe_name(part.filename, f"附件{part.idx + 1}")
         r = renditions.render(title, part.filename, part.content_type, data)
         yield entry(f"原件/{part.idx + 1:02d}-{name}", data, r.fmt, "原件", r.note,
-                    has_form=r.fmt == "pdf" or r.pdf is not None)
+                    has_form=r.fmt in renditions.FIXED_LAYOUT or r.pdf is not None)
         if r.pdf is not None:
             stem = name.rsplit(".", 1)[0] if "." in name else name
             yield entry(f"版式/{part.idx + 1:02d}-{stem}.pdf", r.pdf, "pdf", "版式转换件", r.note)
@@ -194,14 +194,15 @@ def _files(ctx: Context, p: Planned, manual: list[str]) -> Iterator[tuple[str, b
 
 
 def _add_pages(count: int | None, fe: FileEntry, data: bytes) -> int | None:
-    """The running page count of a 件's PDF form (originals in PDF and renditions); None
-    once a document has no countable form (OFD, or nothing could be made of it)."""
+    """The running page count of a 件's 版式 form (originals in PDF or OFD, and
+    renditions); None once a document has no countable form (nothing could be made of
+    it, or its pages do not read)."""
     if count is None:
         return None
     if fe.use == "原件" and not fe.has_form:
-        return None  # OFD (its pages are not counted here) or a format left for staff
-    if fe.use == "版式转换件" or (fe.use == "原件" and fe.fmt == "pdf"):
-        n = renditions.pdf_pages(data)
+        return None  # a format left for staff
+    if fe.use == "版式转换件" or (fe.use == "原件" and fe.fmt in renditions.FIXED_LAYOUT):
+        n = renditions.page_count(fe.fmt, data)
         return None if n is None else count + n
     return count
 
