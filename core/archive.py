@@ -108,7 +108,14 @@ class Record:
     register_number: str
     sealed_reason: str = ""
     note: str = ""  # 附注 beyond the register number (a sender known only by address)
+    written_on: str = ""  # 成文日期 as read (ISO), "" when not read or sealed
     actions: list[Action] = field(default_factory=list)
+
+    @property
+    def date(self) -> str:
+        """DA/T 22's 日期: the date the document was made (成文日期; the date received
+        stands in where it was not read), in 8 digits (20260302) as the standard writes it."""
+        return (self.written_on or self.received_on).replace("-", "")
 
 
 @dataclass(frozen=True)
@@ -167,7 +174,7 @@ def metadata_xml(n: Numbered, archive: Archive, office: str, year: int,
     _sub(content, "题名", r.title)
     _sub(content, "文件编号", r.doc_number)
     _sub(content, "责任者", r.sender)
-    _sub(content, "日期", r.received_on).set("依据", "收文日期")
+    _sub(content, "日期", r.date).set("依据", "成文日期" if r.written_on else "收文日期")
     _sub(content, "文种", r.doc_type)
     _sub(content, "紧急程度", r.urgency)
     _sub(content, "密级", r.secrecy)
@@ -214,7 +221,7 @@ def catalogue_rows(numbered: Sequence[Numbered],
     for n in numbered:
         r = n.record
         count = pages.get(n.code)
-        rows.append([n.code, f"{n.seq:04d}", r.sender, r.doc_number, r.title, r.received_on,
+        rows.append([n.code, f"{n.seq:04d}", r.sender, r.doc_number, r.title, r.date,
                      r.secrecy, r.retention, "" if count is None else str(count),
                      r.register_number, "封存件，未拆封" if r.sealed else ""])
     return rows

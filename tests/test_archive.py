@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -85,7 +86,7 @@ async def handed_over(ctx: Context, tmp_path: Path) -> tuple[Path, dict[str, int
     return out / PACKAGE, ids
 
 
-async def test_archive_package(handed_over: tuple[Path, dict[str, int]]) -> None:
+async def test_archive_package(ctx: Context, handed_over: tuple[Path, dict[str, int]]) -> None:
     root, _ids = handed_over
     _verify(root)
     assert os.stat(root).st_mode & 0o777 == 0o700
@@ -97,6 +98,15 @@ async def test_archive_package(handed_over: tuple[Path, dict[str, int]]) -> None
     assert len(codes) == len(set(codes))
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == sorted(codes)
     order = list(RETENTION_CODES.values())
+    # 日期 is the 成文日期 where it was read (DA/T 22: the date the document was made)
+    async with ctx.db.reader() as r:
+        written = {row["number"]: row["written_on"] for row in await r.fetchall(
+            "SELECT e.number, i.written_on FROM items i JOIN register_entries e"
+            " ON e.item_id = i.id AND e.status = 'active' WHERE i.written_on IS NOT NULL")}
+    dated = {e.findtext("收文编号"): e.findtext("日期") for e in catalogue.findall("条目")}
+    made = [n for n in dated if n in written]
+    assert made, "the corpus has documents whose 成文日期 is read"
+    assert all(dated[n] == written[n].replace("-", "") for n in made)
     groups = [c.split("-")[2] for c in codes]
     assert groups == sorted(groups, key=order.index)
     for g in set(groups):
@@ -136,6 +146,9 @@ async def test_archive_package(handed_over: tuple[Path, dict[str, int]]) -> None
         for name in ("题名", "文件编号", "责任者", "日期", "密级", "保管期限", "室编件号"):
             assert meta.find(f".//{name}") is not None, (code, name)
         assert meta.find("档号").get("值") == code
+        day = meta.find(".//日期")
+        assert re.fullmatch(r"20\d{6}", day.text or ""), day.text
+        assert day.get("依据") in ("成文日期", "收文日期")
         steps = [b.findtext("业务行为") for b in meta.iter("业务")]
         assert "签收" in steps
         files = {f.findtext("计算机文件名"): f for f in meta.iter("计算机文件")}

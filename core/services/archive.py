@@ -136,6 +136,7 @@ async def plan(ctx: Context, year: int) -> list[Planned]:
                 secrecy=row["secrecy"] or "", register_number=row["number"] or "",
                 note="" if row["sender"] else f"来件地址 {row['from_address'] or '不明'}",
                 sealed_reason=REASON_ZH.get(row["reason"] or "", "") if sealed else "",
+                written_on="" if sealed else row["written_on"] or "",
                 actions=await _actions(r, ctx, row["id"], sealed),
             ), row, seen.file))
         numbered = rules.number_records(ctx.settings.archive, year, [x[0] for x in records])
