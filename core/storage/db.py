@@ -118,8 +118,9 @@ class _Writer:
         return await _finish(asyncio.get_running_loop().run_in_executor(self._pool, fn, *args))
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        if any(isinstance(p, str | bytes) and len(p) > INLINE_MAX_PARAM for p in params):
-            return await self.off_loop(self.conn.execute, sql, params)
+        for p in params:
+            if isinstance(p, str | bytes) and len(p) > INLINE_MAX_PARAM:
+                return await self.off_loop(self.conn.execute, sql, params)
         return self.conn.execute(sql, params)
 
     async def close(self) -> None:

@@ -73,7 +73,12 @@ _STATE_JSON = json.JSONEncoder(sort_keys=True)
 
 
 def _h(value: Any) -> str:
-    text = _VALUE_JSON.encode(value)
+    if value is None:  # what the encoder writes, without its call
+        text = "null"
+    elif type(value) is int:
+        text = int.__repr__(value)
+    else:
+        text = _VALUE_JSON.encode(value)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
