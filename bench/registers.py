@@ -16,13 +16,16 @@ file system. Values the database gave (item id, entry id, the register's next nu
 …) are replaced in later parameters by the ones the replay gets, so every replayed
 registration is a new item with its own gap-free number; texts are the captured ones.
 The capture databases are seeded so that every such value is distinctive (≥ 1000) and
-cannot be confused with another parameter. Raw runs:
+cannot be confused with another parameter. The replay's plan is compiled before the clock
+starts (the raw side pays for SQLite, not for the substitution). Raw runs:
   - single:  BEGIN IMMEDIATE; one registration; COMMIT — against the 1-caller service;
   - batched: BEGIN IMMEDIATE; N registrations; COMMIT — against the 16-caller service,
-    N = the mean number of registrations per COMMIT the service reached in the same
-    round (or --batch N).
-Rounds are interleaved (raw single, service ×1, service ×16, raw batched, per round), each
-on fresh files; min/median/max over --rounds and the ratios service/raw.
+    N = the mean number of registrations per COMMIT the service reached in its warm-up
+    in the same round (or --batch N).
+Each pair (service ×1 / raw single, service ×16 / raw batched) runs on fresh files, both
+warmed, and is measured in SLICES slices that alternate between the two sides (and which
+of them goes first), so that both see the same moments of a shared machine's load;
+min/median/max over --rounds and the ratios service/raw.
 Goal: service ×16 ≥ 0.5 × raw batched (issue 12 measured 0.17–0.34×).
 """
 
@@ -62,6 +65,8 @@ _DISTINCT = 1000
 #: registrations before the clock starts, on each side: past the first checkpoint, the WAL
 #: file is reused instead of growing (a growing file costs a metadata flush per fsync)
 WARM = 150
+#: slices each measurement is cut into, the service's and the raw side's alternating
+SLICES = 6
 
 
 # ------------------------------------------------------------------ capture
@@ -283,27 +288,16 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def raw_rate(path: Path, replay: Replay, n: int, per_commit: int) -> float:
-    conn = raw_connection(path)
-    try:
-        for _ in range(WARM):
-            conn.execute("BEGIN IMMEDIATE")
+def raw_batches(conn: sqlite3.Connection, replay: Replay, n: int, per_commit: int) -> None:
+    """n registrations, `per_commit` to a BEGIN IMMEDIATE … COMMIT."""
+    done = 0
+    while done < n:
+        k = min(per_commit, n - done)
+        conn.execute("BEGIN IMMEDIATE")
+        for _ in range(k):
             replay.one(conn)
-            conn.execute("COMMIT")
-        start = time.perf_counter()
-        done = 0
-        while done < n:
-            k = min(per_commit, n - done)
-            conn.execute("BEGIN IMMEDIATE")
-            for _ in range(k):
-                replay.one(conn)
-            conn.execute("COMMIT")
-            done += k
-        rate = n / (time.perf_counter() - start)
-        check_registered(conn, WARM + n)
-        return rate
-    finally:
-        conn.close()
+        conn.execute("COMMIT")
+        done += k
 
 
 def check_registered(conn: sqlite3.Connection, n: int) -> None:
@@ -335,30 +329,75 @@ def counting_commits() -> Iterator[list[int]]:
         dbmod._commit_sync = real
 
 
-async def service_rate(data_dir: Path, n: int, callers: int) -> tuple[float, float]:
-    """Registrations/s with `callers` concurrent tasks, and registrations per COMMIT."""
-    ctx = await fresh_context(data_dir)
+async def service_batch(ctx: Context, first: int, n: int, callers: int) -> None:
+    """n registrations through the service by `callers` concurrent tasks."""
 
     async def caller(k: int) -> None:
-        for i in range(k, n, callers):
+        for i in range(first + k, first + n, callers):
             await registry.register_paper(ctx, kind=Kind.BAN, sender=SENDER,
                                           title=f"关于测试的请示{i}")
 
+    await asyncio.gather(*(caller(k) for k in range(callers)))
+
+
+async def check_service(ctx: Context, n: int) -> None:
+    async with ctx.db.reader() as r:
+        row = await r.fetchone(
+            "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM register_entries"
+            " WHERE kind = '办件'")
+    assert row is not None
+    assert (row["n"], row["lo"], row["hi"]) == (n, 5001, 5000 + n), dict(row)
+
+
+@dataclass
+class Pair:
+    service: float  # registrations/s
+    raw: float
+    per_commit: float  # the service's registrations per COMMIT
+    raw_batch: int
+    cpu_service: float  # CPU ms per registration (the process, all its threads)
+    cpu_raw: float
+
+
+async def paired(
+    d: Path, replay: Replay, n: int, *, callers: int, raw_batch: int | None
+) -> Pair:
+    """The service with `callers` concurrent callers and raw SQLite running the same
+    statements, each on its own fresh file, measured in SLICES alternating slices (which
+    goes first alternating too): both see the same moments of a shared machine's load.
+    `raw_batch`: registrations per raw COMMIT (None: the service's mean in its warm-up)."""
+    ctx = await fresh_context(d / f"svc{callers}")
+    conn = raw_connection(await raw_database(d / f"raw{callers}"))
     try:
-        for i in range(WARM):
-            await registry.register_paper(ctx, kind=Kind.BAN, sender=SENDER, title=f"预热{i}")
         with counting_commits() as commits:
-            start = time.perf_counter()
-            await asyncio.gather(*(caller(k) for k in range(callers)))
-            rate = n / (time.perf_counter() - start)
-        async with ctx.db.reader() as r:
-            row = await r.fetchone(
-                "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM register_entries"
-                " WHERE kind = '办件'")
-        assert row is not None
-        assert (row["n"], row["lo"], row["hi"]) == (WARM + n, 5001, 5000 + WARM + n), dict(row)
-        return rate, n / max(1, commits[0])
+            await service_batch(ctx, -WARM, WARM, callers)
+        per = raw_batch or max(1, round(WARM / max(1, commits[0])))
+        raw_batches(conn, replay, WARM, per)
+        t_service = t_raw = c_service = c_raw = 0.0
+        n_commits = 0
+        done = 0
+        for s in range(SLICES):
+            k = (n - done) // (SLICES - s)
+            for side in ((0, 1) if s % 2 == 0 else (1, 0)):
+                if side == 0:
+                    with counting_commits() as commits:
+                        t0, c0 = time.perf_counter(), time.process_time()
+                        await service_batch(ctx, done, k, callers)
+                        t_service += time.perf_counter() - t0
+                        c_service += time.process_time() - c0
+                    n_commits += commits[0]
+                else:
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    raw_batches(conn, replay, k, per)
+                    t_raw += time.perf_counter() - t0
+                    c_raw += time.process_time() - c0
+            done += k
+        await check_service(ctx, WARM + n)
+        check_registered(conn, WARM + n)
+        return Pair(n / t_service, n / t_raw, n / max(1, n_commits), per,
+                    c_service * 1000 / n, c_raw * 1000 / n)
     finally:
+        conn.close()
         await ctx.db.close()
 
 
@@ -453,19 +492,23 @@ def main() -> None:
                   "the replay reuses them")
         rs: dict[str, list[float]] = {k: [] for k in ("raw1", "svc1", "svc16", "rawb")}
         batches: list[float] = []
+        cpu: dict[str, list[float]] = {k: [] for k in ("svc16", "rawb")}
         for r in range(args.rounds):
             d = tmp / f"round{r}"
-            rs["raw1"].append(raw_rate(asyncio.run(raw_database(d / "raw1")), replay, args.n, 1))
-            rs["svc1"].append(asyncio.run(service_rate(d / "svc1", args.n, 1))[0])
-            rate, per_commit = asyncio.run(service_rate(d / "svc16", args.n, 16))
-            rs["svc16"].append(rate)
-            batches.append(per_commit)
-            n_batch = args.batch or max(1, round(per_commit))
-            rs["rawb"].append(raw_rate(asyncio.run(raw_database(d / "rawb")), replay,
-                                       args.n, n_batch))
-            print(f"round {r + 1}: raw single {rs['raw1'][-1]:.0f}/s, service×1 "
-                  f"{rs['svc1'][-1]:.0f}/s, service×16 {rate:.0f}/s ({per_commit:.1f} per "
-                  f"COMMIT), raw batched ×{n_batch} {rs['rawb'][-1]:.0f}/s")
+            single = asyncio.run(paired(d, replay, args.n, callers=1, raw_batch=1))
+            rs["svc1"].append(single.service)
+            rs["raw1"].append(single.raw)
+            group = asyncio.run(paired(d, replay, args.n, callers=16,
+                                       raw_batch=args.batch or None))
+            rs["svc16"].append(group.service)
+            rs["rawb"].append(group.raw)
+            batches.append(group.per_commit)
+            cpu["svc16"].append(group.cpu_service)
+            cpu["rawb"].append(group.cpu_raw)
+            print(f"round {r + 1}: raw single {single.raw:.0f}/s, service×1 "
+                  f"{single.service:.0f}/s ({single.per_commit:.1f} per COMMIT), service×16 "
+                  f"{group.service:.0f}/s ({group.per_commit:.1f} per COMMIT), raw batched "
+                  f"×{group.raw_batch} {group.raw:.0f}/s")
         ratio1 = [s / r for s, r in zip(rs["svc1"], rs["raw1"], strict=True)]
         ratio16 = [s / r for s, r in zip(rs["svc16"], rs["rawb"], strict=True)]
         ratio16s = [s / r for s, r in zip(rs["svc16"], rs["raw1"], strict=True)]
@@ -480,6 +523,12 @@ def main() -> None:
         print(f"  ratio service×16 / raw batched                   {spread(ratio16, '{:8.2f}')}"
               "   (goal ≥ 0.5)")
         print(f"  ratio service×16 / raw single                    {spread(ratio16s, '{:8.2f}')}")
+        print("CPU ms per registration (process time, all threads), 16 callers / batched:")
+        ms = "{:8.3f}"
+        print(f"  service                                          {spread(cpu['svc16'], ms)}")
+        print(f"  raw SQLite                                       {spread(cpu['rawb'], ms)}")
+        cpu_ratio = [r / s for s, r in zip(cpu["svc16"], cpu["rawb"], strict=True)]
+        print(f"  ratio raw / service (1.0: no CPU beyond SQLite's) {spread(cpu_ratio, '{:7.2f}')}")
         if args.items:
             big = tmp / "big"
             asyncio.run(raw_database(big))
