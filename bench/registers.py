@@ -1,8 +1,8 @@
 """Benchmark: durable registrations/s through the service against raw SQLite running the
 same statements, and `counts` latency on a large registry.
 
-    nice -n 10 .venv/bin/python bench/registers.py            # 3 rounds, 500 each, 1M items
-    .venv/bin/python bench/registers.py --rounds 1 --n 50 --items 0   # quick look
+    nice -n 10 .venv/bin/python bench/registers.py            # 3 rounds, 600 each, 1M items
+    .venv/bin/python bench/registers.py --rounds 1 --n 60 --items 0   # quick look
 
 The service side is `registry.register_paper` through the real `Database` (one writer,
 group commit), with 1 caller (every registration its own fsync'd COMMIT) and with 16
@@ -20,8 +20,8 @@ cannot be confused with another parameter. The replay's plan is compiled before 
 starts (the raw side pays for SQLite, not for the substitution). Raw runs:
   - single:  BEGIN IMMEDIATE; one registration; COMMIT — against the 1-caller service;
   - batched: BEGIN IMMEDIATE; N registrations; COMMIT — against the 16-caller service,
-    N = the mean number of registrations per COMMIT the service reached in its warm-up
-    in the same round (or --batch N).
+    the N of each transaction those of the service's COMMITs in the same slice (below),
+    so both commit as often (or --batch N).
 Each pair (service ×1 / raw single, service ×16 / raw batched) runs on fresh files, both
 warmed, and is measured in SLICES slices that alternate between the two sides (and which
 of them goes first), so that both see the same moments of a shared machine's load;
@@ -288,16 +288,18 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def raw_batches(conn: sqlite3.Connection, replay: Replay, n: int, per_commit: int) -> None:
-    """n registrations, `per_commit` to a BEGIN IMMEDIATE … COMMIT."""
-    done = 0
-    while done < n:
-        k = min(per_commit, n - done)
+def raw_batches(conn: sqlite3.Connection, replay: Replay, sizes: list[int]) -> None:
+    """Registrations in transactions of `sizes` each: BEGIN IMMEDIATE; k of them; COMMIT."""
+    for k in sizes:
         conn.execute("BEGIN IMMEDIATE")
         for _ in range(k):
             replay.one(conn)
         conn.execute("COMMIT")
-        done += k
+
+
+def chunks(n: int, per: int) -> list[int]:
+    """n registrations cut into transactions of `per` (the last one smaller)."""
+    return [min(per, n - i) for i in range(0, n, per)]
 
 
 def check_registered(conn: sqlite3.Connection, n: int) -> None:
@@ -314,17 +316,18 @@ def check_registered(conn: sqlite3.Connection, n: int) -> None:
 
 @contextmanager
 def counting_commits() -> Iterator[list[int]]:
-    """Count the service's COMMITs (one Python call per COMMIT, not per statement)."""
+    """The service's COMMITs as they come, each as the number of units it carried (one
+    Python call per COMMIT, not per statement)."""
     real: Callable[..., None] = dbmod._commit_sync
-    count = [0]
+    sizes: list[int] = []
 
     def counted(conn: sqlite3.Connection, batch: Any) -> None:
-        count[0] += 1
+        sizes.append(batch.members)
         real(conn, batch)
 
     dbmod._commit_sync = counted
     try:
-        yield count
+        yield sizes
     finally:
         dbmod._commit_sync = real
 
@@ -354,7 +357,7 @@ class Pair:
     service: float  # registrations/s
     raw: float
     per_commit: float  # the service's registrations per COMMIT
-    raw_batch: int
+    raw_batch: float  # the raw side's
     cpu_service: float  # CPU ms per registration (the process, all its threads)
     cpu_raw: float
 
@@ -363,38 +366,42 @@ async def paired(
     d: Path, replay: Replay, n: int, *, callers: int, raw_batch: int | None
 ) -> Pair:
     """The service with `callers` concurrent callers and raw SQLite running the same
-    statements, each on its own fresh file, measured in SLICES alternating slices (which
-    goes first alternating too): both see the same moments of a shared machine's load.
-    `raw_batch`: registrations per raw COMMIT (None: the service's mean in its warm-up)."""
+    statements, each on its own fresh file, measured in SLICES slices of n / SLICES that
+    alternate between the sides (which goes first alternating too): both see the same
+    moments of a shared machine's load. The raw side commits as the service did: a slice
+    in transactions of the sizes the service's COMMITs carried in that slice (or, going
+    first, in the slice before) — or of `raw_batch` each when given."""
+    assert n % SLICES == 0, f"--n must be a multiple of {SLICES}"
+    k = n // SLICES
     ctx = await fresh_context(d / f"svc{callers}")
     conn = raw_connection(await raw_database(d / f"raw{callers}"))
     try:
-        with counting_commits() as commits:
+        with counting_commits() as sizes:
             await service_batch(ctx, -WARM, WARM, callers)
-        per = raw_batch or max(1, round(WARM / max(1, commits[0])))
-        raw_batches(conn, replay, WARM, per)
+        raw_batches(conn, replay, chunks(WARM, raw_batch) if raw_batch else list(sizes))
+        last = chunks(k, raw_batch or max(1, round(WARM / max(1, len(sizes)))))
         t_service = t_raw = c_service = c_raw = 0.0
-        n_commits = 0
-        done = 0
+        raw_commits = service_commits = 0
         for s in range(SLICES):
-            k = (n - done) // (SLICES - s)
             for side in ((0, 1) if s % 2 == 0 else (1, 0)):
                 if side == 0:
-                    with counting_commits() as commits:
+                    with counting_commits() as sizes:
                         t0, c0 = time.perf_counter(), time.process_time()
-                        await service_batch(ctx, done, k, callers)
+                        await service_batch(ctx, s * k, k, callers)
                         t_service += time.perf_counter() - t0
                         c_service += time.process_time() - c0
-                    n_commits += commits[0]
+                    assert sum(sizes) == k, sizes
+                    service_commits += len(sizes)
+                    last = chunks(k, raw_batch) if raw_batch else list(sizes)
                 else:
                     t0, c0 = time.perf_counter(), time.process_time()
-                    raw_batches(conn, replay, k, per)
+                    raw_batches(conn, replay, last)
                     t_raw += time.perf_counter() - t0
                     c_raw += time.process_time() - c0
-            done += k
+                    raw_commits += len(last)
         await check_service(ctx, WARM + n)
         check_registered(conn, WARM + n)
-        return Pair(n / t_service, n / t_raw, n / max(1, n_commits), per,
+        return Pair(n / t_service, n / t_raw, n / service_commits, n / raw_commits,
                     c_service * 1000 / n, c_raw * 1000 / n)
     finally:
         conn.close()
@@ -470,7 +477,8 @@ def spread(xs: list[float], fmt: str = "{:8.1f}") -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=500, help="registrations per measurement")
+    ap.add_argument("--n", type=int, default=600,
+                    help=f"registrations per measurement (a multiple of {SLICES})")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch", type=int, default=0,
                     help="registrations per raw batched COMMIT (0: the service's observed)")
@@ -508,7 +516,7 @@ def main() -> None:
             print(f"round {r + 1}: raw single {single.raw:.0f}/s, service×1 "
                   f"{single.service:.0f}/s ({single.per_commit:.1f} per COMMIT), service×16 "
                   f"{group.service:.0f}/s ({group.per_commit:.1f} per COMMIT), raw batched "
-                  f"×{group.raw_batch} {group.raw:.0f}/s")
+                  f"{group.raw:.0f}/s ({group.raw_batch:.1f} per COMMIT)")
         ratio1 = [s / r for s, r in zip(rs["svc1"], rs["raw1"], strict=True)]
         ratio16 = [s / r for s, r in zip(rs["svc16"], rs["rawb"], strict=True)]
         ratio16s = [s / r for s, r in zip(rs["svc16"], rs["raw1"], strict=True)]
