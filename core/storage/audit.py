@@ -17,6 +17,8 @@ from core.storage import row_state
 from core.storage.audit_hash import GENESIS, entry_hash
 from core.storage.db import Reader, Row, UnitOfWork
 
+#: `json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)`, built once
+_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
 #: the entries a unit of work has appended and not yet written, per unit (the unit holds
 #: them only while it lives)
 _pending: WeakKeyDictionary[UnitOfWork, list[tuple[str, str, str, str, str]]] = (
@@ -40,7 +42,7 @@ async def append(
     function the writer connection registers. Entries of one unit on the same record
     carry the same state, read once.
     """
-    detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+    detail_text = _DETAIL_JSON.encode(detail or {})
     pending = _pending.get(uow)
     if pending is None:
         pending = _pending[uow] = []
