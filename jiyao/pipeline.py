@@ -227,6 +227,9 @@ class PipelineProcesses:
         live = [p for p in self._procs if p is not None and p.is_alive()]
         for p in live:
             p.terminate()  # SIGTERM: finish the item in hand, give the claims back
+            if p.pid is not None:  # a stopped worker takes the SIGTERM once continued
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGCONT)
         deadline = time.monotonic() + STOP_GRACE
         for p in live:
             await asyncio.to_thread(p.join, max(0.0, deadline - time.monotonic()))

@@ -103,3 +103,35 @@ async def test_a_worker_stopped_in_a_step_is_killed_restarted_and_its_item_shunt
                 proc.kill()
         await procs.stop()
         await ctx.db.close()
+
+
+async def test_stopping_continues_a_stopped_worker_so_it_finishes_its_item(
+    settings: Settings,
+) -> None:
+    """SIGTERM of the workers comes with SIGCONT (as systemd sends it): a worker stopped
+    mid-item (here within its limits: not yet killed) goes on, decides the item in hand
+    and exits cleanly, instead of waiting out the stop grace to be killed."""
+    tuned = _tuned(settings, workers=1, step_seconds={"freeze": 60.0}, poll_seconds=0.1)
+    ctx = await open_context(tuned)
+    (raw,) = _ban_messages(1, "cont")
+    (item_id,) = await _accept_all(ctx, [FREEZE + b"\r\n" + raw])
+    procs = PipelineProcesses(ctx, steps=_with_step(Step("freeze", _freeze), before="check"))
+    await procs.start()
+    worker = procs._procs[0]
+    assert worker is not None
+    try:
+        async def stopped() -> bool:
+            return _stopped(worker.pid)
+
+        await _until(stopped, timeout=60)
+        await asyncio.wait_for(procs.stop(), 20)  # STOP_GRACE is 30 s
+        assert worker.exitcode == 0
+        (row,) = await _rows(ctx, "SELECT outcome, claimed_by FROM items WHERE id = ?",
+                             (item_id,))
+        assert row["outcome"] == "register"
+        assert row["claimed_by"] is None
+    finally:
+        if _stopped(worker.pid):
+            worker.kill()
+        await procs.stop()
+        await ctx.db.close()
