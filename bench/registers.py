@@ -1,8 +1,8 @@
 """Benchmark: durable registrations/s through the service against raw SQLite running the
 same statements, and `counts` latency on a large registry.
 
-    nice -n 10 .venv/bin/python bench/registers.py            # 3 rounds, 500 each, 1M items
-    .venv/bin/python bench/registers.py --rounds 1 --n 50 --items 0   # quick look
+    nice -n 10 .venv/bin/python bench/registers.py            # 3 rounds, 600 each, 1M items
+    .venv/bin/python bench/registers.py --rounds 1 --n 60 --items 0   # quick look
 
 The service side is `registry.register_paper` through the real `Database` (one writer,
 group commit), with 1 caller (every registration its own fsync'd COMMIT) and with 16
@@ -16,13 +16,16 @@ file system. Values the database gave (item id, entry id, the register's next nu
 …) are replaced in later parameters by the ones the replay gets, so every replayed
 registration is a new item with its own gap-free number; texts are the captured ones.
 The capture databases are seeded so that every such value is distinctive (≥ 1000) and
-cannot be confused with another parameter. Raw runs:
+cannot be confused with another parameter. The replay's plan is compiled before the clock
+starts (the raw side pays for SQLite, not for the substitution). Raw runs:
   - single:  BEGIN IMMEDIATE; one registration; COMMIT — against the 1-caller service;
   - batched: BEGIN IMMEDIATE; N registrations; COMMIT — against the 16-caller service,
-    N = the mean number of registrations per COMMIT the service reached in the same
-    round (or --batch N).
-Rounds are interleaved (raw single, service ×1, service ×16, raw batched, per round), each
-on fresh files; min/median/max over --rounds and the ratios service/raw.
+    the N of each transaction those of the service's COMMITs in the same slice (below),
+    so both commit as often (or --batch N).
+Each pair (service ×1 / raw single, service ×16 / raw batched) runs on fresh files, both
+warmed, and is measured in SLICES slices that alternate between the two sides (and which
+of them goes first), so that both see the same moments of a shared machine's load;
+min/median/max over --rounds and the ratios service/raw.
 Goal: service ×16 ≥ 0.5 × raw batched (issue 12 measured 0.17–0.34×).
 """
 
@@ -62,6 +65,8 @@ _DISTINCT = 1000
 #: registrations before the clock starts, on each side: past the first checkpoint, the WAL
 #: file is reused instead of growing (a growing file costs a metadata flush per fsync)
 WARM = 150
+#: slices each measurement is cut into, the service's and the raw side's alternating
+SLICES = 6
 
 
 # ------------------------------------------------------------------ capture
@@ -191,55 +196,85 @@ def _produced(stmt: Statement) -> list[Any]:
 
 
 class Replay:
-    """The captured statements as a plan: which parameters carry database-given values."""
+    """The captured statements as a plan: which parameters carry database-given values.
+
+    The plan is compiled before the clock starts, so the replay's own Python work per
+    statement is a tuple build (and a `str.format` where a text carries an id): the raw
+    side pays for SQLite, not for the benchmark's bookkeeping."""
 
     def __init__(self, log: list[Statement]) -> None:
         self.statements = [s for s in log if not _TXN.match(s.sql)]
         self.control = [s.sql for s in log if _TXN.match(s.sql)]
         given: set[int] = set()
-        self.plan: list[tuple[Statement, list[tuple[int, list[int]]], bool]] = []
+        #: per statement: its SQL, its parameters (a value, or how to make it from the
+        #: values this replay got), and where in its answer the values to note are
+        self.plan: list[tuple[str, list[Any], bool, list[tuple[int, int]]]] = []
         for s in self.statements:
-            subs = []
-            for i, p in enumerate(s.params):
+            params: list[Any] = []
+            for p in s.params:
                 if isinstance(p, int) and not isinstance(p, bool) and p in given:
-                    subs.append((i, [p]))
-                elif isinstance(p, str):
-                    found = [v for v in given if re.search(rf"(?<!\d){v}(?!\d)", p)]
-                    if found:
-                        subs.append((i, found))
+                    params.append(_Given(p))
+                elif isinstance(p, str) and (found := [
+                        v for v in given if re.search(rf"(?<!\d){v}(?!\d)", p)]):
+                    params.append(_Text(p, found))
+                else:
+                    params.append(p)
+            produced = _produced(s)
+            notes = [(i, v) for i, v in enumerate(produced)
+                     if isinstance(v, int) and v >= _DISTINCT]
             reads = bool(s.rows) or s.lastrowid is not None
-            self.plan.append((s, subs, reads))
-            for v in _produced(s):
-                if isinstance(v, int) and v >= _DISTINCT:
-                    given.add(v)
+            self.plan.append((s.sql, params, s.lastrowid is not None, notes if reads else []))
+            given.update(v for _, v in notes)
         self.given = given
         small = [v for s in self.statements for v in _produced(s)
                  if isinstance(v, int) and 0 < v < _DISTINCT and s.lastrowid == v
                  and not s.sql.lstrip().upper().startswith("INSERT INTO REGISTER_SEQ")]
         self.unseeded = sorted(set(small))
+        self._compiled = [
+            (sql, tuple(params) if not any(isinstance(p, _Given | _Text) for p in params)
+             else None, params, lastrowid, notes)
+            for sql, params, lastrowid, notes in self.plan
+        ]
 
     def one(self, conn: sqlite3.Connection) -> None:
         """One registration's statements with this replay's own database-given values."""
         now: dict[int, int] = {}
-        for s, subs, reads in self.plan:
-            params = s.params
-            if subs:
-                params = list(params)
-                for i, olds in subs:
-                    p = params[i]
-                    if isinstance(p, int):
-                        params[i] = now[p]
-                    else:
-                        for old in olds:
-                            p = re.sub(rf"(?<!\d){old}(?!\d)", str(now[old]), p)
-                        params[i] = p
-            cur = conn.execute(s.sql, params)
-            if reads:
-                got = ([cur.lastrowid] if s.lastrowid is not None else []) + [
-                    v for row in cur.fetchall() for v in row]
-                now.update((old, new) for old, new in zip(_produced(s), got, strict=True)
-                           if isinstance(old, int) and old >= _DISTINCT)
+        for sql, static, params, lastrowid, notes in self._compiled:
+            if static is not None:
+                cur = conn.execute(sql, static)
+            else:
+                cur = conn.execute(sql, [
+                    now[p.old] if type(p) is _Given else p.make(now) if type(p) is _Text else p
+                    for p in params])
+            if notes:
+                got: list[Any] = [cur.lastrowid] if lastrowid else []
+                for row in cur.fetchall():
+                    got.extend(row)
+                for i, old in notes:
+                    now[old] = got[i]
             cur.close()
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A parameter that is a value the database gave an earlier statement."""
+
+    old: int
+
+
+class _Text:
+    """A text parameter carrying database-given values (a subject `item:830001`, a JSON
+    detail), as a format string."""
+
+    def __init__(self, text: str, olds: list[int]) -> None:
+        self.olds = olds
+        fmt = text.replace("{", "{{").replace("}", "}}")
+        for k, old in enumerate(olds):
+            fmt = re.sub(rf"(?<!\d){old}(?!\d)", f"{{{k}}}", fmt)
+        self.fmt = fmt
+
+    def make(self, now: dict[int, int]) -> str:
+        return self.fmt.format(*(now[o] for o in self.olds))
 
 
 def raw_connection(path: Path) -> sqlite3.Connection:
@@ -253,27 +288,18 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def raw_rate(path: Path, replay: Replay, n: int, per_commit: int) -> float:
-    conn = raw_connection(path)
-    try:
-        for _ in range(WARM):
-            conn.execute("BEGIN IMMEDIATE")
+def raw_batches(conn: sqlite3.Connection, replay: Replay, sizes: list[int]) -> None:
+    """Registrations in transactions of `sizes` each: BEGIN IMMEDIATE; k of them; COMMIT."""
+    for k in sizes:
+        conn.execute("BEGIN IMMEDIATE")
+        for _ in range(k):
             replay.one(conn)
-            conn.execute("COMMIT")
-        start = time.perf_counter()
-        done = 0
-        while done < n:
-            k = min(per_commit, n - done)
-            conn.execute("BEGIN IMMEDIATE")
-            for _ in range(k):
-                replay.one(conn)
-            conn.execute("COMMIT")
-            done += k
-        rate = n / (time.perf_counter() - start)
-        check_registered(conn, WARM + n)
-        return rate
-    finally:
-        conn.close()
+        conn.execute("COMMIT")
+
+
+def chunks(n: int, per: int) -> list[int]:
+    """n registrations cut into transactions of `per` (the last one smaller)."""
+    return [min(per, n - i) for i in range(0, n, per)]
 
 
 def check_registered(conn: sqlite3.Connection, n: int) -> None:
@@ -290,45 +316,95 @@ def check_registered(conn: sqlite3.Connection, n: int) -> None:
 
 @contextmanager
 def counting_commits() -> Iterator[list[int]]:
-    """Count the service's COMMITs (one Python call per COMMIT, not per statement)."""
+    """The service's COMMITs as they come, each as the number of units it carried (one
+    Python call per COMMIT, not per statement)."""
     real: Callable[..., None] = dbmod._commit_sync
-    count = [0]
+    sizes: list[int] = []
 
     def counted(conn: sqlite3.Connection, batch: Any) -> None:
-        count[0] += 1
+        sizes.append(batch.members)
         real(conn, batch)
 
     dbmod._commit_sync = counted
     try:
-        yield count
+        yield sizes
     finally:
         dbmod._commit_sync = real
 
 
-async def service_rate(data_dir: Path, n: int, callers: int) -> tuple[float, float]:
-    """Registrations/s with `callers` concurrent tasks, and registrations per COMMIT."""
-    ctx = await fresh_context(data_dir)
+async def service_batch(ctx: Context, first: int, n: int, callers: int) -> None:
+    """n registrations through the service by `callers` concurrent tasks."""
 
     async def caller(k: int) -> None:
-        for i in range(k, n, callers):
+        for i in range(first + k, first + n, callers):
             await registry.register_paper(ctx, kind=Kind.BAN, sender=SENDER,
                                           title=f"关于测试的请示{i}")
 
+    await asyncio.gather(*(caller(k) for k in range(callers)))
+
+
+async def check_service(ctx: Context, n: int) -> None:
+    async with ctx.db.reader() as r:
+        row = await r.fetchone(
+            "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM register_entries"
+            " WHERE kind = '办件'")
+    assert row is not None
+    assert (row["n"], row["lo"], row["hi"]) == (n, 5001, 5000 + n), dict(row)
+
+
+@dataclass
+class Pair:
+    service: float  # registrations/s
+    raw: float
+    per_commit: float  # the service's registrations per COMMIT
+    raw_batch: float  # the raw side's
+    cpu_service: float  # CPU ms per registration (the process, all its threads)
+    cpu_raw: float
+
+
+async def paired(
+    d: Path, replay: Replay, n: int, *, callers: int, raw_batch: int | None
+) -> Pair:
+    """The service with `callers` concurrent callers and raw SQLite running the same
+    statements, each on its own fresh file, measured in SLICES slices of n / SLICES that
+    alternate between the sides (which goes first alternating too): both see the same
+    moments of a shared machine's load. The raw side commits as the service did: a slice
+    in transactions of the sizes the service's COMMITs carried in that slice (or, going
+    first, in the slice before) — or of `raw_batch` each when given."""
+    assert n % SLICES == 0, f"--n must be a multiple of {SLICES}"
+    k = n // SLICES
+    ctx = await fresh_context(d / f"svc{callers}")
+    conn = raw_connection(await raw_database(d / f"raw{callers}"))
     try:
-        for i in range(WARM):
-            await registry.register_paper(ctx, kind=Kind.BAN, sender=SENDER, title=f"预热{i}")
-        with counting_commits() as commits:
-            start = time.perf_counter()
-            await asyncio.gather(*(caller(k) for k in range(callers)))
-            rate = n / (time.perf_counter() - start)
-        async with ctx.db.reader() as r:
-            row = await r.fetchone(
-                "SELECT COUNT(*) AS n, MIN(seq) AS lo, MAX(seq) AS hi FROM register_entries"
-                " WHERE kind = '办件'")
-        assert row is not None
-        assert (row["n"], row["lo"], row["hi"]) == (WARM + n, 5001, 5000 + WARM + n), dict(row)
-        return rate, n / max(1, commits[0])
+        with counting_commits() as sizes:
+            await service_batch(ctx, -WARM, WARM, callers)
+        raw_batches(conn, replay, chunks(WARM, raw_batch) if raw_batch else list(sizes))
+        last = chunks(k, raw_batch or max(1, round(WARM / max(1, len(sizes)))))
+        t_service = t_raw = c_service = c_raw = 0.0
+        raw_commits = service_commits = 0
+        for s in range(SLICES):
+            for side in ((0, 1) if s % 2 == 0 else (1, 0)):
+                if side == 0:
+                    with counting_commits() as sizes:
+                        t0, c0 = time.perf_counter(), time.process_time()
+                        await service_batch(ctx, s * k, k, callers)
+                        t_service += time.perf_counter() - t0
+                        c_service += time.process_time() - c0
+                    assert sum(sizes) == k, sizes
+                    service_commits += len(sizes)
+                    last = chunks(k, raw_batch) if raw_batch else list(sizes)
+                else:
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    raw_batches(conn, replay, last)
+                    t_raw += time.perf_counter() - t0
+                    c_raw += time.process_time() - c0
+                    raw_commits += len(last)
+        await check_service(ctx, WARM + n)
+        check_registered(conn, WARM + n)
+        return Pair(n / t_service, n / t_raw, n / service_commits, n / raw_commits,
+                    c_service * 1000 / n, c_raw * 1000 / n)
     finally:
+        conn.close()
         await ctx.db.close()
 
 
@@ -401,7 +477,8 @@ def spread(xs: list[float], fmt: str = "{:8.1f}") -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--n", type=int, default=500, help="registrations per measurement")
+    ap.add_argument("--n", type=int, default=600,
+                    help=f"registrations per measurement (a multiple of {SLICES})")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--batch", type=int, default=0,
                     help="registrations per raw batched COMMIT (0: the service's observed)")
@@ -423,19 +500,23 @@ def main() -> None:
                   "the replay reuses them")
         rs: dict[str, list[float]] = {k: [] for k in ("raw1", "svc1", "svc16", "rawb")}
         batches: list[float] = []
+        cpu: dict[str, list[float]] = {k: [] for k in ("svc16", "rawb")}
         for r in range(args.rounds):
             d = tmp / f"round{r}"
-            rs["raw1"].append(raw_rate(asyncio.run(raw_database(d / "raw1")), replay, args.n, 1))
-            rs["svc1"].append(asyncio.run(service_rate(d / "svc1", args.n, 1))[0])
-            rate, per_commit = asyncio.run(service_rate(d / "svc16", args.n, 16))
-            rs["svc16"].append(rate)
-            batches.append(per_commit)
-            n_batch = args.batch or max(1, round(per_commit))
-            rs["rawb"].append(raw_rate(asyncio.run(raw_database(d / "rawb")), replay,
-                                       args.n, n_batch))
-            print(f"round {r + 1}: raw single {rs['raw1'][-1]:.0f}/s, service×1 "
-                  f"{rs['svc1'][-1]:.0f}/s, service×16 {rate:.0f}/s ({per_commit:.1f} per "
-                  f"COMMIT), raw batched ×{n_batch} {rs['rawb'][-1]:.0f}/s")
+            single = asyncio.run(paired(d, replay, args.n, callers=1, raw_batch=1))
+            rs["svc1"].append(single.service)
+            rs["raw1"].append(single.raw)
+            group = asyncio.run(paired(d, replay, args.n, callers=16,
+                                       raw_batch=args.batch or None))
+            rs["svc16"].append(group.service)
+            rs["rawb"].append(group.raw)
+            batches.append(group.per_commit)
+            cpu["svc16"].append(group.cpu_service)
+            cpu["rawb"].append(group.cpu_raw)
+            print(f"round {r + 1}: raw single {single.raw:.0f}/s, service×1 "
+                  f"{single.service:.0f}/s ({single.per_commit:.1f} per COMMIT), service×16 "
+                  f"{group.service:.0f}/s ({group.per_commit:.1f} per COMMIT), raw batched "
+                  f"{group.raw:.0f}/s ({group.raw_batch:.1f} per COMMIT)")
         ratio1 = [s / r for s, r in zip(rs["svc1"], rs["raw1"], strict=True)]
         ratio16 = [s / r for s, r in zip(rs["svc16"], rs["rawb"], strict=True)]
         ratio16s = [s / r for s, r in zip(rs["svc16"], rs["raw1"], strict=True)]
@@ -450,6 +531,12 @@ def main() -> None:
         print(f"  ratio service×16 / raw batched                   {spread(ratio16, '{:8.2f}')}"
               "   (goal ≥ 0.5)")
         print(f"  ratio service×16 / raw single                    {spread(ratio16s, '{:8.2f}')}")
+        print("CPU ms per registration (process time, all threads), 16 callers / batched:")
+        ms = "{:8.3f}"
+        print(f"  service                                          {spread(cpu['svc16'], ms)}")
+        print(f"  raw SQLite                                       {spread(cpu['rawb'], ms)}")
+        cpu_ratio = [r / s for s, r in zip(cpu["svc16"], cpu["rawb"], strict=True)]
+        print(f"  ratio raw / service (1.0: no CPU beyond SQLite's) {spread(cpu_ratio, '{:7.2f}')}")
         if args.items:
             big = tmp / "big"
             asyncio.run(raw_database(big))

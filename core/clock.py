@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 
 Clock = Callable[[], datetime]
 
@@ -13,6 +14,7 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+@lru_cache(maxsize=64)  # a unit of work writes the same `now` several times
 def iso(dt: datetime) -> str:
     """Store times as ISO 8601 in UTC; refuse naive datetimes."""
     if dt.tzinfo is None:

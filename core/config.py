@@ -331,6 +331,10 @@ class Pipeline(_Strict):
     #: seconds each step may take for one item (steps not named: `step_default`)
     step_seconds: dict[str, float] = {}
     step_default: float = Field(default=300.0, gt=0)
+    #: seconds beyond a step's time limit before the supervisor kills the worker still
+    #: in it (stuck where the step's own timeout cannot reach: C code holding the GIL, a
+    #: stopped process); the item's lease is its steps' limits plus this margin
+    lease_margin: float = Field(default=30.0, gt=0)
     #: tries of an item before it is shunted (kept for staff, `jiyao reprocess`)
     max_attempts: int = Field(default=3, ge=1)
     #: seconds before a failed item is tried again (doubling with each try)

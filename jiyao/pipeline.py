@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
+from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
 
 from core.config import Settings
 from core.services import pipeline
 from core.services.context import Context
-from core.services.pipeline import Worker
+from core.services.pipeline import STEPS, Step, Worker
 from jiyao import logs
 
 log = logging.getLogger("jiyao.pipeline")
@@ -61,7 +64,40 @@ class InlinePipeline:
 # ------------------------------------------------------------------ worker processes
 
 
-def worker_main(settings: Settings, index: int, parent: int) -> None:
+class SharedWatch:
+    """The step a worker process is in and by when it must have ended (its limit plus
+    `[pipeline] lease_margin`), in shared memory its supervisor reads. No lock: a worker
+    can be stopped at any instruction and must never hold what its supervisor waits for
+    (the deadline is cleared before the name changes, so a torn read only misses a look)."""
+
+    NAME_BYTES = 64
+
+    def __init__(self, mp: BaseContext) -> None:
+        self._deadline = mp.Value("d", 0.0, lock=False)
+        self._step = mp.Array("c", self.NAME_BYTES, lock=False)
+
+    def __call__(self, step: str | None, deadline: float) -> None:
+        """`pipeline.StepWatch`: run in the worker at each step's start and end."""
+        self._deadline.value = 0.0
+        if step is not None:
+            self._step.value = step.encode()[: self.NAME_BYTES - 1]
+            self._deadline.value = deadline
+
+    def overdue(self, now: float) -> str | None:
+        """The step the worker is still in past its deadline, if any."""
+        deadline = self._deadline.value
+        if deadline and now > deadline:
+            return bytes(self._step.value).decode(errors="replace")
+        return None
+
+    def clear(self) -> None:
+        self._deadline.value = 0.0
+
+
+def worker_main(
+    settings: Settings, index: int, parent: int, watch: SharedWatch | None = None,
+    steps: Sequence[Step] = STEPS,
+) -> None:
     """A pipeline worker process (multiprocessing, spawn): one inline worker on its own
     loop, stopped by SIGTERM after the item in hand."""
     from jiyao import serve
@@ -73,7 +109,8 @@ def worker_main(settings: Settings, index: int, parent: int) -> None:
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
-    code = asyncio.run(serve.run(settings, (inline_component,)))
+    component = functools.partial(inline_component, steps=steps, watch=watch)
+    code = asyncio.run(serve.run(settings, (component,)))
     raise SystemExit(code)
 
 
@@ -88,8 +125,10 @@ def _stop_with_parent(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
-def inline_component(ctx: Context) -> InlinePipeline:
-    return InlinePipeline(ctx)
+def inline_component(
+    ctx: Context, *, steps: Sequence[Step] = STEPS, watch: SharedWatch | None = None
+) -> InlinePipeline:
+    return InlinePipeline(ctx, worker=Worker(ctx, steps=steps, watch=watch))
 
 
 #: seconds between the supervisor's looks at its workers
@@ -100,22 +139,30 @@ STOP_GRACE = 30.0
 
 class PipelineProcesses:
     """`[pipeline] workers` worker processes, supervised: a worker that died is started
-    again; one that holds an item past its lease (stuck where no timeout reaches, e.g. in
-    C code holding the GIL) is killed, so its item is tried again or shunted."""
+    again; one still in a step past the step's limit and `[pipeline] lease_margin` (stuck
+    where the step's timeout cannot reach, e.g. in C code holding the GIL, or stopped), or
+    holding an item past its lease, is killed, so its item is tried again or shunted.
+    `steps`: what the workers run (the production STEPS; a test adds one)."""
 
     name = "收文处理进程"
 
-    def __init__(self, ctx: Context, *, workers: int | None = None) -> None:
+    def __init__(
+        self, ctx: Context, *, workers: int | None = None, steps: Sequence[Step] = STEPS
+    ) -> None:
         self.ctx = ctx
         self.workers = workers if workers is not None else ctx.settings.pipeline.workers
         self._mp = multiprocessing.get_context("spawn")
+        self._steps = tuple(steps)
+        self._watches = [SharedWatch(self._mp) for _ in range(self.workers)]
         self._procs: list[BaseProcess | None] = [None] * self.workers
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
     def _spawn(self, index: int) -> None:
+        self._watches[index].clear()
         proc = self._mp.Process(
-            target=worker_main, args=(self.ctx.settings, index, os.getpid()),
+            target=worker_main,
+            args=(self.ctx.settings, index, os.getpid(), self._watches[index], self._steps),
             name=f"jiyao-pipeline-{index}",
             daemon=False,
         )
@@ -139,6 +186,7 @@ class PipelineProcesses:
                 log.exception("检查收文处理进程时出错")
 
     async def _look(self) -> None:
+        await self._kill_stuck()
         for i, proc in enumerate(self._procs):
             if proc is not None and not proc.is_alive():
                 log.error("收文处理进程 %d（pid %s）已退出（%s），重新启动", i, proc.pid,
@@ -153,6 +201,23 @@ class PipelineProcesses:
                     os.kill(pid, signal.SIGKILL)
         await pipeline.expire_dead_claims(self.ctx)
 
+    async def _kill_stuck(self) -> None:
+        """Kill a worker still in a step past its deadline, and end its claim with the
+        reason (the try counts): it is started again by the look that follows."""
+        now = time.monotonic()
+        for i, proc in enumerate(self._procs):
+            step = self._watches[i].overdue(now)
+            if step is None or proc is None or proc.pid is None or not proc.is_alive():
+                continue
+            limit = self.ctx.settings.pipeline.limit_of(step)
+            log.error("收文处理进程 %d（pid %s）在步骤 %s 超过时限 %g 秒仍未结束，强制结束",
+                      i, proc.pid, step, limit)
+            proc.kill()
+            await asyncio.to_thread(proc.join, 5)
+            self._watches[i].clear()
+            await pipeline.end_claims_of(self.ctx, proc.pid,
+                                         error=pipeline.stuck_error(step, limit))
+
     async def stop(self) -> None:
         self._stopping = True
         if self._task is not None:
@@ -162,6 +227,9 @@ class PipelineProcesses:
         live = [p for p in self._procs if p is not None and p.is_alive()]
         for p in live:
             p.terminate()  # SIGTERM: finish the item in hand, give the claims back
+            if p.pid is not None:  # a stopped worker takes the SIGTERM once continued
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(p.pid, signal.SIGCONT)
         deadline = time.monotonic() + STOP_GRACE
         for p in live:
             await asyncio.to_thread(p.join, max(0.0, deadline - time.monotonic()))

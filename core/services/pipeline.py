@@ -76,16 +76,33 @@ class StepFailedError(JiyaoError):
         super().__init__(f"步骤 {step} 失败：{error}")
 
 
+#: told when a step starts, with its name and the time (`time.monotonic`, the same in
+#: every process of the host) by which it must have ended: its limit plus `[pipeline]
+#: lease_margin`; and `(None, 0.0)` when it ended. A supervisor watches it to kill a
+#: worker stuck in a step where the step's own timeout cannot reach (jiyao.pipeline).
+StepWatch = Callable[[str | None, float], None]
+
+
 def lease_of(ctx: Context, steps: Sequence[Step]) -> timedelta:
-    """How long a claim lasts: every step's limit, and a margin for the commit."""
+    """How long a claim lasts: every step's limit, and the margin (`lease_margin`)."""
     limits = ctx.settings.pipeline
-    return timedelta(seconds=sum(limits.limit_of(s.name) for s in steps) + 30)
+    return timedelta(seconds=sum(limits.limit_of(s.name) for s in steps) + limits.lease_margin)
 
 
-async def run_steps(ctx: Context, work: Work, steps: Sequence[Step] = STEPS) -> Received:
+def stuck_error(step: str, limit: float) -> str:
+    """The reason kept on an item whose worker was killed stuck in `step`."""
+    return str(StepFailedError(step, f"超过时限 {limit:g} 秒仍未结束，处理进程无响应，已强制结束"))
+
+
+async def run_steps(
+    ctx: Context, work: Work, steps: Sequence[Step] = STEPS, watch: StepWatch | None = None
+) -> Received:
+    margin = ctx.settings.pipeline.lease_margin
     for step in steps:
         limit = ctx.settings.pipeline.limit_of(step.name)
         started = time.monotonic()
+        if watch is not None:
+            watch(step.name, started + limit + margin)
         try:
             async with asyncio.timeout(limit):
                 await step.run(ctx, work)
@@ -95,6 +112,9 @@ async def run_steps(ctx: Context, work: Work, steps: Sequence[Step] = STEPS) -> 
             raise
         except Exception as exc:
             raise StepFailedError(step.name, f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            if watch is not None:
+                watch(None, 0.0)
         log.info("流程 %-6s 收件序号 %d %.0f ms", step.name, work.item_id,
                  (time.monotonic() - started) * 1000)
     assert work.result is not None, "the record step sets the result"
@@ -106,11 +126,13 @@ class Worker:
     """Claims received items one after another and runs them through the steps."""
 
     def __init__(
-        self, ctx: Context, *, name: str | None = None, steps: Sequence[Step] = STEPS
+        self, ctx: Context, *, name: str | None = None, steps: Sequence[Step] = STEPS,
+        watch: StepWatch | None = None,
     ) -> None:
         self.ctx = ctx
         self.name = name or worker_name(f"{id(self):x}")
         self.steps = tuple(steps)
+        self.watch = watch
         self._wake = asyncio.Event()
         self._warned_at = 0.0
         self._unsure = False  # a failure may have left a claim of ours behind
@@ -165,7 +187,7 @@ class Worker:
         if claim is None:
             return False
         await self._backlog_warning()
-        await process(self.ctx, claim, self.name, self.steps)
+        await process(self.ctx, claim, self.name, self.steps, self.watch)
         return True
 
     async def release_all(self) -> None:
@@ -193,14 +215,22 @@ def worker_name(tag: str) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{tag}"
 
 
-def _dead(name: str) -> bool:
-    """A claim of a process of this host that no longer runs."""
+def _pid_of(name: str) -> int | None:
+    """The pid of a claim's worker if it is a process of this host."""
     host, _, rest = name.partition(":")
     pid_text = rest.partition(":")[0]
     if host != socket.gethostname() or not pid_text.isdigit():
+        return None
+    return int(pid_text)
+
+
+def _dead(name: str) -> bool:
+    """A claim of a process of this host that no longer runs."""
+    pid = _pid_of(name)
+    if pid is None:
         return False  # another host's worker: its lease runs out on its own
     try:
-        os.kill(int(pid_text), 0)
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:
@@ -212,13 +242,23 @@ async def overdue_holders(ctx: Context) -> list[int]:
     """Pids of this host's workers holding an item past its lease (stuck)."""
     async with ctx.db.reader() as r:
         names = await queue.overdue_claimers(r, now=lease_clock())
-    pids = []
-    for name in names:
-        host, _, rest = name.partition(":")
-        pid_text = rest.partition(":")[0]
-        if host == socket.gethostname() and pid_text.isdigit():
-            pids.append(int(pid_text))
-    return pids
+    return [pid for pid in map(_pid_of, names) if pid is not None]
+
+
+async def end_claims_of(ctx: Context, pid: int, *, error: str) -> int:
+    """End the claims of this host's worker process `pid`, killed by its supervisor, with
+    the reason kept on the item: the try stays counted, the item is claimed again at once
+    (or shunted when its tries are used up)."""
+    async with ctx.db.reader() as r:
+        names = [name for name in await queue.claimers(r) if _pid_of(name) == pid]
+    if not names:
+        return 0
+    n = 0
+    async with ctx.db.unit_of_work() as uow:
+        for name in names:
+            n += await queue.expire_claims(uow, name, error=error)
+        await uow.commit()
+    return n
 
 
 async def expire_dead_claims(ctx: Context) -> int:
@@ -253,7 +293,8 @@ async def number_held(ctx: Context) -> dict[int, str]:
 
 
 async def process(
-    ctx: Context, claim: queue.Claim, worker: str, steps: Sequence[Step] = STEPS
+    ctx: Context, claim: queue.Claim, worker: str, steps: Sequence[Step] = STEPS,
+    watch: StepWatch | None = None,
 ) -> Received | None:
     """Run one claimed item through the steps; on failure give it back or shunt it."""
     async with ctx.db.reader() as r:
@@ -261,7 +302,7 @@ async def process(
     assert item is not None  # claimed a moment ago; items are never deleted
     work = Work(item=item, worker=worker)
     try:
-        return await run_steps(ctx, work, steps)
+        return await run_steps(ctx, work, steps, watch)
     except ClaimLostError:
         log.warning("收件序号 %d 的认领已过期，由其他进程处理", claim.item_id)
         return None

@@ -74,15 +74,11 @@ async def queue_push(
     and WeCom when they have a userid there); False when all were queued before."""
     queued = False
     for to in addresses_of(settings, chat_id):
-        if await outbox.push_queued(uow, item_id, to.target, purpose):
-            continue
-        await outbox.enqueue(
-            uow, channel=outbox.CHAT, event=outbox.PUSH, target=to.target, at=at,
-            item_id=item_id,
+        queued |= await outbox.enqueue_push(
+            uow, item_id=item_id, target=to.target, at=at,
             payload={"item_id": item_id, "purpose": purpose, "role": role, "urgent": urgent,
                      "escalation": escalation},
         )
-        queued = True
     return queued
 
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from core.clock import iso
 from core.storage import row_state
 from core.storage.audit_hash import GENESIS, entry_hash
 from core.storage.db import Reader, Row, UnitOfWork
+
+#: `json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)`, built once
+_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+#: the entries a unit of work has appended and not yet written, per unit (the unit holds
+#: them only while it lives)
+_pending: WeakKeyDictionary[UnitOfWork, list[tuple[str, str, str, str, str]]] = (
+    WeakKeyDictionary())
 
 
 async def append(
@@ -29,24 +37,37 @@ async def append(
     """Add an entry inside the caller's transaction (who, when, what, why).
 
     Written when the unit's work is done (so the record state it carries is the one the
-    unit leaves), in the order appended. One statement: the previous hash is read from the
-    head kept in `meta` and the new hash computed by the `jiyao_audit_hash` SQL function
-    the writer connection registers.
+    unit leaves), in the order appended. One statement each: the previous hash is read
+    from the head kept in `meta` and the new hash computed by the `jiyao_audit_hash` SQL
+    function the writer connection registers. Entries of one unit on the same record
+    carry the same state, read once.
     """
-    detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str)
+    detail_text = _DETAIL_JSON.encode(detail or {})
+    pending = _pending.get(uow)
+    if pending is None:
+        pending = _pending[uow] = []
 
-    async def write() -> None:
-        state = await row_state.state_of(uow, subject)
+        async def write() -> None:
+            del _pending[uow]  # an entry appended from now on is written by a step of its own
+            await _write(uow, pending)
+
+        uow.before_end(write)
+    pending.append((iso(at), actor, action, subject, detail_text))
+
+
+async def _write(uow: UnitOfWork, entries: list[tuple[str, str, str, str, str]]) -> None:
+    states: dict[str, str | None] = {}
+    for at, actor, action, subject, detail_text in entries:
+        if subject not in states:  # audit rows are not part of any record's state
+            states[subject] = await row_state.state_of(uow, subject)
         await uow.execute(
             "INSERT INTO audit (at, actor, action, subject, detail, state, prev_hash, hash)"
             " SELECT ?1, ?2, ?3, ?4, ?5, ?7, h.prev,"
             "        jiyao_audit_hash(h.prev, ?1, ?2, ?3, ?4, ?5, ?7)"
             " FROM (SELECT COALESCE((SELECT substr(value, instr(value, ':') + 1) FROM meta"
             "        WHERE key = 'audit_head'), ?6) AS prev) AS h",
-            (iso(at), actor, action, subject, detail_text, GENESIS, state),
+            (at, actor, action, subject, detail_text, GENESIS, states[subject]),
         )
-
-    uow.before_end(write)
 
 
 async def entries_of(conn: Reader | UnitOfWork, subject: str) -> list[Row]:

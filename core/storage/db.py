@@ -118,9 +118,17 @@ class _Writer:
         return await _finish(asyncio.get_running_loop().run_in_executor(self._pool, fn, *args))
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        if any(isinstance(p, str | bytes) and len(p) > INLINE_MAX_PARAM for p in params):
-            return await self.off_loop(self.conn.execute, sql, params)
-        return self.conn.execute(sql, params)
+        if self.inline(params):
+            return self.conn.execute(sql, params)
+        return await self.off_loop(self.conn.execute, sql, params)
+
+    @staticmethod
+    def inline(params: tuple[Any, ...]) -> bool:
+        """Whether a statement may run on the event loop (no long text or blob in it)."""
+        for p in params:  # noqa: SIM110 - a loop, not a generator per statement
+            if isinstance(p, str | bytes) and len(p) > INLINE_MAX_PARAM:
+                return False
+        return True
 
     async def close(self) -> None:
         try:
@@ -162,7 +170,10 @@ class UnitOfWork:
             # SQLite rolled the transaction back on its own (e.g. disk full): a statement
             # now would commit by itself, outside the unit
             raise StorageError("数据库事务已中止，本次写入未保存")
-        return await self._writer.execute(sql, tuple(params))
+        args = tuple(params)
+        if self._writer.inline(args):  # most statements: no hop through _Writer.execute
+            return self._writer.conn.execute(sql, args)
+        return await self._writer.off_loop(self._writer.conn.execute, sql, args)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         """Run a statement; the cursor gives `rowcount` and is closed when the unit ends."""

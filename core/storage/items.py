@@ -72,6 +72,10 @@ _ITEM_COLUMNS = (
 )
 
 
+_INSERT_ITEM = (f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)})"
+                f" VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)})")
+
+
 async def insert_item(uow: UnitOfWork, item: NewItem) -> int:
     computed = {"findings", "rcpt_tos", "decided_at"}
     values: dict[str, Any] = {c: getattr(item, c) for c in _ITEM_COLUMNS if c not in computed}
@@ -81,11 +85,7 @@ async def insert_item(uow: UnitOfWork, item: NewItem) -> int:
     values["tls"] = int(item.tls)
     # an item made decided (paper, or a test's) is decided when it is made
     values["decided_at"] = None if item.outcome == Outcome.RECEIVED else values["received_at"]
-    cols = ", ".join(_ITEM_COLUMNS)
-    marks = ", ".join("?" for _ in _ITEM_COLUMNS)
-    item_id = await uow.insert(
-        f"INSERT INTO items ({cols}) VALUES ({marks})", [values[c] for c in _ITEM_COLUMNS]
-    )
+    item_id = await uow.insert(_INSERT_ITEM, [values[c] for c in _ITEM_COLUMNS])
     # the counter and the search row come from the items_after_insert trigger
     if item.text:
         await uow.execute("UPDATE item_text SET body = ? WHERE rowid = ?", (item.text, item_id))

@@ -163,13 +163,21 @@ async def claimed_count(conn: Conn, channel: str) -> int:
     return int(row["n"]) if row else 0
 
 
-async def push_queued(uow: UnitOfWork, item_id: int, target: str, purpose: str) -> bool:
-    row = await uow.fetchone(
-        "SELECT 1 FROM outbox WHERE channel = ? AND event = ? AND item_id = ? AND target = ?"
-        " AND json_extract(payload, '$.purpose') = ? LIMIT 1",
-        (CHAT, PUSH, item_id, target, purpose),
+async def enqueue_push(
+    uow: UnitOfWork, *, item_id: int, target: str, payload: dict[str, Any], at: datetime
+) -> bool:
+    """Queue a push of the item to `target` unless one of the same purpose
+    (`payload["purpose"]`) was queued before — one statement, the unique index
+    outbox_push_once deciding; True when queued."""
+    cur = await uow.execute(
+        "INSERT INTO outbox (channel, event, item_id, target, payload, created_at, due_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (item_id, target, json_extract(payload, '$.purpose'))"
+        f" WHERE channel = '{CHAT}' AND event = '{PUSH}' DO NOTHING",
+        (CHAT, PUSH, item_id, target, json.dumps(payload, ensure_ascii=False), iso(at),
+         iso(at)),
     )
-    return row is not None
+    return cur.rowcount == 1
 
 
 async def push_targets(conn: Conn, item_id: int, role: str | None = None) -> list[int]:

@@ -105,12 +105,13 @@ async def overdue_claimers(conn: Conn, *, now: datetime) -> list[str]:
     return [str(r["claimed_by"]) for r in rows]
 
 
-async def expire_claims(uow: UnitOfWork, worker: str) -> int:
-    """End a dead worker's leases now; its tries stay counted (the item may have killed it)."""
+async def expire_claims(uow: UnitOfWork, worker: str, *, error: str | None = None) -> int:
+    """End a dead worker's leases now; its tries stay counted (the item may have killed it).
+    `error`: why it died, when known (kept as the item's last error)."""
     cur = await uow.execute(
-        "UPDATE items SET claimed_by = NULL, claim_until = NULL"
-        " WHERE outcome = ? AND claimed_by = ?",
-        (_RECEIVED, worker),
+        "UPDATE items SET claimed_by = NULL, claim_until = NULL,"
+        " last_error = COALESCE(?, last_error) WHERE outcome = ? AND claimed_by = ?",
+        (error, _RECEIVED, worker),
     )
     return int(cur.rowcount)
 

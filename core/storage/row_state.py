@@ -65,8 +65,20 @@ async def record_of(q: _Query, subject: str) -> dict[str, Any] | None:
     return dict(rows[0]) if rows else None
 
 
+#: what `json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)` does, built
+#: once (dumps makes an encoder per call with these options)
+_VALUE_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+#: `json.dumps(state, sort_keys=True)`
+_STATE_JSON = json.JSONEncoder(sort_keys=True)
+
+
 def _h(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    if value is None:  # what the encoder writes, without its call
+        text = "null"
+    elif type(value) is int:
+        text = int.__repr__(value)
+    else:
+        text = _VALUE_JSON.encode(value)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
@@ -84,7 +96,7 @@ async def state_of(q: _Query, subject: str) -> str | None:
     record = await record_of(q, subject)
     if record is None:
         return None
-    return json.dumps(fingerprint(record), sort_keys=True)
+    return _STATE_JSON.encode(fingerprint(record))
 
 
 def changed(logged: str, record: dict[str, Any] | None) -> list[str]:
