@@ -78,7 +78,7 @@ def worker_main(settings: Settings, index: int, parent: int) -> None:
 
 
 #: how much lower the workers' CPU priority is than the edge's (nice(2))
-WORKER_NICE = 5
+WORKER_NICE = 10
 
 
 def _stop_with_parent(parent: int) -> None:
