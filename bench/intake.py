@@ -39,6 +39,8 @@ reads the whole message and nothing more: no identity check, no fsync'd blob, no
 row, no parse. (aiosmtpd reads DATA a line at a time; jiyao's IntakeSMTP reads it a block
 at a time — `--sink-reader intake` gives the sink that reader instead.) `--workers N` is
 passed to every `jiyao intake` when it accepts the option (ignored by one-stage intake).
+`--uvloop` adds, in every round of smtp-source and corpus, a third server: `jiyao intake`
+with `[smtp] uvloop = true` (the sink stays on asyncio's loop).
 """
 
 from __future__ import annotations
@@ -306,9 +308,9 @@ def start_sink(port: int, reader: str) -> subprocess.Popen[bytes]:
     return proc
 
 
-def _jiyao_env(data: Path, port: int | None = None) -> dict[str, str]:
+def _jiyao_env(data: Path, port: int | None = None, uvloop: bool = False) -> dict[str, str]:
     env = {**os.environ, "JIYAO_STORAGE__DATA_DIR": str(data),
-           "JIYAO_SMARTHOST__ENABLED": "false"}
+           "JIYAO_SMARTHOST__ENABLED": "false", "JIYAO_SMTP__UVLOOP": str(uvloop).lower()}
     if port is not None:
         env["JIYAO_SMTP__PORT"] = str(port)
     env.pop("JIYAO_CONFIG", None)
@@ -323,12 +325,14 @@ def takes_workers() -> bool:
     return "--workers" in out.stdout
 
 
-def start_jiyao(data: Path, port: int, log: Path, workers: int | None) -> subprocess.Popen[bytes]:
+def start_jiyao(
+    data: Path, port: int, log: Path, workers: int | None, uvloop: bool = False
+) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "jiyao.cli", "intake", "--config", str(CONFIG)]
     if workers is not None and takes_workers():
         cmd += ["--workers", str(workers)]
     with log.open("ab") as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=_jiyao_env(data, port), stdout=out,
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=_jiyao_env(data, port, uvloop), stdout=out,
                                 stderr=subprocess.STDOUT)
     wait_listening(port, proc)
     return proc
@@ -492,12 +496,19 @@ class Throughput:
     jiyao: list[float] = field(default_factory=list)
     sink_cpu: list[float] = field(default_factory=list)
     jiyao_cpu: list[float] = field(default_factory=list)
+    #: `jiyao intake` with `[smtp] uvloop = true` (--uvloop), in the same rounds
+    uvloop: list[float] = field(default_factory=list)
+    uvloop_cpu: list[float] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     loads: list[str] = field(default_factory=list)
 
     @property
     def ratios(self) -> list[float]:
         return [j / s for j, s in zip(self.jiyao, self.sink, strict=True)]
+
+    @property
+    def uvloop_ratios(self) -> list[float]:
+        return [j / s for j, s in zip(self.uvloop, self.sink, strict=True)]
 
 
 def _run_load(
@@ -516,23 +527,24 @@ def throughput(kind: str, args: argparse.Namespace, work: Path) -> Throughput:
     n = args.source_messages if kind == "smtp-source" else args.corpus_messages
     for r in range(args.rounds):
         result.loads.append(load())
-        for server in ("sink", "jiyao"):
+        for server in ("sink", "jiyao", "uvloop") if args.uvloop else ("sink", "jiyao"):
             port = free_port()
-            data = work / f"{kind}-{r}"
+            data = work / f"{kind}-{r}-{server}"
             proc = (start_sink(port, args.sink_reader) if server == "sink"
-                    else start_jiyao(data, port, work / f"{kind}-{r}.log", args.workers))
+                    else start_jiyao(data, port, work / f"{kind}-{r}-{server}.log",
+                                     args.workers, uvloop=server == "uvloop"))
             with running(proc):
                 drive(port, messages(args.warm, f"warm{r}{server}"), 2, 2)
                 before = cpu_seconds(proc.pid)
                 rate, sent = _run_load(kind, port, args, tag := f"{kind[:3]}{r}x{os.getpid()}")
                 cpu_ms = (cpu_seconds(proc.pid) - before) * 1000 / n
-                if server == "jiyao":
+                if server != "sink":
                     wait_drained(data, 1800)  # staged: the pipeline finishes before the check
             getattr(result, server).append(rate)
             getattr(result, server + "_cpu").append(cpu_ms)
-            print(f"  {kind} round {r + 1} {server:5s} {rate:7.1f} msg/s  "
+            print(f"  {kind} round {r + 1} {server:6s} {rate:7.1f} msg/s  "
                   f"CPU {cpu_ms:.2f} ms/msg  ({result.loads[-1]})", flush=True)
-            if server == "jiyao":
+            if server != "sink":
                 like = f"%@{SOURCE_HOST}" if sent is None else f"{tag}.%"
                 ids = None if sent is None else [i for _w, i in sent.replies if i is not None]
                 result.checks.append(registered_once(data, like, n, ids))
@@ -647,6 +659,10 @@ def throughput_lines(t: Throughput, args: argparse.Namespace) -> list[str]:
         f"  sink   {spread(t.sink):>24s}   CPU ms/msg {spread(t.sink_cpu, '{:.2f}')}",
         f"  jiyao  {spread(t.jiyao):>24s}   CPU ms/msg {spread(t.jiyao_cpu, '{:.2f}')}",
         f"  ratio jiyao/sink {spread(t.ratios, '{:.2f}'):>14s}   (target ≥ 0.8)",
+        *([(f"  jiyao with uvloop {spread(t.uvloop):>17s}   CPU ms/msg "
+           f"{spread(t.uvloop_cpu, '{:.2f}')}"),
+           f"  ratio uvloop/sink {spread(t.uvloop_ratios, '{:.2f}'):>13s}   (goal 1.0)"]
+          if t.uvloop else []),
         "  registered once: " + ("; ".join(bad) if bad else f"every round ({t.checks[0]})"),
         f"  loads at round start: {' | '.join(t.loads)}",
     ]
@@ -698,6 +714,8 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=None,
                     help="passed to `jiyao intake --workers` when it takes it")
     ap.add_argument("--sink-reader", choices=("aiosmtpd", "intake"), default="aiosmtpd")
+    ap.add_argument("--uvloop", action="store_true",
+                    help="also `jiyao intake` with [smtp] uvloop = true in every round")
     ap.add_argument("--warm", type=int, default=40, help="warm-up messages per server start")
     ap.add_argument("--source-messages", type=int, default=2000)
     ap.add_argument("--source-sessions", type=int, default=20)

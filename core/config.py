@@ -310,6 +310,9 @@ class Smtp(_Strict):
     #: seconds DATA waits for its message to be stored and committed (another process
     #: may hold the database lock) before answering 451; the sender retries
     lock_wait: float = Field(default=15.0, gt=0)
+    #: run `jiyao serve` / `jiyao intake` on uvloop's event loop (the `uvloop` extra);
+    #: not with STARTTLS (aiosmtpd wraps asyncio's own transport for it)
+    uvloop: bool = False
 
     @model_validator(mode="after")
     def _tls_pair(self) -> Smtp:

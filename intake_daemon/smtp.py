@@ -17,7 +17,7 @@ import ssl
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, LoginPassword, Session, syntax
 
@@ -36,6 +36,8 @@ AUTH_NEEDED = "530 5.7.0 Authentication required for the fax gateway"
 TOO_MANY_CONNECTIONS = "421 4.7.0 Too many connections, please retry later"
 TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients"
 TOO_MANY_AUTH_FAILURES = "421 4.7.0 Too many failed authentications"
+#: seconds a session past the connection limits waits for a slot before its 421
+ADMISSION_GRACE = 0.1
 
 
 #: a large message spooled into the blob store as it came (`_Spool`)
@@ -233,6 +235,9 @@ class IntakeSMTP(SMTP):
         self._auth_failures = 0
         self._admitted: str | None = None
         self._refused = False
+        #: past the connection limits, waiting `ADMISSION_GRACE` to be let in: what
+        #: the client sent meanwhile
+        self._waiting: list[bytes] | None = None
         #: between 354 and the final dot: a stop answers 421 at once (the sender retries)
         self.reading_data = False
 
@@ -242,16 +247,39 @@ class IntakeSMTP(SMTP):
             peer = transport.get_extra_info("peername")
             host = str(peer[0]) if isinstance(peer, tuple) else "?"
             if not self.admission.admit(host):
-                self._refused = True
-                self.admission.note_refused(host)
-                assert isinstance(transport, asyncio.WriteTransport)
-                transport.write(TOO_MANY_CONNECTIONS.encode("ascii") + b"\r\n")
-                transport.close()
+                # a client that ends a session and opens the next at once (smtp-source,
+                # a relay at its own limit) may be here before its last one is counted
+                # out: look again a moment later, then 421
+                self._waiting = []
+                asyncio.get_running_loop().call_later(
+                    ADMISSION_GRACE, self._admit_late, transport, host)
                 return
             self._admitted = host
         super().connection_made(transport)
 
+    def _admit_late(self, transport: asyncio.BaseTransport, host: str) -> None:
+        early, self._waiting = self._waiting, None
+        if early is None or transport.is_closing():
+            self._refused = True  # the client went away meanwhile
+            return
+        assert self.admission is not None
+        if not self.admission.admit(host):
+            self._refused = True
+            self.admission.note_refused(host)
+            # uvloop's transports write too, without subclassing asyncio's
+            cast(asyncio.WriteTransport, transport).write(
+                TOO_MANY_CONNECTIONS.encode("ascii") + b"\r\n")
+            transport.close()
+            return
+        self._admitted = host
+        super().connection_made(transport)
+        for data in early:
+            super().data_received(data)
+
     def connection_lost(self, error: Exception | None) -> None:
+        if self._waiting is not None:
+            self._waiting = None  # gone before it was admitted
+            return
         if self._refused:
             return
         if self._admitted is not None and self.admission is not None:
@@ -260,19 +288,28 @@ class IntakeSMTP(SMTP):
         super().connection_lost(error)
 
     def data_received(self, data: bytes) -> None:
-        if not self._refused:
+        if self._waiting is not None:
+            self._waiting.append(data)  # before its 220: kept for when it is admitted
+        elif not self._refused:
             super().data_received(data)
 
     def eof_received(self) -> bool | None:
-        return None if self._refused else super().eof_received()
+        if self._waiting is not None or self._refused:
+            return None
+        # aiosmtpd ends the session on EOF (it cancels the handler); the transport is
+        # closed too: left half-open (its superclass's True) uvloop never reports the
+        # connection lost, and a client that connects and hangs up at once (a probe,
+        # a scanner) would hold its slot of `max_connections_per_peer` for good
+        super().eof_received()
+        return False
 
     def shut_down(self) -> None:
         """The daemon is stopping: 421 to this session (in DATA or between transactions;
         RFC 5321 3.8) and close it. A transaction the handler has is waited for first."""
         if self.transport is None or self.transport.is_closing():
             return
-        assert isinstance(self.transport, asyncio.WriteTransport)
-        self.transport.write(SHUTTING_DOWN.encode("ascii") + b"\r\n")
+        cast(asyncio.WriteTransport, self.transport).write(
+            SHUTTING_DOWN.encode("ascii") + b"\r\n")
         self.transport.close()
 
     @syntax("AUTH <mechanism>")

@@ -115,7 +115,7 @@ def worker_main(
 
 
 #: how much lower the workers' CPU priority is than the edge's (nice(2))
-WORKER_NICE = 5
+WORKER_NICE = 10
 
 
 def _stop_with_parent(parent: int) -> None:

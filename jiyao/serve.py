@@ -104,6 +104,29 @@ def _wire(components: Sequence[Component]) -> None:
             handler.on_accepted = lambda: [wake() for wake in wakes]
 
 
+def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop when `[smtp] uvloop` asks for it and it can be had, else None
+    (asyncio's own)."""
+    if not settings.smtp.uvloop:
+        return None
+    if settings.smtp.tls_cert is not None:
+        log.warning("已配置 STARTTLS：不使用 uvloop（[smtp] uvloop 被忽略）")
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        log.warning("未安装 uvloop（pip install -e '.[uvloop]'）：使用 asyncio 默认事件循环")
+        return None
+    log.info("事件循环：uvloop")
+    return uvloop.new_event_loop
+
+
+def run_forever(settings: Settings, factories: Sequence[ComponentFactory]) -> int:
+    """`run` on the event loop `[smtp] uvloop` chooses."""
+    with asyncio.Runner(loop_factory=loop_factory(settings)) as runner:
+        return runner.run(run(settings, factories))
+
+
 async def run(settings: Settings, factories: Sequence[ComponentFactory]) -> int:
     """Start the components, wait for SIGTERM/SIGINT, stop them in reverse order."""
     ctx = await open_context(settings)

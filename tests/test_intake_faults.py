@@ -170,20 +170,49 @@ async def test_database_failing_mid_burst_gives_451_then_recovers(ctx: Context) 
     await _fault_mid_burst(ctx, inject, heal, "dbfault")
 
 
-async def test_blob_store_failing_mid_burst_gives_451_then_recovers(ctx: Context) -> None:
-    """The blob directory becoming unusable answers 451; once back, everything goes in."""
+async def test_blob_store_failing_mid_burst_holds_filing_then_recovers(ctx: Context) -> None:
+    """The blob directory becoming unusable: small messages are still accepted (their bytes
+    are committed with their rows) and wait to be filed; a large one, which goes to the
+    blob store at once, is answered 451. Once back, everything is filed and decided."""
     blobs = ctx.blobs.root
     away = blobs.with_name("blobs.away")
-
-    async def inject() -> None:
+    daemon = ServedIntake(ctx)
+    await daemon.start()
+    try:
+        raws = realistic(30, "blobfault")
+        await Burst(daemon.port, raws[:10], retry=False).run(connections=2)
         blobs.rename(away)
         blobs.write_bytes(b"not a directory")  # root ignores permissions; this it cannot
-
-    async def heal() -> None:
+        during = Burst(daemon.port, raws[10:], retry=False)
+        await during.run(connections=4)
+        line = b"y" * 76 + b"\r\n"
+        large = raws[0].replace(b"blobfault.0@", b"blobfault.large@") + line * 20_000
+        refused = Burst(daemon.port, [large], retry=False)
+        await refused.run(connections=1)
+        async with ctx.db.reader() as r:
+            staged = await r.fetchone("SELECT COUNT(*) AS n FROM raw_staged")
         blobs.unlink()
         away.rename(blobs)
-
-    await _fault_mid_burst(ctx, inject, heal, "blobfault")
+        assert set(during.codes.values()) == {250}
+        assert refused.codes == {0: 451}
+        assert staged is not None
+        assert staged["n"] > 0  # some were waiting for the blob store
+        again = Burst(daemon.port, [large], retry=False)
+        await again.run(connections=1)
+        assert again.codes == {0: 250}
+        await wait_decided(ctx, timeout=90)
+    finally:
+        await daemon.stop()
+    stored = await _stored_ids(ctx)
+    assert set(stored) == {message_id_of(r) for r in [*raws, large]}
+    assert max(stored.values()) == 1
+    async with ctx.db.reader() as r:
+        left = await r.fetchone("SELECT COUNT(*) AS n FROM raw_staged")
+        shunted = await r.fetchone("SELECT COUNT(*) AS n FROM items WHERE outcome = 'shunted'")
+    assert left is not None
+    assert shunted is not None
+    assert (left["n"], shunted["n"]) == (0, 0)
+    assert await admin.check(ctx) == []
 
 
 async def test_sigkill_mid_burst_loses_and_doubles_nothing(tmp_path: Path) -> None:

@@ -66,12 +66,32 @@ async def test_accept_records_received_with_how_the_sender_came(ctx: Context) ->
     (item,) = await _rows(ctx, "SELECT * FROM items")
     assert item["outcome"] == "received"
     assert item["title"] is None
-    assert ctx.blobs.get(item["raw_blob"]) == raw
+    # committed with the row; the pipeline files it in the blob store under raw_blob
+    (staged,) = await _rows(ctx, "SELECT * FROM raw_staged")
+    assert (staged["item_id"], staged["raw"]) == (item["id"], raw)
+    assert ctx.blobs.verify(item["raw_blob"]) is not None  # not filed yet
     assert (item["mail_from"], json.loads(item["rcpt_tos"])) == ("a@example.org", [OFFICE])
     assert (item["peer"], item["auth_user"], item["tls"]) == ("10.0.0.9:4000", "fax-gateway", 1)
     again = await accept(ctx, raw, Sender("a@example.org", (OFFICE,)))
     assert again.duplicate
     assert again.item_id == got.item_id
+    assert await admin.check(ctx) == []  # staged bytes are checked against raw_blob
+    await _drain(Worker(ctx))
+    assert ctx.blobs.get(item["raw_blob"]) == raw  # `keep` filed them, the copy dropped
+    assert await _rows(ctx, "SELECT * FROM raw_staged") == []
+    assert await admin.check(ctx) == []
+
+
+async def test_check_finds_staged_bytes_that_do_not_match_their_blob_name(
+    ctx: Context,
+) -> None:
+    (raw,) = realistic(1, "tamper")
+    got = await accept(ctx, raw, Sender("a@example.org", (OFFICE,)))
+    async with ctx.db.unit_of_work() as uow:
+        await uow.execute("UPDATE raw_staged SET raw = ? WHERE item_id = ?",
+                          (raw + b"x", got.item_id))
+        await uow.commit()
+    assert await admin.check(ctx) == [f"暂存的原件与哈希不符：收件序号 {got.item_id}"]
 
 
 async def test_poison_item_is_shunted_and_does_not_block_the_rest(

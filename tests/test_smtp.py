@@ -14,6 +14,7 @@ import trustme
 
 from core.config import Settings
 from core.services.context import Context, open_context
+from core.services.receive import raw_of
 from intake_daemon.smtp import TEMPFAIL, IntakeHandler
 from tests.conftest import FrozenClock
 from tests.intake_helpers import (
@@ -137,9 +138,9 @@ async def test_smtputf8_and_8bit_headers(ctx: Context, daemon: ServedIntake) -> 
     assert errors == {}
     await client.quit()
     async with ctx.db.reader() as r:
-        row = await r.fetchone("SELECT raw_blob FROM items")
+        row = await r.fetchone("SELECT * FROM items")
     assert row is not None
-    assert "原样保存".encode() in ctx.blobs.get(row["raw_blob"])
+    assert "原样保存".encode() in await raw_of(ctx, row)
 
 
 # ------------------------------------------------------------------ STARTTLS and AUTH
@@ -282,9 +283,9 @@ async def test_data_is_stored_byte_exact_with_dot_stuffing_undone(
                                       hostname="127.0.0.1", port=daemon.port, start_tls=False)
     assert errors == {}
     async with ctx.db.reader() as r:
-        row = await r.fetchone("SELECT raw_blob FROM items")
+        row = await r.fetchone("SELECT * FROM items")
     assert row is not None
-    assert ctx.blobs.get(row["raw_blob"]) == raw
+    assert await raw_of(ctx, row) == raw
 
 
 async def test_overlong_line_is_refused_and_the_session_goes_on(

@@ -5,6 +5,7 @@ AUTH is offered only with users configured, and only after STARTTLS."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 import time
 from collections import Counter
@@ -82,6 +83,63 @@ async def test_one_peer_is_capped_before_the_total(
         assert Counter(code for code, _ in opened) == {b"220": 20, b"421": 5}
         for _, writer in opened:
             writer.close()
+
+
+async def test_a_session_ended_just_before_is_not_counted_against_the_next(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    """A client at the per-peer cap that ends one session and opens the next at once
+    (smtp-source, a relay at its own limit) is served, not refused, when the ended one
+    is counted out within the grace."""
+    capped = _smtp(settings, max_connections=200, max_connections_per_peer=3)
+    async for daemon in _served(capped, clock):
+        opened = [await _greeting(daemon.port) for _ in range(3)]
+        assert [code for code, _ in opened] == [b"220"] * 3
+        late = asyncio.create_task(_greeting(daemon.port))
+        await asyncio.sleep(0.02)  # the fourth is waiting for a slot
+        opened[0][1].close()
+        code, writer = await late
+        assert code == b"220"
+        code_past, writer_past = await _greeting(daemon.port)  # nobody leaves this time
+        assert code_past == b"421"
+        for w in (writer, writer_past, *(w for _, w in opened[1:])):
+            w.close()
+
+
+def _probe(port: int, times: int) -> None:
+    for _ in range(times):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
+async def _probes_leave(settings: Settings, clock: FrozenClock) -> list[int]:
+    """Connect and hang up at once, 30 times: how many sessions stay counted, after
+    each round of 10 (a port probe, a load balancer's health check)."""
+    capped = _smtp(settings, max_connections=200, max_connections_per_peer=5)
+    counted = []
+    async for daemon in _served(capped, clock):
+        for _ in range(3):
+            await asyncio.to_thread(_probe, daemon.port, 10)
+            await asyncio.sleep(0.3)
+            counted.append(daemon.handler.admission._sessions)
+        code, writer = await _greeting(daemon.port)
+        assert code == b"220"
+        writer.close()
+    return counted
+
+
+async def test_connections_that_hang_up_at_once_give_their_slot_back(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    assert await _probes_leave(settings, clock) == [0, 0, 0]
+
+
+def test_connections_that_hang_up_at_once_give_their_slot_back_on_uvloop(
+    settings: Settings, clock: FrozenClock
+) -> None:
+    """On uvloop (`[smtp] uvloop`) too: a half-closed session used to stay counted."""
+    uvloop = pytest.importorskip("uvloop")
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        assert runner.run(_probes_leave(settings, clock)) == [0, 0, 0]
 
 
 async def test_recipients_past_the_cap_get_452(settings: Settings, clock: FrozenClock) -> None:
@@ -176,3 +234,15 @@ async def test_wrong_passwords_are_slowed_then_disconnected(
         await good.ehlo()
         await good.login("fax-gateway", "s3cret")
         await good.quit()
+
+
+def test_uvloop_is_used_only_when_asked_and_never_with_starttls(
+    settings: Settings, tls_files: tuple[trustme.CA, Path, Path]
+) -> None:
+    from jiyao.serve import loop_factory
+
+    uvloop = pytest.importorskip("uvloop")
+    assert loop_factory(settings) is None
+    assert loop_factory(_smtp(settings, uvloop=True)) is uvloop.new_event_loop
+    _ca, cert, key = tls_files
+    assert loop_factory(_smtp(settings, uvloop=True, tls_cert=cert, tls_key=key)) is None

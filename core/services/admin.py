@@ -15,6 +15,7 @@ from core.services import dispatch
 from core.services.context import Context
 from core.storage import audit, audit_anchor, items, maintenance, registers
 from core.storage import backup as backups
+from core.storage.blobs import digest_of
 
 #: anchors that contradict the log, named one by one before the rest are counted
 _ANCHORS_NAMED = 3
@@ -77,6 +78,18 @@ async def take_anchor(ctx: Context) -> AnchorTaken:
     return AnchorTaken(text, count, head_hash, path)
 
 
+async def _staged_problems(ctx: Context) -> list[str]:
+    """Raw bytes still staged by the edge (`raw_staged`) must hash to their blob name."""
+    problems = []
+    async with ctx.db.reader() as r:
+        staged = await items.staged_items(r)
+        for row in staged:
+            raw = await items.staged_raw(r, row["item_id"])
+            if raw is not None and digest_of(raw) != row["raw_blob"]:
+                problems.append(f"暂存的原件与哈希不符：收件序号 {row['item_id']}")
+    return problems
+
+
 async def check(ctx: Context) -> list[str]:
     """Problems in the database and blob store (empty when all is well)."""
     async with ctx.db.reader() as r:
@@ -88,6 +101,7 @@ async def check(ctx: Context) -> list[str]:
         problem = await asyncio.to_thread(ctx.blobs.verify, digest)
         if problem:
             problems.append(problem)
+    problems += await _staged_problems(ctx)
     problems += await dispatch.check(ctx)
     problems += await verify_audit(ctx)
     async with ctx.db.reader() as r:

@@ -24,7 +24,7 @@ from core.chat.address import addresses_of
 from core.clock import parse_iso
 from core.config import Settings
 from core.directory import Directory
-from core.errors import JiyaoError, OcrUnavailableError
+from core.errors import JiyaoError, OcrUnavailableError, StorageError
 from core.model import Channel, Kind, Outcome, Reason
 from core.ocr import OcrText, check_text_layer, read_image_file, read_pdf
 from core.reading.decide import Decision, decide_parsed, envelope_stops, extract_parts
@@ -65,6 +65,7 @@ class Work:
 
     item: Row
     worker: str
+    #: the raw bytes `keep` took from `raw_staged`, for `read` (else read from the blob)
     raw: bytes | None = None
     head: bytes = b""
     size: int = 0
@@ -85,10 +86,28 @@ class Work:
 # ------------------------------------------------------------------ the steps
 
 
+async def keep(ctx: Context, work: Work) -> None:
+    """The raw bytes the edge committed with the row (`raw_staged`) filed in the blob
+    store under `raw_blob` (fsync, rename), then the staged copy dropped. A worker
+    killed in between files them again (the blob store is idempotent)."""
+    async with ctx.db.reader() as r:
+        raw = await repo.staged_raw(r, work.item_id)
+    if raw is None:
+        return  # filed already, or a large message the edge wrote to the blob store
+    digest = await asyncio.to_thread(ctx.blobs.put, raw)
+    if digest != work.item["raw_blob"]:
+        raise StorageError(f"暂存的原件与其哈希不符（收件序号 {work.item_id}）")
+    async with ctx.db.unit_of_work() as uow:
+        await repo.drop_staged(uow, work.item_id)
+        await uow.commit()
+    work.raw = raw
+
+
 async def read(ctx: Context, work: Work) -> None:
     """MIME and documents: the raw bytes from the blob store, parsed (a worker thread)."""
+    raw, work.raw = work.raw, None
     work.parsed, work.head, work.size = await asyncio.to_thread(
-        _read, ctx, work.item["raw_blob"]
+        _read, ctx, work.item["raw_blob"], raw
     )
 
 
@@ -99,8 +118,11 @@ def collect_after(size: int) -> None:
         gc.collect()
 
 
-def _read(ctx: Context, raw_blob: str) -> tuple[ParsedMessage, bytes, int]:
-    raw = ctx.blobs.get(raw_blob)
+def _read(
+    ctx: Context, raw_blob: str, raw: bytes | None = None
+) -> tuple[ParsedMessage, bytes, int]:
+    if raw is None:
+        raw = ctx.blobs.get(raw_blob)
     return parse_message(raw), header_block(raw), len(raw)
 
 

@@ -4,6 +4,7 @@ The edge has stored the message and answered 250 (收到); here it is read and d
 Each item goes through STEPS in order, each step with its own time limit
 (`[pipeline] step_seconds`), each logging one line per item:
 
+    keep     the raw bytes the edge committed with the row into the blob store
     read     MIME and documents (the raw bytes from the blob store)
     ocr      text of image parts (a fax, a scan) by OCR, unless the envelope seals it
     check    签收 checks and classification (core.reading)
@@ -59,6 +60,7 @@ class Step:
 
 
 STEPS: tuple[Step, ...] = (
+    Step("keep", decide.keep),
     Step("read", decide.read),
     Step("ocr", decide.ocr),
     Step("check", decide.check_and_classify),

@@ -31,6 +31,7 @@ from core.registers import local_year_month
 from core.services.context import Context
 from core.storage import items as repo
 from core.storage import registers
+from core.storage.blobs import digest_of
 from core.storage.db import Reader, Row, UnitOfWork
 
 log = logging.getLogger("jiyao.receive")
@@ -43,7 +44,9 @@ _TRACE_FIELDS = frozenset({
     b"authentication-results",
 })
 _HEADER_SCAN_LIMIT = 1 << 20
-#: messages up to this size are hashed on the event loop (a thread hop costs more)
+#: messages up to this size are hashed on the event loop (a thread hop costs more) and
+#: their bytes committed with their row (`raw_staged`: a blob file each would cost a
+#: create, two fsyncs and a rename at the edge); larger ones go to the blob store at once
 _INLINE_BYTES = 256 * 1024
 _MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
 
@@ -211,8 +214,9 @@ class _BodyDigest:
         self._held = len(chunk) - len(text)
 
 
-def _identity(raw: bytes) -> tuple[str | None, str]:
-    return message_id_of(raw), content_hash(raw)
+def _identity(raw: bytes) -> tuple[str | None, str, str]:
+    """(Message-ID, content hash, the blob's name: sha256 of the bytes as they came)."""
+    return message_id_of(raw), content_hash(raw), digest_of(raw)
 
 
 class Incoming:
@@ -304,33 +308,38 @@ async def accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Rec
 
 
 async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Received:
-    if isinstance(message, Incoming):
-        message_id, digest = await asyncio.to_thread(message.identity)
-    elif len(message) <= _INLINE_BYTES:
-        message_id, digest = _identity(message)  # cheaper than a hop to a worker thread
+    staged: bytes | None = None
+    if isinstance(message, bytes) and len(message) <= _INLINE_BYTES:
+        message_id, digest, raw_blob = _identity(message)  # cheaper than a thread hop
+        # committed with the row (`raw_staged`): one fsync of the WAL for the whole group
+        # commit; the pipeline's `keep` step files it in the blob store under raw_blob
+        staged = message
     else:
-        message_id, digest = await asyncio.to_thread(_identity, message)
-    async with ctx.db.reader() as r:
-        same = await repo.find_same(r, message_id, digest)
-        if same is not None:
-            found = await _as_received(r, same)
-            log_item(found, ctx.settings.tz)
-            return found
-    if isinstance(message, Incoming):
-        raw_blob = await asyncio.to_thread(message.keep)
-    else:
-        raw_blob = await asyncio.to_thread(ctx.blobs.put, message)
+        if isinstance(message, Incoming):
+            message_id, digest = await asyncio.to_thread(message.identity)
+        else:
+            message_id, digest, _name = await asyncio.to_thread(_identity, message)
+        # before its blob is written: a retry of a large message leaves no second file
+        async with ctx.db.reader() as r:
+            same = await repo.find_same(r, message_id, digest)
+            if same is not None:
+                found = await _as_received(r, same)
+                log_item(found, ctx.settings.tz)
+                return found
+        if isinstance(message, Incoming):
+            raw_blob = await asyncio.to_thread(message.keep)
+        else:
+            raw_blob = await asyncio.to_thread(ctx.blobs.put, message)
     now = ctx.clock()
     year, month = local_year_month(now, ctx.settings.tz)
     async with ctx.db.unit_of_work() as uow:
-        same = await repo.find_same(uow, message_id, digest)
+        same, reused = await repo.same_delivery(uow, message_id, digest)
         if same is not None:
             found = await _as_received(uow, same)
             # an empty unit: it returns only once the first copy's commit is durable
             await uow.commit()
             log_item(found, ctx.settings.tz)
             return found
-        reused = message_id is not None and await repo.message_id_used(uow, message_id)
         flags = (REUSED_MESSAGE_ID,) if reused else ()
         item_id = await repo.insert_item(uow, repo.NewItem(
             received_at=now, year=year, month=month, channel=Channel.EMAIL.value,
@@ -339,6 +348,8 @@ async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Re
             mail_from=sender.mail_from, rcpt_tos=list(sender.rcpt_tos), peer=sender.peer,
             auth_user=sender.auth_user, tls=sender.tls, tls_client=sender.tls_client,
         ))
+        if staged is not None:
+            await repo.stage_raw(uow, item_id, staged)
         await uow.commit()
     got = Received(
         item_id=item_id, outcome=Outcome.RECEIVED.value, kind=None, reason=None, number=None,
@@ -346,6 +357,15 @@ async def _accept(ctx: Context, message: bytes | Incoming, sender: Sender) -> Re
     )
     log_item(got, ctx.settings.tz)
     return got
+
+
+async def raw_of(ctx: Context, item: Row) -> bytes:
+    """An item's raw bytes: still staged by the edge, or from the blob store."""
+    async with ctx.db.reader() as r:
+        staged = await repo.staged_raw(r, item["id"])
+    if staged is not None:
+        return staged
+    return await asyncio.to_thread(ctx.blobs.get, item["raw_blob"])
 
 
 async def receive(

@@ -12,6 +12,11 @@ from core.errors import StorageError
 from core.files import fsync_dir, private_dir, private_temp, stale_temps
 
 
+def digest_of(data: bytes) -> str:
+    """The name a blob of `data` has in the store: its sha256."""
+    return hashlib.sha256(data).hexdigest()
+
+
 class BlobStore:
     """Blobs under `root/ab/cdef…` named by their sha256; write temp, fsync, rename."""
 
@@ -23,7 +28,7 @@ class BlobStore:
 
     def put(self, data: bytes) -> str:
         """Store `data` durably and return its sha256 (idempotent)."""
-        digest = hashlib.sha256(data).hexdigest()
+        digest = digest_of(data)
         final = self.path_of(digest)
         if final.exists():
             return digest

@@ -53,9 +53,12 @@ T = TypeVar("T")
 
 #: units of work committed together at most (bounds the wait of the first one)
 MAX_BATCH = 64
-#: a statement with a text or blob parameter this long runs off the event loop
-#: (indexing a long document text for search can take a while)
+#: a statement with a text parameter this long runs off the event loop (indexing a
+#: long document text for search can take a while)
 INLINE_MAX_PARAM = 8 * 1024
+#: a bytes parameter is only copied into pages, no tokenizing: up to this it stays on
+#: the loop (a staged message of the SMTP edge, `raw_staged`)
+INLINE_MAX_BLOB = 256 * 1024
 
 
 async def _connect(path: Path) -> aiosqlite.Connection:
@@ -124,9 +127,9 @@ class _Writer:
 
     @staticmethod
     def inline(params: tuple[Any, ...]) -> bool:
-        """Whether a statement may run on the event loop (no long text or blob in it)."""
+        """Whether a statement may run on the event loop (no long text or large blob in it)."""
         for p in params:  # noqa: SIM110 - a loop, not a generator per statement
-            if isinstance(p, str | bytes) and len(p) > INLINE_MAX_PARAM:
+            if _heavy(p):
                 return False
         return True
 
@@ -135,6 +138,13 @@ class _Writer:
             await self.off_loop(self.conn.close)
         finally:
             self._pool.shutdown(wait=False)
+
+
+def _heavy(param: Any) -> bool:
+    """A parameter that makes its statement run off the event loop."""
+    if isinstance(param, str):
+        return len(param) > INLINE_MAX_PARAM
+    return isinstance(param, bytes) and len(param) > INLINE_MAX_BLOB
 
 
 async def _finish(future: asyncio.Future[T]) -> T:

@@ -168,9 +168,21 @@ async def find_same(conn: Conn, message_id: str | None, digest: str) -> Row | No
     )
 
 
-async def message_id_used(conn: Conn, message_id: str) -> bool:
-    row = await conn.fetchone("SELECT 1 FROM items WHERE message_id = ? LIMIT 1", (message_id,))
-    return row is not None
+async def same_delivery(
+    conn: Conn, message_id: str | None, digest: str
+) -> tuple[Row | None, bool]:
+    """In one look-up: the item of the same delivery (`find_same`), and whether the
+    Message-ID is already used (by this delivery or another message)."""
+    if message_id is None:
+        return await find_same(conn, None, digest), False
+    row = await conn.fetchone(
+        "SELECT * FROM items WHERE message_id = ? ORDER BY content_sha256 = ? DESC, id"
+        " LIMIT 1",
+        (message_id, digest),
+    )
+    if row is None:
+        return None, False
+    return (row, True) if row["content_sha256"] == digest else (None, True)
 
 
 async def envelope_used(conn: Conn, envelope_no: str) -> bool:
@@ -247,12 +259,40 @@ async def received_between(conn: Conn, start: datetime, end: datetime) -> list[R
 
 
 async def blob_digests(conn: Conn) -> list[str]:
-    """Every blob the items refer to: raw messages and attachments."""
+    """Every blob the items refer to: raw messages and attachments (not the raw bytes
+    still staged in `raw_staged`, which are not in the blob store yet)."""
     rows = await conn.fetchall(
         "SELECT raw_blob AS d FROM items WHERE raw_blob IS NOT NULL"
+        " AND id NOT IN (SELECT item_id FROM raw_staged)"
         " UNION SELECT sha256 FROM attachments"
     )
     return [str(row["d"]) for row in rows]
+
+
+# ------------------------------------------------------------------ staged raw bytes
+
+
+async def stage_raw(uow: UnitOfWork, item_id: int, raw: bytes) -> None:
+    """Keep an accepted message's bytes with its row, until the pipeline files them."""
+    await uow.execute("INSERT INTO raw_staged (item_id, raw) VALUES (?, ?)", (item_id, raw))
+
+
+async def staged_raw(conn: Conn, item_id: int) -> bytes | None:
+    row = await conn.fetchone("SELECT raw FROM raw_staged WHERE item_id = ?", (item_id,))
+    return bytes(row["raw"]) if row is not None else None
+
+
+async def drop_staged(uow: UnitOfWork, item_id: int) -> None:
+    """The bytes are in the blob store now (durably): the staged copy goes."""
+    await uow.execute("DELETE FROM raw_staged WHERE item_id = ?", (item_id,))
+
+
+async def staged_items(conn: Conn) -> list[Row]:
+    """(item_id, raw_blob) of every item whose raw bytes are still staged."""
+    return await conn.fetchall(
+        "SELECT s.item_id, i.raw_blob FROM raw_staged s JOIN items i ON i.id = s.item_id"
+        " ORDER BY s.item_id"
+    )
 
 
 # ------------------------------------------------------------------ look-ups

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
 from core.config import MAX_WORKERS
@@ -52,4 +51,4 @@ def cmd_run(args: argparse.Namespace) -> int:
     # httpx logs request URLs, which carry the bot token
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
-    return asyncio.run(serve.run(settings, serve.PARTS[args.part]))
+    return serve.run_forever(settings, serve.PARTS[args.part])
