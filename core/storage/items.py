@@ -293,26 +293,96 @@ def _fts_phrase(keyword: str) -> str:
 TRIGRAM_MIN = 3
 
 
+#: /find's order: newest received first, ties by id (the later entered first)
+_NEWEST = "ORDER BY i.received_at DESC, i.id DESC"
+#: items newer than the k-th newest match probed one by one at most; past it the
+#: matches entered before the first k are read from the index instead (a rare word)
+LATE_PROBE_MAX = 20_000
+
+
 async def search(conn: Conn, keyword: str, limit: int) -> list[Row]:
-    """Items whose title or document text holds `keyword`, newest first.
+    """Items whose title or document text holds `keyword`, the `limit` newest first
+    (received_at, then id, descending).
 
     FTS5 trigram for keywords of 3+ characters; shorter ones (common in Chinese: 防汛,
-    财政) fall back to LIKE over the same table.
+    财政) fall back to LIKE over the same table. Neither materialises every match: see
+    `_newest_fts` and `_newest_like`.
     """
-    cols = ("i.id, i.received_at, i.kind, i.outcome, i.sender, i.doc_number, i.title,"
-            " i.secrecy, i.urgency, e.number")
-    join = (" FROM items i LEFT JOIN register_entries e ON e.item_id = i.id"
-            " AND e.status = 'active'")
+    if limit <= 0:
+        return []
     if len(keyword) >= TRIGRAM_MIN:
-        return await conn.fetchall(
-            f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
-            " WHERE item_text MATCH ?) ORDER BY i.received_at DESC, i.id DESC LIMIT ?",
-            (_fts_phrase(keyword), limit),
-        )
-    pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        ids = await _newest_fts(conn, _fts_phrase(keyword), limit)
+    else:
+        ids = await _newest_like(conn, _like_pattern(keyword), limit)
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
     return await conn.fetchall(
-        f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
-        " WHERE title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\')"
-        " ORDER BY i.received_at DESC, i.id DESC LIMIT ?2",
+        "SELECT i.id, i.received_at, i.kind, i.outcome, i.sender, i.doc_number, i.title,"
+        " i.secrecy, i.urgency, e.number FROM items i LEFT JOIN register_entries e"
+        f" ON e.item_id = i.id AND e.status = 'active' WHERE i.id IN ({marks}) {_NEWEST}",
+        ids,
+    )
+
+
+def _like_pattern(keyword: str) -> str:
+    return "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _newest(rows: Sequence[Row], limit: int) -> list[int]:
+    ranked = sorted(rows, key=lambda x: (x["received_at"], x["id"]), reverse=True)
+    return [int(x["id"]) for x in ranked[:limit]]
+
+
+async def _newest_fts(conn: Conn, phrase: str, limit: int) -> list[int]:
+    """The newest `limit` matches of an FTS5 phrase without sorting all of them.
+
+    FTS5 walks matches by rowid (the item id) descending and stops after `limit`. Ids
+    follow entry, not receipt: a paper item is entered with its earlier received date
+    (registry.register_paper), so an item entered before the k-th match (smaller id)
+    can still be received after it. Every match that ranks above the k-th has a
+    smaller id than these `limit` and a later received_at, so it is one of the items
+    received after the k-th match: few for a common word (probed one by one), many
+    for a rare one, whose matches are then few (read from the index and filtered).
+    """
+    head = await conn.fetchall(
+        "SELECT id, received_at FROM items WHERE id IN (SELECT rowid FROM item_text"
+        " WHERE item_text MATCH ? ORDER BY rowid DESC LIMIT ?)",
+        (phrase, limit),
+    )
+    if len(head) < limit:  # every match is here
+        return _newest(head, limit)
+    kth = min(x["received_at"] for x in head)
+    below = min(int(x["id"]) for x in head)
+    newer = await conn.fetchone(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM items WHERE received_at > ? LIMIT ?)",
+        (kth, LATE_PROBE_MAX + 1),
+    )
+    if newer is not None and int(newer["n"]) <= LATE_PROBE_MAX:
+        late = await conn.fetchall(
+            "SELECT i.id, i.received_at FROM items i INDEXED BY items_received"
+            " WHERE i.received_at > ?1 AND i.id < ?2"
+            " AND EXISTS (SELECT 1 FROM item_text WHERE item_text MATCH ?3"
+            " AND rowid = i.id)",
+            (kth, below, phrase),
+        )
+    else:
+        late = await conn.fetchall(
+            "SELECT id, received_at FROM items WHERE +received_at > ?1 AND id IN ("
+            "SELECT rowid FROM item_text WHERE item_text MATCH ?3 AND rowid < ?2)",
+            (kth, below, phrase),
+        )
+    return _newest([*head, *late], limit)
+
+
+async def _newest_like(conn: Conn, pattern: str, limit: int) -> list[int]:
+    """The newest `limit` items whose title or text is LIKE `pattern`: items walked
+    newest first on the received_at index, each one's text looked at, until `limit`
+    hold it (a common word stops early; a rare one reads every text, as before)."""
+    rows = await conn.fetchall(
+        "SELECT i.id, i.received_at FROM items i CROSS JOIN item_text t ON t.rowid = i.id"
+        " WHERE t.title LIKE ?1 ESCAPE '\\' OR t.body LIKE ?1 ESCAPE '\\'"
+        f" {_NEWEST} LIMIT ?2",
         (pattern, limit),
     )
+    return [int(x["id"]) for x in rows]
