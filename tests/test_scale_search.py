@@ -15,7 +15,8 @@ from core.services.context import Context
 from core.storage import items as items_repo
 from core.storage.db import Reader
 
-WORDS = ("人民政府", "防汛", "冰川泥石流", "雪崩", "汛", "100%", "a_b", "工作")
+WORDS = ("人民政府", "防汛", "冰川泥石流", "雪崩", "汛", "100%", "a_b", "_b", "0%", "工作", "ab",
+         "kb", "道路", "告知")
 
 
 async def old_query(r: Reader, keyword: str, limit: int) -> list[int]:
@@ -54,7 +55,13 @@ async def seed(ctx: Context, n: int, rng: random.Random) -> None:
                 body.append("汛")
             if k % 97 == 0:
                 body.append("完成率100%，a_b")
+            if k % 89 == 3:  # ASCII case folds in LIKE; the Kelvin sign only in the index
+                body.append(("xAB", "aBc", "\u212ab", "ab", "xKB")[k // 89 % 5])
+            if k % 83 == 4:
+                title = rng.choice(("告知", "请告知", "关于道路"))  # the word ends the title
             text = "，".join(body) + ("雪崩" if k % 61 == 5 else "")  # at the very end
+            if k % 113 == 6:
+                text = rng.choice(("雪崩", "Ab"))  # the whole text
             await items_repo.insert_item(uow, items_repo.NewItem(
                 received_at=at, year=2026, month=1, channel="paper", outcome="register",
                 kind="阅件", sender="甘孜州人民政府", title=title, created_by="staff",
@@ -62,11 +69,17 @@ async def seed(ctx: Context, n: int, rng: random.Random) -> None:
         await uow.commit()
 
 
-@pytest.mark.parametrize("probe_max", [0, 3, 100_000])
+@pytest.mark.parametrize(("probe_max", "few", "walk"), [
+    (0, 0, 0), (3, 0, 40), (100_000, 0, 100_000), (50, 10**9, 0),
+])
 async def test_newest_matches_in_the_old_order(ctx: Context, monkeypatch: pytest.MonkeyPatch,
-                                               probe_max: int) -> None:
-    # 0: matches entered earlier are always read from the index; 100k: always probed
+                                               probe_max: int, few: int, walk: int) -> None:
+    # probe_max 0: matches entered earlier always read from the index; 100k: always probed;
+    # a two-character word: few 0 walks `walk` items first (0: none, 100k: all of them),
+    # few 10**9 goes to the index at once
     monkeypatch.setattr(items_repo, "LATE_PROBE_MAX", probe_max)
+    monkeypatch.setattr(items_repo, "FEW_OCCURRENCES", few)
+    monkeypatch.setattr(items_repo, "LIKE_WALK", walk)
     await seed(ctx, 600, random.Random(18))
     async with ctx.db.reader() as r:
         ids = await r.fetchall("SELECT id, received_at FROM items ORDER BY id")
