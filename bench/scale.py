@@ -252,7 +252,7 @@ async def matches(ctx: Context, word: str) -> int:
 
 # ------------------------------------------------------------------ export
 _EXPORT_CHILD = r"""
-import asyncio, json, resource, sys, time
+import asyncio, json, sys, time
 sys.path.insert(0, {root!r})
 sys.path.insert(0, {bench!r})
 from pathlib import Path
@@ -274,7 +274,9 @@ async def main():
         took = time.perf_counter() - t0
     finally:
         await ctx.db.close()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM: this process's own peak (ru_maxrss keeps the parent's across fork and exec)
+    status = Path("/proc/self/status").read_text()
+    rss = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
     print(json.dumps({{"s": took, "book_s": built, "rss_mb": rss, "rows": book.row_count,
                       "bytes": len(data)}}))
 

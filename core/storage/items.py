@@ -312,6 +312,8 @@ _NEWEST = "ORDER BY i.received_at DESC, i.id DESC"
 #: items newer than the k-th newest match probed one by one at most; past it the
 #: matches entered before the first k are read from the index instead (a rare word)
 LATE_PROBE_MAX = 20_000
+#: matches read by id first, per match asked for
+HEAD_TIMES = 2
 
 
 async def search(conn: Conn, keyword: str, limit: int) -> list[Row]:
@@ -351,22 +353,25 @@ def _newest(rows: Sequence[Row], limit: int) -> list[int]:
 async def _newest_fts(conn: Conn, phrase: str, limit: int) -> list[int]:
     """The newest `limit` matches of an FTS5 phrase without sorting all of them.
 
-    FTS5 walks matches by rowid (the item id) descending and stops after `limit`. Ids
-    follow entry, not receipt: a paper item is entered with its earlier received date
-    (registry.register_paper), so an item entered before the k-th match (smaller id)
-    can still be received after it. Every match that ranks above the k-th has a
-    smaller id than these `limit` and a later received_at, so it is one of the items
-    received after the k-th match: few for a common word (probed one by one), many
-    for a rare one, whose matches are then few (read from the index and filtered).
+    FTS5 walks matches by rowid (the item id) descending and stops after HEAD_TIMES ×
+    `limit` (the head). Ids follow entry, not receipt: a paper item is entered with its
+    earlier received date (registry.register_paper), so an item entered before the
+    head (smaller id) can still be received after the head's k-th newest. A match
+    outside the head that belongs in the newest `limit` ranks above that k-th, so,
+    having a smaller id, it is received strictly after it: one of the items received
+    after the k-th, few for a common word (probed one by one), many for a rare one,
+    whose matches are then few (read from the index and filtered).
     """
     head = await conn.fetchall(
         "SELECT id, received_at FROM items WHERE id IN (SELECT rowid FROM item_text"
         " WHERE item_text MATCH ? ORDER BY rowid DESC LIMIT ?)",
-        (phrase, limit),
+        (phrase, HEAD_TIMES * limit),
     )
-    if len(head) < limit:  # every match is here
+    if len(head) < HEAD_TIMES * limit:  # every match is here
         return _newest(head, limit)
-    kth = min(x["received_at"] for x in head)
+    # the k-th newest of the head: a paper item entered late among the newest ids would
+    # put the least received of them far back
+    kth = sorted((x["received_at"] for x in head), reverse=True)[limit - 1]
     below = min(int(x["id"]) for x in head)
     newer = await conn.fetchone(
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM items WHERE received_at > ? LIMIT ?)",
