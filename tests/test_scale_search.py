@@ -109,3 +109,24 @@ async def test_find_shows_the_newest_first(ctx: Context) -> None:
     assert order == sorted(order, reverse=True)
     async with ctx.db.reader() as r:
         assert [f.item_id for f in found] == (await old_query(r, "防汛", 15))[:5]
+
+
+async def test_paper_items_entered_late_do_not_hide_newer_mail(ctx: Context) -> None:
+    """Mail M1…M40, then seven paper items of months ago, then mail N1…N3: the newest
+    ids are mostly paper, the newest received are N3, N2, N1, M40, M39."""
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+    ids: dict[str, int] = {}
+    async with ctx.db.unit_of_work() as uow:
+        for name, at in ([(f"M{k}", start + timedelta(minutes=k)) for k in range(1, 41)]
+                         + [(f"P{k}", start - timedelta(days=90)) for k in range(1, 8)]
+                         + [(f"N{k}", start + timedelta(minutes=40 + k)) for k in (1, 2, 3)]):
+            ids[name] = await items_repo.insert_item(uow, items_repo.NewItem(
+                received_at=at, year=2026, month=at.month, channel="paper",
+                outcome="register", kind="阅件", sender="康定市人民政府",
+                title=f"关于防汛工作的通知（{name}）", created_by="staff", text="防汛抗旱"))
+        await uow.commit()
+    async with ctx.db.reader() as r:
+        for word in ("防汛工作", "防汛"):
+            got = [int(x["id"]) for x in await items_repo.search(r, word, 5)]
+            assert got == [ids[x] for x in ("N3", "N2", "N1", "M40", "M39")], word
+            assert got == await old_query(r, word, 5)
