@@ -1,11 +1,19 @@
 """A book of registers as an XLSX workbook printed as an office prints it: one sheet per
 register, the title line (office, year, register) above a frozen header row, both
 repeated on every printed page, landscape A4 fitted to the page width, columns as wide
-as their contents (up to each column's limit, then wrapped), page numbers in the footer."""
+as their contents (up to each column's limit, then wrapped), page numbers in the footer.
+
+The workbook is written as a stream (openpyxl write-only): each row goes to the sheet's
+file as it is appended and is not kept as cell objects, so the writer's memory does not
+grow with the rows (issue 18: a normal workbook took ~5 KB a row). What a stream must
+know before its first row (column widths, the frozen pane, fit to page) is settled
+first, the widths from one pass over the sheet's rows."""
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from typing import Any
 
 from core.books import Book, Sheet, display_width
 
@@ -19,10 +27,7 @@ def render(book: Book) -> bytes:
     """The workbook as bytes (the caller stores it 0600)."""
     from openpyxl import Workbook
 
-    wb = Workbook()
-    first = wb.active
-    assert first is not None
-    wb.remove(first)
+    wb = Workbook(write_only=True)
     for sheet in book.sheets:
         _fill(wb.create_sheet(sheet.name), sheet)
     wb.properties.title = book.title
@@ -31,42 +36,32 @@ def render(book: Book) -> bytes:
     return buf.getvalue()
 
 
-def _fill(ws: object, sheet: Sheet) -> None:
+def column_widths(sheet: Sheet) -> list[float]:
+    """Each column as wide as its widest cell or header, within its limits."""
+    widest = [display_width(c.header) for c in sheet.columns]
+    for row in sheet.rows:
+        for i, value in enumerate(row):
+            widest[i] = max(widest[i], display_width(value))
+    return [max(_MIN_WIDTH, min(c.max_width, w) + _PAD)
+            for c, w in zip(sheet.columns, widest, strict=True)]
+
+
+def _fill(ws: Any, sheet: Sheet) -> None:
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
     from openpyxl.worksheet.worksheet import Worksheet
 
-    assert isinstance(ws, Worksheet)
+    assert isinstance(ws, WriteOnlyWorksheet)
     n = len(sheet.columns)
-    thin = Side(style="thin")
-    box = Border(left=thin, right=thin, top=thin, bottom=thin)
-    ws.append([sheet.title])
-    ws.merge_cells(start_row=TITLE_ROW, start_column=1, end_row=TITLE_ROW, end_column=n)
-    title = ws.cell(TITLE_ROW, 1)
-    title.font = Font(bold=True, size=16)
-    title.alignment = Alignment(horizontal="center", vertical="center")
-    ws.row_dimensions[TITLE_ROW].height = 30
-    ws.append([c.header for c in sheet.columns])
-    for cell in ws[HEADER_ROW]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
-        cell.fill = PatternFill("solid", fgColor="EEEEEE")
-        cell.border = box
-    wrap = Alignment(vertical="top", wrap_text=True)
-    for row in sheet.rows:
-        ws.append(row)
-        for cell in ws[ws.max_row]:
-            cell.alignment = wrap
-            cell.border = box
-    for i, column in enumerate(sheet.columns, start=1):
-        widest = max((display_width(r[i - 1]) for r in sheet.rows), default=0)
-        widest = max(widest, display_width(column.header))
-        width = max(_MIN_WIDTH, min(column.max_width, widest) + _PAD)
+    # the sheet's head (properties, pane, columns) is written with its first row
+    for i, width in enumerate(column_widths(sheet), start=1):
         ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = ws.cell(HEADER_ROW + 1, 1).coordinate
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
     ws.print_title_rows = f"{TITLE_ROW}:{HEADER_ROW}"
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -74,3 +69,44 @@ def _fill(ws: object, sheet: Sheet) -> None:
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+    ws.merged_cells.add(f"A{TITLE_ROW}:{get_column_letter(n)}{TITLE_ROW}")
+    ws.row_dimensions[TITLE_ROW].height = 30
+
+    thin = Side(style="thin")
+    box = Border(left=thin, right=thin, top=thin, bottom=thin)
+    title = WriteOnlyCell(ws, sheet.title)
+    title.font = Font(bold=True, size=16)
+    title.alignment = Alignment(horizontal="center", vertical="center")
+    ws.append([title])
+    head = []
+    for column in sheet.columns:
+        cell = WriteOnlyCell(ws, column.header)
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+        cell.fill = PatternFill("solid", fgColor="EEEEEE")
+        cell.border = box
+        head.append(cell)
+    ws.append(head)
+    # one styled cell per column, given each row's value: a row is written as it is
+    # appended, so the cells are free again for the next one
+    cells = _styled(ws, n, Alignment(vertical="top", wrap_text=True), box)
+    for row in sheet.rows:
+        ws.append(_with_values(cells, row))
+
+
+def _styled(ws: Any, n: int, alignment: Any, border: Any) -> list[Any]:
+    from openpyxl.cell import WriteOnlyCell
+
+    out = []
+    for _ in range(n):
+        cell = WriteOnlyCell(ws)
+        cell.alignment = alignment
+        cell.border = border
+        out.append(cell)
+    return out
+
+
+def _with_values(cells: list[Any], row: Sequence[str]) -> list[Any]:
+    for cell, value in zip(cells, row, strict=True):
+        cell.value = value
+    return cells

@@ -88,8 +88,22 @@ async def insert_item(uow: UnitOfWork, item: NewItem) -> int:
     item_id = await uow.insert(_INSERT_ITEM, [values[c] for c in _ITEM_COLUMNS])
     # the counter and the search row come from the items_after_insert trigger
     if item.text:
-        await uow.execute("UPDATE item_text SET body = ? WHERE rowid = ?", (item.text, item_id))
+        await index_text(uow, item_id, title=item.title, body=item.text)
     return item_id
+
+
+async def index_text(uow: UnitOfWork, item_id: int, *, title: str | None, body: str) -> None:
+    """The item's search row: its title and document text, and the ends of both that
+    `search` of a two-character word looks up (lower-cased as LIKE compares)."""
+    title = title or ""
+    await uow.execute(
+        "UPDATE item_text SET title = ?, body = ? WHERE rowid = ?", (title, body, item_id)
+    )
+    await uow.execute(
+        "UPDATE item_text_ends SET title_end = lower(substr(?, -2)),"
+        " body_end = lower(substr(?, -2)) WHERE item_id = ?",
+        (title, body, item_id),
+    )
 
 
 async def bump_count(
@@ -333,26 +347,181 @@ def _fts_phrase(keyword: str) -> str:
 TRIGRAM_MIN = 3
 
 
+#: /find's order: newest received first, ties by id (the later entered first)
+_NEWEST = "ORDER BY i.received_at DESC, i.id DESC"
+#: items newer than the k-th newest match probed one by one at most; past it the
+#: matches entered before the first k are read from the index instead (a rare word)
+LATE_PROBE_MAX = 20_000
+#: matches read by id first, per match asked for
+HEAD_TIMES = 2
+
+
 async def search(conn: Conn, keyword: str, limit: int) -> list[Row]:
-    """Items whose title or document text holds `keyword`, newest first.
+    """Items whose title or document text holds `keyword`, the `limit` newest first
+    (received_at, then id, descending).
 
     FTS5 trigram for keywords of 3+ characters; shorter ones (common in Chinese: 防汛,
-    财政) fall back to LIKE over the same table.
+    财政) fall back to LIKE over the same table. Neither materialises every match: see
+    `_newest_fts` and `_newest_like`.
     """
-    cols = ("i.id, i.received_at, i.kind, i.outcome, i.sender, i.doc_number, i.title,"
-            " i.secrecy, i.urgency, e.number")
-    join = (" FROM items i LEFT JOIN register_entries e ON e.item_id = i.id"
-            " AND e.status = 'active'")
+    if limit <= 0:
+        return []
     if len(keyword) >= TRIGRAM_MIN:
-        return await conn.fetchall(
-            f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
-            " WHERE item_text MATCH ?) ORDER BY i.received_at DESC, i.id DESC LIMIT ?",
-            (_fts_phrase(keyword), limit),
-        )
-    pattern = "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        ids = await _newest_fts(conn, _fts_phrase(keyword), limit)
+    else:
+        ids = await _newest_like(conn, keyword, limit)
+    if not ids:
+        return []
+    marks = ", ".join("?" for _ in ids)
     return await conn.fetchall(
-        f"SELECT {cols}{join} WHERE i.id IN (SELECT rowid FROM item_text"
-        " WHERE title LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\')"
-        " ORDER BY i.received_at DESC, i.id DESC LIMIT ?2",
-        (pattern, limit),
+        "SELECT i.id, i.received_at, i.kind, i.outcome, i.sender, i.doc_number, i.title,"
+        " i.secrecy, i.urgency, e.number FROM items i LEFT JOIN register_entries e"
+        f" ON e.item_id = i.id AND e.status = 'active' WHERE i.id IN ({marks}) {_NEWEST}",
+        ids,
     )
+
+
+def _like_pattern(keyword: str) -> str:
+    return "%" + keyword.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _newest(rows: Sequence[Row], limit: int) -> list[int]:
+    ranked = sorted(rows, key=lambda x: (x["received_at"], x["id"]), reverse=True)
+    return [int(x["id"]) for x in ranked[:limit]]
+
+
+async def _newest_fts(conn: Conn, phrase: str, limit: int) -> list[int]:
+    """The newest `limit` matches of an FTS5 phrase without sorting all of them.
+
+    FTS5 walks matches by rowid (the item id) descending and stops after HEAD_TIMES ×
+    `limit` (the head). Ids follow entry, not receipt: a paper item is entered with its
+    earlier received date (registry.register_paper), so an item entered before the
+    head (smaller id) can still be received after the head's k-th newest. A match
+    outside the head that belongs in the newest `limit` ranks above that k-th, so,
+    having a smaller id, it is received strictly after it: one of the items received
+    after the k-th, few for a common word (probed one by one), many for a rare one,
+    whose matches are then few (read from the index and filtered).
+    """
+    head = await conn.fetchall(
+        "SELECT id, received_at FROM items WHERE id IN (SELECT rowid FROM item_text"
+        " WHERE item_text MATCH ? ORDER BY rowid DESC LIMIT ?)",
+        (phrase, HEAD_TIMES * limit),
+    )
+    if len(head) < HEAD_TIMES * limit:  # every match is here
+        return _newest(head, limit)
+    # the k-th newest of the head: a paper item entered late among the newest ids would
+    # put the least received of them far back
+    kth = sorted((x["received_at"] for x in head), reverse=True)[limit - 1]
+    below = min(int(x["id"]) for x in head)
+    newer = await conn.fetchone(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM items WHERE received_at > ? LIMIT ?)",
+        (kth, LATE_PROBE_MAX + 1),
+    )
+    if newer is not None and int(newer["n"]) <= LATE_PROBE_MAX:
+        late = await conn.fetchall(
+            "SELECT i.id, i.received_at FROM items i INDEXED BY items_received"
+            " WHERE i.received_at > ?1 AND i.id < ?2"
+            " AND EXISTS (SELECT 1 FROM item_text WHERE item_text MATCH ?3"
+            " AND rowid = i.id)",
+            (kth, below, phrase),
+        )
+    else:
+        late = await conn.fetchall(
+            "SELECT id, received_at FROM items WHERE +received_at > ?1 AND id IN ("
+            "SELECT rowid FROM item_text WHERE item_text MATCH ?3 AND rowid < ?2)",
+            (kth, below, phrase),
+        )
+    return _newest([*head, *late], limit)
+
+
+#: a two-character word with fewer occurrences in the trigram index (followed by another
+#: character) is read from the index alone; a more common one first walks the newest
+#: LIKE_WALK items, then turns to the index
+FEW_OCCURRENCES = 5_000
+LIKE_WALK = 10_000
+#: candidates from the index whose text is read at once
+_VERIFY_CHUNK = 256
+#: the largest code point: the upper end of the terms that start with a word
+_LAST_CHAR = "\U0010ffff"
+
+
+def _ascii_lower(text: str) -> str:
+    return "".join(ch.lower() if ch.isascii() else ch for ch in text)
+
+
+def _indexed_pair(keyword: str) -> bool:
+    """A two-character word whose folding by the trigram index is LIKE's (ASCII
+    lower-casing): ASCII and characters without case (CJK, digits, punctuation)."""
+    return len(keyword) == 2 and all(
+        ch.isascii() or ch.lower() == ch == ch.upper() for ch in keyword
+    )
+
+
+async def _newest_like(conn: Conn, keyword: str, limit: int) -> list[int]:
+    """The newest `limit` items whose title or text is LIKE '%keyword%'.
+
+    A two-character word is found from the index: every occurrence followed by another
+    character of its column starts a trigram term (item_text_terms), and the others end
+    their column (item_text_ends); these candidates, newest first, are read until
+    `limit` hold the word. A common one (FEW_OCCURRENCES or more) first walks the newest
+    LIKE_WALK items on the received_at index, reading each one's text, and usually ends
+    there. A one-character word (or one the trigram index folds otherwise than LIKE)
+    walks on through every item, as before.
+    """
+    pattern = _like_pattern(keyword)
+    like = "(t.title LIKE ?1 ESCAPE '\\' OR t.body LIKE ?1 ESCAPE '\\')"
+    pair = _indexed_pair(keyword)
+    first = _ascii_lower(keyword)
+    terms = (first, first + _LAST_CHAR)
+    floor = None
+    if pair:
+        few = await conn.fetchone(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM item_text_terms"
+            " WHERE term >= ? AND term <= ? LIMIT ?)",
+            (*terms, FEW_OCCURRENCES),
+        )
+        if few is not None and int(few["n"]) < FEW_OCCURRENCES:
+            return await _newest_indexed(conn, pattern, like, terms, limit)
+        # the walk ends at the LIKE_WALK-th newest item
+        row = await conn.fetchone(
+            "SELECT received_at FROM items ORDER BY received_at DESC, id DESC LIMIT 1 OFFSET ?",
+            (LIKE_WALK,),
+        )
+        floor = row["received_at"] if row is not None else None
+    rows = await conn.fetchall(
+        "SELECT i.id, i.received_at FROM items i CROSS JOIN item_text t ON t.rowid = i.id"
+        f" WHERE i.received_at >= ?3 AND {like} {_NEWEST} LIMIT ?2",
+        (pattern, limit, floor or ""),
+    )
+    if len(rows) == limit or floor is None:  # or the walk went through every item
+        return [int(x["id"]) for x in rows]
+    return await _newest_indexed(conn, pattern, like, terms, limit)
+
+
+async def _newest_indexed(
+    conn: Conn, pattern: str, like: str, terms: tuple[str, str], limit: int
+) -> list[int]:
+    """The candidates of a two-character word from the index, newest first, read until
+    `limit` hold it."""
+    first = terms[0]
+    candidates = await conn.fetchall(
+        "SELECT i.id FROM items i WHERE i.id IN ("
+        " SELECT doc FROM item_text_terms WHERE term >= ?1 AND term <= ?2"
+        " UNION SELECT item_id FROM item_text_ends WHERE title_end = ?3"
+        " UNION SELECT item_id FROM item_text_ends WHERE body_end = ?3)"
+        f" {_NEWEST}",
+        (*terms, first),
+    )
+    found: list[int] = []
+    for start in range(0, len(candidates), _VERIFY_CHUNK):
+        chunk = [int(x["id"]) for x in candidates[start:start + _VERIFY_CHUNK]]
+        marks = ", ".join("?" for _ in chunk)
+        held = {int(x["id"]) for x in await conn.fetchall(
+            f"SELECT i.id FROM items i CROSS JOIN item_text t ON t.rowid = i.id"
+            f" WHERE i.id IN ({marks}) AND {like.replace('?1', '?')}",
+            [*chunk, pattern, pattern],
+        )}
+        found += [x for x in chunk if x in held]
+        if len(found) >= limit:
+            break
+    return found[:limit]

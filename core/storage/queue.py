@@ -17,7 +17,7 @@ from typing import Any
 from core.clock import iso
 from core.model import Outcome
 from core.storage.db import Reader, Row, UnitOfWork
-from core.storage.items import bump_count
+from core.storage.items import bump_count, index_text
 
 Conn = Reader | UnitOfWork
 _RECEIVED = Outcome.RECEIVED.value
@@ -166,10 +166,7 @@ async def record_decision(
         [*(sets[c] for c in DECIDED_COLUMNS), iso(at), item["id"]],
     )
     await _move_count(uow, item, kind=values["kind"], outcome=values["outcome"])
-    await uow.execute(
-        "UPDATE item_text SET title = ?, body = ? WHERE rowid = ?",
-        (values["title"] or "", text, item["id"]),
-    )
+    await index_text(uow, item["id"], title=values["title"], body=text)
 
 
 async def mark_number_pending(uow: UnitOfWork, item_id: int) -> None:
