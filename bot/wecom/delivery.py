@@ -2,19 +2,18 @@
 
 The bookkeeping is core's (core.services.delivery: claimed before the send, recorded with
 its message ref after, retried with backoff); this loop renders each event as a neutral
-message (core.chat) and hands it to the port. Each member has one worker that sends at
-most one message per `per_user_interval` seconds (WeCom silently drops beyond 30 a minute
-and the client's pacer keeps under that too). When several pushes wait for one member they
-go as one card listing them, three to a card so each keeps its 已阅 and 批示 buttons, and
-notices up to nine to a text (core.chat.batch); 特急/特提 go alone and first.
+message (core.chat) and hands it to the port. Each member has one paced queue
+(core.chat.paced) on the client's pacer: never beyond WeCom's 30 a minute and 1,000 an
+hour, ordinary messages leaving three slots a minute for 特急. What waits for a member when
+their slot comes goes together: pushes as cards listing them, three to a card so each
+keeps its 已阅 and 批示 buttons, and notices up to nine to a text (core.chat.batch); a batch
+that is not full waits up to `per_user_interval` after the previous send for more;
+特急/特提 go alone and first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections import deque
 from datetime import timedelta
 
 from bot.wecom import render
@@ -24,22 +23,24 @@ from core import permissions, retry
 from core.chat import batch
 from core.chat.address import WECOM, person_of
 from core.chat.address import wecom as wecom_address
-from core.chat.backlog import queue_event, take
 from core.chat.message import RESEND_MARK, Attachment, Message, actions_from_payload, text_message
+from core.chat.paced import PacedDelivery
 from core.chat.push import INSTRUCT_BY_BUTTON, push_message
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
 from core.services.outbox import Event
-from core.services.runner import Runner
 
 log = logging.getLogger("bot.wecom.delivery")
 
 POLL_SECONDS = 0.1
-PER_USER_INTERVAL = 1.0
+#: seconds a batch that is not full waits after the previous send to the member for more
+#: to join it: 60 s / 30, so a trickle alone never reaches 30 a minute
+PER_USER_INTERVAL = 2.0
+#: slots of each window an ordinary send leaves free for 特急/特提
+URGENT_SPARE = 3
 #: events taken per member and per look: enough to fill a batch
 PER_USER_TAKE = 25
-BATCH = 2000
 STOP_GRACE = 5.0
 #: items in one batch: a card holds six buttons, 已阅 and 批示 for three items
 CARD_ITEMS = render.CARD_BUTTONS // 2
@@ -51,72 +52,33 @@ class _Refused(Exception):  # noqa: N818 - a refusal retrying cannot cure
     pass
 
 
-class WeComDelivery(Runner):
+class WeComDelivery(PacedDelivery):
     """Drains the WeCom events of the chat outbox; `wake()` after writing events."""
 
     name = "企业微信推送"
+    wecom = True
 
     def __init__(self, ctx: Context, port: WeComPort, *, poll: float = POLL_SECONDS,
                  per_user_interval: float = PER_USER_INTERVAL,
                  batch_items: int = TAKE_ITEMS) -> None:
-        super().__init__(ctx, poll=poll, grace=STOP_GRACE)
+        # the client's pacer books every message sent to a member (cards, texts, files,
+        # answers), so the queue waits on the same windows
+        super().__init__(ctx, port.client.pacer, poll=poll, grace=STOP_GRACE,
+                         most=batch_items, gap=per_user_interval, spare=URGENT_SPARE,
+                         per_take=PER_USER_TAKE)
         self.port = port
         self.per_user_interval = per_user_interval
         self.batch_items = batch_items
-        self._queues: dict[str, deque[Event]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._known: set[int] = set()
-        self._next_send: dict[str, float] = {}
-        #: messages sent, and events they carried
-        self.sent = 0
-        self.events_sent = 0
 
-    def tasks(self) -> list[asyncio.Task[None]]:
-        return list(self._workers.values())
+    def recipient(self, event: Event) -> str | None:
+        to = delivery.address_of(event)
+        return to.address if to is not None and to.channel == WECOM else None
 
-    async def pump(self) -> bool:
-        now = self.ctx.clock()
-        events = await outbox.due_chat(self.ctx, now, per_chat=PER_USER_TAKE, limit=BATCH,
-                                       wecom=True)
-        for event in events:
-            if event.id in self._known:
-                continue
-            to = delivery.address_of(event)
-            if to is None or to.channel != WECOM:
-                await delivery.give_up(self.ctx, event,
-                                       error=f"无效的企业微信成员 {event.target!r}")
-                continue
-            self._known.add(event.id)
-            queue_event(self._queues.setdefault(to.address, deque()), event)
-            if to.address not in self._workers:
-                self._workers[to.address] = asyncio.create_task(
-                    self._worker(to.address), name=f"wecom-{to.address}")
-        return False
+    async def refuse(self, event: Event) -> None:
+        await delivery.give_up(self.ctx, event, error=f"无效的企业微信成员 {event.target!r}")
 
-    async def _worker(self, user: str) -> None:
-        queue = self._queues[user]
-        try:
-            while queue and not self.stopping:
-                wait = self._next_send.get(user, 0.0) - time.monotonic()
-                if wait > 0:
-                    await self.pause(wait)
-                    if self.stopping:
-                        break
-                # WeCom's 30 a minute binds the registry's chats too: notices batch as well
-                taken = take(queue, batch_from=2, most=self.batch_items, notices=True)
-                try:
-                    await self.deliver(user, taken)
-                except Exception:
-                    log.exception("企业微信推送 %s 出错", [e.id for e in taken])
-                finally:
-                    self._next_send[user] = time.monotonic() + self.per_user_interval
-                    for event in taken:
-                        self._known.discard(event.id)
-        finally:
-            for event in queue:
-                self._known.discard(event.id)
-            queue.clear()
-            self._workers.pop(user, None)
+    async def send(self, address: str, events: list[Event]) -> None:
+        await self.deliver(address, events)
 
     # ------------------------------------------------------------ one send
     async def deliver(self, user: str, events: list[Event]) -> int:
@@ -139,7 +101,10 @@ class WeComDelivery(Runner):
         done = 0
         # a resend goes alone, so that its 【重发】 mark heads the message
         alone = [[m] for e, m in claimed if e.id in resent]
-        for group in alone + batch.batches([m for e, m in claimed if e.id not in resent],
+        claimed = [(e, m) for e, m in claimed if e.id in resent] + batch.one_per_item(
+            [(e, m) for e, m in claimed if e.id not in resent])
+        for group in alone + batch.batches(batch.distinct([m for e, m in claimed
+                                                           if e.id not in resent]),
                                            max_items=self.batch_items,
                                            max_actions=render.CARD_BUTTONS):
             part = [(e, m) for e, m in claimed if any(m is g for g in group)]
@@ -148,10 +113,11 @@ class WeComDelivery(Runner):
 
     async def _send(self, user: str, part: list[tuple[Event, Message]], resent: set[int]) -> int:
         events = [e for e, _ in part]
-        if len(part) == 1:
-            message, key = part[0][1], str(events[0].id)
+        messages = batch.distinct([m for _, m in part])
+        if len(messages) == 1:
+            message, key = messages[0], str(events[0].id)
         else:
-            message = batch.batch_message([m for _, m in part], hint=batch.BATCH_BY_BUTTON)
+            message = batch.batch_message(messages, hint=batch.BATCH_BY_BUTTON)
             key = f"b{events[0].id}-{events[-1].id}-{len(events)}"
         try:
             ref = await self.port.send(user, message, key=key)

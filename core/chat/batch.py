@@ -8,9 +8,12 @@ listing what waits in one message keeps a burst from queueing minutes behind its
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from core.chat.message import Action, Line, Message, line, plain, strong
 from core.chat.push import INSTRUCT_BY_BUTTON, INSTRUCT_BY_REPLY
+
+T = TypeVar("T")
 
 #: items listed in one message at most (a Telegram text stays under 4,096 characters)
 MAX_ITEMS = 10
@@ -69,3 +72,16 @@ def batches(messages: Sequence[Message], *, max_items: int = MAX_ITEMS,
     if current:
         groups.append(current)
     return groups
+
+
+def one_per_item(pairs: Sequence[tuple[T, Message]]) -> list[tuple[T, Message]]:
+    """Each item's push once: where several waiting pushes name the same item (its push,
+    then its 拟办), all of them carry the last one's message, which is the newest."""
+    last = {m.item_id: m for _, m in pairs if m.item_id is not None and m.head is not None}
+    return [(x, last.get(m.item_id, m) if m.head is not None and m.item_id is not None else m)
+            for x, m in pairs]
+
+
+def distinct(messages: Sequence[Message]) -> list[Message]:
+    """`messages` without repeats of the same message object, in order."""
+    return list({id(m): m for m in messages}.values())
