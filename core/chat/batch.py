@@ -29,8 +29,8 @@ def _labelled(action: Action, item_id: int) -> Action:
 
 def batch_message(messages: Sequence[Message], *, hint: str = BATCH_BY_BUTTON) -> Message:
     """One message listing `messages` (pushes of items, none urgent): each item's lines
-    under a numbered rule, its actions as one row labelled with its 收件序号. Files do not
-    go in a batch; the footer says where the originals are."""
+    (its `brief` ones, for a push) under a numbered rule, its actions as one row labelled
+    with its 收件序号. Files do not go in a batch; the footer says where the originals are."""
     pushes = all(m.head is not None for m in messages)
     heading = f"待阅处收件 {len(messages)} 件" if pushes else f"新消息 {len(messages)} 条"
     lines: list[Line] = [line(strong(heading))]
@@ -38,12 +38,9 @@ def batch_message(messages: Sequence[Message], *, hint: str = BATCH_BY_BUTTON) -
     leader = False
     for i, m in enumerate(messages, start=1):
         lines.append(line(f"—— {i}/{len(messages)} ——"))
-        for row in m.lines:
-            text = plain(row)
-            if text in _HINTS:
-                leader = True
-                continue
-            lines.append(row)
+        leader = leader or any(plain(row) in _HINTS for row in m.lines)
+        lines.extend(row for row in (m.lines if m.brief is None else m.brief)
+                     if plain(row) not in _HINTS)
         if m.file is not None:
             lines.append(line("（原件未随批量推送发送，请在收文系统中查看）"))
         if m.item_id is not None and m.all_actions():
