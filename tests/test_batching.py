@@ -11,12 +11,19 @@ import pytest
 
 from core.config import Settings
 from core.model import Kind
-from core.services import registry
+from core.services import lookup, registry
 from core.services.context import open_context
 from tests.bot_worker import CHANGWU, bot_settings, button_data, deliver, running_bot, settled
 from tests.fake_telegram import FakeTelegram, html_to_text
 from tests.fake_wecom import FakeWeCom
-from tests.wecom_helpers import WECOM_USERS, running_wecom, wecom_office, wecom_settled
+from tests.wecom_helpers import (
+    WECOM_USERS,
+    callback_url,
+    running_wecom,
+    wait_for,
+    wecom_office,
+    wecom_settled,
+)
 
 REF = re.compile(r"收件序号 (\d+)")
 ORDINARY = 11
@@ -64,22 +71,43 @@ async def wecom() -> AsyncIterator[FakeWeCom]:
         yield server
 
 
-async def test_a_wecom_backlog_is_batched_into_cards(tmp_path: Path, wecom: FakeWeCom) -> None:
+async def test_a_wecom_backlog_is_one_drop_down_card(tmp_path: Path, wecom: FakeWeCom) -> None:
+    """特急 alone and first; the eleven others in drop-down cards of up to ten, whose
+    已阅 and 批示 act on the item chosen; 已阅 on one leaves the card to the others."""
     settings = wecom_office(tmp_path / "data", wecom)
     ordinary, urgent = await _backlog(settings)
     async with running_wecom(settings) as (ctx, app):
         app.wake()
         await wecom_settled(ctx, timeout=30)
-    cards = [m for m in wecom.shown("changwu") if m.msgtype == "template_card"]
-    texts = [f"{m.body['template_card']['main_title']['title']}\n"
-             f"{m.body['template_card'].get('sub_title_text', '')}" for m in cards]
-    listed = [[int(x) for x in REF.findall(t)] for t in texts]
-    assert listed[0] == [urgent]
-    assert sorted(i for ids in listed[1:] for i in ids) == ordinary
-    assert len(cards) <= 1 + -(-ORDINARY // 3)  # three items (six buttons) to a card
-    for card, ids in zip(cards[1:], listed[1:], strict=True):
-        keys = [b["key"] for b in card.body["template_card"]["button_list"]]
-        assert keys == [k for i in ids for k in (f"r:{i}", f"i:{i}")]
+        cards = [m for m in wecom.shown("changwu") if m.msgtype == "template_card"]
+        texts = [f"{m.body['template_card']['main_title']['title']}\n"
+                 f"{m.body['template_card'].get('sub_title_text', '')}" for m in cards]
+        listed = [[int(x) for x in REF.findall(t)] for t in texts]
+        assert listed[0] == [urgent]
+        assert sorted(i for ids in listed[1:] for i in ids) == ordinary
+        assert len(cards) == 1 + -(-ORDINARY // 10)
+        for card, ids in zip(cards[1:], listed[1:], strict=True):
+            body = card.body["template_card"]
+            keys = [b["key"] for b in body["button_list"]]
+            if len(ids) == 1:  # one left over: its own card, its own buttons
+                assert keys == [f"r:{ids[0]}", f"i:{ids[0]}"]
+                continue
+            options = [int(o["id"]) for o in body["button_selection"]["option_list"]]
+            assert options == ids
+            assert keys == ["r:0", "i:0"]
+        chosen = listed[1][1]
+        card = cards[1]
+        code = next(c for c, m in wecom.cards.items() if m is card)
+        pressed = wecom.card_event_xml("changwu", "r:0", card.body["template_card"]["task_id"],
+                                       code, selected=str(chosen))
+        assert (await wecom.deliver(callback_url(app), pressed)).accepted
+        await wait_for(lambda: any("已记录“已阅”" in (m.content or "")
+                                   for m in wecom.shown("changwu")))
+        read = await lookup.item_status(ctx, str(chosen))
+        other = await lookup.item_status(ctx, str(listed[1][0]))
+    assert [r["chat_id"] for r in read.reads] == [CHANGWU]
+    assert other.reads == []
+    assert code not in wecom.updated  # the card's buttons stay for the other items
 
 
 async def test_wecom_batches_the_registrys_notices_too(tmp_path: Path,

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from bot.telegram.app import ChatBot
-from bot.telegram.delivery import maybe_delivered
+from bot.telegram.delivery import MOST_ITEMS, maybe_delivered
 from bot.telegram.render import item_refs_in
 from core.model import Kind
 from core.services import push, registry
@@ -110,12 +110,12 @@ async def test_blocked_chat_is_given_up_and_audited(tmp_path: Path, fake: FakeTe
 
 
 async def test_pushes_keep_to_telegram_rate_limits(tmp_path: Path, fake: FakeTelegram) -> None:
-    """One chat gets at most one message a second; the bot as a whole at most 30. Thirteen
-    notices waiting for one chat go as two messages (ten listed, then three)."""
+    """One chat gets at most one message a second; the bot as a whole at most 30. Notices
+    waiting for one chat go as few messages: a full batch, then the three left."""
     async with running_bot(bot_settings(tmp_path / "data", fake)) as (ctx, _):
         now = ctx.clock()
         async with ctx.db.unit_of_work() as uow:
-            for i in range(13):
+            for i in range(MOST_ITEMS + 3):
                 await outbox.enqueue(uow, channel="chat", event="notice", target=WENSHU,
                                      payload={"text": f"通知 {i}"}, at=now)
             for chat_id in range(500_001, 500_061):
@@ -124,7 +124,8 @@ async def test_pushes_keep_to_telegram_rate_limits(tmp_path: Path, fake: FakeTel
             await uow.commit()
         await settled(ctx, timeout=20)
     assert len(fake.sent()) == 62
-    assert [len(re.findall(r"通知 \d+", c.text or "")) for c in fake.sent(WENSHU)] == [10, 3]
+    listed = [len(re.findall(r"通知 \d+", c.text or "")) for c in fake.sent(WENSHU)]
+    assert listed == [MOST_ITEMS, 3]
     assert fake.max_in_window(1.0, WENSHU) == 1
     assert fake.max_rate_per_chat(1.0) <= 1.0
     assert fake.max_rate_total(1.0) <= 30.0

@@ -51,8 +51,11 @@ log = logging.getLogger("bot.telegram.delivery")
 
 POLL_SECONDS = 0.1
 PER_CHAT_INTERVAL = 1.05
-#: events taken per chat and per look: enough to keep a worker busy, few enough to be fair
-PER_CHAT_BATCH = batch.MAX_ITEMS + 2
+#: items listed in one message at most: their brief lines stay well under 4,096
+#: characters (a longer batch is halved) and their buttons under Telegram's 100
+MOST_ITEMS = 20
+#: events taken per chat and per look: enough to fill a batch
+PER_CHAT_BATCH = MOST_ITEMS + 2
 #: Telegram's longest text
 TEXT_LIMIT = 4096
 #: seconds `stop()` lets sends in progress finish
@@ -98,7 +101,7 @@ class Delivery(PacedDelivery):
             return tuple((n, interval if n == 1 else s) for n, s in pace.telegram_limits(address))
 
         pacer = pace.Pacer(limits, margin=0.0)
-        super().__init__(ctx, pacer, poll=poll, grace=STOP_GRACE, most=batch.MAX_ITEMS,
+        super().__init__(ctx, pacer, poll=poll, grace=STOP_GRACE, most=MOST_ITEMS,
                          per_take=PER_CHAT_BATCH)
         self.bot = bot
         blobs = ctx.blobs
@@ -204,7 +207,7 @@ class Delivery(PacedDelivery):
     def _groups(messages: list[Message]) -> list[list[Message]]:
         """Batches that fit one Telegram message (4,096 characters)."""
         out: list[list[Message]] = []
-        todo = batch.batches(messages)
+        todo = batch.batches(messages, max_items=MOST_ITEMS)
         while todo:
             group = todo.pop(0)
             listing = batch.batch_message(group)

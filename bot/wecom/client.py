@@ -50,6 +50,9 @@ DUPLICATE_CHECK_DEFAULT = 1800
 REFRESH_MARGIN = 300.0
 #: per member: at most 30 a minute and 1,000 an hour (发送应用消息 频率限制)
 WECOM_LIMITS = pace.WECOM_MEMBER
+#: a card's drop-down (button_selection) holds at most 10 options; its question key
+SELECTION_OPTIONS = 10
+SELECTION_KEY = "item"
 #: a file message's file: 5 bytes to 20 MB (上传临时素材)
 FILE_MIN, FILE_MAX = 5, 20 * 1024 * 1024
 
@@ -236,6 +239,10 @@ class Card:
     text: str = ""
     #: the small source line at the top (source.desc)
     source: str = ""
+    #: a drop-down (button_selection) of (option id, text), the first one selected: the
+    #: buttons then act on the option chosen, returned as the event's SelectedItems
+    options: tuple[tuple[str, str], ...] = ()
+    options_title: str = ""
 
     def __post_init__(self) -> None:
         if not _TASK_ID.fullmatch(self.task_id):
@@ -248,6 +255,9 @@ class Card:
             raise ValueError("button keys must differ")
         if len(self.fields) > 6:
             raise ValueError("a card has at most 6 fields")
+        if len(self.options) > SELECTION_OPTIONS or len({i for i, _ in self.options}) != len(
+                self.options):
+            raise ValueError(f"a drop-down has at most {SELECTION_OPTIONS} distinct options")
 
     def payload(self) -> dict[str, Any]:
         card: dict[str, Any] = {
@@ -264,6 +274,12 @@ class Card:
         if self.fields:
             card["horizontal_content_list"] = [{"keyname": k, "value": v}
                                                for k, v in self.fields]
+        if self.options:
+            card["button_selection"] = {
+                "question_key": SELECTION_KEY, "title": self.options_title or "选择",
+                "option_list": [{"id": i, "text": t} for i, t in self.options],
+                "selected_id": self.options[0][0],
+            }
         return card
 
 

@@ -5,8 +5,9 @@ its message ref after, retried with backoff); this loop renders each event as a 
 message (core.chat) and hands it to the port. Each member has one paced queue
 (core.chat.paced) on the client's pacer: never beyond WeCom's 30 a minute and 1,000 an
 hour, ordinary messages leaving three slots a minute for 特急. What waits for a member when
-their slot comes goes together: pushes as cards listing them, three to a card so each
-keeps its 已阅 and 批示 buttons, and notices up to nine to a text (core.chat.batch); a batch
+their slot comes goes together: pushes as one card listing up to ten of them, each chosen
+in the card's drop-down for its 已阅 and 批示 buttons, and notices up to nine to a text
+(core.chat.batch); a batch
 that is not full waits up to `per_user_interval` after the previous send for more;
 特急/特提 go alone and first.
 """
@@ -42,10 +43,16 @@ URGENT_SPARE = 3
 #: events taken per member and per look: enough to fill a batch
 PER_USER_TAKE = 25
 STOP_GRACE = 5.0
-#: items in one batch: a card holds six buttons, 已阅 and 批示 for three items
-CARD_ITEMS = render.CARD_BUTTONS // 2
-#: events taken at once: three full cards of pushes, or nine notices in one text
-TAKE_ITEMS = 3 * CARD_ITEMS
+#: notices listed in one text (it stays under WeCom's 2,048 bytes)
+NOTICE_ITEMS = 9
+#: events taken at once: a full drop-down card of pushes (render.selection_card)
+TAKE_ITEMS = render.SELECTION_ITEMS
+
+
+def _selectable(message: Message) -> bool:
+    """A push with buttons: in a batch it is chosen in a drop-down card."""
+    return message.head is not None and message.item_id is not None and bool(
+        message.all_actions())
 
 
 class _Refused(Exception):  # noqa: N818 - a refusal retrying cannot cure
@@ -103,10 +110,16 @@ class WeComDelivery(PacedDelivery):
         alone = [[m] for e, m in claimed if e.id in resent]
         claimed = [(e, m) for e, m in claimed if e.id in resent] + batch.one_per_item(
             [(e, m) for e, m in claimed if e.id not in resent])
-        for group in alone + batch.batches(batch.distinct([m for e, m in claimed
-                                                           if e.id not in resent]),
-                                           max_items=self.batch_items,
-                                           max_actions=render.CARD_BUTTONS):
+        fresh = batch.distinct([m for e, m in claimed if e.id not in resent])
+        # pushes with buttons: a drop-down card of up to ten; notices: texts (or cards of
+        # their labelled buttons)
+        selectable = [m for m in fresh if _selectable(m)]
+        others = [m for m in fresh if not _selectable(m)]
+        groups = (batch.batches(selectable, max_items=min(self.batch_items,
+                                                           render.SELECTION_ITEMS))
+                  + batch.batches(others, max_items=min(self.batch_items, NOTICE_ITEMS),
+                                  max_actions=render.CARD_BUTTONS))
+        for group in alone + groups:
             part = [(e, m) for e, m in claimed if any(m is g for g in group)]
             done += await self._send(user, part, resent)
         return done
@@ -114,13 +127,16 @@ class WeComDelivery(PacedDelivery):
     async def _send(self, user: str, part: list[tuple[Event, Message]], resent: set[int]) -> int:
         events = [e for e, _ in part]
         messages = batch.distinct([m for _, m in part])
-        if len(messages) == 1:
-            message, key = messages[0], str(events[0].id)
-        else:
-            message = batch.batch_message(messages, hint=batch.BATCH_BY_BUTTON)
-            key = f"b{events[0].id}-{events[-1].id}-{len(events)}"
+        key = str(events[0].id) if len(messages) == 1 else (
+            f"b{events[0].id}-{events[-1].id}-{len(events)}")
         try:
-            ref = await self.port.send(user, message, key=key)
+            if len(messages) == 1:
+                ref = await self.port.send(user, messages[0], key=key)
+            elif all(_selectable(m) for m in messages):
+                ref = await self.port.send_selection(user, messages, key=key)
+            else:
+                ref = await self.port.send(
+                    user, batch.batch_message(messages, hint=batch.BATCH_BY_BUTTON), key=key)
         except PacedError as exc:
             for event in events:
                 await self._failed(event, exc, timedelta(seconds=exc.retry_after),
