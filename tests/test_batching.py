@@ -3,7 +3,9 @@ on Telegram and on WeCom; 特急 goes alone and first (issue 15 item 4)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -128,3 +130,54 @@ async def test_wecom_batches_the_registrys_notices_too(tmp_path: Path,
     assert sorted(named) == sorted(returned)
     assert len(texts) < len(returned)
     assert any(t.startswith("新消息 ") for t in texts)
+
+
+async def test_a_wecom_burst_stays_within_the_members_limit_with_room_for_urgent(
+    tmp_path: Path,
+) -> None:
+    """Eighty pushes wait for one leader, then a 特急 comes, on a member limit shrunk to 6
+    messages in 4 s (WeCom's 30 a minute, scaled down) on both sides: the fake drops
+    nothing, every item is listed once in a few cards, and the 特急 goes at once though the
+    ordinary cards have used what they may of the window (three slots stay for it)."""
+    limits = ((6, 4.0),)
+    async with FakeWeCom(users=set(WECOM_USERS.values()), member_limits=limits) as server:
+        settings = wecom_office(tmp_path / "data", server)
+        ctx = await open_context(settings)
+        try:
+            ordinary = [
+                (await registry.register_paper(ctx, kind=Kind.BAN, sender="甘孜州财政局",
+                                               title=f"关于第{i}批专项资金的请示")).id
+                for i in range(80)]
+        finally:
+            await ctx.db.close()
+        async with running_wecom(settings) as (ctx, app):
+            assert app.client is not None
+            pacer = app.client.pacer
+            pacer.limits, pacer.margin = limits, 0.2
+            app.wake()
+            await wait_for(lambda: pacer.recent("changwu", 4.0) >= 3, timeout=20)
+            await asyncio.sleep(0.5)  # the ordinary ones take what they may of the window
+            registered = time.monotonic()
+            urgent = await registry.register_paper(ctx, kind=Kind.BAN, sender="甘孜州财政局",
+                                                   title="关于紧急调拨救灾资金的请示",
+                                                   urgency="特急")
+            app.wake()
+            await wecom_settled(ctx, timeout=60)
+        shown = server.shown("changwu")
+        listed = [[int(x) for x in REF.findall(_shown_text(m))] for m in shown]
+        assert server.dropped() == []
+        assert sorted(i for ids in listed for i in ids if i != urgent.id) == ordinary
+        assert len(shown) == 1 + 8  # eight full cards of ten
+        first_urgent = next(m for m, ids in zip(shown, listed, strict=True) if urgent.id in ids)
+        assert listed[shown.index(first_urgent)] == [urgent.id]  # alone
+        # it did not wait for the window the ordinary cards keep filling
+        assert first_urgent.at - registered < 1.5
+        assert any(m.at > first_urgent.at for m in shown)  # ordinary ones were still waiting
+
+
+def _shown_text(m: object) -> str:
+    body = getattr(m, "body", {})
+    card = body.get("template_card") or {}
+    if card:
+        return f"{card['main_title']['title']}\n{card.get('sub_title_text', '')}"
+    return str(getattr(m, "content", "") or "")

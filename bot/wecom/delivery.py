@@ -50,9 +50,9 @@ TAKE_ITEMS = render.SELECTION_ITEMS
 
 
 def _selectable(message: Message) -> bool:
-    """A push with buttons: in a batch it is chosen in a drop-down card."""
-    return message.head is not None and message.item_id is not None and bool(
-        message.all_actions())
+    """A push or notice whose buttons all act on its item: in a batch it is chosen in a
+    drop-down card (with the others that have the same buttons)."""
+    return message.item_id is not None and bool(render.selection_keys(message))
 
 
 class _Refused(Exception):  # noqa: N818 - a refusal retrying cannot cure
@@ -111,14 +111,17 @@ class WeComDelivery(PacedDelivery):
         claimed = [(e, m) for e, m in claimed if e.id in resent] + batch.one_per_item(
             [(e, m) for e, m in claimed if e.id not in resent])
         fresh = batch.distinct([m for e, m in claimed if e.id not in resent])
-        # pushes with buttons: a drop-down card of up to ten; notices: texts (or cards of
-        # their labelled buttons)
-        selectable = [m for m in fresh if _selectable(m)]
+        # pushes and notices with the same buttons on their item: a drop-down card of up to
+        # ten; the rest: texts (or cards of their labelled buttons)
+        by_actions: dict[tuple[str, ...], list[Message]] = {}
+        for m in fresh:
+            if _selectable(m):
+                by_actions.setdefault(render.selection_keys(m), []).append(m)
         others = [m for m in fresh if not _selectable(m)]
-        groups = (batch.batches(selectable, max_items=min(self.batch_items,
-                                                           render.SELECTION_ITEMS))
-                  + batch.batches(others, max_items=min(self.batch_items, NOTICE_ITEMS),
-                                  max_actions=render.CARD_BUTTONS))
+        groups = [group for same in by_actions.values() for group in batch.batches(
+            same, max_items=min(self.batch_items, render.SELECTION_ITEMS))]
+        groups += batch.batches(others, max_items=min(self.batch_items, NOTICE_ITEMS),
+                                max_actions=render.CARD_BUTTONS)
         for group in alone + groups:
             part = [(e, m) for e, m in claimed if any(m is g for g in group)]
             done += await self._send(user, part, resent)
@@ -132,7 +135,8 @@ class WeComDelivery(PacedDelivery):
         try:
             if len(messages) == 1:
                 ref = await self.port.send(user, messages[0], key=key)
-            elif all(_selectable(m) for m in messages):
+            elif len({render.selection_keys(m) for m in messages}) == 1 and _selectable(
+                    messages[0]):
                 ref = await self.port.send_selection(user, messages, key=key)
             else:
                 ref = await self.port.send(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from bot.wecom.client import SELECTION_OPTIONS, Button, Card
 from core.chat import batch
-from core.chat.message import Message, plain
+from core.chat.message import Message, callback, parse_callback, plain
 
 #: WeCom takes files of 5 B–20 MB (上传临时素材)
 UPLOAD_LIMIT = 20 * 1024 * 1024
@@ -54,10 +54,8 @@ def selection_card(messages: Sequence[Message], key: str) -> Card:
     rows = [plain(row) for row in listing.lines]
     labels: dict[str, str] = {}
     for m in messages:
-        for a in m.all_actions():
-            code, _, rest = a.key.partition(":")
-            kind = rest.partition(":")[2]
-            labels.setdefault(f"{code}:{SELECTED}" + (f":{kind}" if kind else ""), a.label)
+        for a, k in zip(m.all_actions(), selection_keys(m), strict=False):
+            labels.setdefault(k, a.label)
     buttons = tuple(Button(label, k, style=1 if i == 0 else 2)
                     for i, (k, label) in enumerate(list(labels.items())[:CARD_BUTTONS]))
     options = tuple((str(m.item_id), option_text(m)) for m in messages
@@ -71,3 +69,15 @@ def option_text(message: Message) -> str:
     """A push's drop-down option: its 收件序号 and its head line (kind and number)."""
     head = plain(message.lines[message.head]) if message.head is not None else ""
     return f"#{message.item_id} {head}".strip()[:OPTION_LIMIT]
+
+
+def selection_keys(message: Message) -> tuple[str, ...]:
+    """The keys its buttons get in a drop-down card (``r:0``, ``k:0:b``…); () when some
+    button does not act on the message's own item (it cannot be chosen in a drop-down)."""
+    keys = []
+    for a in message.all_actions()[:CARD_BUTTONS]:
+        cb = parse_callback(a.key)
+        if cb is None or cb.item_id != message.item_id:
+            return ()
+        keys.append(callback(cb.action, SELECTED, cb.kind))
+    return tuple(keys)
