@@ -168,8 +168,8 @@ class Delivery(PacedDelivery):
         """Several pushes or notices waiting for one chat as one message listing them, each
         with its buttons (core.chat.batch); how many were sent."""
         claimed: list[tuple[Event, bool, Message]] = []
-        for event in events:
-            claim = await delivery.claim(self.ctx, event)
+        for event, claim in zip(events, await delivery.claim_all(self.ctx, events),
+                                strict=True):
             if claim is None:
                 continue
             try:
@@ -195,9 +195,7 @@ class Delivery(PacedDelivery):
                 for event, _ in part:
                     await self._refused_or_later(event, exc)
                 continue
-            for event, resend in part:
-                await delivery.record_sent(self.ctx, event, message_ref=sent.message_id,
-                                           resend=resend)
+            await delivery.record_all_sent(self.ctx, part, message_ref=sent.message_id)
             self.sent += 1
             self.events_sent += len(part)
             done += len(part)

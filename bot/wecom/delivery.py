@@ -92,8 +92,8 @@ class WeComDelivery(PacedDelivery):
         """Send `events` to `user` (several pushes as one batch); how many were sent."""
         claimed: list[tuple[Event, Message]] = []
         resent: set[int] = set()
-        for event in events:
-            claim = await delivery.claim(self.ctx, event)
+        for event, claim in zip(events, await delivery.claim_all(self.ctx, events),
+                                strict=True):
             if claim is None:
                 continue
             if claim.resend:
@@ -162,9 +162,8 @@ class WeComDelivery(PacedDelivery):
                 await self._failed(event, exc, retry.CHAT.delay(event.attempts),
                                    maybe_sent=False)
             return 0
-        for event in events:
-            await delivery.record_sent(self.ctx, event, message_ref=ref,
-                                       resend=event.id in resent)
+        await delivery.record_all_sent(self.ctx, [(e, e.id in resent) for e in events],
+                                       message_ref=ref)
         self.sent += 1
         self.events_sent += len(events)
         return len(events)
