@@ -21,8 +21,8 @@ first message naming its 收件序号 (alone or in a batch). Each phase prints, 
 rounds, min / median / max of the p50 and p95, of the p95 of 特急/特提 items, of the p95
 from the pipeline's decision to the push (the chat adapter's share: the rest is the
 pipeline reading and classifying), and of the messages the busiest recipient got. The
-reminder sweeper is held back (the corpus's 2024 deadlines would fall due at once and fill
-the registry's chats with 催办).
+scheduled jobs (jiyao.jobs) are not run: the reminder sweeper is held back (the corpus's
+2024 deadlines would fall due at once and fill the registry's chats with 催办).
 """
 
 from __future__ import annotations
@@ -184,10 +184,6 @@ async def telegram(data_dir: Path) -> AsyncIterator[tuple[Context, Callable[[], 
         bot = ChatBot(ctx)
         try:
             await bot.start()
-            assert bot.app is not None
-            assert bot.app.job_queue is not None
-            for job in bot.app.job_queue.get_jobs_by_name("reminders"):
-                job.schedule_removal()
 
             def arrivals() -> Arrivals:
                 return Arrivals([(c.time, str(c.chat_id), c.text or "") for c in fake.calls
@@ -209,7 +205,7 @@ async def wecom(data_dir: Path) -> AsyncIterator[tuple[Context, Callable[[], Arr
                               agent_id=fake.agent_id, token=fake.token, secret=fake.secret,
                               aes_key=fake.encoding_aes_key)
         ctx = await open_context(settings)
-        app = WeComBot(ctx, jobs=False)
+        app = WeComBot(ctx)
         try:
             await app.start()
 

@@ -57,8 +57,7 @@ def mailer_component(ctx: Context) -> Component | None:
 def bot_component(ctx: Context) -> Component | None:
     if ctx.settings.bot_token() is None:
         if ctx.settings.wecom.enabled:
-            log.info("未配置机器人令牌（JIYAO_BOT__TOKEN），Telegram 机器人未启动；"
-                     "定时提醒与特急升级由企业微信组件运行")
+            log.info("未配置机器人令牌（JIYAO_BOT__TOKEN），Telegram 机器人未启动")
         else:
             log.warning("未配置机器人令牌（JIYAO_BOT__TOKEN），机器人与定时提醒未启动")
         return None
@@ -77,6 +76,16 @@ def wecom_component(ctx: Context) -> Component | None:
     return wecom
 
 
+def jobs_component(ctx: Context) -> Component | None:
+    """Reminders, the daily digest and 特急 escalation, whichever chat adapters run."""
+    if ctx.settings.bot_token() is None and not ctx.settings.wecom.enabled:
+        return None
+    from jiyao.jobs import Jobs
+
+    jobs: Component = Jobs(ctx)
+    return jobs
+
+
 # the pipeline starts before the edge and stops after it: the edge's last 250s are decided
 def pipeline_only_component(ctx: Context) -> Component | None:
     from jiyao.pipeline import PipelineProcesses
@@ -86,15 +95,16 @@ def pipeline_only_component(ctx: Context) -> Component | None:
 
 PARTS: dict[str, tuple[ComponentFactory, ...]] = {
     "serve": (pipeline_component, intake_component, mailer_component, bot_component,
-              wecom_component),
+              wecom_component, jobs_component),
     "intake": (pipeline_component, intake_component, mailer_component),
     "pipeline": (pipeline_only_component,),
-    "bot": (bot_component, wecom_component),
+    "bot": (bot_component, wecom_component, jobs_component),
 }
 
 
 def _wire(components: Sequence[Component]) -> None:
-    """An in-process pipeline is woken by each message the edge accepts."""
+    """An in-process pipeline is woken by each message the edge accepts; the scheduled
+    jobs wake the chat adapters when they queued something."""
     wakes: list[Callable[[], None]] = [
         getattr(c, "wake") for c in components if callable(getattr(c, "wake", None))  # noqa: B009
     ]
@@ -102,6 +112,9 @@ def _wire(components: Sequence[Component]) -> None:
         handler = getattr(c, "handler", None)
         if handler is not None and hasattr(handler, "on_accepted") and wakes:
             handler.on_accepted = lambda: [wake() for wake in wakes]
+        jobs_wakes = getattr(c, "wakes", None)
+        if isinstance(jobs_wakes, list):
+            jobs_wakes.extend(wakes)
 
 
 def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop] | None:

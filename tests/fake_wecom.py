@@ -239,6 +239,8 @@ class FakeWeCom:
                 return self._refuse("message/send", 44004, "empty content")
             if len(content.encode("utf-8")) > CONTENT_LIMIT:
                 return self._refuse("message/send", 45002, "content size out of limit")
+        if msgtype == "template_card" and not _valid_card(part):
+            return self._refuse("message/send", 40058, "template_card invalid")
         if msgtype == "file" and part.get("media_id") not in self.media:
             return self._refuse("message/send", 40007, "invalid media_id")
         now = time.monotonic()
@@ -289,10 +291,18 @@ class FakeWeCom:
         return self._xml(user, created, MsgType="text", Content=content, MsgId=msg_id)
 
     def card_event_xml(self, user: str, key: str, task_id: str, response_code: str,
-                       created: int | None = None) -> str:
-        return self._xml(user, created, MsgType="event", Event="template_card_event",
-                         EventKey=key, TaskId=task_id, CardType="button_interaction",
-                         ResponseCode=response_code)
+                       created: int | None = None, selected: str | None = None) -> str:
+        """A card button pressed; `selected`: the option chosen in its drop-down, sent as
+        WeCom does (SelectedItems/SelectedItem with QuestionKey and OptionIds)."""
+        xml = self._xml(user, created, MsgType="event", Event="template_card_event",
+                        EventKey=key, TaskId=task_id, CardType="button_interaction",
+                        ResponseCode=response_code)
+        if selected is None:
+            return xml
+        chosen = ("<SelectedItems><SelectedItem><QuestionKey><![CDATA[item]]></QuestionKey>"
+                  f"<OptionIds><OptionId><![CDATA[{selected}]]></OptionId></OptionIds>"
+                  "</SelectedItem></SelectedItems>")
+        return xml.replace("</xml>", chosen + "</xml>")
 
     def _xml(self, user: str, created: int | None, **fields: str) -> str:
         parts = {"ToUserName": self.corp_id, "FromUserName": user,
@@ -353,3 +363,18 @@ class FakeWeCom:
         query = {**self.signed_query(echostr, forge=forge), "echostr": echostr}
         async with self._session.get(url, params=query) as response:
             return response.status, await response.text(), plain
+
+
+def _valid_card(card: dict[str, Any]) -> bool:
+    """A button_interaction card as WeCom takes it: 1–6 buttons with distinct keys, and a
+    drop-down (button_selection) of 1–10 distinct options whose selected_id is one of them."""
+    buttons = card.get("button_list") or []
+    keys = [b.get("key") for b in buttons]
+    if not 1 <= len(buttons) <= 6 or len(set(keys)) != len(keys):
+        return False
+    selection = card.get("button_selection")
+    if selection is None:
+        return True
+    ids = [o.get("id") for o in selection.get("option_list") or []]
+    return (bool(selection.get("question_key")) and 1 <= len(ids) <= 10
+            and len(set(ids)) == len(ids) and selection.get("selected_id") in ids)

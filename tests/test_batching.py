@@ -3,7 +3,9 @@ on Telegram and on WeCom; 特急 goes alone and first (issue 15 item 4)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,12 +13,19 @@ import pytest
 
 from core.config import Settings
 from core.model import Kind
-from core.services import registry
+from core.services import lookup, registry
 from core.services.context import open_context
 from tests.bot_worker import CHANGWU, bot_settings, button_data, deliver, running_bot, settled
 from tests.fake_telegram import FakeTelegram, html_to_text
 from tests.fake_wecom import FakeWeCom
-from tests.wecom_helpers import WECOM_USERS, running_wecom, wecom_office, wecom_settled
+from tests.wecom_helpers import (
+    WECOM_USERS,
+    callback_url,
+    running_wecom,
+    wait_for,
+    wecom_office,
+    wecom_settled,
+)
 
 REF = re.compile(r"收件序号 (\d+)")
 ORDINARY = 11
@@ -64,22 +73,43 @@ async def wecom() -> AsyncIterator[FakeWeCom]:
         yield server
 
 
-async def test_a_wecom_backlog_is_batched_into_cards(tmp_path: Path, wecom: FakeWeCom) -> None:
+async def test_a_wecom_backlog_is_one_drop_down_card(tmp_path: Path, wecom: FakeWeCom) -> None:
+    """特急 alone and first; the eleven others in drop-down cards of up to ten, whose
+    已阅 and 批示 act on the item chosen; 已阅 on one leaves the card to the others."""
     settings = wecom_office(tmp_path / "data", wecom)
     ordinary, urgent = await _backlog(settings)
     async with running_wecom(settings) as (ctx, app):
         app.wake()
         await wecom_settled(ctx, timeout=30)
-    cards = [m for m in wecom.shown("changwu") if m.msgtype == "template_card"]
-    texts = [f"{m.body['template_card']['main_title']['title']}\n"
-             f"{m.body['template_card'].get('sub_title_text', '')}" for m in cards]
-    listed = [[int(x) for x in REF.findall(t)] for t in texts]
-    assert listed[0] == [urgent]
-    assert sorted(i for ids in listed[1:] for i in ids) == ordinary
-    assert len(cards) <= 1 + -(-ORDINARY // 3)  # three items (six buttons) to a card
-    for card, ids in zip(cards[1:], listed[1:], strict=True):
-        keys = [b["key"] for b in card.body["template_card"]["button_list"]]
-        assert keys == [k for i in ids for k in (f"r:{i}", f"i:{i}")]
+        cards = [m for m in wecom.shown("changwu") if m.msgtype == "template_card"]
+        texts = [f"{m.body['template_card']['main_title']['title']}\n"
+                 f"{m.body['template_card'].get('sub_title_text', '')}" for m in cards]
+        listed = [[int(x) for x in REF.findall(t)] for t in texts]
+        assert listed[0] == [urgent]
+        assert sorted(i for ids in listed[1:] for i in ids) == ordinary
+        assert len(cards) == 1 + -(-ORDINARY // 10)
+        for card, ids in zip(cards[1:], listed[1:], strict=True):
+            body = card.body["template_card"]
+            keys = [b["key"] for b in body["button_list"]]
+            if len(ids) == 1:  # one left over: its own card, its own buttons
+                assert keys == [f"r:{ids[0]}", f"i:{ids[0]}"]
+                continue
+            options = [int(o["id"]) for o in body["button_selection"]["option_list"]]
+            assert options == ids
+            assert keys == ["r:0", "i:0"]
+        chosen = listed[1][1]
+        card = cards[1]
+        code = next(c for c, m in wecom.cards.items() if m is card)
+        pressed = wecom.card_event_xml("changwu", "r:0", card.body["template_card"]["task_id"],
+                                       code, selected=str(chosen))
+        assert (await wecom.deliver(callback_url(app), pressed)).accepted
+        await wait_for(lambda: any("已记录“已阅”" in (m.content or "")
+                                   for m in wecom.shown("changwu")))
+        read = await lookup.item_status(ctx, str(chosen))
+        other = await lookup.item_status(ctx, str(listed[1][0]))
+    assert [r["chat_id"] for r in read.reads] == [CHANGWU]
+    assert other.reads == []
+    assert code not in wecom.updated  # the card's buttons stay for the other items
 
 
 async def test_wecom_batches_the_registrys_notices_too(tmp_path: Path,
@@ -100,3 +130,55 @@ async def test_wecom_batches_the_registrys_notices_too(tmp_path: Path,
     assert sorted(named) == sorted(returned)
     assert len(texts) < len(returned)
     assert any(t.startswith("新消息 ") for t in texts)
+
+
+async def test_a_wecom_burst_stays_within_the_members_limit_with_room_for_urgent(
+    tmp_path: Path,
+) -> None:
+    """Eighty pushes wait for one leader, then a 特急 comes, on a member limit shrunk to 6
+    messages in 4 s (WeCom's 30 a minute, scaled down) on both sides: the fake drops
+    nothing, every item is listed once in a few cards, and the 特急 goes at once though the
+    ordinary cards have used what they may of the window (three slots stay for it)."""
+    limits = ((6, 4.0),)
+    async with FakeWeCom(users=set(WECOM_USERS.values()), member_limits=limits) as server:
+        settings = wecom_office(tmp_path / "data", server)
+        ctx = await open_context(settings)
+        try:
+            ordinary = [
+                (await registry.register_paper(ctx, kind=Kind.BAN, sender="甘孜州财政局",
+                                               title=f"关于第{i}批专项资金的请示")).id
+                for i in range(80)]
+        finally:
+            await ctx.db.close()
+        async with running_wecom(settings) as (ctx, app):
+            assert app.client is not None
+            pacer = app.client.pacer
+            pacer.limits, pacer.margin = limits, 0.2
+            app.wake()
+            await wait_for(lambda: pacer.recent("changwu", 4.0) >= 3, timeout=20)
+            await asyncio.sleep(0.5)  # the ordinary ones take what they may of the window
+            registered = time.monotonic()
+            urgent = await registry.register_paper(ctx, kind=Kind.BAN, sender="甘孜州财政局",
+                                                   title="关于紧急调拨救灾资金的请示",
+                                                   urgency="特急")
+            app.wake()
+            await wecom_settled(ctx, timeout=60)
+        shown = server.shown("changwu")
+        listed = [[int(x) for x in REF.findall(_shown_text(m))] for m in shown]
+        assert server.dropped() == []
+        assert sorted(i for ids in listed for i in ids if i != urgent.id) == ordinary
+        # cards of ten, and a few not full (the tests' 0.05 s gap lets one go early)
+        assert len(shown) <= 1 + 8 + 3
+        first_urgent = next(m for m, ids in zip(shown, listed, strict=True) if urgent.id in ids)
+        assert listed[shown.index(first_urgent)] == [urgent.id]  # alone
+        # it did not wait for the window the ordinary cards keep filling
+        assert first_urgent.at - registered < 1.5
+        assert any(m.at > first_urgent.at for m in shown)  # ordinary ones were still waiting
+
+
+def _shown_text(m: object) -> str:
+    body = getattr(m, "body", {})
+    card = body.get("template_card") or {}
+    if card:
+        return f"{card['main_title']['title']}\n{card.get('sub_title_text', '')}"
+    return str(getattr(m, "content", "") or "")

@@ -59,13 +59,23 @@ async def test_sigkill_mid_batch_loses_nothing_and_marks_only_the_in_flight(
     ctx = await open_context(bot_settings(data, fake))
     first = second = None
     try:
-        for copy in range(2):
-            for name in BATCH:
-                await deliver(ctx, name, message_id=f"restart-{copy}-{name}@test")
+        # a backlog waiting at start goes as one batch per chat
+        for name in BATCH:
+            await deliver(ctx, name, message_id=f"restart-0-{name}@test")
         # each send stays in flight for a while, so the kill lands on one
         fake.set_delay(0.3, methods=SEND_METHODS)
         first = await start_bot_process(data, fake, log)
-        await _wait(lambda: len(fake.sent()) >= 6, 20, "前 6 条推送", log)
+        await _wait(lambda: len(fake.sent()) >= 5, 20, "积压的批量推送", log)
+
+        def single() -> bool:
+            return any(100001 <= int(c.chat_id or 0) <= 100006 and c.result is not None
+                       and len(item_refs_in(c.text)) == 1 for c in pushes(fake))
+
+        # one item alone reaches its leaders as a push of its own
+        await deliver(ctx, BATCH[0], message_id="restart-single@test")
+        await _wait(single, 20, "单件推送", log)
+        for name in BATCH:
+            await deliver(ctx, name, message_id=f"restart-1-{name}@test")
 
         def sending() -> bool:
             # a push (not a reminder the sweeper queued meanwhile) is on its way
@@ -82,7 +92,7 @@ async def test_sigkill_mid_batch_loses_nothing_and_marks_only_the_in_flight(
 
         # a leader answers a push delivered before the restart
         old = next(c for c in pushes(fake) if 100001 <= int(c.chat_id or 0) <= 100006
-                   and len(item_refs_in(c.text)) == 1)
+                   and c.result is not None and len(item_refs_in(c.text)) == 1)
         old_item = item_ref_in(old.text)
         fake.inject_message(int(old.chat_id or 0), "请有关部门抓紧落实。",
                             reply_to_message_id=old.result["message_id"])

@@ -126,6 +126,27 @@ async def test_retried_callback_is_handled_once() -> None:
     assert server.duplicates == 2 + 3
 
 
+async def test_events_without_msgid_are_told_apart_by_sender_time_key_task_and_choice() -> None:
+    """Card events carry no MsgId: a retry is known by (FromUserName, CreateTime, EventKey,
+    TaskId, the drop-down's choice); the same button on another item chosen, or the same
+    second on another card, is a press of its own."""
+    handler = Recorder()
+    async with running(handler) as (fake, server):
+        at = int(time.time())
+        presses = [fake.card_event_xml(LEADER, "r:0", "jy-b1-9-10", "rc1", at, selected="3"),
+                   fake.card_event_xml(LEADER, "r:0", "jy-b1-9-10", "rc2", at, selected="4"),
+                   fake.card_event_xml(LEADER, "r:0", "jy-b11-12-2", "rc3", at, selected="3"),
+                   fake.card_event_xml(LEADER, "i:0", "jy-b1-9-10", "rc4", at, selected="3")]
+        sent = [await fake.deliver(server.url, xml, lose_answers=2) for xml in presses]
+        await settled(handler)
+    assert all(len(s.attempts) == 3 for s in sent)
+    pressed = [e for e in handler.events if isinstance(e, ButtonPressed)]
+    assert [(e.key, e.task_id, e.selected) for e in pressed] == [
+        ("r:0", "jy-b1-9-10", "3"), ("r:0", "jy-b1-9-10", "4"), ("r:0", "jy-b11-12-2", "3"),
+        ("i:0", "jy-b1-9-10", "3")]
+    assert server.duplicates == 4 * 2
+
+
 async def test_slow_handler_does_not_delay_the_answer() -> None:
     """WeCom waits 5 s (1 s here) and retries; the answer comes before the handler ends."""
     handler = Recorder(delay=1.5)

@@ -115,6 +115,24 @@ async def test_read_by_card_is_recorded_and_the_card_marked_done(
     assert fake.updated[response_code(fake, card)] == ([CHANGWU], "已阅")
 
 
+async def test_a_retried_button_press_is_handled_once(tmp_path: Path, fake: FakeWeCom) -> None:
+    """批示 pressed, and WeCom retries the event (it has no MsgId) after two lost answers:
+    one prompt, one card update."""
+    async with running_wecom(wecom_office(tmp_path / "data", fake)) as (ctx, app):
+        got = await deliver(ctx, "d008.eml")
+        await wecom_settled(ctx)
+        card = card_of(fake, CHANGWU, got.item_id)
+        xml = fake.card_event_xml(CHANGWU, f"i:{got.item_id}",
+                                  card.body["template_card"]["task_id"],
+                                  response_code(fake, card))
+        sent = await fake.deliver(callback_url(app), xml, lose_answers=2)
+        await wait_for(lambda: any("请直接发送对" in t for t in texts(fake, CHANGWU)))
+        await asyncio.sleep(0.5)  # time for a second handling to show, were there one
+    assert len(sent.attempts) == 3
+    assert sum("请直接发送对" in t for t in texts(fake, CHANGWU)) == 1
+    assert fake.updated[response_code(fake, card)] == ([CHANGWU], "待批示")
+
+
 async def test_instruct_by_button_then_text_turns_a_yue_into_a_numbered_ban(
     tmp_path: Path, fake: FakeWeCom
 ) -> None:

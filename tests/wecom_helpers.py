@@ -68,7 +68,7 @@ async def running_wecom(
     """The real WeCom adapter on this loop, against the fake; stopped and closed after."""
     ctx = await open_context(settings, clock=clock)
     app = WeComBot(ctx, poll=0.05, per_user_interval=kw.pop("per_user_interval", 0.05),
-                   jobs=False, **kw)
+                   **kw)
     try:
         await app.start()
         yield ctx, app

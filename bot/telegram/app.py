@@ -17,7 +17,7 @@ from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Up
 from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import AIORateLimiter, Application, ExtBot
 
-from bot.telegram import handlers, jobs
+from bot.telegram import handlers
 from bot.telegram.delivery import Delivery
 from bot.telegram.handlers.common import Runtime
 from bot.telegram.menu import commands_for
@@ -40,9 +40,8 @@ App = Application[Any, Any, Any, Any, Any, Any]
 
 
 def quiet_logs() -> None:
-    """httpx logs every request URL at INFO, and the URL holds the bot token; APScheduler
-    logs every job run at INFO (the sweeper runs every minute)."""
-    for name in ("httpx", "httpcore", "apscheduler"):
+    """httpx logs every request URL at INFO, and the URL holds the bot token."""
+    for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
@@ -134,9 +133,13 @@ class ChatBot:
             error_callback=self._polling_error,
         )
         await app.start()
-        jobs.schedule(app, rt)
         await self.delivery.start()
         self._setup = asyncio.create_task(set_commands(app.bot, self.ctx), name="bot-commands")
+
+    def wake(self) -> None:
+        """Send what was just queued (the scheduled jobs call this)."""
+        if self.delivery is not None:
+            self.delivery.wake()
 
     @staticmethod
     def _polling_error(exc: TelegramError) -> None:

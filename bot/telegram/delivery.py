@@ -3,9 +3,11 @@
 - Every chat event goes to its target chat (items are routed into one push per chat in
   the transaction that registers them): pushes are rendered from the item,
   plain events carry {"text", "buttons", "blob", "filename"}.
-- Pacing: one worker per chat sends at most one message per `per_chat_interval` seconds
-  (Telegram: about 1/s per chat); PTB's AIORateLimiter keeps the whole bot under its
-  overall rate and waits out a 429 a few times before it reaches us.
+- Pacing: core.chat.paced's per-chat queue sends at most one message per
+  `per_chat_interval` seconds to a chat (Telegram: about 1/s per chat, 20 a minute to a
+  group), and everything waiting for the chat when its slot comes goes as one message
+  (pushes and plain notices alike, 特急 alone and first); PTB's AIORateLimiter keeps the
+  whole bot under its overall rate and waits out a 429 a few times before it reaches us.
 - Each send is claimed (in flight) before it goes out and recorded with its message id
   in the same transaction that marks the event done. A failure is retried with backoff;
   a send whose answer was lost, or one in flight when the process died, goes out again
@@ -16,9 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import warnings
-from collections import deque
 from datetime import timedelta
 
 import httpx
@@ -39,22 +39,23 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.telegram import render
 from bot.telegram.port import TelegramPort
 from core import permissions, retry
-from core.chat import batch
-from core.chat.backlog import queue_event, take
+from core.chat import batch, pace
 from core.chat.message import Attachment, Message, actions_from_payload, text_message
+from core.chat.paced import PacedDelivery
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
 from core.services.outbox import Event
-from core.services.runner import Runner
 
 log = logging.getLogger("bot.telegram.delivery")
 
 POLL_SECONDS = 0.1
 PER_CHAT_INTERVAL = 1.05
-#: events taken per chat and per look: enough to keep a worker busy, few enough to be fair
-PER_CHAT_BATCH = batch.MAX_ITEMS + 2
-BATCH = 2000
+#: items listed in one message at most: their brief lines stay well under 4,096
+#: characters (a longer batch is halved) and their buttons under Telegram's 100
+MOST_ITEMS = 20
+#: events taken per chat and per look: enough to fill a batch
+PER_CHAT_BATCH = MOST_ITEMS + 2
 #: Telegram's longest text
 TEXT_LIMIT = 4096
 #: seconds `stop()` lets sends in progress finish
@@ -80,7 +81,7 @@ def retry_after(exc: RetryAfter) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 
-class Delivery(Runner):
+class Delivery(PacedDelivery):
     """Drains the chat outbox; `wake()` after writing events to send them at once."""
 
     name = "推送"
@@ -93,75 +94,41 @@ class Delivery(Runner):
         poll: float = POLL_SECONDS,
         per_chat_interval: float = PER_CHAT_INTERVAL,
     ) -> None:
-        super().__init__(ctx, poll=poll, grace=STOP_GRACE)
+        interval = per_chat_interval
+
+        def limits(address: str) -> pace.Limits:
+            # Telegram's windows, with its one a second stretched to `per_chat_interval`
+            return tuple((n, interval if n == 1 else s) for n, s in pace.telegram_limits(address))
+
+        pacer = pace.Pacer(limits, margin=0.0)
+        super().__init__(ctx, pacer, poll=poll, grace=STOP_GRACE, most=MOST_ITEMS,
+                         per_take=PER_CHAT_BATCH)
         self.bot = bot
         blobs = ctx.blobs
 
         async def load(sha: str) -> bytes:
             return await asyncio.to_thread(blobs.get, sha)
 
-        self.port = TelegramPort(bot, load)
+        self.port = TelegramPort(bot, load, pacer)
         self.per_chat_interval = per_chat_interval
-        self._queues: dict[int, deque[Event]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._known: set[int] = set()
-        self._next_send: dict[int, float] = {}
-        self.sent = 0
 
     async def starting(self) -> None:
         waiting = await delivery.in_flight(self.ctx)
         if waiting:
             log.warning("上次停止时有 %d 条推送正在发送，将重发并标注【重发】", waiting)
 
-    def tasks(self) -> list[asyncio.Task[None]]:
-        return list(self._workers.values())
+    def recipient(self, event: Event) -> str | None:
+        chat_id = delivery.chat_of(event)
+        return None if chat_id is None else str(chat_id)
 
-    async def pump(self) -> bool:
-        """Hand due events to the chat workers (one per chat, which pace themselves)."""
-        now = self.ctx.clock()
-        events = await outbox.due_chat(self.ctx, now, per_chat=PER_CHAT_BATCH, limit=BATCH)
-        for event in events:
-            if event.id in self._known:
-                continue
-            chat_id = delivery.chat_of(event)
-            if chat_id is None:
-                await delivery.give_up(self.ctx, event, error=f"无效的聊天对象 {event.target!r}")
-                continue
-            self._known.add(event.id)
-            queue_event(self._queues.setdefault(chat_id, deque()), event)
-            if chat_id not in self._workers:
-                self._workers[chat_id] = asyncio.create_task(
-                    self._worker(chat_id), name=f"chat-{chat_id}"
-                )
-        return False
+    async def refuse(self, event: Event) -> None:
+        await delivery.give_up(self.ctx, event, error=f"无效的聊天对象 {event.target!r}")
 
-    async def _worker(self, chat_id: int) -> None:
-        queue = self._queues[chat_id]
-        try:
-            while queue and not self.stopping:
-                wait = self._next_send.get(chat_id, 0.0) - time.monotonic()
-                if wait > 0:
-                    # the pause ends early when the loop stops: nothing is in flight yet
-                    await self.pause(wait)
-                    if self.stopping:
-                        break
-                taken = take(queue)
-                try:
-                    if len(taken) == 1:
-                        await self.deliver(taken[0])
-                    else:
-                        await self.deliver_batch(chat_id, taken)
-                except Exception:
-                    log.exception("推送 %s 出错", [e.id for e in taken])
-                finally:
-                    self._next_send[chat_id] = time.monotonic() + self.per_chat_interval
-                    for event in taken:
-                        self._known.discard(event.id)
-        finally:
-            for event in queue:
-                self._known.discard(event.id)
-            queue.clear()
-            self._workers.pop(chat_id, None)
+    async def send(self, address: str, events: list[Event]) -> None:
+        if len(events) == 1:
+            await self.deliver(events[0])
+        else:
+            await self.deliver_batch(int(address), events)
 
     async def deliver(self, event: Event) -> bool:
         """Send one event; True when it was sent and recorded."""
@@ -176,6 +143,7 @@ class Delivery(Runner):
         await delivery.record_sent(self.ctx, event, message_ref=message.message_id,
                                    resend=claim.resend)
         self.sent += 1
+        self.events_sent += 1
         return True
 
     async def _refused_or_later(self, event: Event, exc: Exception) -> None:
@@ -197,15 +165,15 @@ class Delivery(Runner):
             await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
 
     async def deliver_batch(self, chat_id: int, events: list[Event]) -> int:
-        """Several pushes waiting for one chat as one message listing them, each with its
-        buttons (core.chat.batch); how many were sent."""
+        """Several pushes or notices waiting for one chat as one message listing them, each
+        with its buttons (core.chat.batch); how many were sent."""
         claimed: list[tuple[Event, bool, Message]] = []
-        for event in events:
-            claim = await delivery.claim(self.ctx, event)
+        for event, claim in zip(events, await delivery.claim_all(self.ctx, events),
+                                strict=True):
             if claim is None:
                 continue
             try:
-                neutral = await self._push_message(event, chat_id, resend=claim.resend)
+                neutral = await self._message(event, chat_id, resend=claim.resend)
             except Exception as exc:
                 await self._refused_or_later(event, exc)
                 continue
@@ -213,7 +181,9 @@ class Delivery(Runner):
         done = 0
         # a resend goes alone, so that its 【重发】 mark heads the message
         alone = [[m] for _, resend, m in claimed if resend]
-        for group in alone + self._groups([m for _, resend, m in claimed if not resend]):
+        fresh = batch.one_per_item([((e, r), m) for e, r, m in claimed if not r])
+        claimed = [(e, r, m) for e, r, m in claimed if r] + [(e, r, m) for (e, r), m in fresh]
+        for group in alone + self._groups(batch.distinct([m for _, m in fresh])):
             part = [(e, r) for e, r, m in claimed if any(m is g for g in group)]
             try:
                 if len(group) == 1:
@@ -225,10 +195,9 @@ class Delivery(Runner):
                 for event, _ in part:
                     await self._refused_or_later(event, exc)
                 continue
-            for event, resend in part:
-                await delivery.record_sent(self.ctx, event, message_ref=sent.message_id,
-                                           resend=resend)
+            await delivery.record_all_sent(self.ctx, part, message_ref=sent.message_id)
             self.sent += 1
+            self.events_sent += len(part)
             done += len(part)
         return done
 
@@ -236,7 +205,7 @@ class Delivery(Runner):
     def _groups(messages: list[Message]) -> list[list[Message]]:
         """Batches that fit one Telegram message (4,096 characters)."""
         out: list[list[Message]] = []
-        todo = batch.batches(messages)
+        todo = batch.batches(messages, max_items=MOST_ITEMS)
         while todo:
             group = todo.pop(0)
             listing = batch.batch_message(group)
@@ -262,20 +231,22 @@ class Delivery(Runner):
     async def _send(self, event: Event, *, resend: bool) -> TgMessage:
         chat_id = delivery.chat_of(event)
         assert chat_id is not None
+        return await self.port.send_message(chat_id,
+                                            await self._message(event, chat_id, resend=resend))
+
+    async def _message(self, event: Event, chat_id: int, *, resend: bool) -> Message:
+        """The event as the neutral message for this chat: a push rendered from its item,
+        or a plain notice ({"text", "buttons", "blob", "filename"})."""
         if event.event == outbox.PUSH:
-            return await self._send_push(event, chat_id, resend=resend)
+            return await self._push_message(event, chat_id, resend=resend)
         payload = event.payload
         text = str(payload.get("text") or "").strip() or "（空消息）"
         if resend:
             text = f"{render.RESEND_MARK}{text}"
         blob = payload.get("blob")
         file = Attachment(str(blob), str(payload.get("filename") or "附件")) if blob else None
-        return await self.port.send_message(
-            chat_id, text_message(text, actions_from_payload(payload.get("buttons")), file))
-
-    async def _send_push(self, event: Event, chat_id: int, *, resend: bool) -> TgMessage:
-        return await self._send_neutral(
-            chat_id, await self._push_message(event, chat_id, resend=resend))
+        return text_message(text, actions_from_payload(payload.get("buttons")), file,
+                            item_id=event.item_id)
 
     async def _push_message(self, event: Event, chat_id: int, *, resend: bool) -> Message:
         """The push of an event as the neutral message (core.chat.push) for this chat."""

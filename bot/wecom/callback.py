@@ -72,6 +72,8 @@ class ButtonPressed(Received):
     task_id: str = ""
     response_code: str = ""
     card_type: str = ""
+    #: the option chosen in the card's drop-down (button_selection), if it has one
+    selected: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,13 @@ def event_of(fields: Mapping[str, str]) -> Received:
         return ButtonPressed(user, created, agent, whole, key=fields.get("EventKey", ""),
                              task_id=fields.get("TaskId", ""),
                              response_code=fields.get("ResponseCode", ""),
-                             card_type=fields.get("CardType", ""))
+                             card_type=fields.get("CardType", ""),
+                             selected=fields.get(SELECTED_OPTION, ""))
     return OtherReceived(user, created, agent, whole, msg_type=msg_type, event=event)
+
+
+#: where a template_card_event names the drop-down option chosen
+SELECTED_OPTION = "SelectedItems/SelectedItem/OptionIds/OptionId"
 
 
 def dedupe_key(fields: Mapping[str, str]) -> tuple[str, ...]:
@@ -165,7 +172,8 @@ def dedupe_key(fields: Mapping[str, str]) -> tuple[str, ...]:
     if fields.get("MsgId"):
         return ("msg", fields["MsgId"])
     return ("event", *(fields.get(k, "") for k in
-                       ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId")))
+                       ("FromUserName", "CreateTime", "Event", "EventKey", "TaskId",
+                        SELECTED_OPTION)))
 
 
 # ------------------------------------------------------------------ the server

@@ -26,7 +26,6 @@ import json
 import logging
 import re
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -35,6 +34,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from core.chat import pace
 from core.errors import InvalidInputError, JiyaoError
 
 log = logging.getLogger("bot.wecom")
@@ -49,7 +49,10 @@ DUPLICATE_CHECK_DEFAULT = 1800
 #: refresh a token this long before WeCom says it expires (at most a tenth of its life)
 REFRESH_MARGIN = 300.0
 #: per member: at most 30 a minute and 1,000 an hour (发送应用消息 频率限制)
-WECOM_LIMITS: tuple[tuple[int, float], ...] = ((30, 60.0), (1000, 3600.0))
+WECOM_LIMITS = pace.WECOM_MEMBER
+#: a card's drop-down (button_selection) holds at most 10 options; its question key
+SELECTION_OPTIONS = 10
+SELECTION_KEY = "item"
 #: a file message's file: 5 bytes to 20 MB (上传临时素材)
 FILE_MIN, FILE_MAX = 5, 20 * 1024 * 1024
 
@@ -180,13 +183,9 @@ def split_text(text: str, limit: int = CONTENT_LIMIT) -> list[str]:
 
 
 # ------------------------------------------------------------------ pacing
-class Pacer:
-    """Per-member sliding windows: never more than `count` sends in any `seconds` (plus
-    `margin`, for clock and network jitter), for each (count, seconds) of `limits`.
-
-    `reserve` books the member's next slot at once (so concurrent senders queue rather
-    than race) and says how long to wait for it; `sent` counts what was booked.
-    """
+class Pacer(pace.Pacer):
+    """core.chat.pace's per-member windows (WeCom's limits by default), and `acquire` for
+    a send that waits for its slot."""
 
     def __init__(
         self,
@@ -195,39 +194,7 @@ class Pacer:
         margin: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if not limits or any(count < 1 or seconds <= 0 for count, seconds in limits):
-            raise ValueError("limits must be positive (count, seconds) pairs")
-        self.limits = tuple(limits)
-        self.margin = margin
-        self._clock = clock
-        self._horizon = max(seconds for _, seconds in self.limits) + margin
-        self._times: dict[str, deque[float]] = {}
-        self._sent: dict[str, int] = {}
-
-    def _slot(self, user: str, now: float) -> float:
-        times = self._times.get(user)
-        if not times:
-            return now
-        while times and times[0] <= now - self._horizon:
-            times.popleft()
-        at = max(now, times[-1]) if times else now
-        for count, seconds in self.limits:
-            if len(times) >= count:
-                at = max(at, times[-count] + seconds + self.margin)
-        return at
-
-    def delay(self, user: str) -> float:
-        """Seconds until `user` may receive the next message (0 when at once)."""
-        now = self._clock()
-        return self._slot(user, now) - now
-
-    def reserve(self, user: str) -> float:
-        """Book `user`'s next slot; the seconds to wait before sending in it."""
-        now = self._clock()
-        at = self._slot(user, now)
-        self._times.setdefault(user, deque()).append(at)
-        self._sent[user] = self._sent.get(user, 0) + 1
-        return at - now
+        super().__init__(limits, margin=margin, clock=clock)
 
     async def acquire(self, user: str, max_wait: float | None = None) -> None:
         """Wait for `user`'s next slot; PacedError (nothing booked) if it is further away
@@ -238,15 +205,6 @@ class Pacer:
         wait = self.reserve(user)
         if wait > 0:
             await asyncio.sleep(wait)
-
-    def sent(self, user: str) -> int:
-        """Messages booked to `user` since this pacer was made."""
-        return self._sent.get(user, 0)
-
-    def recent(self, user: str, seconds: float) -> int:
-        """Messages booked to `user` in the last `seconds` (booked slots ahead included)."""
-        now = self._clock()
-        return sum(1 for t in self._times.get(user, ()) if t > now - seconds)
 
 
 # ------------------------------------------------------------------ messages
@@ -281,6 +239,10 @@ class Card:
     text: str = ""
     #: the small source line at the top (source.desc)
     source: str = ""
+    #: a drop-down (button_selection) of (option id, text), the first one selected: the
+    #: buttons then act on the option chosen, returned as the event's SelectedItems
+    options: tuple[tuple[str, str], ...] = ()
+    options_title: str = ""
 
     def __post_init__(self) -> None:
         if not _TASK_ID.fullmatch(self.task_id):
@@ -293,6 +255,9 @@ class Card:
             raise ValueError("button keys must differ")
         if len(self.fields) > 6:
             raise ValueError("a card has at most 6 fields")
+        if len(self.options) > SELECTION_OPTIONS or len({i for i, _ in self.options}) != len(
+                self.options):
+            raise ValueError(f"a drop-down has at most {SELECTION_OPTIONS} distinct options")
 
     def payload(self) -> dict[str, Any]:
         card: dict[str, Any] = {
@@ -309,6 +274,12 @@ class Card:
         if self.fields:
             card["horizontal_content_list"] = [{"keyname": k, "value": v}
                                                for k, v in self.fields]
+        if self.options:
+            card["button_selection"] = {
+                "question_key": SELECTION_KEY, "title": self.options_title or "选择",
+                "option_list": [{"id": i, "text": t} for i, t in self.options],
+                "selected_id": self.options[0][0],
+            }
         return card
 
 

@@ -2,19 +2,19 @@
 
 The bookkeeping is core's (core.services.delivery: claimed before the send, recorded with
 its message ref after, retried with backoff); this loop renders each event as a neutral
-message (core.chat) and hands it to the port. Each member has one worker that sends at
-most one message per `per_user_interval` seconds (WeCom silently drops beyond 30 a minute
-and the client's pacer keeps under that too). When several pushes wait for one member they
-go as one card listing them, three to a card so each keeps its 已阅 and 批示 buttons, and
-notices up to nine to a text (core.chat.batch); 特急/特提 go alone and first.
+message (core.chat) and hands it to the port. Each member has one paced queue
+(core.chat.paced) on the client's pacer: never beyond WeCom's 30 a minute and 1,000 an
+hour, ordinary messages leaving three slots a minute for 特急. What waits for a member when
+their slot comes goes together: pushes as one card listing up to ten of them, each chosen
+in the card's drop-down for its 已阅 and 批示 buttons, and notices up to nine to a text
+(core.chat.batch); a batch
+that is not full waits up to `per_user_interval` after the previous send for more;
+特急/特提 go alone and first.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
-from collections import deque
 from datetime import timedelta
 
 from bot.wecom import render
@@ -24,107 +24,76 @@ from core import permissions, retry
 from core.chat import batch
 from core.chat.address import WECOM, person_of
 from core.chat.address import wecom as wecom_address
-from core.chat.backlog import queue_event, take
 from core.chat.message import RESEND_MARK, Attachment, Message, actions_from_payload, text_message
+from core.chat.paced import PacedDelivery
 from core.chat.push import INSTRUCT_BY_BUTTON, push_message
 from core.errors import JiyaoError
 from core.services import delivery, outbox, push
 from core.services.context import Context
 from core.services.outbox import Event
-from core.services.runner import Runner
 
 log = logging.getLogger("bot.wecom.delivery")
 
 POLL_SECONDS = 0.1
-PER_USER_INTERVAL = 1.0
+#: seconds a batch that is not full waits after the previous send to the member for more
+#: to join it: 60 s / 30, so a trickle alone never reaches 30 a minute
+PER_USER_INTERVAL = 2.0
+#: slots of each window an ordinary send leaves free for 特急/特提
+URGENT_SPARE = 3
 #: events taken per member and per look: enough to fill a batch
 PER_USER_TAKE = 25
-BATCH = 2000
 STOP_GRACE = 5.0
-#: items in one batch: a card holds six buttons, 已阅 and 批示 for three items
-CARD_ITEMS = render.CARD_BUTTONS // 2
-#: events taken at once: three full cards of pushes, or nine notices in one text
-TAKE_ITEMS = 3 * CARD_ITEMS
+#: notices listed in one text (it stays under WeCom's 2,048 bytes)
+NOTICE_ITEMS = 9
+#: events taken at once: a full drop-down card of pushes (render.selection_card)
+TAKE_ITEMS = render.SELECTION_ITEMS
+
+
+def _selectable(message: Message) -> bool:
+    """A push or notice whose buttons all act on its item: in a batch it is chosen in a
+    drop-down card (with the others that have the same buttons)."""
+    return message.item_id is not None and bool(render.selection_keys(message))
 
 
 class _Refused(Exception):  # noqa: N818 - a refusal retrying cannot cure
     pass
 
 
-class WeComDelivery(Runner):
+class WeComDelivery(PacedDelivery):
     """Drains the WeCom events of the chat outbox; `wake()` after writing events."""
 
     name = "企业微信推送"
+    wecom = True
 
     def __init__(self, ctx: Context, port: WeComPort, *, poll: float = POLL_SECONDS,
                  per_user_interval: float = PER_USER_INTERVAL,
                  batch_items: int = TAKE_ITEMS) -> None:
-        super().__init__(ctx, poll=poll, grace=STOP_GRACE)
+        # the client's pacer books every message sent to a member (cards, texts, files,
+        # answers), so the queue waits on the same windows
+        super().__init__(ctx, port.client.pacer, poll=poll, grace=STOP_GRACE,
+                         most=batch_items, gap=per_user_interval, spare=URGENT_SPARE,
+                         per_take=PER_USER_TAKE)
         self.port = port
         self.per_user_interval = per_user_interval
         self.batch_items = batch_items
-        self._queues: dict[str, deque[Event]] = {}
-        self._workers: dict[str, asyncio.Task[None]] = {}
-        self._known: set[int] = set()
-        self._next_send: dict[str, float] = {}
-        #: messages sent, and events they carried
-        self.sent = 0
-        self.events_sent = 0
 
-    def tasks(self) -> list[asyncio.Task[None]]:
-        return list(self._workers.values())
+    def recipient(self, event: Event) -> str | None:
+        to = delivery.address_of(event)
+        return to.address if to is not None and to.channel == WECOM else None
 
-    async def pump(self) -> bool:
-        now = self.ctx.clock()
-        events = await outbox.due_chat(self.ctx, now, per_chat=PER_USER_TAKE, limit=BATCH,
-                                       wecom=True)
-        for event in events:
-            if event.id in self._known:
-                continue
-            to = delivery.address_of(event)
-            if to is None or to.channel != WECOM:
-                await delivery.give_up(self.ctx, event,
-                                       error=f"无效的企业微信成员 {event.target!r}")
-                continue
-            self._known.add(event.id)
-            queue_event(self._queues.setdefault(to.address, deque()), event)
-            if to.address not in self._workers:
-                self._workers[to.address] = asyncio.create_task(
-                    self._worker(to.address), name=f"wecom-{to.address}")
-        return False
+    async def refuse(self, event: Event) -> None:
+        await delivery.give_up(self.ctx, event, error=f"无效的企业微信成员 {event.target!r}")
 
-    async def _worker(self, user: str) -> None:
-        queue = self._queues[user]
-        try:
-            while queue and not self.stopping:
-                wait = self._next_send.get(user, 0.0) - time.monotonic()
-                if wait > 0:
-                    await self.pause(wait)
-                    if self.stopping:
-                        break
-                # WeCom's 30 a minute binds the registry's chats too: notices batch as well
-                taken = take(queue, batch_from=2, most=self.batch_items, notices=True)
-                try:
-                    await self.deliver(user, taken)
-                except Exception:
-                    log.exception("企业微信推送 %s 出错", [e.id for e in taken])
-                finally:
-                    self._next_send[user] = time.monotonic() + self.per_user_interval
-                    for event in taken:
-                        self._known.discard(event.id)
-        finally:
-            for event in queue:
-                self._known.discard(event.id)
-            queue.clear()
-            self._workers.pop(user, None)
+    async def send(self, address: str, events: list[Event]) -> None:
+        await self.deliver(address, events)
 
     # ------------------------------------------------------------ one send
     async def deliver(self, user: str, events: list[Event]) -> int:
         """Send `events` to `user` (several pushes as one batch); how many were sent."""
         claimed: list[tuple[Event, Message]] = []
         resent: set[int] = set()
-        for event in events:
-            claim = await delivery.claim(self.ctx, event)
+        for event, claim in zip(events, await delivery.claim_all(self.ctx, events),
+                                strict=True):
             if claim is None:
                 continue
             if claim.resend:
@@ -139,22 +108,39 @@ class WeComDelivery(Runner):
         done = 0
         # a resend goes alone, so that its 【重发】 mark heads the message
         alone = [[m] for e, m in claimed if e.id in resent]
-        for group in alone + batch.batches([m for e, m in claimed if e.id not in resent],
-                                           max_items=self.batch_items,
-                                           max_actions=render.CARD_BUTTONS):
+        claimed = [(e, m) for e, m in claimed if e.id in resent] + batch.one_per_item(
+            [(e, m) for e, m in claimed if e.id not in resent])
+        fresh = batch.distinct([m for e, m in claimed if e.id not in resent])
+        # pushes and notices with the same buttons on their item: a drop-down card of up to
+        # ten; the rest: texts (or cards of their labelled buttons)
+        by_actions: dict[tuple[str, ...], list[Message]] = {}
+        for m in fresh:
+            if _selectable(m):
+                by_actions.setdefault(render.selection_keys(m), []).append(m)
+        others = [m for m in fresh if not _selectable(m)]
+        groups = [group for same in by_actions.values() for group in batch.batches(
+            same, max_items=min(self.batch_items, render.SELECTION_ITEMS))]
+        groups += batch.batches(others, max_items=min(self.batch_items, NOTICE_ITEMS),
+                                max_actions=render.CARD_BUTTONS)
+        for group in alone + groups:
             part = [(e, m) for e, m in claimed if any(m is g for g in group)]
             done += await self._send(user, part, resent)
         return done
 
     async def _send(self, user: str, part: list[tuple[Event, Message]], resent: set[int]) -> int:
         events = [e for e, _ in part]
-        if len(part) == 1:
-            message, key = part[0][1], str(events[0].id)
-        else:
-            message = batch.batch_message([m for _, m in part], hint=batch.BATCH_BY_BUTTON)
-            key = f"b{events[0].id}-{events[-1].id}-{len(events)}"
+        messages = batch.distinct([m for _, m in part])
+        key = str(events[0].id) if len(messages) == 1 else (
+            f"b{events[0].id}-{events[-1].id}-{len(events)}")
         try:
-            ref = await self.port.send(user, message, key=key)
+            if len(messages) == 1:
+                ref = await self.port.send(user, messages[0], key=key)
+            elif len({render.selection_keys(m) for m in messages}) == 1 and _selectable(
+                    messages[0]):
+                ref = await self.port.send_selection(user, messages, key=key)
+            else:
+                ref = await self.port.send(
+                    user, batch.batch_message(messages, hint=batch.BATCH_BY_BUTTON), key=key)
         except PacedError as exc:
             for event in events:
                 await self._failed(event, exc, timedelta(seconds=exc.retry_after),
@@ -176,9 +162,8 @@ class WeComDelivery(Runner):
                 await self._failed(event, exc, retry.CHAT.delay(event.attempts),
                                    maybe_sent=False)
             return 0
-        for event in events:
-            await delivery.record_sent(self.ctx, event, message_ref=ref,
-                                       resend=event.id in resent)
+        await delivery.record_all_sent(self.ctx, [(e, e.id in resent) for e in events],
+                                       message_ref=ref)
         self.sent += 1
         self.events_sent += len(events)
         return len(events)

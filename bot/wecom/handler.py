@@ -16,13 +16,22 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
+from bot.wecom import render
 from bot.wecom.callback import ButtonPressed, Received, Refusal, TextReceived
 from bot.wecom.client import WeComError
 from bot.wecom.port import WeComPort
 from core.chat import answers
 from core.chat.address import WECOM
 from core.chat.address import wecom as wecom_address
-from core.chat.message import ACCEPT, INSTRUCT, KIND, PASS_ON, READ, parse_callback
+from core.chat.message import (
+    ACCEPT,
+    INSTRUCT,
+    KIND,
+    PASS_ON,
+    READ,
+    Callback,
+    parse_callback,
+)
 from core.chat.refs import named_item
 from core.errors import ConflictError, JiyaoError, NotFoundError, PermissionDeniedError
 from core.permissions import Can, Principal, principal_at
@@ -54,8 +63,8 @@ class WeComHandler:
             log.warning("企业微信答复未能发送：%s", exc)
 
     async def _done(self, event: ButtonPressed, label: str) -> None:
-        if not event.response_code:
-            return
+        if not event.response_code or event.selected:
+            return  # a drop-down card lists other items, whose buttons must stay
         try:
             await self.port.mark_done(event.user, event.response_code, label)
         except WeComError as exc:
@@ -93,6 +102,11 @@ class WeComHandler:
     # ------------------------------------------------------------ buttons
     async def _button(self, event: ButtonPressed, principal: Principal) -> None:
         cb = parse_callback(event.key)
+        if cb is not None and cb.item_id == render.SELECTED:
+            # a drop-down card's button: the item is the option chosen
+            chosen = event.selected
+            cb = (Callback(cb.action, int(chosen), cb.kind)
+                  if chosen.isdecimal() and len(chosen) <= 12 else None)
         if cb is None:
             await self._say(event.user, STALE)
             return

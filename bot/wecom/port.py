@@ -43,6 +43,11 @@ class WeComPort:
                 log.warning("企业微信附件未能发送（消息已送达）", exc_info=True)
         return sent.msgid
 
+    async def send_selection(self, address: str, messages: list[Message], *, key: str) -> str:
+        """Several pushes as one drop-down card (render.selection_card); its message ref."""
+        card = render.selection_card(messages, key)
+        return (await self.client.send_card(address, card, max_wait=MAX_WAIT)).msgid
+
     async def mark_done(self, address: str, message_ref: str, label: str) -> None:
         await self.client.update_card([address], message_ref, label)
 

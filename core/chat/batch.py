@@ -8,9 +8,12 @@ listing what waits in one message keeps a burst from queueing minutes behind its
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from core.chat.message import Action, Line, Message, line, plain, strong
 from core.chat.push import INSTRUCT_BY_BUTTON, INSTRUCT_BY_REPLY
+
+T = TypeVar("T")
 
 #: items listed in one message at most (a Telegram text stays under 4,096 characters)
 MAX_ITEMS = 10
@@ -26,8 +29,8 @@ def _labelled(action: Action, item_id: int) -> Action:
 
 def batch_message(messages: Sequence[Message], *, hint: str = BATCH_BY_BUTTON) -> Message:
     """One message listing `messages` (pushes of items, none urgent): each item's lines
-    under a numbered rule, its actions as one row labelled with its 收件序号. Files do not
-    go in a batch; the footer says where the originals are."""
+    (its `brief` ones, for a push) under a numbered rule, its actions as one row labelled
+    with its 收件序号. Files do not go in a batch; the footer says where the originals are."""
     pushes = all(m.head is not None for m in messages)
     heading = f"待阅处收件 {len(messages)} 件" if pushes else f"新消息 {len(messages)} 条"
     lines: list[Line] = [line(strong(heading))]
@@ -35,12 +38,9 @@ def batch_message(messages: Sequence[Message], *, hint: str = BATCH_BY_BUTTON) -
     leader = False
     for i, m in enumerate(messages, start=1):
         lines.append(line(f"—— {i}/{len(messages)} ——"))
-        for row in m.lines:
-            text = plain(row)
-            if text in _HINTS:
-                leader = True
-                continue
-            lines.append(row)
+        leader = leader or any(plain(row) in _HINTS for row in m.lines)
+        lines.extend(row for row in (m.lines if m.brief is None else m.brief)
+                     if plain(row) not in _HINTS)
         if m.file is not None:
             lines.append(line("（原件未随批量推送发送，请在收文系统中查看）"))
         if m.item_id is not None and m.all_actions():
@@ -69,3 +69,16 @@ def batches(messages: Sequence[Message], *, max_items: int = MAX_ITEMS,
     if current:
         groups.append(current)
     return groups
+
+
+def one_per_item(pairs: Sequence[tuple[T, Message]]) -> list[tuple[T, Message]]:
+    """Each item's push once: where several waiting pushes name the same item (its push,
+    then its 拟办), all of them carry the last one's message, which is the newest."""
+    last = {m.item_id: m for _, m in pairs if m.item_id is not None and m.head is not None}
+    return [(x, last.get(m.item_id, m) if m.head is not None and m.item_id is not None else m)
+            for x, m in pairs]
+
+
+def distinct(messages: Sequence[Message]) -> list[Message]:
+    """`messages` without repeats of the same message object, in order."""
+    return list({id(m): m for m in messages}.values())

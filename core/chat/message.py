@@ -103,6 +103,8 @@ class Message:
     urgent: bool = False
     #: the head line's index, when one line names the item (a card's title)
     head: int | None = field(default=None, compare=False)
+    #: the lines that stand for it in a batch listing several items (None: all of them)
+    brief: tuple[Line, ...] | None = field(default=None, compare=False)
 
     @property
     def rich(self) -> bool:

@@ -22,6 +22,7 @@ from core.chat.message import (
     Message,
     callback,
     line,
+    plain,
     strong,
 )
 from core.config import Settings
@@ -163,4 +164,15 @@ def push_message(
     if view.blob and attaches_file(view, settings, Viewer(role), upload_limit):
         file = Attachment(view.blob, view.filename or "原件", view.blob_size)
     return Message(lines, (actions,) if actions else (), file, view.item_id,
-                   is_urgent(view.urgency), head=lines.index(head(view)))
+                   is_urgent(view.urgency), head=lines.index(head(view)),
+                   brief=tuple(row for row in lines if _in_brief(row)))
+
+
+#: lines a batch leaves out: the same for every item just received, or said once for all
+_NOT_IN_BRIEF = ("文号：", "收到时间：", "传阅顺序：", "原件请在收文系统中查看", "本件为涉密件",
+                 "（按您订阅", INSTRUCT_BY_REPLY, INSTRUCT_BY_BUTTON)
+
+
+def _in_brief(row: Line) -> bool:
+    """A line of the push that also stands in a batch listing several items."""
+    return not plain(row).startswith(_NOT_IN_BRIEF)

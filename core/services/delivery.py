@@ -7,6 +7,7 @@ claimed again was possibly delivered already: its resend is marked (重发).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +18,7 @@ from core.services.notify import ACTOR_BOT, notify_staff
 from core.services.push import PURPOSE_PUSH
 from core.storage import audit, outbox
 from core.storage import chat as repo
+from core.storage.db import UnitOfWork
 
 #: 批示 prompts (ForceReply) are recorded as deliveries of this purpose + message id
 PURPOSE_PROMPT = "prompt:"
@@ -50,21 +52,28 @@ def chat_of(event: outbox.Event) -> int | None:
 async def claim(ctx: Context, event: outbox.Event) -> Claim | None:
     """Mark an event in flight before sending it; None when there is nothing to send
     (done already, or this push is recorded as delivered: then it is marked done)."""
+    return (await claim_all(ctx, [event]))[0]
+
+
+async def claim_all(ctx: Context, events: Sequence[outbox.Event]) -> list[Claim | None]:
+    """`claim` for each of `events` (a batch to one recipient), in one transaction."""
     now = ctx.clock()
-    to = address_of(event)
     async with ctx.db.unit_of_work() as uow:
-        if event.item_id is not None and to is not None:
-            sent = await repo.delivered(uow, event.item_id, to.channel, to.address,
-                                        purpose_of(event))
-            if sent is not None and sent.outbox_id != event.id:
-                await outbox.mark_done(uow, event.id, now)
-                await uow.commit()
-                return None
-        before = await outbox.claim(uow, event.id, now)
+        out = [await _claim(uow, event, now) for event in events]
         await uow.commit()
-    if before is None:
-        return None
-    return Claim(resend=before != "")
+    return out
+
+
+async def _claim(uow: UnitOfWork, event: outbox.Event, now: datetime) -> Claim | None:
+    to = address_of(event)
+    if event.item_id is not None and to is not None:
+        sent = await repo.delivered(uow, event.item_id, to.channel, to.address,
+                                    purpose_of(event))
+        if sent is not None and sent.outbox_id != event.id:
+            await outbox.mark_done(uow, event.id, now)
+            return None
+    before = await outbox.claim(uow, event.id, now)
+    return None if before is None else Claim(resend=before != "")
 
 
 async def record_sent(
@@ -72,16 +81,25 @@ async def record_sent(
 ) -> None:
     """The send succeeded: remember the message (for replies and buttons) and mark the
     event done, in one transaction."""
+    await record_all_sent(ctx, [(event, resend)], message_ref=message_ref)
+
+
+async def record_all_sent(
+    ctx: Context, events: Sequence[tuple[outbox.Event, bool]], *, message_ref: str | int
+) -> None:
+    """`record_sent` for the (event, resend) pairs one message carried, in one
+    transaction."""
     now = ctx.clock()
-    to = address_of(event)
     async with ctx.db.unit_of_work() as uow:
-        if to is not None:
-            await repo.record_delivery(
-                uow, item_id=event.item_id, channel=to.channel, address=to.address,
-                purpose=purpose_of(event), outbox_id=event.id, message_ref=str(message_ref),
-                at=now, resend=resend,
-            )
-        await outbox.mark_done(uow, event.id, now)
+        for event, resend in events:
+            to = address_of(event)
+            if to is not None:
+                await repo.record_delivery(
+                    uow, item_id=event.item_id, channel=to.channel, address=to.address,
+                    purpose=purpose_of(event), outbox_id=event.id,
+                    message_ref=str(message_ref), at=now, resend=resend,
+                )
+            await outbox.mark_done(uow, event.id, now)
         await uow.commit()
 
 
