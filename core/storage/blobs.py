@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
@@ -82,6 +83,10 @@ class BlobStore:
         if h.hexdigest() != digest:
             return f"文件内容与哈希不符 {digest}"
         return None
+
+    def verify_many(self, digests: Iterable[str]) -> list[str]:
+        """`verify` each (blocking: run it off the event loop); the problems found."""
+        return [problem for digest in digests if (problem := self.verify(digest))]
 
 
 class BlobWriter:

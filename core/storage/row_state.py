@@ -47,22 +47,41 @@ def _subject(subject: str) -> tuple[str, int] | None:
 
 async def record_of(q: _Query, subject: str) -> dict[str, Any] | None:
     """The record `subject` names as plain values, or None (not a record, or gone)."""
-    parsed = _subject(subject)
-    if parsed is None:
-        return None
-    kind, ident = parsed
-    if kind == "item":
-        rows = await q.fetchall(f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE id = ?",
-                                (ident,))
-        if not rows:
-            return None
-        entries = await q.fetchall(
-            f"SELECT id, {', '.join(ENTRY_FIELDS)} FROM register_entries WHERE item_id = ?"
-            " ORDER BY id", (ident,))
-        return {**dict(rows[0]), "entries": [dict(e) for e in entries]}
-    rows = await q.fetchall(
-        f"SELECT {', '.join(DISPATCH_FIELDS)} FROM dispatches WHERE id = ?", (ident,))
-    return dict(rows[0]) if rows else None
+    return (await records_of(q, [subject])).get(subject)
+
+
+async def records_of(q: _Query, subjects: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The records `subjects` name, as `record_of` gives them, in three queries; those
+    that are not records or are gone are left out."""
+    ids: dict[str, list[int]] = {"item": [], "dispatch": []}
+    for subject in subjects:
+        parsed = _subject(subject)
+        if parsed is not None:
+            ids[parsed[0]].append(parsed[1])
+    out: dict[str, dict[str, Any]] = {}
+    if ids["item"]:
+        marks = ", ".join("?" * len(ids["item"]))
+        rows = await q.fetchall(
+            f"SELECT id AS _id, {', '.join(ITEM_FIELDS)} FROM items WHERE id IN ({marks})",
+            ids["item"])
+        entries: dict[int, list[dict[str, Any]]] = {}
+        for e in await q.fetchall(
+                f"SELECT item_id AS _item, id, {', '.join(ENTRY_FIELDS)} FROM register_entries"
+                f" WHERE item_id IN ({marks}) ORDER BY id", ids["item"]):
+            entry = dict(e)
+            entries.setdefault(entry.pop("_item"), []).append(entry)
+        for row in rows:
+            record = dict(row)
+            ident = record.pop("_id")
+            out[f"item:{ident}"] = {**record, "entries": entries.get(ident, [])}
+    if ids["dispatch"]:
+        marks = ", ".join("?" * len(ids["dispatch"]))
+        for row in await q.fetchall(
+                f"SELECT id AS _id, {', '.join(DISPATCH_FIELDS)} FROM dispatches"
+                f" WHERE id IN ({marks})", ids["dispatch"]):
+            record = dict(row)
+            out[f"dispatch:{record.pop('_id')}"] = record
+    return out
 
 
 def _h(value: Any) -> str:
