@@ -247,7 +247,8 @@ async def check_report(ctx: Context, *, full: bool = False) -> Verification:
         move_blobs = await _blobs(ctx, r, whole, dirty_items, out)
         state = await audit.state_problems(r, None if whole else subjects | set(dirty))
         if not whole:
-            out.checked.append(f"核对记录与审计日志所记状态：{len(subjects | set(dirty))} 件")
+            out.checked.append(f"核对记录与审计日志所记状态：{len(subjects | set(dirty))} 件"
+                               f"（其中上次检查后新增或改动的 {len(dirty)} 件）")
         else:
             out.checked.append("核对全部记录与审计日志所记状态")
     out.problems += anchors + state
