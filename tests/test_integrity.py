@@ -4,16 +4,19 @@ slice of the older entries and blobs, and `--full` for everything (issue 18 item
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from core.config import Settings
 from core.model import Kind
 from core.services import admin, registry
 from core.services.context import Context
 from core.services.receive import receive
 from core.storage import audit, integrity
 from core.storage.audit_hash import GENESIS, entry_hash
+from jiyao.serve import NightlyCheck
 from tests.conftest import run_cli
 from tests.intake_helpers import OFFICE, corpus, first, with_message_id
 
@@ -222,3 +225,38 @@ def test_cli_says_what_it_checked(tmp_path: Path) -> None:
     assert "--full" in r.stdout
     r = run_cli("audit", "anchor", "--full", data_dir=tmp_path)
     assert r.returncode != 0
+
+
+async def test_nightly_full_check_runs_at_check_time_and_tells_registry_staff(
+    ctx: Context,
+) -> None:
+    nightly = NightlyCheck(ctx)
+    now = datetime(2026, 3, 2, 17, 0, tzinfo=UTC)  # 01:00 in Asia/Shanghai
+    assert nightly.next_run(now) == datetime(2026, 3, 2, 18, 30, tzinfo=UTC)
+    assert nightly.next_run(datetime(2026, 3, 2, 18, 30, tzinfo=UTC)) == datetime(
+        2026, 3, 3, 18, 30, tzinfo=UTC)
+    await _register(ctx, 2)
+    await nightly.run_once()
+    assert await _notices(ctx) == []
+    await _sql(ctx, "UPDATE audit SET actor = 'someone' WHERE id = 1")
+    await nightly.run_once()  # a full run: the old entry is read
+    await nightly.run_once()  # once a day
+    notices = await _notices(ctx)
+    assert len(notices) == 1
+    assert notices[0]["target"] == "registry"
+    assert "夜间完整性检查（jiyao check --full）发现" in notices[0]["text"]
+    assert "审计记录 1 内容被改动" in notices[0]["text"]
+
+
+async def _notices(ctx: Context) -> list[dict[str, str]]:
+    async with ctx.db.reader() as r:
+        rows = await r.fetchall("SELECT target, text FROM reminders WHERE kind = 'integrity'")
+    return [dict(row) for row in rows]
+
+
+def test_check_time_is_validated(settings: Settings) -> None:
+    data = settings.model_dump()
+    for good in ("02:30", ""):
+        Settings.model_validate({**data, "schedule": {**data["schedule"], "check_time": good}})
+    with pytest.raises(ValueError, match="HH:MM"):
+        Settings.model_validate({**data, "schedule": {**data["schedule"], "check_time": "2:30"}})

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core import reminder_plan as plan
 from core.clock import iso
 from core.config import Settings, anchor_path
 from core.errors import InvalidInputError
@@ -16,6 +17,7 @@ from core.services.context import Context
 from core.storage import audit, audit_anchor, integrity, items, maintenance, registers
 from core.storage import backup as backups
 from core.storage import dispatch as dispatch_repo
+from core.storage import reminders as reminders_repo
 from core.storage.db import Reader, UnitOfWork
 
 #: anchors that contradict the log, named one by one before the rest are counted
@@ -270,6 +272,31 @@ async def check_report(ctx: Context, *, full: bool = False) -> Verification:
 async def check(ctx: Context, *, full: bool = False) -> list[str]:
     """The problems `check_report` finds (empty when all is well)."""
     return (await check_report(ctx, full=full)).problems
+
+
+#: problems a nightly notice names before it counts the rest
+_NOTICE_NAMED = 10
+
+
+async def nightly_check(ctx: Context) -> Verification:
+    """The full check `jiyao serve` runs each night (`[schedule] check_time`); what it
+    finds also goes to registry staff, once a day, when office hours open."""
+    report = await check_report(ctx, full=True)
+    if not report.problems:
+        return report
+    now = ctx.clock()
+    day = plan.local_date(ctx.settings, now).isoformat()
+    lines = [f"夜间完整性检查（jiyao check --full）发现 {len(report.problems)} 个问题："]
+    lines += [f"  · {p}" for p in report.problems[:_NOTICE_NAMED]]
+    if len(report.problems) > _NOTICE_NAMED:
+        lines.append(f"  另有 {len(report.problems) - _NOTICE_NAMED} 个")
+    lines.append("请运行 jiyao check --full 查看全部，并从备份核对受影响的记录。")
+    async with ctx.db.unit_of_work() as uow:
+        await reminders_repo.add_notice(
+            uow, dedup=f"integrity:{day}", due_at=now, target=plan.REGISTRY,
+            subject=f"integrity:{day}", kind="integrity", text="\n".join(lines), now=now)
+        await uow.commit()
+    return report
 
 
 async def remove_stale_temps(ctx: Context) -> list[Path]:

@@ -66,9 +66,9 @@ async def dirty(reader: Reader) -> list[str]:
 
 async def forget_dirty(uow: UnitOfWork, subjects: Iterable[str]) -> None:
     """The records checked and found as their audit entry left them."""
-    for subject in subjects:
-        await uow.execute("DELETE FROM integrity_dirty WHERE subject = ?", (subject,))
-
-
-async def forget_all_dirty(uow: UnitOfWork) -> None:
-    await uow.execute("DELETE FROM integrity_dirty")
+    todo = list(subjects)
+    for n in range(0, len(todo), 500):
+        chunk = todo[n:n + 500]
+        await uow.execute(
+            f"DELETE FROM integrity_dirty WHERE subject IN ({', '.join('?' * len(chunk))})",
+            chunk)
