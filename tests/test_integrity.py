@@ -260,3 +260,21 @@ def test_check_time_is_validated(settings: Settings) -> None:
         Settings.model_validate({**data, "schedule": {**data["schedule"], "check_time": good}})
     with pytest.raises(ValueError, match="HH:MM"):
         Settings.model_validate({**data, "schedule": {**data["schedule"], "check_time": "2:30"}})
+
+
+async def test_incremental_looks_at_the_modes_of_the_blobs_it_hashes(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shards' files are listed by a full run only; an incremental one looks at the
+    blobs it re-hashed (new, changed, its slice)."""
+    _small_slices(monkeypatch)
+    old = [await _mail(ctx, f"m{i}") for i in range(3)]
+    assert await admin.check(ctx) == []
+    new = await _mail(ctx, "new")
+    for digest in (old[2], new):
+        ctx.blobs.path_of(digest).chmod(0o644)
+    problems = [p for p in await admin.check(ctx) if "权限过宽：文件" in p]
+    assert problems == [
+        f"权限过宽：文件 {ctx.blobs.path_of(new)} 为 0644，其他用户可访问（应为 0600）"]
+    full = [p for p in await admin.check(ctx, full=True) if "权限过宽：文件" in p]
+    assert len(full) == 2

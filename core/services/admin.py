@@ -177,8 +177,8 @@ async def take_anchor(ctx: Context) -> AnchorTaken:
     return AnchorTaken(text, count, head_hash, path)
 
 
-async def _blobs(ctx: Context, r: Reader, full: bool, dirty: list[int],
-                 out: Verification) -> Callable[[UnitOfWork], Awaitable[None]] | None:
+async def _blobs(ctx: Context, r: Reader, full: bool, dirty: list[int], out: Verification
+                 ) -> tuple[list[str], Callable[[UnitOfWork], Awaitable[None]] | None]:
     """The blobs of the items and attachments after their verified points and of the
     items changed since (`full`: every blob), and a rotating slice of the older ones."""
     pts = await integrity.points(r)
@@ -213,7 +213,7 @@ async def _blobs(ctx: Context, r: Reader, full: bool, dirty: list[int],
         problems += await asyncio.to_thread(ctx.blobs.verify_many, ordered[n:n + _BLOB_BATCH])
     out.problems += problems
     if problems:
-        return None
+        return ordered, None
     now = ctx.clock()
 
     async def move(uow: UnitOfWork) -> None:
@@ -222,7 +222,7 @@ async def _blobs(ctx: Context, r: Reader, full: bool, dirty: list[int],
         await integrity.record(uow, integrity.ATTACHMENT_BLOBS, upto=last_attachment,
                                sweep=sweeps[1], at=now, full=whole)
 
-    return move
+    return ordered, move
 
 
 async def check_report(ctx: Context, *, full: bool = False) -> Verification:
@@ -246,7 +246,7 @@ async def check_report(ctx: Context, *, full: bool = False) -> Verification:
         subjects, move_audit = await _audit_chain(ctx, r, whole, out)
         dirty = await integrity.dirty(r)
         dirty_items = [int(s.partition(":")[2]) for s in dirty if s.startswith("item:")]
-        move_blobs = await _blobs(ctx, r, whole, dirty_items, out)
+        hashed, move_blobs = await _blobs(ctx, r, whole, dirty_items, out)
         state = await audit.state_problems(r, None if whole else subjects | set(dirty))
         if not whole:
             out.checked.append(f"核对记录与审计日志所记状态：{len(subjects | set(dirty))} 件"
@@ -261,11 +261,15 @@ async def check_report(ctx: Context, *, full: bool = False) -> Verification:
 
         forget = forget_step
     await _moved(ctx, [move_audit, move_blobs, forget])
+    # the blob store's shards are listed by a full run; an incremental one looks at the
+    # files it re-hashed (the walk alone costs seconds at a million files)
     out.problems += [
         f"临时文件残留：{path}（写入时进程被终止留下；下次启动 jiyao serve 时清除）"
-        for path in await asyncio.to_thread(ctx.blobs.stale_temps)
+        for path in await asyncio.to_thread(ctx.blobs.stale_temps, shallow=not whole)
     ]
-    out.problems += await asyncio.to_thread(loose_modes, ctx.data_dir)
+    out.problems += await asyncio.to_thread(
+        loose_modes, ctx.data_dir, shallow=None if whole else ctx.blobs.root,
+        also=[] if whole else [ctx.blobs.path_of(d) for d in hashed])
     return out
 
 

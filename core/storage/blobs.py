@@ -46,9 +46,10 @@ class BlobStore:
             raise StorageError(f"无法保存文件：{exc}") from exc
         return digest
 
-    def stale_temps(self) -> list[Path]:
-        """`.tmp-` files a killed writer left behind (none being written)."""
-        return stale_temps(self.root)
+    def stale_temps(self, *, shallow: bool = False) -> list[Path]:
+        """`.tmp-` files a killed writer left behind (none being written); `shallow`: in
+        the store's root only (where large messages are written), not in its shards."""
+        return stale_temps(self.root, shallow=shallow)
 
     def remove_stale_temps(self) -> list[Path]:
         """Remove what `stale_temps` finds; the paths removed."""
