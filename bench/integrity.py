@@ -161,8 +161,8 @@ async def run(args: argparse.Namespace) -> None:
             runs: dict[str, list[float]] = {k: [] for k in (
                 "check --full", "check", "verify --full", "verify")}
             parts: dict[str, list[float]] = {k: [] for k in (
-                "integrity_check+fk", "register sequences", "stale temps walk",
-                "file modes walk")}
+                "integrity_check+fk", "register sequences", "stale temps, full walk",
+                "file modes, full walk", "stale temps, shallow", "file modes, shallow")}
             lines: list[str] = []
             for _ in range(args.rounds):
                 for name, fn, day in (
@@ -183,10 +183,14 @@ async def run(args: argparse.Namespace) -> None:
                         (await timed(lambda: maintenance.integrity_problems(r)))[0])
                     parts["register sequences"].append(
                         (await timed(lambda: registers.sequence_problems(r)))[0])
-                parts["stale temps walk"].append((await timed(
+                parts["stale temps, full walk"].append((await timed(
                     lambda: asyncio.to_thread(ctx.blobs.stale_temps)))[0])
-                parts["file modes walk"].append((await timed(
+                parts["file modes, full walk"].append((await timed(
                     lambda: asyncio.to_thread(loose_modes, ctx.data_dir)))[0])
+                parts["stale temps, shallow"].append((await timed(
+                    lambda: asyncio.to_thread(ctx.blobs.stale_temps, shallow=True)))[0])
+                parts["file modes, shallow"].append((await timed(lambda: asyncio.to_thread(
+                    lambda: loose_modes(ctx.data_dir, shallow=ctx.blobs.root))))[0])
             print(f"{args.rounds} rounds at {args.items} items (+{args.day} new before each"
                   " incremental run):")
             for name, xs in runs.items():
@@ -196,7 +200,7 @@ async def run(args: argparse.Namespace) -> None:
                 print(f"  {full} / {inc}: {ratio:.1f}x (medians)")
             print("parts of check (each timed alone):")
             for name, xs in parts.items():
-                print(f"  {name:20} {stats(xs)}")
+                print(f"  {name:24} {stats(xs)}")
             print("last incremental verify said:")
             for line in lines:
                 print(f"    {line}")
