@@ -28,9 +28,11 @@ INCREMENTAL_HELP = (
     "默认为增量校验：先确认上次校验到的那条审计记录仍是当时的哈希，再校验其后新增的审计记录、"
     "新增或改动的收件文件和记录；另外每次轮检一部分旧记录和旧文件"
     f"（各为总数的 1/{admin.SLICE_RUNS}，至少 {admin.SLICE_MIN} 条），"
-    f"每晚运行时约 {admin.SLICE_RUNS} 天轮完一遍。\n"
-    "校验点保存在数据库内，改得了数据库的人也改得了它：请每晚运行一次 --full"
-    "（见 README“完整性检查”），并定期取审计锚点（jiyao audit anchor）另行保存。")
+    f"每天运行一次时约 {admin.SLICE_RUNS} 天轮完一遍。\n"
+    "校验点保存在数据库内，改得了数据库的人也改得了它：jiyao serve 每晚在"
+    " [schedule] check_time（默认 02:30）运行一次 check --full，发现问题通知登记人员；"
+    "不常驻运行时请用 cron 每晚运行 jiyao check --full（见 README“Integrity checks”），"
+    "并定期取审计锚点（jiyao audit anchor）另行保存。")
 
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
