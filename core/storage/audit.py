@@ -214,29 +214,39 @@ _STATE_BATCH = 500
 
 async def state_problems(reader: Reader, subjects: Iterable[str] | None = None) -> list[str]:
     """Records whose rows differ from the state their last audit entry logged (an edit
-    that bypassed jiyao): those of `subjects`, or every record the log has a state for."""
+    that bypassed jiyao): those of `subjects`, or every record the log has a state for
+    (read batch by batch: a million records are never all in memory)."""
+    problems: list[str] = []
     if subjects is None:
-        latest = await reader.fetchall(
+        async with reader.conn.execute(
             "SELECT subject, MAX(id) AS id, state FROM audit WHERE state IS NOT NULL"
-            " GROUP BY subject ORDER BY id")
-    else:
-        wanted = sorted(set(subjects))
-        latest = []
-        for n in range(0, len(wanted), _STATE_BATCH):
-            chunk = wanted[n:n + _STATE_BATCH]
-            latest += await reader.fetchall(
-                "SELECT subject, MAX(id) AS id, state FROM audit WHERE state IS NOT NULL"
-                f" AND subject IN ({', '.join('?' * len(chunk))}) GROUP BY subject", chunk)
-        latest.sort(key=lambda row: row["id"])
-    problems = []
+            " GROUP BY subject ORDER BY id"
+        ) as cur:
+            while rows := list(await cur.fetchmany(_STATE_BATCH)):
+                problems += await _compare(reader, rows)
+        return problems
+    wanted = sorted(set(subjects))
+    latest: list[Row] = []
+    for n in range(0, len(wanted), _STATE_BATCH):
+        chunk = wanted[n:n + _STATE_BATCH]
+        latest += await reader.fetchall(
+            "SELECT subject, MAX(id) AS id, state FROM audit WHERE state IS NOT NULL"
+            f" AND subject IN ({', '.join('?' * len(chunk))}) GROUP BY subject", chunk)
+    latest.sort(key=lambda row: row["id"])
     for n in range(0, len(latest), _STATE_BATCH):
-        rows = latest[n:n + _STATE_BATCH]
-        records = await row_state.records_of(reader, [row["subject"] for row in rows])
-        for row in rows:
-            record = records.get(row["subject"])
-            what = row_state.changed(row["state"], record)
-            if what:
-                problems.append(
-                    f"{row_state.label(row['subject'], record)}与审计日志第 {row['id']} 条记录的"
-                    f"状态不符（{'、'.join(what)}被直接改动，未经 jiyao 留痕）")
+        problems += await _compare(reader, latest[n:n + _STATE_BATCH])
+    return problems
+
+
+async def _compare(reader: Reader, rows: list[Row]) -> list[str]:
+    """The records of these latest state entries that no longer match them."""
+    records = await row_state.records_of(reader, [row["subject"] for row in rows])
+    problems = []
+    for row in rows:
+        record = records.get(row["subject"])
+        what = row_state.changed(row["state"], record)
+        if what:
+            problems.append(
+                f"{row_state.label(row['subject'], record)}与审计日志第 {row['id']} 条记录的"
+                f"状态不符（{'、'.join(what)}被直接改动，未经 jiyao 留痕）")
     return problems
