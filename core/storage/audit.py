@@ -59,6 +59,8 @@ async def entries_of(conn: Reader | UnitOfWork, subject: str) -> list[Row]:
     )
 
 
+#: entries fetched per hop to the reader's thread
+_WALK_BATCH = 1000
 _COLUMNS = "id, at, actor, action, subject, detail, state, prev_hash, hash"
 
 
@@ -95,8 +97,9 @@ def _digest(row: Row) -> str:
 
 async def _walk(reader: Reader, walk: Walk, sql: str, params: tuple[Any, ...]) -> Walk:
     async with reader.conn.execute(sql, params) as cur:
-        async for row in cur:
-            walk.step(row)
+        while rows := list(await cur.fetchmany(_WALK_BATCH)):
+            for row in rows:
+                walk.step(row)
     return walk
 
 
