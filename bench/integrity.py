@@ -42,7 +42,7 @@ from core.config import Storage, load_settings  # noqa: E402 - after the path se
 from core.files import loose_modes  # noqa: E402
 from core.services import admin  # noqa: E402
 from core.services.context import Context, open_context  # noqa: E402
-from core.storage import maintenance, registers  # noqa: E402
+from core.storage import audit, maintenance, registers  # noqa: E402
 from core.storage.audit_hash import GENESIS, entry_hash  # noqa: E402
 from core.storage.db import DB_FILE  # noqa: E402
 from core.storage.row_state import DISPATCH_FIELDS, ENTRY_FIELDS, ITEM_FIELDS, fingerprint  # noqa: E402
@@ -161,7 +161,8 @@ async def run(args: argparse.Namespace) -> None:
             runs: dict[str, list[float]] = {k: [] for k in (
                 "check --full", "check", "verify --full", "verify")}
             parts: dict[str, list[float]] = {k: [] for k in (
-                "integrity_check+fk", "register sequences", "stale temps, full walk",
+                "integrity_check+fk", "register sequences", "record states, all",
+                "record states, 1/30", "stale temps, full walk",
                 "file modes, full walk", "stale temps, shallow", "file modes, shallow")}
             lines: list[str] = []
             for _ in range(args.rounds):
@@ -183,6 +184,11 @@ async def run(args: argparse.Namespace) -> None:
                         (await timed(lambda: maintenance.integrity_problems(r)))[0])
                     parts["register sequences"].append(
                         (await timed(lambda: registers.sequence_problems(r)))[0])
+                    parts["record states, all"].append(
+                        (await timed(lambda: audit.state_problems(r)))[0])
+                    sample = [f"item:{i}" for i in range(1, args.items + 1, 30)]
+                    parts["record states, 1/30"].append(
+                        (await timed(lambda: audit.state_problems(r, sample)))[0])  # noqa: B023
                 parts["stale temps, full walk"].append((await timed(
                     lambda: asyncio.to_thread(ctx.blobs.stale_temps)))[0])
                 parts["file modes, full walk"].append((await timed(
