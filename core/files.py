@@ -183,7 +183,7 @@ _NAMED = 10
 
 
 def loose_modes(
-    root: Path, *, shallow: Path | None = None, also: Iterable[Path] = ()
+    root: Path, *, shallow: Path | None = None, also: Iterable[str | Path] = ()
 ) -> list[str]:
     """Staff-facing warnings about directories and files under `root` (itself included)
     that others than their owner may read, write or enter: the first few by name, then a
@@ -195,7 +195,7 @@ def loose_modes(
     loose = []
     for path in itertools.chain(_walk(root, shallow), also):
         try:
-            st = path.lstat()
+            st = os.lstat(path)
         except FileNotFoundError:  # removed while we looked (a -wal at checkpoint)
             continue
         if not stat.S_ISLNK(st.st_mode) and st.st_mode & _OTHERS:

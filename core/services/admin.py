@@ -269,7 +269,7 @@ async def check_report(ctx: Context, *, full: bool = False) -> Verification:
     ]
     out.problems += await asyncio.to_thread(
         loose_modes, ctx.data_dir, shallow=None if whole else ctx.blobs.root,
-        also=[] if whole else [ctx.blobs.path_of(d) for d in hashed])
+        also=[] if whole else [ctx.blobs.file_of(d) for d in hashed])
     return out
 
 

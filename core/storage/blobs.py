@@ -20,7 +20,11 @@ class BlobStore:
         self.root = root
 
     def path_of(self, digest: str) -> Path:
-        return self.root / digest[:2] / digest[2:]
+        return Path(self.file_of(digest))
+
+    def file_of(self, digest: str) -> str:
+        """`path_of` as text (cheaper by far when a check lists tens of thousands)."""
+        return os.path.join(self.root, digest[:2], digest[2:])
 
     def put(self, data: bytes) -> str:
         """Store `data` durably and return its sha256 (idempotent)."""
@@ -74,11 +78,12 @@ class BlobStore:
 
     def verify(self, digest: str) -> str | None:
         """None when the blob is present and intact, else a description of the problem."""
-        path = self.path_of(digest)
-        if not path.exists():
-            return f"文件缺失 {digest}"
         h = hashlib.sha256()
-        with path.open("rb") as fh:
+        try:
+            fh = open(self.file_of(digest), "rb")  # noqa: SIM115 - closed just below
+        except FileNotFoundError:
+            return f"文件缺失 {digest}"
+        with fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
         if h.hexdigest() != digest:
