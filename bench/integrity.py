@@ -2,6 +2,7 @@
 registry.
 
     nice -n 10 .venv/bin/python bench/integrity.py --items 100000      # 3 rounds
+    .venv/bin/python bench/integrity.py --items 1000000 --full-rounds 1 --no-parts
     .venv/bin/python bench/integrity.py --items 2000 --rounds 1        # quick look
 
 Seeding writes straight to SQLite (one transaction per 10,000 items, synchronous off)
@@ -165,13 +166,15 @@ async def run(args: argparse.Namespace) -> None:
                 "record states, 1/30", "stale temps, full walk",
                 "file modes, full walk", "stale temps, shallow", "file modes, shallow")}
             lines: list[str] = []
-            for _ in range(args.rounds):
+            for n in range(args.rounds):
                 for name, fn, day in (
                     ("check --full", lambda: admin.check_report(ctx, full=True), False),
                     ("check", lambda: admin.check_report(ctx), True),
                     ("verify --full", lambda: admin.verify_audit_report(ctx, full=True), False),
                     ("verify", lambda: admin.verify_audit_report(ctx), True),
                 ):
+                    if not day and n >= args.full_rounds:
+                        continue
                     if day:
                         seed(base / "data", args.day)
                     t, report = await timed(fn)
@@ -179,6 +182,8 @@ async def run(args: argparse.Namespace) -> None:
                     runs[name].append(t)
                     if name in ("check", "verify"):
                         lines = report.checked
+                if not args.parts:
+                    continue
                 async with ctx.db.reader() as r:
                     parts["integrity_check+fk"].append(
                         (await timed(lambda: maintenance.integrity_problems(r)))[0])
@@ -198,15 +203,16 @@ async def run(args: argparse.Namespace) -> None:
                 parts["file modes, shallow"].append((await timed(lambda: asyncio.to_thread(
                     lambda: loose_modes(ctx.data_dir, shallow=ctx.blobs.root))))[0])
             print(f"{args.rounds} rounds at {args.items} items (+{args.day} new before each"
-                  " incremental run):")
+                  f" incremental run; the full runs in {args.full_rounds} of them):")
             for name, xs in runs.items():
                 print(f"  {name:14} {stats(xs)}")
             for full, inc in (("check --full", "check"), ("verify --full", "verify")):
                 ratio = statistics.median(runs[full]) / statistics.median(runs[inc])
                 print(f"  {full} / {inc}: {ratio:.1f}x (medians)")
-            print("parts of check (each timed alone):")
-            for name, xs in parts.items():
-                print(f"  {name:24} {stats(xs)}")
+            if args.parts:
+                print("parts of check (each timed alone):")
+                for name, xs in parts.items():
+                    print(f"  {name:24} {stats(xs)}")
             print("last incremental verify said:")
             for line in lines:
                 print(f"    {line}")
@@ -222,7 +228,15 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=100_000)
     ap.add_argument("--day", type=int, default=300, help="new items before each incremental run")
     ap.add_argument("--rounds", type=int, default=3)
-    asyncio.run(run(ap.parse_args()))
+    ap.add_argument("--full-rounds", type=int, default=None,
+                    help="rounds with the full runs too (default: all); a full check at 1M"
+                         " items takes minutes")
+    ap.add_argument("--no-parts", dest="parts", action="store_false",
+                    help="skip timing the parts of check alone")
+    args = ap.parse_args()
+    if args.full_rounds is None:
+        args.full_rounds = args.rounds
+    asyncio.run(run(args))
 
 
 if __name__ == "__main__":
