@@ -455,6 +455,16 @@ class Schedule(_Strict):
     #: (core/working_hours.py); one due outside them waits for the next to open
     working_hours: list[str] = ["08:30-12:00", "14:30-18:00"]
     sweep_seconds: int = Field(default=60, ge=1)
+    #: local time of the nightly `jiyao check --full` that `jiyao serve` and `jiyao intake`
+    #: run (problems go to registry staff); "" turns it off
+    check_time: str = "02:30"
+
+    @field_validator("check_time")
+    @classmethod
+    def _check_time_parses(cls, v: str) -> str:
+        if v and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError(f"应为 HH:MM（如 02:30）或空字符串（不做夜间检查），收到 {v!r}")
+        return v
 
     @field_validator("working_hours")
     @classmethod

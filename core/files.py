@@ -16,11 +16,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import itertools
 import os
 import stat
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -126,30 +127,36 @@ def fsync_dir(path: Path) -> None:
 _TEMP_GRACE = 60.0
 
 
-def stale_temps(root: Path, *, now: float | None = None) -> list[Path]:
-    """`.tmp-` files under `root` whose writer is gone: unlocked and older than a minute."""
+def stale_temps(root: Path, *, now: float | None = None, shallow: bool = False) -> list[Path]:
+    """`.tmp-` files under `root` whose writer is gone: unlocked and older than a minute;
+    `shallow`: only those in `root` itself, its subdirectories not listed."""
     if not root.is_dir():
         return []
     now = time.time() if now is None else now
     stale = []
-    for path in _walk(root):
-        if not path.name.startswith(TEMP_PREFIX):
-            continue
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        except OSError:  # renamed or removed meanwhile, or not ours to open
-            continue
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < _TEMP_GRACE:
+    for base, dirs, files in os.walk(root):
+        if shallow:
+            dirs[:] = []
+        dirs.sort()
+        for name in sorted(files):
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            path = Path(base) / name
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            except OSError:  # renamed or removed meanwhile, or not ours to open
                 continue
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                continue  # its writer is alive
-            stale.append(path)
-        finally:
-            os.close(fd)
+                st = os.fstat(fd)
+                if not stat.S_ISREG(st.st_mode) or now - st.st_mtime < _TEMP_GRACE:
+                    continue
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its writer is alive
+                stale.append(path)
+            finally:
+                os.close(fd)
     return stale
 
 
@@ -158,11 +165,16 @@ def private_spool(directory: Path | None) -> IO[bytes]:
     return tempfile.TemporaryFile(dir=directory)
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def _walk(root: Path, shallow: Path | None = None) -> Iterator[Path]:
+    """`root` and everything under it; under `shallow`, its subdirectories but not what
+    they hold."""
     yield root
     for base, dirs, files in os.walk(root):
         dirs.sort()
-        for name in (*dirs, *sorted(files)):
+        names = (*dirs, *sorted(files))
+        if shallow is not None and Path(base) == shallow:
+            dirs[:] = []
+        for name in names:
             yield Path(base) / name
 
 
@@ -170,16 +182,20 @@ def _walk(root: Path) -> Iterator[Path]:
 _NAMED = 10
 
 
-def loose_modes(root: Path) -> list[str]:
+def loose_modes(
+    root: Path, *, shallow: Path | None = None, also: Iterable[str | Path] = ()
+) -> list[str]:
     """Staff-facing warnings about directories and files under `root` (itself included)
     that others than their owner may read, write or enter: the first few by name, then a
-    count and the one command that mends them all."""
+    count and the one command that mends them all. With `shallow` (a directory under
+    `root`), what its subdirectories hold is not listed: of that, only the paths `also`
+    names are looked at (an incremental check: the blobs it re-hashed)."""
     if not root.is_dir():
         return []
     loose = []
-    for path in _walk(root):
+    for path in itertools.chain(_walk(root, shallow), also):
         try:
-            st = path.lstat()
+            st = os.lstat(path)
         except FileNotFoundError:  # removed while we looked (a -wal at checkpoint)
             continue
         if not stat.S_ISLNK(st.st_mode) and st.st_mode & _OTHERS:

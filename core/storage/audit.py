@@ -8,6 +8,8 @@ and the last one's hash (`head`, `anchor_problems`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -78,38 +80,131 @@ async def entries_of(conn: Reader | UnitOfWork, subject: str) -> list[Row]:
     )
 
 
-async def verify(reader: Reader) -> list[str]:
-    """Problems found in the chain (empty when intact)."""
-    problems: list[str] = []
-    prev = GENESIS
-    count = 0
-    expected_id = None
-    async with reader.conn.execute(
-        "SELECT id, at, actor, action, subject, detail, state, prev_hash, hash FROM audit"
-        " ORDER BY id"
-    ) as cur:
-        async for row in cur:
-            count += 1
-            if expected_id is not None and row["id"] != expected_id:
-                problems.append(f"审计记录缺失：{expected_id}–{row['id'] - 1}")
-            expected_id = row["id"] + 1
-            if row["prev_hash"] != prev:
-                problems.append(f"审计记录 {row['id']} 的前一哈希不连续（前一条被改动或删除）")
-            digest = entry_hash(
-                row["prev_hash"], row["at"], row["actor"], row["action"], row["subject"],
-                row["detail"], row["state"],
-            )
-            if digest != row["hash"]:
-                problems.append(f"审计记录 {row['id']} 内容被改动")
-            prev = row["hash"]
+#: entries fetched per hop to the reader's thread
+_WALK_BATCH = 1000
+_COLUMNS = "id, at, actor, action, subject, detail, state, prev_hash, hash"
+
+
+@dataclass
+class Walk:
+    """A run along the chain: where it stands and what it found."""
+
+    prev: str = GENESIS
+    last_id: int | None = None
+    count: int = 0
+    problems: list[str] = field(default_factory=list)
+    #: the records the entries walked carry a state of (when `collect`)
+    subjects: set[str] = field(default_factory=set)
+    collect: bool = True
+
+    def step(self, row: Row) -> None:
+        """One entry: its id follows the last one's, it links to it, its hash holds."""
+        self.count += 1
+        if self.last_id is not None and row["id"] != self.last_id + 1:
+            self.problems.append(f"审计记录缺失：{self.last_id + 1}–{row['id'] - 1}")
+        self.last_id = row["id"]
+        if row["prev_hash"] != self.prev:
+            self.problems.append(f"审计记录 {row['id']} 的前一哈希不连续（前一条被改动或删除）")
+        if _digest(row) != row["hash"]:
+            self.problems.append(f"审计记录 {row['id']} 内容被改动")
+        self.prev = row["hash"]
+        if self.collect and row["state"] is not None:
+            self.subjects.add(row["subject"])
+
+
+def _digest(row: Row) -> str:
+    return entry_hash(row["prev_hash"], row["at"], row["actor"], row["action"], row["subject"],
+                      row["detail"], row["state"])
+
+
+async def _walk(reader: Reader, walk: Walk, sql: str, params: tuple[Any, ...]) -> Walk:
+    async with reader.conn.execute(sql, params) as cur:
+        while rows := list(await cur.fetchmany(_WALK_BATCH)):
+            for row in rows:
+                walk.step(row)
+    return walk
+
+
+async def _head_problems(reader: Reader, count: int, last: str) -> list[str]:
     head = await reader.fetchone("SELECT value FROM meta WHERE key = 'audit_head'")
     if head is not None:
-        n, last = head["value"].split(":", 1)
-        if int(n) != count or last != prev:
-            problems.append(f"审计日志末尾不符：应有 {n} 条，实有 {count} 条")
+        n, head_hash = head["value"].split(":", 1)
+        if int(n) != count or head_hash != last:
+            return [f"审计日志末尾不符：应有 {n} 条，实有 {count} 条"]
     elif count:
-        problems.append("审计日志头记录缺失")
-    return problems
+        return ["审计日志头记录缺失"]
+    return []
+
+
+async def verify(reader: Reader) -> list[str]:
+    """Problems found in the whole chain (empty when intact)."""
+    return (await verify_full(reader))[0]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A chain verified up to entry `upto` (its `hash`, `count` entries up to it)."""
+
+    upto: int
+    hash: str
+    count: int
+    #: the records the entries read carry a state of
+    subjects: set[str] = field(default_factory=set)
+
+
+async def verify_full(reader: Reader) -> tuple[list[str], Verified]:
+    """`verify`, and the point it reached (no subjects: a full check compares them all)."""
+    walk = await _walk(reader, Walk(collect=False), f"SELECT {_COLUMNS} FROM audit ORDER BY id", ())
+    problems = walk.problems + await _head_problems(reader, walk.count, walk.prev)
+    return problems, Verified(walk.last_id or 0, walk.prev, walk.count, walk.subjects)
+
+
+async def verify_since(reader: Reader, point: Verified) -> tuple[list[str], Verified]:
+    """The chain after a point verified earlier: the point's own entry must still be
+    there with the recorded hash (and hash to it), then every later entry must link on
+    from it; the head's count must be the point's plus those. The entries before the
+    point are not read (`verify_slice`, `verify` do)."""
+    problems: list[str] = []
+    if point.upto:
+        row = await reader.fetchone(f"SELECT {_COLUMNS} FROM audit WHERE id = ?", (point.upto,))
+        if row is None:
+            problems.append(f"审计记录 {point.upto}（上次校验到的一条）已不存在")
+        elif row["hash"] != point.hash or _digest(row) != point.hash:
+            problems.append(f"审计记录 {point.upto}（上次校验到的一条）被改动：哈希为"
+                            f" {row['hash'][:16]}…，上次校验时为 {point.hash[:16]}…")
+    walk = Walk(prev=point.hash, last_id=point.upto or None)
+    await _walk(reader, walk, f"SELECT {_COLUMNS} FROM audit WHERE id > ? ORDER BY id",
+                (point.upto,))
+    problems += walk.problems
+    count = point.count + walk.count
+    problems += await _head_problems(reader, count, walk.prev)
+    return problems, Verified(walk.last_id or point.upto, walk.prev, count, walk.subjects)
+
+
+@dataclass(frozen=True)
+class Slice:
+    problems: list[str]
+    first: int
+    last: int  # 0 when nothing was read (the next slice starts over)
+    count: int
+    subjects: set[str]
+
+
+async def verify_slice(reader: Reader, after: int, upto: int, limit: int) -> Slice:
+    """Re-verify up to `limit` old entries with ids in (after, upto], each against the
+    one before it."""
+    prev_row = await reader.fetchone(
+        "SELECT id, hash FROM audit WHERE id <= ? ORDER BY id DESC LIMIT 1", (after,))
+    walk = Walk(prev=prev_row["hash"] if prev_row else GENESIS,
+                last_id=prev_row["id"] if prev_row else None)
+    await _walk(reader, walk,
+                f"SELECT {_COLUMNS} FROM audit WHERE id > ? AND id <= ? ORDER BY id LIMIT ?",
+                (after, upto, limit))
+    if prev_row is None and after > 0 and walk.count:
+        walk.problems.append(f"审计记录缺失：{after} 及之前")
+    first = after + 1 if walk.count else 0
+    return Slice(walk.problems, first, (walk.last_id or 0) if walk.count else 0, walk.count,
+                 walk.subjects)
 
 
 async def head(reader: Reader) -> tuple[int, str]:
@@ -121,13 +216,15 @@ async def head(reader: Reader) -> tuple[int, str]:
 
 async def anchor_problems(reader: Reader, count: int, head_hash: str, *, source: str) -> list[str]:
     """What contradicts an anchor taken earlier: the chain must still hold `count` entries
-    and its `count`-th must still have `head_hash` (an append-only log only grows)."""
-    n, _ = await head(reader)
+    and its `count`-th must still have `head_hash` (an append-only log only grows).
+
+    The `count`-th entry is the one with id `count`: ids run 1, 2, … with no gap in an
+    intact log (a gap is what `verify` reports), so each anchor is one look-up by key."""
     if count == 0:
         return []
-    row = await reader.fetchone(
-        "SELECT hash FROM audit ORDER BY id LIMIT 1 OFFSET ?", (count - 1,))
+    row = await reader.fetchone("SELECT hash FROM audit WHERE id = ?", (count,))
     if row is None:
+        n, _ = await head(reader)
         return [f"审计日志被截断：{source}记录共 {count} 条，现只有 {n} 条"]
     if row["hash"] != head_hash:
         problem = (f"审计日志被改写：{source}记录第 {count} 条的哈希为 {head_hash[:16]}…，"
@@ -136,19 +233,45 @@ async def anchor_problems(reader: Reader, count: int, head_hash: str, *, source:
     return []
 
 
-async def state_problems(reader: Reader) -> list[str]:
+#: records compared with their last logged state per round of queries
+_STATE_BATCH = 500
+
+
+async def state_problems(reader: Reader, subjects: Iterable[str] | None = None) -> list[str]:
     """Records whose rows differ from the state their last audit entry logged (an edit
-    that bypassed jiyao)."""
-    latest = await reader.fetchall(
-        "SELECT a.id, a.subject, a.state FROM audit AS a"
-        " JOIN (SELECT MAX(id) AS id FROM audit WHERE state IS NOT NULL GROUP BY subject) AS l"
-        " ON a.id = l.id ORDER BY a.id")
+    that bypassed jiyao): those of `subjects`, or every record the log has a state for
+    (read batch by batch: a million records are never all in memory)."""
+    problems: list[str] = []
+    if subjects is None:
+        async with reader.conn.execute(
+            "SELECT subject, MAX(id) AS id, state FROM audit WHERE state IS NOT NULL"
+            " GROUP BY subject ORDER BY id"
+        ) as cur:
+            while rows := list(await cur.fetchmany(_STATE_BATCH)):
+                problems += await _compare(reader, rows)
+        return problems
+    wanted = sorted(set(subjects))
+    latest: list[Row] = []
+    for n in range(0, len(wanted), _STATE_BATCH):
+        chunk = wanted[n:n + _STATE_BATCH]
+        latest += await reader.fetchall(
+            "SELECT subject, MAX(id) AS id, state FROM audit WHERE state IS NOT NULL"
+            f" AND subject IN ({', '.join('?' * len(chunk))}) GROUP BY subject", chunk)
+    latest.sort(key=lambda row: row["id"])
+    for n in range(0, len(latest), _STATE_BATCH):
+        problems += await _compare(reader, latest[n:n + _STATE_BATCH])
+    return problems
+
+
+async def _compare(reader: Reader, rows: list[Row]) -> list[str]:
+    """The records of these latest state entries that no longer match them."""
+    records = await row_state.records_of(reader, [row["subject"] for row in rows])
     problems = []
-    for row in latest:
-        record = await row_state.record_of(reader, row["subject"])
+    for row in rows:
+        record = records.get(row["subject"])
         what = row_state.changed(row["state"], record)
         if what:
             problems.append(
-                f"{row_state.label(row['subject'], record)}与审计日志第 {row['id']} 条记录的状态"
-                f"不符（{'、'.join(what)}被直接改动，未经 jiyao 留痕）")
+                f"{row_state.label(row['subject'], record)}与审计日志第 {row['id']} 条记录的"
+                f"状态不符（{'、'.join(what)}被直接改动，未经 jiyao 留痕）")
     return problems

@@ -6,6 +6,8 @@ import hashlib
 import json
 
 GENESIS = "0" * 64
+#: json.dumps(…, ensure_ascii=False), built once (a full verify hashes millions of entries)
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def entry_hash(
@@ -17,5 +19,5 @@ def entry_hash(
     fields = [prev_hash, at, actor, action, subject, detail]
     if state is not None:
         fields.append(state)
-    body = json.dumps(fields, ensure_ascii=False)
+    body = _encode(fields)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

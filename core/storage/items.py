@@ -309,6 +309,50 @@ async def staged_items(conn: Conn) -> list[Row]:
     )
 
 
+async def blob_ids(conn: Conn) -> tuple[int, int]:
+    """The last items.id and attachments rowid: where a full blob check reaches. Items
+    from the first whose raw bytes are still staged on are not reached yet: their blobs
+    are checked once the pipeline has filed them."""
+    row = await conn.fetchone(
+        "SELECT MIN((SELECT COALESCE(MAX(id), 0) FROM items),"
+        "           COALESCE((SELECT MIN(item_id) - 1 FROM raw_staged), 1 << 62)) AS items,"
+        " (SELECT COALESCE(MAX(rowid), 0) FROM attachments) AS attachments")
+    return (row["items"], row["attachments"]) if row else (0, 0)
+
+
+async def item_blobs(conn: Conn, after: int, upto: int | None = None,
+                     limit: int = -1) -> list[tuple[int, str]]:
+    """(items.id, raw blob) of the items after `after` (up to `upto`), in id order."""
+    rows = await conn.fetchall(
+        "SELECT id, raw_blob FROM items WHERE id > ? AND id <= COALESCE(?, id)"
+        " AND raw_blob IS NOT NULL AND id NOT IN (SELECT item_id FROM raw_staged)"
+        " ORDER BY id LIMIT ?", (after, upto, limit))
+    return [(row["id"], str(row["raw_blob"])) for row in rows]
+
+
+async def attachment_blobs(conn: Conn, after: int, upto: int | None = None,
+                           limit: int = -1) -> list[tuple[int, str]]:
+    """(rowid, sha256) of the attachments after rowid `after` (up to `upto`)."""
+    rows = await conn.fetchall(
+        "SELECT rowid AS r, sha256 FROM attachments WHERE rowid > ?"
+        " AND rowid <= COALESCE(?, rowid) ORDER BY rowid LIMIT ?", (after, upto, limit))
+    return [(row["r"], str(row["sha256"])) for row in rows]
+
+
+async def blobs_of(conn: Conn, item_ids: Sequence[int]) -> list[str]:
+    """The blobs of these items: raw messages and attachments."""
+    out: list[str] = []
+    for n in range(0, len(item_ids), 500):
+        chunk = list(item_ids[n:n + 500])
+        marks = ", ".join("?" * len(chunk))
+        rows = await conn.fetchall(
+            f"SELECT raw_blob AS d FROM items WHERE id IN ({marks}) AND raw_blob IS NOT NULL"
+            " AND id NOT IN (SELECT item_id FROM raw_staged)"
+            f" UNION SELECT sha256 FROM attachments WHERE item_id IN ({marks})", chunk * 2)
+        out += [str(row["d"]) for row in rows]
+    return out
+
+
 # ------------------------------------------------------------------ look-ups
 async def review_items(conn: Conn, limit: int) -> list[Row]:
     return await conn.fetchall(

@@ -47,39 +47,64 @@ def _subject(subject: str) -> tuple[str, int] | None:
 
 async def record_of(q: _Query, subject: str) -> dict[str, Any] | None:
     """The record `subject` names as plain values, or None (not a record, or gone)."""
-    parsed = _subject(subject)
-    if parsed is None:
-        return None
-    kind, ident = parsed
-    if kind == "item":
-        rows = await q.fetchall(f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE id = ?",
-                                (ident,))
-        if not rows:
-            return None
-        entries = await q.fetchall(
-            f"SELECT id, {', '.join(ENTRY_FIELDS)} FROM register_entries WHERE item_id = ?"
-            " ORDER BY id", (ident,))
-        return {**dict(rows[0]), "entries": [dict(e) for e in entries]}
-    rows = await q.fetchall(
-        f"SELECT {', '.join(DISPATCH_FIELDS)} FROM dispatches WHERE id = ?", (ident,))
-    return dict(rows[0]) if rows else None
+    return (await records_of(q, [subject])).get(subject)
 
 
-#: what `json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)` does, built
-#: once (dumps makes an encoder per call with these options)
-_VALUE_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
-#: `json.dumps(state, sort_keys=True)`
-_STATE_JSON = json.JSONEncoder(sort_keys=True)
+async def records_of(q: _Query, subjects: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The records `subjects` name, as `record_of` gives them, in three queries; those
+    that are not records or are gone are left out."""
+    ids: dict[str, list[int]] = {"item": [], "dispatch": []}
+    for subject in subjects:
+        parsed = _subject(subject)
+        if parsed is not None:
+            ids[parsed[0]].append(parsed[1])
+    out: dict[str, dict[str, Any]] = {}
+    if ids["item"]:
+        marks = ", ".join("?" * len(ids["item"]))
+        rows = await q.fetchall(
+            f"SELECT id AS _id, {', '.join(ITEM_FIELDS)} FROM items WHERE id IN ({marks})",
+            ids["item"])
+        entries: dict[int, list[dict[str, Any]]] = {}
+        for e in await q.fetchall(
+                f"SELECT item_id AS _item, id, {', '.join(ENTRY_FIELDS)} FROM register_entries"
+                f" WHERE item_id IN ({marks}) ORDER BY id", ids["item"]):
+            entry = dict(e)
+            entries.setdefault(entry.pop("_item"), []).append(entry)
+        for row in rows:
+            record = dict(row)
+            ident = record.pop("_id")
+            out[f"item:{ident}"] = {**record, "entries": entries.get(ident, [])}
+    if ids["dispatch"]:
+        marks = ", ".join("?" * len(ids["dispatch"]))
+        for row in await q.fetchall(
+                f"SELECT id AS _id, {', '.join(DISPATCH_FIELDS)} FROM dispatches"
+                f" WHERE id IN ({marks})", ids["dispatch"]):
+            record = dict(row)
+            out[f"dispatch:{record.pop('_id')}"] = record
+    return out
+
+
+#: json.dumps(value, ensure_ascii=False, sort_keys=True, default=str), built once, with
+#: the column values' own types (text, integers, NULL) encoded directly: a full check
+#: fingerprints a million records
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+_encode_text = json.encoder.encode_basestring
+#: json.dumps(fingerprint, sort_keys=True): the state an audit entry carries
+_encode_state = json.JSONEncoder(sort_keys=True).encode
+
+
+def _json(value: Any) -> str:
+    if isinstance(value, str):
+        return _encode_text(value)
+    if value is None:
+        return "null"
+    if type(value) is int:
+        return int.__repr__(value)
+    return _encode(value)
 
 
 def _h(value: Any) -> str:
-    if value is None:  # what the encoder writes, without its call
-        text = "null"
-    elif type(value) is int:
-        text = int.__repr__(value)
-    else:
-        text = _VALUE_JSON.encode(value)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(_json(value).encode("utf-8")).hexdigest()[:16]
 
 
 def fingerprint(record: dict[str, Any]) -> dict[str, str]:
@@ -96,15 +121,17 @@ async def state_of(q: _Query, subject: str) -> str | None:
     record = await record_of(q, subject)
     if record is None:
         return None
-    return _STATE_JSON.encode(fingerprint(record))
+    return str(_encode_state(fingerprint(record)))
 
 
 def changed(logged: str, record: dict[str, Any] | None) -> list[str]:
     """Staff names of what differs between a logged state and the record now."""
     if record is None:
         return ["记录被删除"]
-    then: dict[str, str] = json.loads(logged)
     now = fingerprint(record)
+    if _encode_state(now) == logged:
+        return []  # the common case, without parsing the logged state
+    then: dict[str, str] = json.loads(logged)
     names = ITEM_FIELDS if "entries" in record else DISPATCH_FIELDS
     out = []
     for key in sorted(then.keys() | now.keys(), key=lambda k: (k.startswith("entry:"), k)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,18 +24,37 @@ from jiyao.commands.common import (
 )
 from jiyao.commands.runner import with_context
 
+INCREMENTAL_HELP = (
+    "默认为增量校验：先确认上次校验到的那条审计记录仍是当时的哈希，再校验其后新增的审计记录、"
+    "新增或改动的收件文件和记录；另外每次轮检一部分旧记录和旧文件"
+    f"（各为总数的 1/{admin.SLICE_RUNS}，至少 {admin.SLICE_MIN} 条），"
+    f"每天运行一次时约 {admin.SLICE_RUNS} 天轮完一遍。\n"
+    "校验点保存在数据库内，改得了数据库的人也改得了它：jiyao serve 每晚在"
+    " [schedule] check_time（默认 02:30）运行一次 check --full，发现问题通知登记人员；"
+    "不常驻运行时请用 cron 每晚运行 jiyao check --full（见 README“Integrity checks”），"
+    "并定期取审计锚点（jiyao audit anchor）另行保存。")
+
 
 def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("init", help="创建或升级数据目录和数据库")
     add_common(p, json_flag=False)
     p.set_defaults(func=cmd_init)
 
-    p = sub.add_parser("check", help="检查数据库和文件库的完整性")
+    p = sub.add_parser(
+        "check", help="检查数据库和文件库的完整性（默认增量，--full 全部）",
+        description=INCREMENTAL_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
+    p.add_argument("--full", action="store_true",
+                   help="完整检查：重算全部文件哈希、整条审计链、全部记录状态和数据库结构")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("audit", help="审计日志：校验哈希链，取锚点")
+    p = sub.add_parser("audit", help="审计日志：校验哈希链，取锚点",
+                       description=INCREMENTAL_HELP,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common(p)
+    p.add_argument("--full", action="store_true",
+                   help="verify：从第 1 条起校验整条哈希链"
+                        "（默认只校验上次校验点之后的记录并轮检旧记录）")
     p.add_argument("action", choices=["verify", "anchor"],
                    help="verify：校验哈希链（及锚点）；anchor：输出 N:HASH 并追加到锚点文件")
     p.add_argument("--expect", metavar="N:HASH",
@@ -68,10 +88,15 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _report(problems: list[str], ok: str, as_json: bool) -> int:
+def _report(
+    problems: list[str], ok: str, as_json: bool, checked: Sequence[str] = ()
+) -> int:
     if as_json:
-        emit_json({"ok": not problems, "problems": problems})
-    elif problems:
+        emit_json({"ok": not problems, "problems": problems, "checked": list(checked)})
+        return 1 if problems else 0
+    for line in checked:
+        print(line)
+    if problems:
         print("发现问题：")
         for p in problems:
             print(f"  - {p}")
@@ -81,20 +106,22 @@ def _report(problems: list[str], ok: str, as_json: bool) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    problems = with_context(args, admin.check)
-    return _report(problems, "检查通过：数据库、登记簿、文件库和审计日志均完好。", args.json)
+    report = with_context(args, lambda ctx: admin.check_report(ctx, full=args.full))
+    return _report(report.problems, "检查通过：数据库、登记簿、文件库和审计日志均完好。",
+                   args.json, report.checked)
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.action == "anchor":
-        if args.expect or args.anchor:
-            raise InvalidInputError("--expect 与 --anchor 只用于 jiyao audit verify")
+        if args.expect or args.anchor or args.full:
+            raise InvalidInputError("--expect、--anchor 与 --full 只用于 jiyao audit verify")
         return _anchor(args)
     anchor_file = Path(args.anchor) if args.anchor else None
-    problems = with_context(args, lambda ctx: admin.verify_audit(
-        ctx, expect=args.expect, anchor_file=anchor_file))
+    report = with_context(args, lambda ctx: admin.verify_audit_report(
+        ctx, full=args.full, expect=args.expect, anchor_file=anchor_file))
     against = "，与锚点相符" if args.expect or args.anchor else ""
-    return _report(problems, f"审计日志校验通过：哈希链完整{against}。", args.json)
+    return _report(report.problems, f"审计日志校验通过：哈希链完整{against}。", args.json,
+                   report.checked)
 
 
 def _anchor(args: argparse.Namespace) -> int:
