@@ -7,7 +7,6 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
 from typing import Protocol
 
 from core.config import Settings
@@ -87,56 +86,12 @@ def jobs_component(ctx: Context) -> Component | None:
     return jobs
 
 
-class NightlyCheck:
-    """`jiyao check --full` each night at `[schedule] check_time` (office time): the
-    incremental runs staff start by hand stay cheap, and everything is re-verified daily.
-    Problems are logged and go to registry staff (admin.nightly_check)."""
-
-    name = "夜间完整性检查"
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        self._task: asyncio.Task[None] | None = None
-
-    def next_run(self, now: datetime) -> datetime:
-        """The next `check_time` after `now`, in the office's zone."""
-        hour, minute = (int(x) for x in self.ctx.settings.schedule.check_time.split(":"))
-        local = now.astimezone(self.ctx.settings.tz)
-        at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-        return at if at > local else at + timedelta(days=1)
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="nightly-check")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _loop(self) -> None:
-        while True:
-            now = self.ctx.clock()
-            await asyncio.sleep((self.next_run(now) - now).total_seconds())
-            await self.run_once()
-
-    async def run_once(self) -> None:
-        try:
-            report = await admin.nightly_check(self.ctx)
-        except Exception:
-            log.exception("夜间完整性检查出错")
-            return
-        if report.problems:
-            log.error("夜间完整性检查发现 %d 个问题（已通知登记人员）：%s", len(report.problems),
-                      "；".join(report.problems[:10]))
-        else:
-            log.info("夜间完整性检查通过：%s", "；".join(report.checked))
-
-
 def nightly_check_component(ctx: Context) -> Component | None:
     if not ctx.settings.schedule.check_time:
         log.info("夜间完整性检查已停用（[schedule] check_time 为空）")
         return None
+    from jiyao.jobs import NightlyCheck
+
     return NightlyCheck(ctx)
 
 
