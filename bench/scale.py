@@ -14,8 +14,12 @@ two-character word (about 2% of items), 冰川泥石流 and 雪崩 rare ones.
 At each size it prints, for 3 rounds (min / median / max):
   - /find (core.services.lookup.find, newest 20) p50 and p95 of 20 calls per word beside
     the baseline: the old query (every match materialised and sorted), same reader, same run;
-  - `export --format xlsx` of the latest year: seconds and peak RSS of a child process,
-    beside the old renderer (a normal, not write-only, openpyxl workbook) in the same run;
+  - `export --format xlsx` of the latest year as `jiyao export` writes it (rows streamed
+    from the database to the file): seconds and peak RSS of a child process, beside the
+    rows held whole then streamed by the writer (the code before) and the old renderer (a
+    normal, not write-only, openpyxl workbook) in the same run; with two sizes or more,
+    the peak RSS per row more between the first and the last (use sizes whose latest
+    year has more than one page, 1,000 rows, of its registers: 100k and up);
   - `measure_integrity(ctx)`: core.services.admin.check and verify_audit as they are.
 """
 
