@@ -14,8 +14,12 @@ two-character word (about 2% of items), 冰川泥石流 and 雪崩 rare ones.
 At each size it prints, for 3 rounds (min / median / max):
   - /find (core.services.lookup.find, newest 20) p50 and p95 of 20 calls per word beside
     the baseline: the old query (every match materialised and sorted), same reader, same run;
-  - `export --format xlsx` of the latest year: seconds and peak RSS of a child process,
-    beside the old renderer (a normal, not write-only, openpyxl workbook) in the same run;
+  - `export --format xlsx` of the latest year as `jiyao export` writes it (rows streamed
+    from the database to the file): seconds and peak RSS of a child process, beside the
+    rows held whole then streamed by the writer (the code before) and the old renderer (a
+    normal, not write-only, openpyxl workbook) in the same run; with two sizes or more,
+    the peak RSS per row more between the first and the last (use sizes whose latest
+    year has more than one page, 1,000 rows, of its registers: 100k and up);
   - `measure_integrity(ctx)`: core.services.admin.check and verify_audit as they are.
 """
 
@@ -264,13 +268,20 @@ async def main():
     ctx = await open_context(scale.settings_for(Path({workdir!r})))
     try:
         t0 = time.perf_counter()
-        book = await books.incoming(ctx, {year})
-        built = time.perf_counter() - t0
-        if {old!r}:
-            data = scale.legacy_render(book)
+        if {mode!r} == "stream":  # as `jiyao export --format xlsx` writes it
+            from jiyao.commands import export
+            out = Path({workdir!r}) / "export.xlsx"
+            book = await export._write_xlsx(books.incoming_streamed(ctx, {year}), out)
+            built, size = 0.0, out.stat().st_size
         else:
-            from core.books import xlsx
-            data = xlsx.render(book)
+            book = await books.incoming(ctx, {year})
+            built = time.perf_counter() - t0
+            if {mode!r} == "old":
+                data = scale.legacy_render(book)
+            else:  # the rows held whole, the writer streamed (before the rows were paged)
+                from core.books import xlsx
+                data = xlsx.render(book)
+            size = len(data)
         took = time.perf_counter() - t0
     finally:
         await ctx.db.close()
@@ -278,15 +289,20 @@ async def main():
     status = Path("/proc/self/status").read_text()
     rss = int(next(x for x in status.splitlines() if x.startswith("VmHWM")).split()[1]) / 1024
     print(json.dumps({{"s": took, "book_s": built, "rss_mb": rss, "rows": book.row_count,
-                      "bytes": len(data)}}))
+                      "bytes": size}}))
 
 asyncio.run(main())
 """
 
 
-def export_child(workdir: Path, year: int, old: bool) -> dict[str, float]:
+#: the export as `jiyao export` writes it (rows streamed), with the rows held whole and the
+#: writer streamed (the code before the rows were paged), and the old workbook
+EXPORT_MODES = ("stream", "whole", "old")
+
+
+def export_child(workdir: Path, year: int, mode: str) -> dict[str, float]:
     code = _EXPORT_CHILD.format(root=str(ROOT), bench=str(ROOT / "bench"),
-                                workdir=str(workdir), year=year, old=old)
+                                workdir=str(workdir), year=year, mode=mode)
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
@@ -366,7 +382,8 @@ def mmm(values: list[float], unit: str = "") -> str:
     return (f"{min(values):.1f}/{statistics.median(values):.1f}/{max(values):.1f}{unit}")
 
 
-async def run_size(n: int, workdir: Path, rounds: int) -> None:
+async def run_size(n: int, workdir: Path, rounds: int) -> dict[str, float]:
+    """The export's rows and median peak RSS (streamed, rows held whole) at this size."""
     ctx, took = await seeded(workdir, n)
     try:
         size = (await asyncio.to_thread((workdir / "data" / "jiyao.db").stat)).st_size
@@ -386,11 +403,11 @@ async def run_size(n: int, workdir: Path, rounds: int) -> None:
             for word in words:
                 for key, vals in (await measure_search(ctx, word)).items():
                     results[word].setdefault(key, []).extend(vals)
-            for old in (False, True):
-                if old and exports.get("rows", [0])[0] > LEGACY_MAX_ROWS:
+            for mode in EXPORT_MODES:
+                if mode == "old" and exports.get("rows", [0])[0] > LEGACY_MAX_ROWS:
                     continue  # quadratic: ws.max_row walks every cell, once per row
-                got = await asyncio.to_thread(export_child, workdir, year, old)
-                tag = "old_" if old else ""
+                got = await asyncio.to_thread(export_child, workdir, year, mode)
+                tag = "" if mode == "stream" else mode + "_"
                 exports.setdefault(tag + "s", []).append(got["s"])
                 exports.setdefault(tag + "rss", []).append(got["rss_mb"])
                 exports["rows"] = [got["rows"]]
@@ -408,9 +425,13 @@ async def run_size(n: int, workdir: Path, rounds: int) -> None:
                if "old_s" in exports else
                f"old workbook not run above {LEGACY_MAX_ROWS:,} rows (quadratic)")
         print(f"  export xlsx {year} ({int(exports['rows'][0]):,} rows): "
-              f"{mmm(exports['s'], ' s')}, peak RSS {mmm(exports['rss'], ' MB')}   | {old}")
+              f"{mmm(exports['s'], ' s')}, peak RSS {mmm(exports['rss'], ' MB')}   | rows "
+              f"held whole {mmm(exports['whole_s'], ' s')}, {mmm(exports['whole_rss'], ' MB')}"
+              f"   | {old}")
         print(f"  check {mmm(integrity['check_s'], ' s')}   audit verify "
               f"{mmm(integrity['verify_s'], ' s')}")
+        return {"rows": exports["rows"][0], "rss": statistics.median(exports["rss"]),
+                "whole_rss": statistics.median(exports["whole_rss"])}
     finally:
         await ctx.db.close()
 
@@ -422,11 +443,19 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--seed-only", action="store_true", help="seed the sizes, measure nothing")
     args = ap.parse_args()
+    sizes: list[dict[str, float]] = []
     for n in (int(x) for x in args.sizes.split(",")):
         if args.seed_only:
             asyncio.run(seed_only(n, args.workdir / str(n)))
         else:
-            asyncio.run(run_size(n, args.workdir / str(n), args.rounds))
+            sizes.append(asyncio.run(run_size(n, args.workdir / str(n), args.rounds)))
+    if len(sizes) > 1 and sizes[-1]["rows"] > sizes[0]["rows"]:
+        a, b = sizes[0], sizes[-1]
+        more = b["rows"] - a["rows"]
+        grow = {k: (b[k] - a[k]) * 1024 * 1024 / more for k in ("rss", "whole_rss")}
+        print(f"\nexport peak RSS per row more ({int(a['rows']):,} -> {int(b['rows']):,} rows, "
+              f"medians): streamed {grow['rss']:.0f} B, rows held whole "
+              f"{grow['whole_rss']:.0f} B ({grow['whole_rss'] / max(grow['rss'], 1):.1f}x)")
     print(f"\n(peak RSS of this process {rss_mb():.0f} MB, pid {os.getpid()})")
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import openpyxl
+import pytest
 
 from core.books import xlsx
 from core.model import Kind, Outcome
@@ -192,3 +193,36 @@ async def test_pdf_of_a_seeded_year(ctx: Context, clock: FrozenClock) -> None:
                  "传阅中", "（简报）", "第12期", "（封存件）", "J-0007", "绝密件"):
         assert want in joined, want
     assert SEALED_TITLE not in joined
+
+
+async def test_streamed_book_reads_pages_as_the_whole_book(ctx: Context, clock: FrozenClock,
+                                                           monkeypatch: Any) -> None:
+    """The register read a page at a time (pages of 2 here) has the rows of the whole
+    year, in order, each time it is gone over, and its xlsx the same cells."""
+    import asyncio
+
+    from core.storage import books as books_repo
+
+    await seed(ctx, clock)
+    for k in range(4):
+        await add(ctx, kind=Kind.BAN, title=f"关于第{k}项工作的请示", sender="泸定县人民政府")
+        await add(ctx, kind=Kind.CHAO, title=f"关于第{k}项工作的通知", sender="丹巴县人民政府")
+    whole = await books.incoming(ctx, 2026)
+    monkeypatch.setattr(books_repo, "PAGE", 2)
+    paged = await books.incoming(ctx, 2026)
+    streamed = await books.incoming_streamed(ctx, 2026)
+    assert [len(s.rows) for s in whole.sheets] == [6, 2, 5, 2, 1, 1]
+    assert [s.rows for s in paged.sheets] == [s.rows for s in whole.sheets]
+    assert [len(s.rows) for s in streamed.sheets] == [len(s.rows) for s in whole.sheets]
+
+    def twice() -> list[list[Any]]:
+        return [[list(s.rows), list(s.rows)] for s in streamed.sheets]
+
+    passes = await asyncio.to_thread(twice)
+    assert passes == [[s.rows, s.rows] for s in whole.sheets]
+    with pytest.raises(RuntimeError):  # read on the loop it would wait for
+        list(streamed.sheets[0].rows)
+    buf = io.BytesIO()
+    await asyncio.to_thread(xlsx.write, streamed, buf)
+    assert [cells(ws) for ws in openpyxl.load_workbook(io.BytesIO(buf.getvalue()))] == \
+        [cells(ws) for ws in openpyxl.load_workbook(io.BytesIO(xlsx.render(whole)))]

@@ -5,8 +5,9 @@ each with a title line and a header row. Pure: plain strings in, the writers
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,16 @@ class Column:
     max_width: int = 24
 
 
+class Rows(Protocol):
+    """A register's rows: a list, or a source read again each time it is iterated (a year's
+    register streamed from the database, core.services.books), so a writer may pass over
+    them twice (widths, then rows) without holding them."""
+
+    def __iter__(self) -> Iterator[Sequence[str]]: ...
+
+    def __len__(self) -> int: ...
+
+
 @dataclass
 class Sheet:
     """One register: its sheet name, the title printed above it, columns and rows."""
@@ -25,7 +36,7 @@ class Sheet:
     name: str
     title: str
     columns: Sequence[Column]
-    rows: list[list[str]] = field(default_factory=list)
+    rows: Rows = field(default_factory=list)
 
 
 @dataclass(frozen=True)

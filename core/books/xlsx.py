@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import IO, Any
 
 from core.books import Book, Sheet, display_width
 
@@ -25,15 +25,22 @@ TITLE_ROW, HEADER_ROW = 1, 2
 
 def render(book: Book) -> bytes:
     """The workbook as bytes (the caller stores it 0600)."""
+    buf = io.BytesIO()
+    write(book, buf)
+    return buf.getvalue()
+
+
+def write(book: Book, out: IO[bytes]) -> None:
+    """The workbook written to `out` (a file the caller opened 0600). Each sheet's rows are
+    gone over twice, for the widths and then to write them: a streamed source (core.books
+    Rows) is read twice rather than held."""
     from openpyxl import Workbook
 
     wb = Workbook(write_only=True)
     for sheet in book.sheets:
         _fill(wb.create_sheet(sheet.name), sheet)
     wb.properties.title = book.title
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    wb.save(out)
 
 
 def column_widths(sheet: Sheet) -> list[float]:

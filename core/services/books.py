@@ -5,6 +5,9 @@ core.visibility's decision for the registry's desk."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
+from collections.abc import AsyncGenerator, Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -155,24 +158,110 @@ def incoming_title(settings: Settings, year: int, register: str) -> str:
     return f"{settings.office.name}{year}年收文登记簿（{register}）"
 
 
-async def incoming(ctx: Context, year: int) -> Book:
-    """The year's 收文登记簿: 办件, 阅件 (in number order, void and converted entries kept),
-    抄件, 内刊, 简报 (in receipt order) and 封存件 (the envelope only)."""
-    async with ctx.db.reader() as r:
-        data = await repo.year_book(r, year)
-    rows = _Rows(ctx.settings, data)
-    s = ctx.settings
-    sheets = [
-        Sheet(kind.value, incoming_title(s, year, kind.value), NUMBERED,
-              [rows.numbered(e) for e in data.entries if e["kind"] == kind.value])
+#: a register's rows a page at a time (each page built from one read of the database)
+Pages = Callable[[], AsyncGenerator[list[list[str]], None]]
+
+
+class Streamed:
+    """A register's rows read from the database a page at a time, afresh each time they
+    are iterated: a writer passes over them twice (widths, then rows) holding one page.
+    Iterated from a thread other than the event loop's (the pages are read on `loop`);
+    its length is the count of its last full pass (before one, the count of the year)."""
+
+    def __init__(self, pages: Pages, count: int, loop: asyncio.AbstractEventLoop) -> None:
+        self._pages = pages
+        self._count = count
+        self._loop = loop
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[list[str]]:
+        try:
+            on_loop = asyncio.get_running_loop() is self._loop
+        except RuntimeError:
+            on_loop = False
+        if on_loop:  # it would wait for the loop it blocks
+            raise RuntimeError("a streamed register is read off the event loop")
+        pages = self._pages()
+
+        async def step() -> list[list[str]] | None:
+            return await anext(pages, None)
+
+        n = 0
+        try:
+            while (page := asyncio.run_coroutine_threadsafe(step(), self._loop).result()):
+                n += len(page)
+                yield from page
+            self._count = n
+        finally:
+            asyncio.run_coroutine_threadsafe(pages.aclose(), self._loop).result()
+
+
+async def _numbered(ctx: Context, year: int, kind: Kind) -> AsyncGenerator[list[list[str]], None]:
+    after = 0
+    while True:
+        async with ctx.db.reader() as r:
+            page = await repo.entries_page(r, year, kind.value, after, repo.PAGE)
+            if not page:
+                return
+            rows = _Rows(ctx.settings, await repo.flow_of(r, page))
+        after = page[-1]["seq"]
+        yield [rows.numbered(e) for e in page]
+
+
+async def _listed(ctx: Context, year: int, outcome: str, kind: Kind | None
+                  ) -> AsyncGenerator[list[list[str]], None]:
+    after: tuple[str, int] | None = None
+    seq = 0
+    while True:
+        async with ctx.db.reader() as r:
+            page = await repo.items_page(r, year, outcome, kind.value if kind else None,
+                                        after, repo.PAGE)
+            if not page:
+                return
+            rows = _Rows(ctx.settings, await repo.flow_of(r, page))
+        after = (page[-1]["received_at"], page[-1]["item_id"])
+        build = rows.sealed if kind is None else rows.unnumbered
+        yield [build(i, x) for i, x in enumerate(page, start=seq + 1)]
+        seq += len(page)
+
+
+async def _incoming_sheets(ctx: Context, year: int) -> list[tuple[str, Sequence[Column], Pages]]:
+    """The year's 收文登记簿 sheets (name, columns, pages): 办件, 阅件 (in number order, void
+    and converted entries kept), 抄件, 内刊, 简报 (in receipt order) and 封存件 (the
+    envelope only)."""
+    out: list[tuple[str, Sequence[Column], Pages]] = [
+        (kind.value, NUMBERED, functools.partial(_numbered, ctx, year, kind))
         for kind in (Kind.BAN, Kind.YUE)
     ]
-    for kind in UNNUMBERED_KINDS:
-        items = [x for x in data.unnumbered if x["item_kind"] == kind.value]
-        sheets.append(Sheet(kind.value, incoming_title(s, year, kind.value), UNNUMBERED,
-                            [rows.unnumbered(i, x) for i, x in enumerate(items, start=1)]))
-    sheets.append(Sheet(SEALED_SHEET, incoming_title(s, year, SEALED_SHEET), SEALED,
-                        [rows.sealed(i, x) for i, x in enumerate(data.sealed, start=1)]))
+    out += [(kind.value, UNNUMBERED, functools.partial(_listed, ctx, year, "register", kind))
+            for kind in UNNUMBERED_KINDS]
+    out.append((SEALED_SHEET, SEALED, functools.partial(_listed, ctx, year, "sealed", None)))
+    return out
+
+
+async def incoming(ctx: Context, year: int) -> Book:
+    """The year's 收文登记簿 with its rows read whole (the pdf lays a table out whole)."""
+    s = ctx.settings
+    sheets = []
+    for name, columns, pages in await _incoming_sheets(ctx, year):
+        rows = [row async for page in pages() for row in page]
+        sheets.append(Sheet(name, incoming_title(s, year, name), columns, rows))
+    return Book(f"{s.office.name}{year}年收文登记簿", sheets)
+
+
+async def incoming_streamed(ctx: Context, year: int) -> Book:
+    """The year's 收文登记簿 with each sheet's rows `Streamed` from the database: to be
+    written (core.books.xlsx) off the event loop while `ctx` is open."""
+    s = ctx.settings
+    loop = asyncio.get_running_loop()
+    async with ctx.db.reader() as r:
+        counts = await repo.year_counts(r, year)
+    sheets = [Sheet(name, incoming_title(s, year, name), columns,
+                    Streamed(pages, counts.get("sealed" if name == SEALED_SHEET else name, 0),
+                             loop))
+              for name, columns, pages in await _incoming_sheets(ctx, year)]
     return Book(f"{s.office.name}{year}年收文登记簿", sheets)
 
 

@@ -1,5 +1,6 @@
-"""SQL of the printed registers (收文登记簿): a year's entries and items with what the
-flow added to them, read in a few set queries (not one query per row)."""
+"""SQL of the printed registers (收文登记簿): a year's entries and items a page at a time
+(keyset, on the year indexes), with what the flow added to a page's items read in a few
+set queries (not one query per row)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,6 @@ from dataclasses import dataclass, field
 
 from core.storage.db import Reader, Row
 
-#: the items of a year's registers: numbered entries' items and the unnumbered ones
-_YEAR_ITEMS = (
-    "SELECT item_id FROM register_entries WHERE year = ?1"
-    " UNION SELECT id FROM items WHERE year = ?1 AND outcome IN ('register', 'sealed')"
-)
 #: document parts of an item (the 签收单 manifest is not one), counted as its 份数
 _DOCUMENTS = (
     "(SELECT COUNT(*) FROM attachments a WHERE a.item_id = i.id"
@@ -39,50 +35,78 @@ class YearBook:
     circulation: dict[int, list[Row]] = field(default_factory=lambda: defaultdict(list))
 
 
-async def year_book(r: Reader, year: int) -> YearBook:
-    entries = await r.fetchall(
+#: rows of a register read at a time (with what the flow added to those items)
+PAGE = 1000
+
+
+async def entries_page(r: Reader, year: int, kind: str, after: int, limit: int) -> list[Row]:
+    """A numbered register's entries after `seq` `after`, in number order."""
+    return await r.fetchall(
         "SELECT e.number, e.kind, e.seq, e.status, e.note, e.registered_at,"
         " n.number AS replaced_by_number, " + _ITEM_COLUMNS +
         " FROM register_entries e JOIN items i ON i.id = e.item_id"
         " LEFT JOIN register_entries n ON n.id = e.replaced_by"
-        " WHERE e.year = ? ORDER BY e.kind, e.seq",
-        (year,),
+        " WHERE e.year = ? AND e.kind = ? AND e.seq > ? ORDER BY e.seq LIMIT ?",
+        (year, kind, after, limit),
     )
-    unnumbered = await r.fetchall(
-        "SELECT " + _ITEM_COLUMNS + " FROM items i WHERE i.year = ? AND i.outcome = 'register'"
-        " AND i.kind IN ('抄件', '内刊', '简报')"
-        " ORDER BY i.received_at, i.id",
-        (year,),
-    )
-    sealed = await r.fetchall(
-        "SELECT " + _ITEM_COLUMNS + " FROM items i WHERE i.year = ? AND i.outcome = 'sealed'"
-        " ORDER BY i.received_at, i.id",
-        (year,),
-    )
-    book = YearBook(list(entries), list(unnumbered), list(sealed))
-    for row in await r.fetchall(
-        f"SELECT * FROM item_handling WHERE item_id IN ({_YEAR_ITEMS})", (year,)
-    ):
+
+
+async def items_page(r: Reader, year: int, outcome: str, kind: str | None,
+                     after: tuple[str, int] | None, limit: int) -> list[Row]:
+    """Unnumbered (`outcome` register, of `kind`) or sealed items in receipt order, after
+    (received_at, id) `after`."""
+    sql = "SELECT " + _ITEM_COLUMNS + " FROM items i WHERE i.year = ? AND i.outcome = ?"
+    params: list[object] = [year, outcome]
+    if kind is not None:
+        sql += " AND i.kind = ?"
+        params.append(kind)
+    if after is not None:
+        sql += " AND (i.received_at, i.id) > (?, ?)"
+        params += list(after)
+    return await r.fetchall(sql + " ORDER BY i.received_at, i.id LIMIT ?", (*params, limit))
+
+
+async def flow_of(r: Reader, rows: list[Row]) -> YearBook:
+    """What the flow added to these items (handling, assignments, instructions, due
+    dates, circulation), the rows themselves as the book's entries."""
+    book = YearBook(rows, [], [])
+    ids = sorted({row["item_id"] for row in rows})
+    if not ids:
+        return book
+    among = f"item_id IN ({', '.join('?' * len(ids))})"
+    for row in await r.fetchall(f"SELECT * FROM item_handling WHERE {among}", ids):
         book.handling[row["item_id"]] = row
     for row in await r.fetchall(
-        f"SELECT * FROM item_assignments WHERE status = 'active' AND item_id IN ({_YEAR_ITEMS})"
-        " ORDER BY item_id, CASE role WHEN '主办' THEN 0 ELSE 1 END, id",
-        (year,),
+        f"SELECT * FROM item_assignments WHERE status = 'active' AND {among}"
+        " ORDER BY item_id, CASE role WHEN '主办' THEN 0 ELSE 1 END, id", ids,
     ):
         book.assignments[row["item_id"]].append(row)
     for row in await r.fetchall(
-        f"SELECT * FROM instructions WHERE item_id IN ({_YEAR_ITEMS}) ORDER BY item_id, seq",
-        (year,),
+        f"SELECT * FROM instructions WHERE {among} ORDER BY item_id, seq", ids
     ):
         book.instructions[row["item_id"]].append(row)
-    for row in await r.fetchall(
-        f"SELECT item_id, due_on FROM item_followups WHERE item_id IN ({_YEAR_ITEMS})",
-        (year,),
-    ):
+    for row in await r.fetchall(f"SELECT item_id, due_on FROM item_followups WHERE {among}",
+                                ids):
         book.due[row["item_id"]] = row["due_on"]
     for row in await r.fetchall(
-        f"SELECT * FROM circulation WHERE item_id IN ({_YEAR_ITEMS}) ORDER BY item_id, position",
-        (year,),
+        f"SELECT * FROM circulation WHERE {among} ORDER BY item_id, position", ids
     ):
         book.circulation[row["item_id"]].append(row)
     return book
+
+
+async def year_counts(r: Reader, year: int) -> dict[str, int]:
+    """Rows of each of the year's registers, by kind (办件, 阅件, 抄件, 内刊, 简报) and "sealed"."""
+    out: dict[str, int] = {}
+    for row in await r.fetchall(
+        "SELECT kind, COUNT(*) AS n FROM register_entries WHERE year = ? GROUP BY kind", (year,)
+    ):
+        out[row["kind"]] = row["n"]
+    for row in await r.fetchall(
+        "SELECT CASE outcome WHEN 'sealed' THEN 'sealed' ELSE kind END AS sheet,"
+        " COUNT(*) AS n FROM items WHERE year = ? AND (outcome = 'sealed'"
+        " OR (outcome = 'register' AND kind IN ('抄件', '内刊', '简报'))) GROUP BY sheet",
+        (year,),
+    ):
+        out[row["sheet"]] = row["n"]
+    return out

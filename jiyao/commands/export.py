@@ -4,13 +4,17 @@ books (xlsx, pdf: core.books) or a flat csv list."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.errors import InvalidInputError
 from core.files import atomic_file
+
+if TYPE_CHECKING:
+    from core.books import Book
 
 
 def write_table(
@@ -111,19 +115,38 @@ BOOKS = ("incoming", "dispatch")
 
 
 def _export_book(args: argparse.Namespace, fmt: str, out: Path) -> int:
-    from core.books import pdf, xlsx
+    from core.books import pdf
     from core.services import books
     from jiyao.commands.common import write_failed
     from jiyao.commands.runner import with_context
 
-    build = books.incoming if args.register == "incoming" else books.outgoing
-    book = with_context(args, lambda ctx: build(ctx, args.year))
-    data = (pdf if fmt == "pdf" else xlsx).render(book)
     try:
-        with atomic_file(out) as fh:
-            fh.write(data)
+        if fmt == "xlsx":  # written as the rows are read (the 收文登记簿 streamed)
+            stream = books.incoming_streamed if args.register == "incoming" else books.outgoing
+            book = with_context(args, lambda ctx: _write_xlsx(stream(ctx, args.year), out))
+        else:  # the pdf lays each table out whole: its rows are read whole
+            build = books.incoming if args.register == "incoming" else books.outgoing
+            book = with_context(args, lambda ctx: build(ctx, args.year))
+            data = pdf.render(book)
+            with atomic_file(out) as fh:
+                fh.write(data)
     except OSError as exc:
         raise write_failed(out, exc) from exc
     sheets = "、".join(f"{s.name} {len(s.rows)}" for s in book.sheets)
     print(f"已导出 {book.row_count} 条到 {out}（{sheets}）")
     return 0
+
+
+async def _write_xlsx(building: Awaitable[Book], out: Path) -> Book:
+    """The book written as xlsx to `out` off the event loop: its streamed sheets read their
+    pages on the loop while the writer runs (core.services.books.Streamed)."""
+    from core.books import xlsx
+
+    book = await building
+
+    def write() -> None:
+        with atomic_file(out) as fh:
+            xlsx.write(book, fh)
+
+    await asyncio.to_thread(write)
+    return book
