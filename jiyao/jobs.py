@@ -44,7 +44,31 @@ def digest_time(text: str, tz: tzinfo) -> time | None:
         return None
 
 
-class Jobs:
+class _Scheduled:
+    """A `jiyao serve` component whose work runs on its own APScheduler scheduler, in the
+    office's zone."""
+
+    ctx: Context
+    scheduler: AsyncIOScheduler | None = None
+
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
+        raise NotImplementedError
+
+    async def start(self) -> None:
+        # APScheduler logs every run at INFO (the sweeper runs every minute)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        scheduler = AsyncIOScheduler(timezone=self.ctx.settings.tz)
+        self.schedule(scheduler)
+        scheduler.start()
+        self.scheduler = scheduler
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+
+
+class Jobs(_Scheduled):
     """The scheduled jobs as a `jiyao serve` component; `wakes` are the chat adapters'
     delivery loops (set by serve), woken when a job has queued something."""
 
@@ -58,7 +82,6 @@ class Jobs:
         self.first_sweep = first_sweep
         self.first_escalate = first_escalate
         self.wakes: list[Callable[[], None]] = []
-        self.scheduler: AsyncIOScheduler | None = None
 
     def _wake(self) -> None:
         for wake in self.wakes:
@@ -99,11 +122,8 @@ class Jobs:
         except Exception:
             log.exception("特急提醒升级出错")
 
-    async def start(self) -> None:
-        # APScheduler logs every run at INFO (the sweeper runs every minute)
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
         settings = self.ctx.settings
-        scheduler = AsyncIOScheduler(timezone=settings.tz)
         now = datetime.now(settings.tz)
         scheduler.add_job(self.sweep, IntervalTrigger(seconds=settings.schedule.sweep_seconds),
                           id="reminders",
@@ -117,16 +137,9 @@ class Jobs:
             scheduler.add_job(self.digest, CronTrigger(hour=at.hour, minute=at.minute,
                                                        timezone=settings.tz),
                               id="digest", **_JOB_KWARGS)
-        scheduler.start()
-        self.scheduler = scheduler
-
-    async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
 
 
-class NightlyCheck:
+class NightlyCheck(_Scheduled):
     """`jiyao check --full` each night at `[schedule] check_time` (office time), in
     `jiyao serve` and `jiyao intake` with or without chat: the incremental runs staff start
     by hand stay cheap, and everything is re-verified daily. Problems are logged and go to
@@ -138,7 +151,6 @@ class NightlyCheck:
         self.ctx = ctx
         hour, minute = (int(x) for x in ctx.settings.schedule.check_time.split(":"))
         self.trigger = CronTrigger(hour=hour, minute=minute, timezone=ctx.settings.tz)
-        self.scheduler: AsyncIOScheduler | None = None
 
     def next_run(self, now: datetime) -> datetime:
         """The next `check_time` after `now`."""
@@ -147,17 +159,8 @@ class NightlyCheck:
         assert at is not None  # a daily trigger always fires again
         return at
 
-    async def start(self) -> None:
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        scheduler = AsyncIOScheduler(timezone=self.ctx.settings.tz)
+    def schedule(self, scheduler: AsyncIOScheduler) -> None:
         scheduler.add_job(self.run_once, self.trigger, id="nightly-check", **_JOB_KWARGS)
-        scheduler.start()
-        self.scheduler = scheduler
-
-    async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
 
     async def run_once(self) -> None:
         try:
