@@ -28,6 +28,7 @@ from core.services import followups, handling, registry
 from core.services.context import Context, open_context
 from tests.conftest import FrozenClock, run_cli
 from tests.intake_helpers import OFFICE, ServedIntake, corpus, labels, sealed_secrets, wait_decided
+from tests.printed import assert_printed_as_book
 
 PACKAGE = "归档-2026"
 
@@ -128,12 +129,7 @@ async def test_archive_package(ctx: Context, handed_over: tuple[Path, dict[str, 
     assert rows[1][0] == "档号"
     # printed as the register books are: landscape A4, fitted to the width, title and
     # header on every page, the header frozen
-    assert ws.page_setup.orientation == "landscape"
-    assert str(ws.page_setup.paperSize) == ws.PAPERSIZE_A4
-    assert ws.sheet_properties.pageSetUpPr.fitToPage
-    assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
-    assert ws.print_title_rows.replace("$", "") == "1:2"
-    assert ws.freeze_panes == "A3"
+    assert_printed_as_book(ws)
     assert [r[0] for r in rows[2:]] == codes
     # 页数: the pages of each 件's PDF form, where every document has one
     ban_pages = {r[0]: r[8] for r in rows[2:]}

@@ -17,6 +17,7 @@ from core.services.context import Context
 from core.storage import items as items_repo
 from core.storage import outbox
 from tests.conftest import FrozenClock
+from tests.printed import assert_printed_as_book
 
 SEALED_TITLE = "关于绝密事项的通知"
 
@@ -90,13 +91,7 @@ async def test_incoming_book_prints_as_an_office_prints_it(ctx: Context,
         assert rows[0][0] == f"甘孜藏族自治州人民政府2026年收文登记簿（{ws.title}）"
         last = ws.cell(2, ws.max_column).column_letter
         assert [str(m) for m in ws.merged_cells.ranges] == [f"A1:{last}1"]
-        assert ws.freeze_panes == "A3"
-        assert ws.print_title_rows.replace("$", "") == "1:2"
-        assert ws.page_setup.orientation == "landscape"
-        assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
-        assert ws.sheet_properties.pageSetUpPr.fitToPage is True
-        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
-        assert "&P" in ws.oddFooter.center.text
+        assert_printed_as_book(ws)
 
     ban = cells(wb["办件"])
     assert list(ban[1]) == ["编号", "收文日期", "来文单位", "文号", "标题", "密级", "紧急程度",

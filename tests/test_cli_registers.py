@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 
 from tests.conftest import run_cli
+from tests.printed import assert_printed_as_book
 
 
 def test_register_show_counts_export(tmp_path: Path) -> None:
@@ -46,12 +47,7 @@ def test_register_show_counts_export(tmp_path: Path) -> None:
     assert len(rows) == 3
     assert [r[2] for r in list(wb["抄件"].iter_rows(values_only=True))[2:]] == ["甘孜州交通运输局"]
     # printed as an office prints it: landscape A4, one page wide, header on every page
-    assert ws.page_setup.orientation == "landscape"
-    assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)  # A4 is paper size 9
-    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
-    assert ws.page_setup.fitToWidth == 1
-    assert ws.print_title_rows.replace("$", "") == "1:2"
-    assert ws.freeze_panes == "A3"
+    assert_printed_as_book(ws)
     title_col = rows[1].index("标题")
     letter = ws.cell(row=2, column=title_col + 1).column_letter
     assert ws.column_dimensions[letter].width >= 2 * len("关于申请资金的请示")

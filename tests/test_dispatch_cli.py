@@ -17,6 +17,7 @@ from core.services import dispatch as svc
 from core.services.context import open_context
 from jiyao.commands.dispatch import export_dispatch, write_dispatch
 from tests.conftest import FrozenClock, run_cli
+from tests.printed import assert_printed_as_book
 
 
 def _json_lines(text: str) -> list[dict[str, object]]:
@@ -183,12 +184,7 @@ async def test_dispatch_register_exports_to_xlsx_and_csv(
     assert wb.sheetnames == [c.code for c in settings.dispatch_code]
     for ws in wb:
         assert ws.cell(1, 1).value == f"甘孜藏族自治州人民政府2026年发文登记簿（{ws.title}）"
-        assert ws.freeze_panes == "A3"
-        assert ws.print_title_rows.replace("$", "") == "1:2"
-        assert ws.page_setup.orientation == "landscape"
-        assert int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
-        assert ws.sheet_properties.pageSetUpPr.fitToPage is True
-        assert ws.page_setup.fitToWidth == 1
+        assert_printed_as_book(ws)
     table = [list(r) for r in wb["甘府发"].iter_rows(values_only=True)]
     head = table[1]
     assert head == ["发文字号", "成文日期", "标题", "密级", "拟稿科室", "印数", "分送", "公开属性",
