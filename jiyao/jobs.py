@@ -8,6 +8,7 @@ them (woken at once). Reminders are rows, not scheduler jobs, so a restart loses
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
 from typing import Any
@@ -44,15 +45,15 @@ def digest_time(text: str, tz: tzinfo) -> time | None:
         return None
 
 
-class _Scheduled:
+class _Scheduled(ABC):
     """A `jiyao serve` component whose work runs on its own APScheduler scheduler, in the
-    office's zone."""
+    office's zone; `schedule` adds its jobs."""
 
     ctx: Context
     scheduler: AsyncIOScheduler | None = None
 
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def schedule(self, scheduler: AsyncIOScheduler) -> None: ...
 
     async def start(self) -> None:
         # APScheduler logs every run at INFO (the sweeper runs every minute)
