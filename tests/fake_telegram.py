@@ -33,6 +33,8 @@ from aiohttp import web
 
 #: methods that post a new message: counted for rate checks and returned by `sent()`
 SEND_METHODS = ("sendMessage", "sendDocument", "sendPhoto")
+#: the most buttons Telegram takes under one message
+INLINE_BUTTONS = 100
 
 #: methods the random error rate spares by default: start-up, polling and shutdown
 _LIFECYCLE = frozenset(
@@ -717,9 +719,12 @@ class FakeTelegram:
 
     @staticmethod
     def _check_markup(markup: Any) -> dict[str, Any] | None:
-        """Inline keyboards are echoed on the message; other keyboards are not."""
+        """Inline keyboards are echoed on the message; other keyboards are not. Telegram
+        refuses more than 100 buttons (tginfo/Telegram-Limits: 100 inline buttons)."""
         if not isinstance(markup, dict) or "inline_keyboard" not in markup:
             return None
+        if sum(len(row) for row in markup["inline_keyboard"]) > INLINE_BUTTONS:
+            raise ApiError(400, "Bad Request: reply markup is too long")
         for row in markup["inline_keyboard"]:
             for button in row:
                 data = button.get("callback_data")

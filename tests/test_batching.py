@@ -182,3 +182,74 @@ def _shown_text(m: object) -> str:
     if card:
         return f"{card['main_title']['title']}\n{card.get('sub_title_text', '')}"
     return str(getattr(m, "content", "") or "")
+
+
+async def test_a_telegram_backlog_longer_than_a_message_fills_each_and_waits_for_the_next(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    """Forty long-titled 办件 for one leader: each message is filled to near Telegram's
+    4,096 characters (not halved), the rest waits for the chat's next slot, and every item
+    is listed exactly once."""
+    settings = bot_settings(tmp_path / "data", fake)
+    ctx = await open_context(settings)
+    try:
+        ids = [(await registry.register_paper(
+            ctx, kind=Kind.BAN, sender="甘孜州财政局",
+            title=f"关于申请下达第{i}批省级财政衔接推进乡村振兴补助资金并做好项目资金监管"
+                  "和绩效评价工作以及配套资金到位情况专项检查的请示")).id
+            for i in range(40)]
+    finally:
+        await ctx.db.close()
+    async with running_bot(settings) as (ctx, _):
+        await settled(ctx, timeout=60)
+    sent = [c for c in fake.sent(CHANGWU) if "收件序号" in (c.text or "")]
+    listed = [[int(x) for x in REF.findall(c.text or "")] for c in sent]
+    assert sorted(i for group in listed for i in group) == ids
+    lengths = [len(html_to_text(c.text or "")) for c in sent]
+    assert max(lengths) <= 4096
+    assert len(sent) >= 2  # forty of these do not fit in one message
+    assert all(n > 3400 for n in lengths[:-1]), lengths  # filled, not halved
+    assert fake.max_in_window(1.0, CHANGWU) == 1
+
+
+def test_what_did_not_fit_goes_back_first_in_line_after_any_urgent() -> None:
+    from collections import deque
+
+    from core.chat.backlog import put_back
+    from core.services.outbox import Event
+
+    def event(n: int, *, urgent: bool = False) -> Event:
+        return Event(id=n, channel="chat", event="push", item_id=n, target=str(CHANGWU),
+                     payload={"urgent": urgent}, attempts=0, created_at="", due_at="")
+
+    queue = deque([event(9, urgent=True), event(5), event(6)])
+    put_back(queue, [event(1), event(2)])
+    assert [e.id for e in queue] == [9, 1, 2, 5, 6]
+    empty: deque[Event] = deque()
+    put_back(empty, [event(3)])
+    assert [e.id for e in empty] == [3]
+
+
+def test_a_telegram_batch_keeps_under_100_buttons_and_4096_characters() -> None:
+    """Forty items of three buttons each do not go in one message: Telegram refuses more
+    than 100 buttons (the fake does too); each group's listing also fits 4,096."""
+    from bot.telegram import render
+    from bot.telegram.delivery import BUTTON_LIMIT, TEXT_LIMIT, Delivery
+    from core.chat.batch import batch_message
+    from core.chat.message import Action, Message, line
+
+    def push(n: int, title: str) -> Message:
+        rows = (line(f"收件序号 {n}"), line(f"标题：{title}"))
+        acts = (Action("同意拟办", f"a:{n}"), Action("已阅", f"r:{n}"), Action("批示", f"i:{n}"))
+        return Message(rows, (acts,), None, n, head=0)
+
+    short = Delivery._groups([push(n, "短") for n in range(1, 41)])
+    assert [len(g) for g in short] == [33, 7]
+    long = Delivery._groups([push(n, "长" * 600) for n in range(1, 41)])
+    for groups in (short, long):
+        assert [m.item_id for g in groups for m in g] == list(range(1, 41))
+        for g in groups:
+            assert sum(len(m.all_actions()) for m in g) <= BUTTON_LIMIT
+            listing = render.plain_length(render.html_text(batch_message(g)))
+            assert len(g) == 1 or listing <= TEXT_LIMIT
+    assert max(len(g) for g in long) < 7

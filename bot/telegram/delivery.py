@@ -51,9 +51,11 @@ log = logging.getLogger("bot.telegram.delivery")
 
 POLL_SECONDS = 0.1
 PER_CHAT_INTERVAL = 1.05
-#: items listed in one message at most: their brief lines stay well under 4,096
-#: characters (a longer batch is halved) and their buttons under Telegram's 100
-MOST_ITEMS = 20
+#: items listed in one message at most (about 110 characters each: 40 fill most of a
+#: 4,096-character message; a batch that does not fit is cut where it stops fitting)
+MOST_ITEMS = 40
+#: Telegram's most buttons under one message
+BUTTON_LIMIT = 100
 #: events taken per chat and per look: enough to fill a batch
 PER_CHAT_BATCH = MOST_ITEMS + 2
 #: Telegram's longest text
@@ -79,6 +81,26 @@ def retry_after(exc: RetryAfter) -> timedelta:
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = exc.retry_after
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
+def _fits(group: list[Message]) -> bool:
+    listing = batch.batch_message(group, hint=batch.BATCH_BY_REPLY)
+    return render.plain_length(render.html_text(listing)) <= TEXT_LIMIT
+
+
+def _fitting(group: list[Message]) -> int:
+    """How many of `group`'s first items one message holds (one at least: a single push
+    is sent as itself, and cut by the renderer)."""
+    if _fits(group):
+        return len(group)
+    low, high = 1, len(group) - 1  # the longest fitting prefix, by bisection
+    while low < high:
+        mid = (low + high + 1) // 2
+        if _fits(group[:mid]):
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 class Delivery(PacedDelivery):
@@ -124,11 +146,11 @@ class Delivery(PacedDelivery):
     async def refuse(self, event: Event) -> None:
         await delivery.give_up(self.ctx, event, error=f"无效的聊天对象 {event.target!r}")
 
-    async def send(self, address: str, events: list[Event]) -> None:
+    async def send(self, address: str, events: list[Event]) -> list[Event]:
         if len(events) == 1:
             await self.deliver(events[0])
-        else:
-            await self.deliver_batch(int(address), events)
+            return []
+        return await self.deliver_batch(int(address), events)
 
     async def deliver(self, event: Event) -> bool:
         """Send one event; True when it was sent and recorded."""
@@ -164,9 +186,10 @@ class Delivery(PacedDelivery):
             log.error("推送 %d 无法生成", event.id, exc_info=exc)
             await self._failed(event, exc, retry.CHAT.delay(event.attempts), maybe_sent=False)
 
-    async def deliver_batch(self, chat_id: int, events: list[Event]) -> int:
+    async def deliver_batch(self, chat_id: int, events: list[Event]) -> list[Event]:
         """Several pushes or notices waiting for one chat as one message listing them, each
-        with its buttons (core.chat.batch); how many were sent."""
+        with its buttons (core.chat.batch). What does not fit one message is put back and
+        returned: it goes at the chat's next slot, not in a second message now."""
         claimed: list[tuple[Event, bool, Message]] = []
         for event, claim in zip(events, await delivery.claim_all(self.ctx, events),
                                 strict=True):
@@ -178,12 +201,14 @@ class Delivery(PacedDelivery):
                 await self._refused_or_later(event, exc)
                 continue
             claimed.append((event, claim.resend, neutral))
-        done = 0
         # a resend goes alone, so that its 【重发】 mark heads the message
         alone = [[m] for _, resend, m in claimed if resend]
         fresh = batch.one_per_item([((e, r), m) for e, r, m in claimed if not r])
         claimed = [(e, r, m) for e, r, m in claimed if r] + [(e, r, m) for (e, r), m in fresh]
-        for group in alone + self._groups(batch.distinct([m for _, m in fresh])):
+        groups = self._groups(batch.distinct([m for _, m in fresh]))
+        later = [e for e, _, m in claimed if any(m is g for group in groups[1:] for g in group)]
+        await delivery.put_back(self.ctx, later)
+        for group in alone + groups[:1]:
             part = [(e, r) for e, r, m in claimed if any(m is g for g in group)]
             try:
                 if len(group) == 1:
@@ -198,22 +223,18 @@ class Delivery(PacedDelivery):
             await delivery.record_all_sent(self.ctx, part, message_ref=sent.message_id)
             self.sent += 1
             self.events_sent += len(part)
-            done += len(part)
-        return done
+        return later
 
     @staticmethod
     def _groups(messages: list[Message]) -> list[list[Message]]:
-        """Batches that fit one Telegram message (4,096 characters)."""
+        """Batches that fit one Telegram message: 4,096 characters, 100 buttons."""
         out: list[list[Message]] = []
-        todo = batch.batches(messages, max_items=MOST_ITEMS)
-        while todo:
-            group = todo.pop(0)
-            listing = batch.batch_message(group)
-            if len(group) > 1 and render.plain_length(render.html_text(listing)) > TEXT_LIMIT:
-                half = len(group) // 2
-                todo[:0] = [group[:half], group[half:]]
-                continue
-            out.append(group)
+        for cut in batch.batches(messages, max_items=MOST_ITEMS, max_actions=BUTTON_LIMIT):
+            rest = cut
+            while rest:
+                n = _fitting(rest)
+                out.append(rest[:n])
+                rest = rest[n:]
         return out
 
     async def _failed(

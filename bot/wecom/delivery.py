@@ -84,8 +84,9 @@ class WeComDelivery(PacedDelivery):
     async def refuse(self, event: Event) -> None:
         await delivery.give_up(self.ctx, event, error=f"无效的企业微信成员 {event.target!r}")
 
-    async def send(self, address: str, events: list[Event]) -> None:
+    async def send(self, address: str, events: list[Event]) -> list[Event]:
         await self.deliver(address, events)
+        return []
 
     # ------------------------------------------------------------ one send
     async def deliver(self, user: str, events: list[Event]) -> int:

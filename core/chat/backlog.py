@@ -21,6 +21,14 @@ def queue_event(queue: deque[Event], event: Event) -> None:
     queue.insert(position, event)
 
 
+def put_back(queue: deque[Event], events: list[Event]) -> None:
+    """Events taken but not sent (the rest of a batch that did not fit one message) go
+    back first in line, in their order, after any 特急/特提 that came meanwhile."""
+    position = next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
+    for offset, event in enumerate(events):
+        queue.insert(position + offset, event)
+
+
 def batchable(event: Event, *, notices: bool = True) -> bool:
     """A push that may wait in a batch (with `notices`, a plain notice too, unless it has
     buttons without the item that labels them); 特急/特提 go alone. A batch carries no

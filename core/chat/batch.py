@@ -18,6 +18,8 @@ T = TypeVar("T")
 #: items listed in one message at most (a Telegram text stays under 4,096 characters)
 MAX_ITEMS = 10
 _HINTS = frozenset({INSTRUCT_BY_REPLY, INSTRUCT_BY_BUTTON})
+#: a batch's footer when any item listed has an original
+FILES_NOT_SENT = "（原件未随批量推送发送，请在收文系统中查看）"
 #: how to write a 批示 on one item of a batch, where there are replies or not
 BATCH_BY_REPLY = "批示：点对应收件的“批示 #序号”，再回复提示消息。"
 BATCH_BY_BUTTON = "批示：点对应收件的“批示 #序号”，再发送批示内容。"
@@ -41,10 +43,11 @@ def batch_message(messages: Sequence[Message], *, hint: str = BATCH_BY_BUTTON) -
         leader = leader or any(plain(row) in _HINTS for row in m.lines)
         lines.extend(row for row in (m.lines if m.brief is None else m.brief)
                      if plain(row) not in _HINTS)
-        if m.file is not None:
-            lines.append(line("（原件未随批量推送发送，请在收文系统中查看）"))
         if m.item_id is not None and m.all_actions():
             rows.append(tuple(_labelled(a, m.item_id) for a in m.all_actions()))
+    # said once, not under each item: a long batch stays one message
+    if any(m.file is not None for m in messages):
+        lines.append(line(FILES_NOT_SENT))
     if leader:
         lines.append(line(hint))
     return Message(tuple(lines), tuple(rows), None, None, urgent=False, head=0)

@@ -23,7 +23,7 @@ import logging
 import time
 from collections import deque
 
-from core.chat.backlog import queue_event, take, waiting_batch
+from core.chat.backlog import put_back, queue_event, take, waiting_batch
 from core.chat.pace import Pacer
 from core.services import outbox
 from core.services.context import Context
@@ -71,8 +71,9 @@ class PacedDelivery(Runner):
         """Give up an event whose target is invalid."""
 
     @abc.abstractmethod
-    async def send(self, address: str, events: list[Event]) -> None:
-        """Send `events` (one, or a batch) to `address` and record them."""
+    async def send(self, address: str, events: list[Event]) -> list[Event]:
+        """Send `events` (one, or a batch) to `address` and record them; the events left
+        over (not claimed, they did not fit one message), which wait for the next slot."""
 
     # ------------------------------------------------------------ the loop
     def tasks(self) -> list[asyncio.Task[None]]:
@@ -118,14 +119,17 @@ class PacedDelivery(Runner):
                     await self.pause(min(wait, TICK))
                     continue
                 taken = take(queue, batch_from=2, most=self.most, notices=True)
+                left: list[Event] = []
                 try:
-                    await self.send(address, taken)
+                    left = await self.send(address, taken)
                 except Exception:
                     log.exception("推送 %s 出错", [e.id for e in taken])
                 finally:
                     self._last[address] = time.monotonic()
                     for event in taken:
-                        self._known.discard(event.id)
+                        if event not in left:
+                            self._known.discard(event.id)
+                put_back(queue, left)
         finally:
             for event in queue:
                 self._known.discard(event.id)

@@ -115,6 +115,15 @@ async def record_failure(
         await uow.commit()
 
 
+async def put_back(ctx: Context, events: Sequence[outbox.Event]) -> None:
+    """Claimed events that were not sent (they did not fit this message and wait for the
+    recipient's next one): no longer in flight."""
+    async with ctx.db.unit_of_work() as uow:
+        for event in events:
+            await outbox.release(uow, event.id)
+        await uow.commit()
+
+
 async def give_up(ctx: Context, event: outbox.Event, *, error: str) -> None:
     """A refusal retrying cannot cure (chat blocked, bad request): stop, keep the error."""
     now = ctx.clock()
