@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -243,3 +244,45 @@ async def test_forged_flood_does_not_crowd_out_genuine_callbacks() -> None:
     assert server.refused == 8
     assert len(handler.refusals) + server.unreported == 8
     assert server.unreported >= 5
+
+
+async def test_a_callback_a_stop_left_unhandled_is_handled_at_the_next_start_once(
+    tmp_path: Path,
+) -> None:
+    """A 批示 text answered 200 and kept, whose handling a stop cut short, is handed over
+    at the next start; WeCom's retry of it after the restart is recognised (the inbox is
+    in the database, not in memory); a third start hands over nothing."""
+    from core.config import Storage, load_settings
+    from core.services.chat_inbox import Inbox
+    from core.services.context import open_context
+    from tests.conftest import EXAMPLE
+
+    settings = load_settings(EXAMPLE).model_copy(
+        update={"storage": Storage(data_dir=tmp_path / "data")})
+    ctx = await open_context(settings)
+    try:
+        async with FakeWeCom(users={LEADER}) as fake:
+            stuck = Recorder(delay=60)  # still handling when the stop comes
+            first = CallbackServer(fake.crypt, stuck, port=0, agent_id=fake.agent_id,
+                                   journal=Inbox(ctx, "wecom"))
+            await first.start()
+            xml = fake.text_xml(LEADER, "同意，请财政局办理。", "9001")
+            sent = await fake.deliver(first.url, xml)
+            assert [a.status for a in sent.attempts] == [200]
+            await first.stop(grace=0.2)
+            assert stuck.events == []
+
+            handler = Recorder()
+            again = CallbackServer(fake.crypt, handler, port=0, agent_id=fake.agent_id,
+                                   journal=Inbox(ctx, "wecom"))
+            async with again:
+                await settled(handler)
+                retry = await fake.deliver(again.url, xml)  # WeCom's late retry
+                assert [a.status for a in retry.attempts] == [200]
+                await asyncio.sleep(0.1)
+            assert [(type(e), e.fields["Content"]) for e in handler.events] == [
+                (TextReceived, "同意，请财政局办理。")]
+            assert again.duplicates == 1
+        assert await Inbox(ctx, "wecom").waiting() == []
+    finally:
+        await ctx.db.close()

@@ -16,6 +16,7 @@ from bot.wecom.client import WeComClient
 from bot.wecom.delivery import PER_USER_INTERVAL, POLL_SECONDS, TAKE_ITEMS, WeComDelivery
 from bot.wecom.handler import WeComHandler
 from bot.wecom.port import WeComPort
+from core.services.chat_inbox import Inbox
 from core.services.context import Context
 
 log = logging.getLogger("bot.wecom")
@@ -52,7 +53,8 @@ class WeComBot:
             per_user_interval=(self._interval if self._interval is not None
                                else PER_USER_INTERVAL),
             batch_items=self._batch_items or TAKE_ITEMS)
-        self.server = callback_from(settings, WeComHandler(self.ctx, port, self.wake))
+        self.server = callback_from(settings, WeComHandler(self.ctx, port, self.wake),
+                                    Inbox(self.ctx, "wecom"))
         await self.server.start()
         await self.delivery.start()
         log.info("企业微信已启动：回调 %s，接口 %s", self.server.url, settings.wecom.base_url)

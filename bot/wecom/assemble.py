@@ -6,7 +6,7 @@ not a failure at the first callback.
 
 from __future__ import annotations
 
-from bot.wecom.callback import CallbackHandler, CallbackServer
+from bot.wecom.callback import CallbackHandler, CallbackServer, Journal
 from bot.wecom.client import WeComClient
 from bot.wecom.crypto import BadKeyError, MsgCrypt
 from core.config import Settings
@@ -47,8 +47,10 @@ def client_from(settings: Settings) -> WeComClient:
                        base_url=w.base_url)
 
 
-def callback_from(settings: Settings, handler: CallbackHandler) -> CallbackServer:
+def callback_from(settings: Settings, handler: CallbackHandler,
+                  journal: Journal | None = None) -> CallbackServer:
     """The callback server of the configured app, not yet started."""
     w = settings.wecom
     return CallbackServer(crypt_from(settings), handler, host=w.callback_host,
-                          port=w.callback_port, path=w.callback_path, agent_id=w.agent_id)
+                          port=w.callback_port, path=w.callback_path, agent_id=w.agent_id,
+                          journal=journal)

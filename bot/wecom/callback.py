@@ -9,6 +9,9 @@
 - WeCom's retries are recognised: a message by its MsgId, an event by (FromUserName,
   CreateTime, Event, EventKey, TaskId), remembered for `max_age` seconds; a callback
   whose signed timestamp is older than that is refused as a replay.
+- With a `journal` (jiyao's: core.services.chat_inbox), each callback is kept durably
+  before the 200 and marked handled after: what a stop or a crash left unhandled is
+  handed over at the next start, and a retry is recognised across a restart.
 - Anything refused (bad signature, undecryptable, another corp or app, stale, malformed)
   is answered 4xx and reported to the handler as a `Refusal`, so the caller can audit it.
 
@@ -176,6 +179,23 @@ def dedupe_key(fields: Mapping[str, str]) -> tuple[str, ...]:
                         SELECTED_OPTION)))
 
 
+class Journal(Protocol):
+    """Where callbacks are kept between their answer and their handling."""
+
+    async def keep(self, key: str, fields: Mapping[str, str]) -> bool:
+        """Keep a callback durably; False when one with `key` was kept before."""
+
+    async def done(self, key: str) -> None:
+        """The callback was handled."""
+
+    async def waiting(self) -> list[tuple[str, dict[str, str]]]:
+        """Callbacks kept and not handled, oldest first."""
+
+
+def journal_key(key: tuple[str, ...]) -> str:
+    return "\x1f".join(key)
+
+
 # ------------------------------------------------------------------ the server
 class CallbackServer:
     """Receives WeCom's callbacks for one app and hands them to `handler`."""
@@ -192,6 +212,7 @@ class CallbackServer:
         max_age: float = MAX_AGE,
         queue_size: int = QUEUE_SIZE,
         clock: Callable[[], float] = time.time,
+        journal: Journal | None = None,
     ) -> None:
         self.crypt = crypt
         self.handler = handler
@@ -203,7 +224,10 @@ class CallbackServer:
         self._clock = clock
         if queue_size < 2:
             raise ValueError("queue_size must be at least 2")
-        self._queue: asyncio.Queue[Received | Refusal] = asyncio.Queue(queue_size)
+        self.journal = journal
+        self._left: list[tuple[str, Received]] = []
+        #: an event with its journal key ("" without a journal), or a refusal
+        self._queue: asyncio.Queue[tuple[str, Received] | Refusal] = asyncio.Queue(queue_size)
         self._seen: OrderedDict[tuple[str, ...], float] = OrderedDict()
         self._runner: web.AppRunner | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -223,6 +247,11 @@ class CallbackServer:
 
     async def start(self) -> None:
         """Listen (port 0 picks a free one, then `port` holds it) and start the worker."""
+        # read before listening: a callback kept from now on comes through the queue
+        left = [] if self.journal is None else await self.journal.waiting()
+        if left:
+            log.warning("企业微信回调：上次停止前有 %d 条已收到未处理，现在处理", len(left))
+        self._left = [(key, event_of(fields)) for key, fields in left]
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -239,8 +268,11 @@ class CallbackServer:
         if self._worker is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._queue.join(), grace)
-            if not self._queue.empty():
-                log.error("企业微信回调：停止时仍有 %d 条未处理", self._queue.qsize())
+            waiting = self._queue.qsize() + len(self._left)
+            if waiting and self.journal is not None:
+                log.warning("企业微信回调：停止时仍有 %d 条未处理，下次启动时处理", waiting)
+            elif waiting:
+                log.error("企业微信回调：停止时仍有 %d 条未处理", waiting)
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
@@ -255,17 +287,34 @@ class CallbackServer:
 
     # ------------------------------------------------------------ worker
     async def _work(self) -> None:
+        while self._left:  # what the last run kept and did not handle, first
+            await self._handle(self._left.pop(0))
         while True:
             item = await self._queue.get()
             try:
-                if isinstance(item, Refusal):
-                    await self.handler.on_refused(item)
-                else:
-                    await self.handler.on_event(item)
-            except Exception:
-                log.exception("企业微信回调处理出错（%s）", type(item).__name__)
+                await self._handle(item)
             finally:
                 self._queue.task_done()
+
+    async def _handle(self, item: tuple[str, Received] | Refusal) -> None:
+        if isinstance(item, Refusal):
+            try:
+                await self.handler.on_refused(item)
+            except Exception:
+                log.exception("企业微信回调处理出错（Refusal）")
+            return
+        key, event = item
+        try:
+            await self.handler.on_event(event)
+        except Exception:
+            # marked handled all the same: it would fail the same way at every start
+            log.exception("企业微信回调处理出错（%s）", type(event).__name__)
+        # (a stop that cancels the handling leaves it to the next start)
+        if self.journal is not None:
+            try:
+                await self.journal.done(key)
+            except Exception:
+                log.exception("企业微信回调：无法记为已处理，下次启动时将再处理")
 
     # ------------------------------------------------------------ requests
     def _refuse(self, request: web.Request, refused: _Refused) -> web.Response:
@@ -355,15 +404,27 @@ class CallbackServer:
         key = dedupe_key(fields)
         now = self._clock()
         if self._remembered(key, now):
-            self.duplicates += 1
-            log.info("企业微信回调重试已忽略：%s", key[0])
-            return web.Response(text="")
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
+            return self._duplicate(key)
+        if self._queue.full():
             # not remembered: WeCom's retry gets another chance once the queue drains
-            log.error("企业微信回调：队列已满，请企业微信稍后重试")  # noqa: TRY400
+            log.error("企业微信回调：队列已满，请企业微信稍后重试")
             return web.Response(status=503, text="busy")
+        kept = journal_key(key) if self.journal is not None else ""
+        if self.journal is not None:
+            try:
+                new = await self.journal.keep(kept, fields)
+            except Exception:
+                log.exception("企业微信回调无法保存，请企业微信稍后重试")
+                return web.Response(status=503, text="busy")
+            if not new:  # handled before a restart
+                self._seen[key] = now
+                return self._duplicate(key)
         self._seen[key] = now
+        await self._queue.put((kept, event))
         self.received += 1
+        return web.Response(text="")
+
+    def _duplicate(self, key: tuple[str, ...]) -> web.Response:
+        self.duplicates += 1
+        log.info("企业微信回调重试已忽略：%s", key[0])
         return web.Response(text="")
