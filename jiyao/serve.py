@@ -77,9 +77,9 @@ def wecom_component(ctx: Context) -> Component | None:
 
 
 def jobs_component(ctx: Context) -> Component | None:
-    """Reminders, the daily digest and 特急 escalation, whichever chat adapters run."""
-    if ctx.settings.bot_token() is None and not ctx.settings.wecom.enabled:
-        return None
+    """Reminders, the daily digest and 特急 escalation, whichever chat adapters run, or
+    none: 催办 by mail and the deadlines' reconciliation need no chat, and what is for
+    chat waits in the outbox for an adapter, as pushes do."""
     from jiyao.jobs import Jobs
 
     jobs: Component = Jobs(ctx)

@@ -35,7 +35,9 @@ def _card_text(m: object) -> str:
     return f"{card.get('main_title', {}).get('title', '')}\n{card.get('sub_title_text', '')}"
 
 
-async def test_a_wecom_only_office_gets_the_jobs(tmp_path: Path, fake: FakeWeCom) -> None:
+async def test_an_office_gets_the_jobs_with_wecom_only_or_no_chat(tmp_path: Path,
+                                                                   fake: FakeWeCom) -> None:
+    """Without any chat adapter the jobs still run: 催办 by mail needs none."""
     settings = wecom_office(tmp_path / "data", fake)
     assert settings.bot_token() is None
     ctx = await open_context(settings)
@@ -43,7 +45,7 @@ async def test_a_wecom_only_office_gets_the_jobs(tmp_path: Path, fake: FakeWeCom
         assert isinstance(serve.jobs_component(ctx), Jobs)
         bare = settings.model_copy(update={"wecom": settings.wecom.model_copy(
             update={"enabled": False})})
-        assert serve.jobs_component(dataclasses.replace(ctx, settings=bare)) is None
+        assert isinstance(serve.jobs_component(dataclasses.replace(ctx, settings=bare)), Jobs)
     finally:
         await ctx.db.close()
 
