@@ -505,12 +505,6 @@ async def register_rows(ctx: Context, *, year: int) -> list[dict[str, Any]]:
         return await _records(ctx, r, rows)
 
 
-async def check(ctx: Context) -> list[str]:
-    """Problems in the dispatch sequences (empty when every one is 1..n)."""
-    async with ctx.db.reader() as r:
-        return await repo.sequence_problems(r)
-
-
 # -------------------------------------------------------------------- print count
 def print_count(
     settings: Settings,
