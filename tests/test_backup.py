@@ -151,6 +151,43 @@ def test_restore_refuses_a_non_empty_data_directory_unless_replace(tmp_path: Pat
     assert run_cli("check", data_dir=b).returncode == 0
 
 
+@pytest.mark.slow
+def test_restore_refuses_a_data_directory_in_use_and_changes_nothing(tmp_path: Path) -> None:
+    """While another process has the target's database open (a service, a worker, a
+    command), restore --replace is refused at once; once it has closed, it restores."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    _register(a, 2)
+    _register(b, 1)
+    assert run_cli("backup", str(tmp_path / "bk"), data_dir=a).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import asyncio, sys\n"
+            "from core.storage.db import Database\n"
+            "async def main():\n"
+            f"    db = await Database(__import__('pathlib').Path({str(b / 'jiyao.db')!r})).open()\n"
+            "    print('open', flush=True)\n"
+            "    sys.stdin.readline()\n"
+            "    await db.close()\n"
+            "asyncio.run(main())\n")],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "open\n"
+        r = run_cli("restore", str(tmp_path / "bk"), "--replace", data_dir=b)
+        assert r.returncode != 0
+        assert "正在被 jiyao 使用" in r.stderr
+        assert "Traceback" not in r.stderr
+        assert _count(b / "jiyao.db") == 1
+        assert not list(tmp_path.glob("b.replaced-*"))
+    finally:
+        holder.communicate("\n", timeout=30)
+    assert holder.returncode == 0
+    r = run_cli("restore", str(tmp_path / "bk"), "--replace", data_dir=b)
+    assert r.returncode == 0, r.stderr
+    assert _count(b / "jiyao.db") == 2
+    assert not (tmp_path / "bk" / "in-use.lock").exists()  # not in the backup
+
+
 @pytest.mark.parametrize(("damage", "words"), [
     ("alter", "备份文件内容与清单不符：jiyao.db"),
     ("remove", "备份缺少文件：jiyao.db"),

@@ -26,11 +26,14 @@ from core.files import (
     fsync_dir,
     private_dir,
 )
+from core.storage import in_use
 from core.storage.db import DB_FILE
 
 MANIFEST = "MANIFEST.sha256"
 #: the database and SQLite's companions: the database comes from the backup API instead
 _DB_FILES = {DB_FILE + suffix for suffix in ("", "-wal", "-shm", "-journal")}
+#: not copied: the database goes as one snapshot; the in-use lock belongs to its directory
+_NOT_COPIED = _DB_FILES | {in_use.LOCK_FILE}
 _LINE = re.compile(r"([0-9a-f]{64})  (.+)")
 _CHUNK = 1 << 20
 
@@ -130,7 +133,7 @@ def _fill(data_dir: Path, tmp: Path) -> list[tuple[str, str]]:
         os.fsync(fh.fileno())
     lines = [(_sha256(db), DB_FILE)]
     for rel in _files(data_dir):
-        if rel.as_posix() in _DB_FILES:
+        if rel.as_posix() in _NOT_COPIED:
             continue
         _listable(rel)
         private_dir(tmp / rel.parent)
@@ -212,7 +215,13 @@ def restore(backup_dir: Path, data_dir: Path, *, replace: bool, stamp: str) -> R
     entries, problems = read_manifest(backup_dir)
     if problems:
         raise BackupInvalidError(problems)
-    occupied = data_dir.is_dir() and any(data_dir.iterdir())
+    with in_use.unused(data_dir):
+        return _restore(backup_dir, entries, data_dir, replace=replace, stamp=stamp)
+
+
+def _restore(backup_dir: Path, entries: list[tuple[str, str]], data_dir: Path, *,
+             replace: bool, stamp: str) -> RestoreResult:
+    occupied = data_dir.is_dir() and any(p.name != in_use.LOCK_FILE for p in data_dir.iterdir())
     if data_dir.exists() and not data_dir.is_dir():
         raise DataDirNotEmptyError(f"数据目录 {data_dir} 不是目录")
     if occupied and not replace:
@@ -227,6 +236,7 @@ def restore(backup_dir: Path, data_dir: Path, *, replace: bool, stamp: str) -> R
             replaced = data_dir.with_name(f"{data_dir.name}.replaced-{stamp}")
             os.rename(data_dir, replaced)
         elif data_dir.is_dir():
+            (data_dir / in_use.LOCK_FILE).unlink(missing_ok=True)
             data_dir.rmdir()
         os.rename(tmp, data_dir)
     except BaseException:

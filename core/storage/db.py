@@ -32,6 +32,7 @@ import aiosqlite
 
 from core.errors import StorageError
 from core.files import ensure_private_file, private_dir
+from core.storage import in_use
 from core.storage.audit_hash import entry_hash
 from core.storage.migrate import current_version, migrate
 
@@ -257,11 +258,13 @@ class Database:
         self._n_readers = readers
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
+        self._in_use: int | None = None
 
     async def open(self) -> Database:
         private_dir(self.path.parent)
-        ensure_private_file(self.path)  # before SQLite makes it (and -wal, -shm) 0644
+        self._in_use = in_use.hold(self.path.parent)  # a restore waits for its release
         try:
+            ensure_private_file(self.path)  # before SQLite makes it (and -wal, -shm) 0644
             await self._migrate()
             self._writer = await _Writer.open(self.path)
             for _ in range(self._n_readers):
@@ -272,6 +275,9 @@ class Database:
         except sqlite3.Error as exc:
             await self.close()
             raise StorageError(f"无法打开数据库 {self.path}：{exc}") from exc
+        except BaseException:
+            await self.close()
+            raise
         return self
 
     async def _migrate(self) -> None:
@@ -299,8 +305,13 @@ class Database:
             # process from exiting
             readers, self._all_readers = self._all_readers, []
             self._readers = asyncio.Queue()
-            for conn in readers:
-                await conn.close()
+            try:
+                for conn in readers:
+                    await conn.close()
+            finally:
+                if self._in_use is not None:
+                    in_use.release(self._in_use)
+                    self._in_use = None
 
     async def schema_version(self) -> int:
         async with self.reader() as r:
