@@ -12,19 +12,23 @@ from core.services.outbox import PUSH, Event
 BATCH_FROM = 2
 
 
+def _after_urgent(queue: deque[Event]) -> int:
+    """The place after the urgent (特急/特提) events at the head of `queue`."""
+    return next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
+
+
 def queue_event(queue: deque[Event], event: Event) -> None:
     """An urgent (特急/特提) event goes before the ordinary ones waiting for its chat."""
     if not event.payload.get("urgent"):
         queue.append(event)
         return
-    position = next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
-    queue.insert(position, event)
+    queue.insert(_after_urgent(queue), event)
 
 
 def put_back(queue: deque[Event], events: list[Event]) -> None:
     """Events taken but not sent (the rest of a batch that did not fit one message) go
     back first in line, in their order, after any 特急/特提 that came meanwhile."""
-    position = next((i for i, e in enumerate(queue) if not e.payload.get("urgent")), len(queue))
+    position = _after_urgent(queue)
     for offset, event in enumerate(events):
         queue.insert(position + offset, event)
 
