@@ -23,7 +23,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager, closing
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
@@ -128,10 +128,7 @@ class _Writer:
     @staticmethod
     def inline(params: tuple[Any, ...]) -> bool:
         """Whether a statement may run on the event loop (no long text or large blob in it)."""
-        for p in params:  # noqa: SIM110 - a loop, not a generator per statement
-            if _heavy(p):
-                return False
-        return True
+        return _inline(params)
 
     async def close(self) -> None:
         try:
@@ -145,6 +142,22 @@ def _heavy(param: Any) -> bool:
     if isinstance(param, str):
         return len(param) > INLINE_MAX_PARAM
     return isinstance(param, bytes) and len(param) > INLINE_MAX_BLOB
+
+
+def _inline(params: tuple[Any, ...]) -> bool:
+    """Whether a statement may run on the event loop: no parameter is `_heavy`. The exact
+    types first (one comparison per parameter on every statement); a subclass of str or
+    bytes takes the general test."""
+    for p in params:
+        t = type(p)
+        if t is str:
+            if len(p) > INLINE_MAX_PARAM:
+                return False
+        elif t is int or p is None:
+            continue
+        elif _heavy(p):
+            return False
+    return True
 
 
 async def _finish(future: asyncio.Future[T]) -> T:
@@ -176,14 +189,15 @@ class UnitOfWork:
         self._before_end: list[Callable[[], Awaitable[None]]] = []
 
     async def _run(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
-        if not self._writer.in_transaction:
+        conn = self._writer.conn
+        if not conn.in_transaction:
             # SQLite rolled the transaction back on its own (e.g. disk full): a statement
             # now would commit by itself, outside the unit
             raise StorageError("数据库事务已中止，本次写入未保存")
-        args = tuple(params)
-        if self._writer.inline(args):  # most statements: no hop through _Writer.execute
-            return self._writer.conn.execute(sql, args)
-        return await self._writer.off_loop(self._writer.conn.execute, sql, args)
+        args = params if type(params) is tuple else tuple(params)
+        if _inline(args):  # most statements: no hop through _Writer.execute
+            return conn.execute(sql, args)
+        return await self._writer.off_loop(conn.execute, sql, args)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         """Run a statement; the cursor gives `rowcount` and is closed when the unit ends."""
@@ -192,20 +206,27 @@ class UnitOfWork:
         return cur
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        with closing(await self._run(sql, params)) as cur:
+        cur = await self._run(sql, params)
+        try:
             row: Row | None = cur.fetchone()
+        finally:
+            cur.close()
         return row
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        with closing(await self._run(sql, params)) as cur:
-            return list(cur.fetchall())
+        cur = await self._run(sql, params)
+        try:
+            return cur.fetchall()
+        finally:
+            cur.close()
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        with closing(await self._run(sql, params)) as cur:
-            rowid = cur.lastrowid
+        cur = await self._run(sql, params)
+        rowid = cur.lastrowid
+        cur.close()
         if rowid is None:
             raise StorageError("插入失败：没有行号")
-        return int(rowid)
+        return rowid
 
     def before_end(self, step: Callable[[], Awaitable[None]]) -> None:
         """Run `step` inside this unit once its work is done, if it is to be kept; a step
@@ -228,6 +249,91 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         self.committed = False
+
+
+class _UnitScope:
+    """`Database.unit_of_work`'s `async with`: takes the writer (queueing behind the unit
+    in progress), begins the unit (BEGIN IMMEDIATE, or a SAVEPOINT in the open batch), and
+    on exit keeps or undoes it, then waits until the COMMIT carrying it is durable.
+
+    A class rather than a generator-based context manager: every registration enters
+    one, and the generator's extra frames and hops cost more than the unit's own work."""
+
+    __slots__ = ("_batch", "_db", "_first", "_uow", "_writer")
+    _writer: _Writer
+    _batch: _Batch
+    _first: bool
+    _uow: UnitOfWork
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> UnitOfWork:
+        db = self._db
+        if db._writer is None:
+            raise StorageError("数据库未打开")
+        db._waiting += 1
+        try:
+            await db._lock.acquire()
+        finally:
+            db._waiting -= 1
+        writer = db._writer
+        if writer is None:  # closed while this unit queued
+            db._lock.release()
+            raise StorageError("数据库未打开")
+        try:
+            first = db._batch is None
+            if first:
+                try:  # may wait for another process's write lock (busy_timeout)
+                    await writer.off_loop(writer.conn.execute, "BEGIN IMMEDIATE")
+                except sqlite3.Error as exc:
+                    raise StorageError(f"数据库写入失败：{exc}") from exc
+                except BaseException:
+                    # cancelled after BEGIN took the lock: left open, no unit could begin
+                    # again and other processes could never write
+                    if writer.in_transaction:
+                        try:
+                            writer.conn.execute("ROLLBACK")
+                        except sqlite3.Error:
+                            log.exception("rollback after a cancelled BEGIN failed")
+                    raise
+                db._batch = _Batch()
+            else:
+                writer.conn.execute("SAVEPOINT uow")
+            batch = db._batch
+            assert batch is not None
+        except BaseException:
+            db._lock.release()
+            raise
+        self._writer = writer
+        self._batch = batch
+        self._first = first
+        uow = self._uow = UnitOfWork(writer)
+        return uow
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        db, uow, batch = self._db, self._uow, self._batch
+        ok = False
+        try:
+            wanted = False
+            try:
+                if exc_type is None and uow.committed:
+                    await uow._finish_steps()
+                    wanted = uow.committed
+            finally:
+                uow._close_cursors()
+                ok = await db._end_unit(self._writer, batch, first=self._first, ok=wanted)
+            if wanted and not ok:
+                raise StorageError("数据库事务中止，本次写入未保存")
+        finally:
+            db._lock.release()
+        if ok:
+            await asyncio.shield(batch.done)
 
 
 class Reader:
@@ -317,58 +423,10 @@ class Database:
     ) -> None:
         await self.close()
 
-    @asynccontextmanager
-    async def unit_of_work(self) -> AsyncIterator[UnitOfWork]:
-        """A unit of work in a `BEGIN IMMEDIATE` transaction, durable when the block exits."""
-        if self._writer is None:
-            raise StorageError("数据库未打开")
-        self._waiting += 1
-        try:
-            await self._lock.acquire()
-        finally:
-            self._waiting -= 1
-        ok = False
-        batch: _Batch | None = None
-        try:
-            writer = self._writer
-            if writer is None:  # closed while this unit queued
-                raise StorageError("数据库未打开")
-            first = self._batch is None
-            if first:
-                try:  # may wait for another process's write lock (busy_timeout)
-                    await writer.off_loop(writer.conn.execute, "BEGIN IMMEDIATE")
-                except sqlite3.Error as exc:
-                    raise StorageError(f"数据库写入失败：{exc}") from exc
-                except BaseException:
-                    # cancelled after BEGIN took the lock: left open, no unit could begin
-                    # again and other processes could never write
-                    if writer.in_transaction:
-                        try:
-                            writer.conn.execute("ROLLBACK")
-                        except sqlite3.Error:
-                            log.exception("rollback after a cancelled BEGIN failed")
-                    raise
-                self._batch = _Batch()
-            else:
-                await writer.execute("SAVEPOINT uow")
-            batch = self._batch
-            assert batch is not None
-            uow = UnitOfWork(writer)
-            wanted = False
-            try:
-                yield uow
-                if uow.committed:
-                    await uow._finish_steps()
-                wanted = uow.committed
-            finally:
-                uow._close_cursors()
-                ok = await self._end_unit(writer, batch, first=first, ok=wanted)
-            if wanted and not ok:
-                raise StorageError("数据库事务中止，本次写入未保存")
-        finally:
-            self._lock.release()
-        if ok and batch is not None:
-            await asyncio.shield(batch.done)
+    def unit_of_work(self) -> _UnitScope:
+        """A unit of work in a `BEGIN IMMEDIATE` transaction, durable when the block exits
+        (`async with db.unit_of_work() as uow:`)."""
+        return _UnitScope(self)
 
     async def _end_unit(
         self, writer: _Writer, batch: _Batch, *, first: bool, ok: bool
@@ -379,7 +437,7 @@ class Database:
             ok = False  # SQLite aborted the transaction: this unit's work is gone too
         if ok and not first:
             try:
-                await writer.execute("RELEASE uow")
+                writer.conn.execute("RELEASE uow")
             except sqlite3.Error:
                 log.exception("keeping a unit of work failed")
                 ok = False

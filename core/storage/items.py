@@ -76,16 +76,26 @@ _INSERT_ITEM = (f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)})"
                 f" VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)})")
 
 
+#: `json.dumps(value, ensure_ascii=False)`, the encoder built once
+_FINDINGS_JSON = json.JSONEncoder(ensure_ascii=False).encode
+#: the columns `insert_item` computes, and the positions of the others among the values
+_COMPUTED = ("received_at", "findings", "rcpt_tos", "tls", "decided_at")
+_COPIED = tuple(c for c in _ITEM_COLUMNS if c not in _COMPUTED)
+_AT = {c: i for i, c in enumerate(_ITEM_COLUMNS)}
+
+
 async def insert_item(uow: UnitOfWork, item: NewItem) -> int:
-    computed = {"findings", "rcpt_tos", "decided_at"}
-    values: dict[str, Any] = {c: getattr(item, c) for c in _ITEM_COLUMNS if c not in computed}
-    values["received_at"] = iso(item.received_at)
-    values["findings"] = json.dumps(item.findings, ensure_ascii=False)
-    values["rcpt_tos"] = json.dumps(item.rcpt_tos) if item.rcpt_tos is not None else None
-    values["tls"] = int(item.tls)
+    values: list[Any] = [None] * len(_ITEM_COLUMNS)
+    for c in _COPIED:
+        values[_AT[c]] = getattr(item, c)
+    received_at = iso(item.received_at)
+    values[_AT["received_at"]] = received_at
+    values[_AT["findings"]] = _FINDINGS_JSON(item.findings)
+    values[_AT["rcpt_tos"]] = json.dumps(item.rcpt_tos) if item.rcpt_tos is not None else None
+    values[_AT["tls"]] = int(item.tls)
     # an item made decided (paper, or a test's) is decided when it is made
-    values["decided_at"] = None if item.outcome == Outcome.RECEIVED else values["received_at"]
-    item_id = await uow.insert(_INSERT_ITEM, [values[c] for c in _ITEM_COLUMNS])
+    values[_AT["decided_at"]] = None if item.outcome == Outcome.RECEIVED else received_at
+    item_id = await uow.insert(_INSERT_ITEM, values)
     # the counter and the search row come from the items_after_insert trigger
     if item.text:
         await index_text(uow, item_id, title=item.title, body=item.text)

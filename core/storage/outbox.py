@@ -31,6 +31,11 @@ PUSH = "push"
 ROUTE = "route"
 
 
+#: `json.dumps(payload, ensure_ascii=False)`, the encoder built once (json.dumps builds
+#: one per call when given an option)
+_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False).encode
+
+
 @dataclass(frozen=True)
 class Event:
     id: int
@@ -58,7 +63,7 @@ async def enqueue(
     return await uow.insert(
         "INSERT INTO outbox (channel, event, item_id, target, payload, created_at, due_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (channel, event, item_id, str(target), json.dumps(payload, ensure_ascii=False),
+        (channel, event, item_id, str(target), _PAYLOAD_JSON(payload),
          iso(at), iso(due_at or at)),
     )
 
@@ -174,7 +179,7 @@ async def enqueue_push(
         " VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (item_id, target, json_extract(payload, '$.purpose'))"
         f" WHERE channel = '{CHAT}' AND event = '{PUSH}' DO NOTHING",
-        (CHAT, PUSH, item_id, target, json.dumps(payload, ensure_ascii=False), iso(at),
+        (CHAT, PUSH, item_id, target, _PAYLOAD_JSON(payload), iso(at),
          iso(at)),
     )
     return cur.rowcount == 1
