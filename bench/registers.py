@@ -55,7 +55,7 @@ from core.services import registry  # noqa: E402
 from core.services.context import Context, open_context  # noqa: E402
 from core.storage import db as dbmod  # noqa: E402
 from core.storage.audit_hash import entry_hash  # noqa: E402
-from core.storage.db import PRAGMAS  # noqa: E402
+from core.storage.db import WRITER_PRAGMAS  # noqa: E402
 
 SENDER = "康定市人民政府"
 #: transaction control: the raw side places its own BEGIN/COMMIT
@@ -281,7 +281,7 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     """Set up as the service's writer connection is."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    for pragma in PRAGMAS:
+    for pragma in WRITER_PRAGMAS:
         conn.execute(pragma)
     conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
     conn.create_function("jiyao_audit_hash", 7, entry_hash, deterministic=True)

@@ -16,7 +16,7 @@ from core.storage.db import Reader, Row, UnitOfWork
 Conn = Reader | UnitOfWork
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: that __init__ sets each field by object.__setattr__
 class NewItem:
     received_at: datetime
     year: int
