@@ -195,25 +195,38 @@ class UnitOfWork:
         # record the state the unit leaves)
         self._before_end: list[Callable[[], Awaitable[None]]] = []
 
-    async def _run(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
+    def _now(
+        self, sql: str, params: Iterable[Any]
+    ) -> tuple[sqlite3.Cursor | None, tuple[Any, ...]]:
+        """Run a statement here on the loop when it may (most do: no long text or large
+        blob in it); else (None, its parameters) for `_off_loop`. Not a coroutine: every
+        statement of a unit passes here, and a coroutine per statement costs."""
         conn = self._writer.conn
         if not conn.in_transaction:
             # SQLite rolled the transaction back on its own (e.g. disk full): a statement
             # now would commit by itself, outside the unit
             raise StorageError("数据库事务已中止，本次写入未保存")
         args = params if type(params) is tuple else tuple(params)
-        if _inline(args):  # most statements: no hop through _Writer.execute
-            return conn.execute(sql, args)
-        return await self._writer.off_loop(conn.execute, sql, args)
+        if _inline(args):
+            return conn.execute(sql, args), args
+        return None, args
+
+    async def _off_loop(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+        writer = self._writer
+        return await writer.off_loop(writer.conn.execute, sql, args)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         """Run a statement; the cursor gives `rowcount` and is closed when the unit ends."""
-        cur = await self._run(sql, params)
+        cur, args = self._now(sql, params)
+        if cur is None:
+            cur = await self._off_loop(sql, args)
         self._cursors.append(cur)
         return cur
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        cur = await self._run(sql, params)
+        cur, args = self._now(sql, params)
+        if cur is None:
+            cur = await self._off_loop(sql, args)
         try:
             row: Row | None = cur.fetchone()
         finally:
@@ -221,14 +234,18 @@ class UnitOfWork:
         return row
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        cur = await self._run(sql, params)
+        cur, args = self._now(sql, params)
+        if cur is None:
+            cur = await self._off_loop(sql, args)
         try:
             return cur.fetchall()
         finally:
             cur.close()
 
     async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        cur = await self._run(sql, params)
+        cur, args = self._now(sql, params)
+        if cur is None:
+            cur = await self._off_loop(sql, args)
         rowid = cur.lastrowid
         cur.close()
         if rowid is None:

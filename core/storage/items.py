@@ -11,6 +11,7 @@ from typing import Any
 
 from core.clock import iso
 from core.model import Outcome
+from core.storage import json_text
 from core.storage.db import Reader, Row, UnitOfWork
 
 Conn = Reader | UnitOfWork
@@ -77,7 +78,7 @@ _INSERT_ITEM = (f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)})"
 
 
 #: `json.dumps(value, ensure_ascii=False)`, the encoder built once
-_FINDINGS_JSON = json.JSONEncoder(ensure_ascii=False).encode
+_FINDINGS_JSON = json_text.encoder(ensure_ascii=False)
 #: the columns `insert_item` computes, and the positions of the others among the values
 _COMPUTED = ("received_at", "findings", "rcpt_tos", "tls", "decided_at")
 _COPIED = tuple(c for c in _ITEM_COLUMNS if c not in _COMPUTED)

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from core.clock import iso
+from core.storage import json_text
 from core.storage.db import Reader, Row, UnitOfWork
 
 Conn = Reader | UnitOfWork
@@ -33,7 +34,7 @@ ROUTE = "route"
 
 #: `json.dumps(payload, ensure_ascii=False)`, the encoder built once (json.dumps builds
 #: one per call when given an option)
-_PAYLOAD_JSON = json.JSONEncoder(ensure_ascii=False).encode
+_PAYLOAD_JSON = json_text.encoder(ensure_ascii=False)
 
 
 @dataclass(frozen=True)

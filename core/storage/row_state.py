@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any, Protocol
 
+from core.storage import json_text
 from core.storage.db import Row
 
 #: the record's columns, as staff know them (the names `jiyao check` reports)
@@ -96,10 +97,10 @@ def _item_queries(n: int) -> tuple[str, str]:
 #: json.dumps(value, ensure_ascii=False, sort_keys=True, default=str), built once, with
 #: the column values' own types (text, integers, NULL) encoded directly: a full check
 #: fingerprints a million records
-_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+_encode = json_text.encoder(ensure_ascii=False, sort_keys=True, default=str)
 _encode_text = json.encoder.encode_basestring
 #: json.dumps(fingerprint, sort_keys=True): the state an audit entry carries
-_encode_state = json.JSONEncoder(sort_keys=True).encode
+_encode_state = json_text.encoder(sort_keys=True)
 
 
 def _json(value: Any) -> str:
@@ -146,10 +147,30 @@ def fingerprint(record: dict[str, Any]) -> dict[str, str]:
 
 async def state_of(q: _Query, subject: str) -> str | None:
     """The state the audit entry on `subject` carries (None for a non-record)."""
-    record = await record_of(q, subject)
-    if record is None:
+    parsed = _subject(subject)
+    if parsed is None:
         return None
+    if parsed[0] == "item":  # most entries: `records_of`'s two queries, for one item
+        items_sql, entries_sql = _item_queries(1)
+        rows = await q.fetchall(items_sql, (parsed[1],))
+        entries = await q.fetchall(entries_sql, (parsed[1],))
+        if not rows:
+            return None
+        record = dict(rows[0])
+        del record["_id"]
+        record["entries"] = [_entry(e) for e in entries]
+    else:
+        found = (await records_of(q, [subject])).get(subject)
+        if found is None:
+            return None
+        record = found
     return str(_encode_state(fingerprint(record)))
+
+
+def _entry(row: Row) -> dict[str, Any]:
+    entry = dict(row)
+    del entry["_item"]
+    return entry
 
 
 def changed(logged: str, record: dict[str, Any] | None) -> list[str]:
