@@ -58,8 +58,10 @@ from core.storage.audit_hash import entry_hash  # noqa: E402
 from core.storage.db import WRITER_PRAGMAS  # noqa: E402
 
 SENDER = "康定市人民政府"
-#: transaction control: the raw side places its own BEGIN/COMMIT
-_TXN = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+#: transaction control: the raw side places its own BEGIN/COMMIT (the service's
+#: `PRAGMA busy_timeout` around a BEGIN tried at once is part of its BEGIN)
+_TXN = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA busy_timeout)\b",
+                  re.I)
 #: database-given values below this are not substituted (seeding keeps ours above it)
 _DISTINCT = 1000
 #: registrations before the clock starts, on each side: past the first checkpoint, the WAL

@@ -308,19 +308,7 @@ class _UnitScope:
         try:
             first = db._batch is None
             if first:
-                try:  # may wait for another process's write lock (busy_timeout)
-                    await writer.off_loop(writer.conn.execute, "BEGIN IMMEDIATE")
-                except sqlite3.Error as exc:
-                    raise StorageError(f"数据库写入失败：{exc}") from exc
-                except BaseException:
-                    # cancelled after BEGIN took the lock: left open, no unit could begin
-                    # again and other processes could never write
-                    if writer.in_transaction:
-                        try:
-                            writer.conn.execute("ROLLBACK")
-                        except sqlite3.Error:
-                            log.exception("rollback after a cancelled BEGIN failed")
-                    raise
+                await _begin(writer)
                 db._batch = _Batch()
             else:
                 writer.conn.execute("SAVEPOINT uow")
@@ -522,6 +510,49 @@ class Database:
             yield Reader(conn)
         finally:
             self._readers.put_nowait(conn)
+
+
+async def _begin(writer: _Writer) -> None:
+    """BEGIN IMMEDIATE for a batch: on the loop when the write lock is free, else on the
+    writer's thread, waiting for another process's lock (busy_timeout)."""
+    try:
+        if _begin_now(writer.conn):
+            # as the hop to the thread did: the units of tasks ready to run now queue
+            # behind this one and share its COMMIT
+            await asyncio.sleep(0)
+        else:
+            await writer.off_loop(writer.conn.execute, "BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        raise StorageError(f"数据库写入失败：{exc}") from exc
+    except BaseException:
+        # cancelled after BEGIN took the lock: left open, no unit could begin again and
+        # other processes could never write
+        if writer.in_transaction:
+            try:
+                writer.conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.exception("rollback after a cancelled BEGIN failed")
+        raise
+
+
+def _begin_now(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE here on the loop if the write lock is free at once (no other
+    process writing: the common case), saving a batch the hop to the writer's thread and
+    back; False when it is not (or BEGIN failed): then BEGIN runs on the writer's thread,
+    waiting up to busy_timeout."""
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        began = True
+    except sqlite3.Error:
+        began = False
+    try:
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except BaseException:
+        if conn.in_transaction:  # no unit began: the lock goes back
+            conn.execute("ROLLBACK")
+        raise
+    return began
 
 
 def _commit_sync(conn: sqlite3.Connection, batch: _Batch) -> None:
