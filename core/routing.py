@@ -7,6 +7,7 @@ No I/O, no clock. The bot turns a `Route` into messages; what a message may show
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -132,6 +133,12 @@ class _Rules:
     default: tuple[Leader, ...]
     staff: tuple[int, ...]
     duty: tuple[int, ...]
+    #: every leader's 分工 keywords (with their reading scopes: `titles_read`) and the
+    #: sender words and organs: when none occurs in an item, no leader's 分工 covers it
+    titles: re.Pattern[str] | None
+    titles_read: re.Pattern[str] | None
+    senders: re.Pattern[str] | None
+    orgs: frozenset[str]
 
 
 #: id(settings) → its rules (a settings object is frozen; a new one gets its own entry)
@@ -149,13 +156,23 @@ def _rules(settings: Settings) -> _Rules:
             top = min(x.rank for x in settings.leader)
             default = _in_order(order, [
                 x for x in settings.leader if x.rank == top or OFFICE_AREA in x.areas])
+        areas = [a for x in settings.leader for a in x.areas if a]
+        read = [k for x in settings.leader for k in x.reading_scope if k]
         rules = _Rules(
             settings, order, default,
             tuple(dict.fromkeys(s.chat_id for s in settings.staff if "registrar" in s.roles)),
             tuple(dict.fromkeys(d.chat_id for d in settings.duty)),
+            _any_of(areas), _any_of(areas + read),
+            _any_of([a for a in areas if a not in _ORGAN_FORM_WORDS]),
+            frozenset(o for x in settings.leader for o in x.orgs),
         )
         _RULES[id(settings)] = rules
     return rules
+
+
+def _any_of(words: list[str]) -> re.Pattern[str] | None:
+    """A pattern found in a text where one of `words` is (None: no words)."""
+    return re.compile("|".join(map(re.escape, dict.fromkeys(words)))) if words else None
 
 
 def _in_order(order: dict[int, tuple[int, int]], leaders: Iterable[Leader]) -> tuple[Leader, ...]:
@@ -200,6 +217,13 @@ def match_leaders(
     settings: Settings, item: RoutingItem, *, reading_scope: bool
 ) -> tuple[tuple[Leader, ...], tuple[str, ...]]:
     """Leaders whose 分工 (and, when asked, reading scope) covers the item, with evidence."""
+    rules = _rules(settings)
+    titles = rules.titles_read if reading_scope else rules.titles
+    title, sender = item.title, item.sender
+    if not (title and titles is not None and titles.search(title)) and not (
+            sender and (sender in rules.orgs
+                        or (rules.senders is not None and rules.senders.search(sender)))):
+        return (), ()  # not one keyword of anyone's 分工 in it: the loop would find none
     matched: list[Leader] = []
     evidence: list[str] = []
     for leader in settings.leader:

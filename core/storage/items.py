@@ -91,7 +91,7 @@ async def insert_item(uow: UnitOfWork, item: NewItem) -> int:
         values[_AT[c]] = getattr(item, c)
     received_at = iso(item.received_at)
     values[_AT["received_at"]] = received_at
-    values[_AT["findings"]] = _FINDINGS_JSON(item.findings)
+    values[_AT["findings"]] = _FINDINGS_JSON(item.findings) if item.findings else "[]"
     values[_AT["rcpt_tos"]] = json.dumps(item.rcpt_tos) if item.rcpt_tos is not None else None
     values[_AT["tls"]] = int(item.tls)
     # an item made decided (paper, or a test's) is decided when it is made
