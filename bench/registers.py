@@ -10,11 +10,14 @@ concurrent callers (their units share a transaction and one COMMIT).
 
 The raw side runs the statements the service ran: one service registration is captured
 on the writer connection (SQL text and parameters, each INSERT's rowid and each row
-read back), and replayed with plain `sqlite3` on a database of the same schema and
-pragmas (WAL, synchronous=FULL, the same SQL function for the audit hash), on the same
-file system. Values the database gave (item id, entry id, the register's next number,
-…) are replaced in later parameters by the ones the replay gets, so every replayed
-registration is a new item with its own gap-free number; texts are the captured ones.
+read back), and replayed with plain `sqlite3` on a database of the same schema and the
+writer's pragmas (WAL, synchronous=FULL, temp_store=MEMORY, the same SQL function for the
+audit hash), on the same file system. Transaction control is the raw side's own: the
+service's BEGIN (with the `PRAGMA busy_timeout` around its first try), SAVEPOINT,
+RELEASE and COMMIT are not replayed; what they cost the service is counted against it.
+Values the database gave (item id, entry id, the register's next number, …) are replaced
+in later parameters by the ones the replay gets, so every replayed registration is a new
+item with its own gap-free number; texts are the captured ones.
 The capture databases are seeded so that every such value is distinctive (≥ 1000) and
 cannot be confused with another parameter. The replay's plan is compiled before the clock
 starts (the raw side pays for SQLite, not for the substitution). Raw runs:
