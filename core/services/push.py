@@ -70,6 +70,24 @@ def recipients(r: Route) -> list[tuple[int, str]]:
     return list(out.items())
 
 
+#: id(settings) → (settings, {chat id: the outbox targets of its addresses}): who is
+#: reached where is configuration, the same for every push
+_TARGETS: dict[int, tuple[Settings, dict[int, tuple[str, ...]]]] = {}
+
+
+def _targets(settings: Settings, chat_id: int) -> tuple[str, ...]:
+    """The outbox targets of `addresses_of(settings, chat_id)`, worked out once."""
+    cached = _TARGETS.get(id(settings))
+    if cached is None or cached[0] is not settings:
+        if len(_TARGETS) > 8:
+            _TARGETS.clear()
+        cached = _TARGETS[id(settings)] = (settings, {})
+    targets = cached[1].get(chat_id)
+    if targets is None:
+        targets = cached[1][chat_id] = tuple(a.target for a in addresses_of(settings, chat_id))
+    return targets
+
+
 async def queue_push(
     settings: Settings, uow: UnitOfWork, *, item_id: int, chat_id: int, role: str,
     purpose: str, urgent: bool, at: datetime, escalation: int = 0,
@@ -77,9 +95,9 @@ async def queue_push(
     """One push event per address of the person `chat_id` (core.chat.address: Telegram,
     and WeCom when they have a userid there); False when all were queued before."""
     queued = False
-    for to in addresses_of(settings, chat_id):
+    for target in _targets(settings, chat_id):
         queued |= await outbox.enqueue_push(
-            uow, item_id=item_id, target=to.target, at=at,
+            uow, item_id=item_id, target=target, at=at,
             payload={"item_id": item_id, "purpose": purpose, "role": role, "urgent": urgent,
                      "escalation": escalation},
         )
