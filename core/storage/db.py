@@ -347,7 +347,7 @@ class _UnitScope:
         finally:
             db._lock.release()
         if ok:
-            await asyncio.shield(batch.done)
+            await batch.durable()
 
 
 class Reader:
@@ -573,21 +573,48 @@ def _commit_sync(conn: sqlite3.Connection, batch: _Batch) -> None:
 
 
 class _Batch:
-    """Units sharing one transaction; `done` resolves when their COMMIT is durable."""
+    """Units sharing one transaction; each kept unit waits on `durable()` until their
+    COMMIT is durable."""
 
     def __init__(self) -> None:
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        # a failed batch nobody waits on must not warn "exception never retrieved"
-        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._loop = asyncio.get_running_loop()
+        self._waiters: list[asyncio.Future[None]] = []
+        self._settled = False
+        self._failure: BaseException | None = None
         self.members = 0  # units kept
         self.units = 0  # units ended, kept or undone
         self.flush_scheduled = False
         self.error: StorageError | None = None  # why the COMMIT failed
 
+    def durable(self) -> asyncio.Future[None]:
+        """A future of the batch's COMMIT for one unit to wait on, its own: a unit whose
+        task is cancelled while it waits cancels nobody else's wait (nor the COMMIT).
+        Resolved when the batch is (by the committing unit, not through a callback)."""
+        waiter: asyncio.Future[None] = self._loop.create_future()
+        if self._settled:
+            self._settle(waiter)
+        else:
+            self._waiters.append(waiter)
+        return waiter
+
+    def _settle(self, waiter: asyncio.Future[None]) -> None:
+        if waiter.done():  # its unit was cancelled while it waited
+            return
+        if self._failure is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(self._failure)
+
+    def _finish(self, failure: BaseException | None) -> None:
+        if self._settled:
+            return
+        self._settled, self._failure = True, failure
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            self._settle(waiter)
+
     def succeed(self) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
+        self._finish(None)
 
     def fail(self, exc: BaseException) -> None:
-        if not self.done.done():
-            self.done.set_exception(exc)
+        self._finish(exc)
