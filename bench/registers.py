@@ -10,11 +10,14 @@ concurrent callers (their units share a transaction and one COMMIT).
 
 The raw side runs the statements the service ran: one service registration is captured
 on the writer connection (SQL text and parameters, each INSERT's rowid and each row
-read back), and replayed with plain `sqlite3` on a database of the same schema and
-pragmas (WAL, synchronous=FULL, the same SQL function for the audit hash), on the same
-file system. Values the database gave (item id, entry id, the register's next number,
-…) are replaced in later parameters by the ones the replay gets, so every replayed
-registration is a new item with its own gap-free number; texts are the captured ones.
+read back), and replayed with plain `sqlite3` on a database of the same schema and the
+writer's pragmas (WAL, synchronous=FULL, temp_store=MEMORY, the same SQL function for the
+audit hash), on the same file system. Transaction control is the raw side's own: the
+service's BEGIN (with the `PRAGMA busy_timeout` around its first try), SAVEPOINT,
+RELEASE and COMMIT are not replayed; what they cost the service is counted against it.
+Values the database gave (item id, entry id, the register's next number, …) are replaced
+in later parameters by the ones the replay gets, so every replayed registration is a new
+item with its own gap-free number; texts are the captured ones.
 The capture databases are seeded so that every such value is distinctive (≥ 1000) and
 cannot be confused with another parameter. The replay's plan is compiled before the clock
 starts (the raw side pays for SQLite, not for the substitution). Raw runs:
@@ -55,11 +58,13 @@ from core.services import registry  # noqa: E402
 from core.services.context import Context, open_context  # noqa: E402
 from core.storage import db as dbmod  # noqa: E402
 from core.storage.audit_hash import entry_hash  # noqa: E402
-from core.storage.db import PRAGMAS  # noqa: E402
+from core.storage.db import WRITER_PRAGMAS  # noqa: E402
 
 SENDER = "康定市人民政府"
-#: transaction control: the raw side places its own BEGIN/COMMIT
-_TXN = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.I)
+#: transaction control: the raw side places its own BEGIN/COMMIT (the service's
+#: `PRAGMA busy_timeout` around a BEGIN tried at once is part of its BEGIN)
+_TXN = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA busy_timeout)\b",
+                  re.I)
 #: database-given values below this are not substituted (seeding keeps ours above it)
 _DISTINCT = 1000
 #: registrations before the clock starts, on each side: past the first checkpoint, the WAL
@@ -281,7 +286,7 @@ def raw_connection(path: Path) -> sqlite3.Connection:
     """Set up as the service's writer connection is."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.row_factory = sqlite3.Row
-    for pragma in PRAGMAS:
+    for pragma in WRITER_PRAGMAS:
         conn.execute(pragma)
     conn.create_function("jiyao_audit_hash", 6, entry_hash, deterministic=True)
     conn.create_function("jiyao_audit_hash", 7, entry_hash, deterministic=True)

@@ -7,6 +7,7 @@ No I/O, no clock. The bot turns a `Route` into messages; what a message may show
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -121,12 +122,69 @@ def is_urgent(urgency: str | None) -> bool:
     return bool(urgency) and urgency in URGENT_LEVELS
 
 
+@dataclass(frozen=True, slots=True)
+class _Rules:
+    """What routing takes from the configuration alone, worked out once per settings
+    object (every registration is routed; the configuration does not change under it)."""
+
+    settings: Settings
+    #: id(leader) → (rank, config position): the rank order
+    order: dict[int, tuple[int, int]]
+    default: tuple[Leader, ...]
+    staff: tuple[int, ...]
+    duty: tuple[int, ...]
+    #: every leader's 分工 keywords (with their reading scopes: `titles_read`) and the
+    #: sender words and organs: when none occurs in an item, no leader's 分工 covers it
+    titles: re.Pattern[str] | None
+    titles_read: re.Pattern[str] | None
+    senders: re.Pattern[str] | None
+    orgs: frozenset[str]
+
+
+#: id(settings) → its rules (a settings object is frozen; a new one gets its own entry)
+_RULES: dict[int, _Rules] = {}
+
+
+def _rules(settings: Settings) -> _Rules:
+    rules = _RULES.get(id(settings))
+    if rules is None or rules.settings is not settings:
+        if len(_RULES) > 8:
+            _RULES.clear()
+        order = {id(x): (x.rank, i) for i, x in enumerate(settings.leader)}
+        default: tuple[Leader, ...] = ()
+        if settings.leader:
+            top = min(x.rank for x in settings.leader)
+            default = _in_order(order, [
+                x for x in settings.leader if x.rank == top or OFFICE_AREA in x.areas])
+        areas = [a for x in settings.leader for a in x.areas if a]
+        read = [k for x in settings.leader for k in x.reading_scope if k]
+        rules = _Rules(
+            settings, order, default,
+            tuple(dict.fromkeys(s.chat_id for s in settings.staff if "registrar" in s.roles)),
+            tuple(dict.fromkeys(d.chat_id for d in settings.duty)),
+            _any_of(areas), _any_of(areas + read),
+            _any_of([a for a in areas if a not in _ORGAN_FORM_WORDS]),
+            frozenset(o for x in settings.leader for o in x.orgs),
+        )
+        _RULES[id(settings)] = rules
+    return rules
+
+
+def _any_of(words: list[str]) -> re.Pattern[str] | None:
+    """A pattern found in a text where one of `words` is (None: no words)."""
+    return re.compile("|".join(map(re.escape, dict.fromkeys(words)))) if words else None
+
+
+def _in_order(order: dict[int, tuple[int, int]], leaders: Iterable[Leader]) -> tuple[Leader, ...]:
+    """Those of `leaders` that are configured, each once, in rank order (config order
+    breaks ties)."""
+    chosen = {id(x): x for x in leaders if id(x) in order}
+    return tuple(sorted(chosen.values(), key=lambda x: order[id(x)]))
+
+
 def _by_rank(settings: Settings, leaders: Iterable[Leader]) -> tuple[Leader, ...]:
     """Leaders in rank order (config order breaks ties), each once."""
-    chosen = {id(x) for x in leaders}
-    ordered = [x for x in settings.leader if id(x) in chosen]
-    order = {id(x): i for i, x in enumerate(settings.leader)}
-    return tuple(sorted(ordered, key=lambda x: (x.rank, order[id(x)])))
+    return _in_order(_rules(settings).order, leaders)
 
 
 def _portfolio_evidence(leader: Leader, sender: str | None, title: str | None) -> list[str]:
@@ -159,6 +217,13 @@ def match_leaders(
     settings: Settings, item: RoutingItem, *, reading_scope: bool
 ) -> tuple[tuple[Leader, ...], tuple[str, ...]]:
     """Leaders whose 分工 (and, when asked, reading scope) covers the item, with evidence."""
+    rules = _rules(settings)
+    titles = rules.titles_read if reading_scope else rules.titles
+    title, sender = item.title, item.sender
+    if not (title and titles is not None and titles.search(title)) and not (
+            sender and (sender in rules.orgs
+                        or (rules.senders is not None and rules.senders.search(sender)))):
+        return (), ()  # not one keyword of anyone's 分工 in it: the loop would find none
     matched: list[Leader] = []
     evidence: list[str] = []
     for leader in settings.leader:
@@ -177,21 +242,17 @@ def default_leaders(settings: Settings) -> tuple[Leader, ...]:
     The 秘书长 is the leader whose areas include "办公室" (the office's head, who assigns
     what nobody's portfolio covers).
     """
-    if not settings.leader:
-        return ()
-    top = min(x.rank for x in settings.leader)
-    chosen = [x for x in settings.leader if x.rank == top or OFFICE_AREA in x.areas]
-    return _by_rank(settings, chosen)
+    return _rules(settings).default
 
 
 def registry_staff(settings: Settings) -> tuple[int, ...]:
     """Chat ids of staff with the registrar role (文书处理室, 机要室), in config order."""
-    return tuple(dict.fromkeys(s.chat_id for s in settings.staff if "registrar" in s.roles))
+    return _rules(settings).staff
 
 
 def duty_chats(settings: Settings) -> tuple[int, ...]:
     """The duty list (值班) in its configured order: the escalation ladder."""
-    return tuple(dict.fromkeys(d.chat_id for d in settings.duty))
+    return _rules(settings).duty
 
 
 def matching_subscribers(item: RoutingItem) -> tuple[int, ...]:

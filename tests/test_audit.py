@@ -10,6 +10,7 @@ import pytest
 from core.model import Kind
 from core.services import admin, registry
 from core.services.context import Context
+from core.storage import row_state
 from tests.conftest import run_cli
 
 
@@ -70,3 +71,25 @@ def test_cli_audit_verify_fails_on_tamper(tmp_path: Path) -> None:
     r = run_cli("audit", "verify", data_dir=tmp_path)
     assert r.returncode == 1
     assert "审计记录" in r.stdout
+
+
+async def test_the_state_an_entry_logs_is_the_record_check_compares(ctx: Context) -> None:
+    """`state_of` reads one item by itself; what it logs is the state `jiyao check`
+    computes from the same item read with others (`records_of`), entries and all."""
+    await _three(ctx)
+    fixed = await registry.correct(ctx, ref="办2026-0001", kind=Kind.YUE, reason="应为阅件",
+                                   actor="文书处理室")
+    assert fixed.new_number
+    async with ctx.db.reader() as r:
+        records = await row_state.records_of(r, ["item:1", "item:2", "item:3"])
+        states = {s: await row_state.state_of(r, s) for s in records}
+        assert await row_state.state_of(r, "item:99") is None
+        assert await row_state.state_of(r, "outbox:1") is None
+        logged = await r.fetchone("SELECT state FROM audit WHERE subject = 'item:1'"
+                                  " ORDER BY id DESC LIMIT 1")
+    assert len(records["item:1"]["entries"]) == 2
+    for subject, record in records.items():
+        assert states[subject] == row_state._encode_state(row_state.fingerprint(record))
+        assert row_state.changed(str(states[subject]), record) == []
+    assert logged is not None
+    assert logged["state"] == states["item:1"]

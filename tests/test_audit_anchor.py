@@ -226,3 +226,23 @@ def test_a_column_fingerprint_is_the_json_it_always_was(value: Any) -> None:
 
     text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     assert row_state._h(value) == hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@pytest.mark.parametrize("fields", [
+    ("0" * 64, "2026-03-02T09:00:00.000000+00:00", "staff", "register", "item:1",
+     '{"kind": "办件", "title": "关于\\"测试\\"的请示"}', None),
+    ("a" * 64, "t", "文书处理室", "route", "item:2", "{}", '{"title": "0123456789abcdef"}'),
+    ("h", "t", 'quote " back \\ nl \n tab \t nul \x00 \u2028', "x", "dispatch:3", "{}", None),
+    ("h", "t", "a", "b", "c", None, None),  # a NULL read back from a damaged row
+    ("h", 5, "a", "b", "c", "{}", "s"),
+])
+def test_an_entry_hash_is_the_json_it_always_was(fields: tuple[Any, ...]) -> None:
+    """Entries hashed before the fields' JSON was written without the encoder still
+    verify: the hash is sha256 of json.dumps([prev, at, actor, action, subject, detail,
+    (state)], ensure_ascii=False)."""
+    import hashlib
+    import json
+
+    listed = list(fields[:6]) + ([fields[6]] if fields[6] is not None else [])
+    text = json.dumps(listed, ensure_ascii=False)
+    assert entry_hash(*fields) == hashlib.sha256(text.encode("utf-8")).hexdigest()

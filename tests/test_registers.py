@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from core.config import Settings, Storage
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.model import Kind
-from core.services import registry
-from core.services.context import Context
+from core.services import push, registry
+from core.services.context import Context, open_context
+from core.storage import chat as chat_repo
+from tests.conftest import FrozenClock
 
 CST = timezone(timedelta(hours=8))
 
@@ -168,3 +173,60 @@ async def test_paper_item_is_queued_for_push(ctx: Context) -> None:
         rows = await r.fetchall("SELECT event, item_id FROM outbox WHERE channel = 'chat'")
     assert rows
     assert {(row["event"], row["item_id"]) for row in rows} == {("push", a.id)}
+
+
+#: paper items of every kind and mark routing tells apart (分工 by sender and by title,
+#: the default pair, 内刊 传阅, a 简报, 抄件, 秘密 and 特急, a subscriber's keyword)
+_ROUTED_PAPERS: list[dict[str, Any]] = [
+    {"kind": Kind.BAN, "sender": "甘孜州财政局", "title": "关于拨付资金的请示"},
+    {"kind": Kind.BAN, "sender": "康定市人民政府", "title": "关于测试的请示", "urgency": "特急"},
+    {"kind": Kind.YUE, "sender": "康定市人民政府", "title": "乡村振兴工作简况"},
+    {"kind": Kind.NEIKAN, "sender": "中共甘孜州委", "title": "内部参考第3期"},
+    {"kind": Kind.JIANBAO, "sender": "甘孜州教育和体育局", "title": "教育工作简报"},
+    {"kind": Kind.CHAO, "sender": "甘孜州应急管理局", "title": "防汛值班安排"},
+    {"kind": Kind.BAN, "sender": "  甘孜州卫生健康委员会 ", "title": " 关于卫生资金的请示 ",
+     "secrecy": "秘密", "urgency": "加急"},
+]
+
+
+async def _routed_registry(
+    settings: Settings, clock: FrozenClock, data: Path
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Register `_ROUTED_PAPERS` in a fresh registry; what routing wrote, table by table."""
+    ctx = await open_context(
+        settings.model_copy(update={"storage": Storage(data_dir=data)}), clock=clock)
+    try:
+        async with ctx.db.unit_of_work() as uow:
+            await chat_repo.add_subscription(uow, 555001, "资金", clock())
+            await uow.commit()
+        for paper in _ROUTED_PAPERS:
+            await registry.register_paper(ctx, **paper)
+        async with ctx.db.reader() as r:
+            return {
+                table: [tuple(row) for row in await r.fetchall(sql)]
+                for table, sql in {
+                    "outbox": "SELECT channel, event, item_id, target, payload, created_at,"
+                              " due_at FROM outbox ORDER BY id",
+                    "circulation": "SELECT * FROM circulation ORDER BY item_id, position",
+                    "urgent_watch": "SELECT * FROM urgent_watch ORDER BY item_id",
+                    "audit": "SELECT at, actor, action, subject, detail, state, hash FROM audit"
+                             " ORDER BY id",
+                }.items()
+            }
+    finally:
+        await ctx.db.close()
+
+
+async def test_routing_a_paper_item_from_what_was_written_is_routing_it_read_back(
+    settings: Settings, clock: FrozenClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """register_paper routes the item from the columns it wrote instead of reading the row
+    back: the pushes, 传阅, 特急 watch and audit entries are those of the read-back."""
+    written = await _routed_registry(settings, clock, tmp_path / "written")
+    monkeypatch.setattr(push, "routed_columns", lambda _item: None)  # route_item reads back
+    read_back = await _routed_registry(settings, clock, tmp_path / "read")
+    assert written == read_back
+    assert len(written["outbox"]) > len(_ROUTED_PAPERS)
+    assert written["circulation"]
+    assert written["urgent_watch"]
+    assert any(row[3] == "555001" for row in written["outbox"])  # the subscriber

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -340,3 +340,38 @@ def test_route_properties(item: RoutingItem, briefings: bool) -> None:
     """Only registered items reach leaders, and only configured leaders, in rank order."""
     settings = _with(briefings_to_leaders=briefings)
     _check(route(item, settings), item, settings)
+
+
+#: the example office, one leader also reading 舆情 and 信访 (阅读范围, no one's 分工)
+_READING = SETTINGS.model_copy(update={"leader": [
+    x.model_copy(update={"reading_scope": ["舆情", "信访"]}) if i == 2 else x
+    for i, x in enumerate(SETTINGS.leader)]})
+_WORDS = sorted({w for x in _READING.leader for w in (*x.areas, *x.orgs, *x.reading_scope)}
+                | {"办公室", "人民政府", "甘孜州", "关于", "的请示", "康定市"})
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(title=st.one_of(st.none(), st.lists(st.sampled_from(_WORDS), max_size=3).map("".join)),
+       sender=st.one_of(st.none(), st.lists(st.sampled_from(_WORDS), max_size=2).map("".join)),
+       reading_scope=st.booleans(), office=st.sampled_from([SETTINGS, _READING]))
+@example(title="关于舆情的报告", sender="康定市人民政府", reading_scope=True, office=_READING)
+def test_the_screen_of_all_keywords_finds_whom_the_leader_by_leader_match_finds(
+    title: str | None, sender: str | None, reading_scope: bool, office: Settings
+) -> None:
+    """match_leaders first looks for any 分工 keyword at all; where there is one, or none,
+    the leaders and evidence are those of the rules applied leader by leader."""
+    from core import routing
+
+    item = RoutingItem(kind=Kind.YUE if reading_scope else Kind.BAN, outcome=Outcome.REGISTER,
+                       sender=sender, title=title)
+    matched: list[Leader] = []
+    evidence: list[str] = []
+    for leader in office.leader:
+        why = routing._portfolio_evidence(leader, sender, title)
+        if reading_scope:
+            why += routing._reading_evidence(leader, title)
+        if why:
+            matched.append(leader)
+            evidence.extend(why)
+    assert routing.match_leaders(office, item, reading_scope=reading_scope) == (
+        routing._by_rank(office, matched), tuple(evidence))

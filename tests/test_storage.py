@@ -117,6 +117,40 @@ async def test_cancelled_committer_still_resolves_its_batch(
         assert await _count(db) == 3
 
 
+async def test_a_unit_cancelled_while_it_waits_for_the_commit_leaves_the_batch_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept unit whose task is cancelled while the batch's COMMIT runs raises
+    CancelledError; its rows are still committed with the batch, and the other units'
+    waits end as the COMMIT does."""
+    from core.storage import db as dbmod
+
+    real = dbmod._commit_sync
+    committing = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def slow_commit(conn: sqlite3.Connection, batch: object) -> None:
+        loop.call_soon_threadsafe(committing.set)
+        import time
+
+        time.sleep(0.3)
+        real(conn, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dbmod, "_commit_sync", slow_commit)
+    async with Database(tmp_path / "x.db") as db:
+        first = asyncio.create_task(_put(db, "k1"))
+        await asyncio.sleep(0)  # k1 holds the lock while k2 and k3 queue behind it
+        second = asyncio.create_task(_put(db, "k2"))
+        committer = asyncio.create_task(_put(db, "k3"))
+        await committing.wait()
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        assert not first.done()
+        await asyncio.wait_for(asyncio.gather(first, committer), 5)
+        assert await _count(db) == 3
+
+
 async def test_statement_with_large_value_runs_off_loop(tmp_path: Path) -> None:
     """A statement carrying a long text runs on the writer thread, a short one on the loop."""
     import threading

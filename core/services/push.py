@@ -10,8 +10,10 @@ each push from the item when it sends it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.chat.address import addresses_of
 from core.clock import parse_iso
@@ -43,7 +45,9 @@ PURPOSE_PROPOSAL = "proposal"
 ROLE_LEADER, ROLE_DUTY, ROLE_STAFF, ROLE_SUBSCRIBER = "leader", "duty", "staff", "subscriber"
 
 
-def routing_item(item: Row, subscriptions: tuple[Subscription, ...]) -> RoutingItem:
+def routing_item(
+    item: Row | Mapping[str, Any], subscriptions: tuple[Subscription, ...]
+) -> RoutingItem:
     return RoutingItem(
         kind=Kind(item["kind"]) if item["kind"] else None,
         outcome=Outcome(item["outcome"]),
@@ -66,6 +70,24 @@ def recipients(r: Route) -> list[tuple[int, str]]:
     return list(out.items())
 
 
+#: id(settings) → (settings, {chat id: the outbox targets of its addresses}): who is
+#: reached where is configuration, the same for every push
+_TARGETS: dict[int, tuple[Settings, dict[int, tuple[str, ...]]]] = {}
+
+
+def _targets(settings: Settings, chat_id: int) -> tuple[str, ...]:
+    """The outbox targets of `addresses_of(settings, chat_id)`, worked out once."""
+    cached = _TARGETS.get(id(settings))
+    if cached is None or cached[0] is not settings:
+        if len(_TARGETS) > 8:
+            _TARGETS.clear()
+        cached = _TARGETS[id(settings)] = (settings, {})
+    targets = cached[1].get(chat_id)
+    if targets is None:
+        targets = cached[1][chat_id] = tuple(a.target for a in addresses_of(settings, chat_id))
+    return targets
+
+
 async def queue_push(
     settings: Settings, uow: UnitOfWork, *, item_id: int, chat_id: int, role: str,
     purpose: str, urgent: bool, at: datetime, escalation: int = 0,
@@ -73,9 +95,9 @@ async def queue_push(
     """One push event per address of the person `chat_id` (core.chat.address: Telegram,
     and WeCom when they have a userid there); False when all were queued before."""
     queued = False
-    for to in addresses_of(settings, chat_id):
+    for target in _targets(settings, chat_id):
         queued |= await outbox.enqueue_push(
-            uow, item_id=item_id, target=to.target, at=at,
+            uow, item_id=item_id, target=target, at=at,
             payload={"item_id": item_id, "purpose": purpose, "role": role, "urgent": urgent,
                      "escalation": escalation},
         )
@@ -88,13 +110,28 @@ async def _subscriptions(uow: UnitOfWork) -> tuple[Subscription, ...]:
     )
 
 
-async def route_item(ctx: Context, uow: UnitOfWork, *, item_id: int, at: datetime) -> int:
+#: the columns of an item that routing reads
+ROUTED_COLUMNS = ("kind", "outcome", "sender", "title", "secrecy", "urgency")
+
+
+def routed_columns(item: items_repo.NewItem) -> dict[str, Any]:
+    """The columns routing reads of an item, as `insert_item` writes them from `item`."""
+    return {c: getattr(item, c) for c in ROUTED_COLUMNS}
+
+
+async def route_item(
+    ctx: Context, uow: UnitOfWork, *, item_id: int, at: datetime,
+    written: Mapping[str, Any] | None = None,
+) -> int:
     """Queue the pushes of a registered item to whom 分工 says (core.routing), with its 传阅
     list, its 特急 watch and the audit entry, inside the caller's transaction; returns the
-    number of pushes queued."""
-    item = await items_repo.get_item(uow, item_id)
+    number of pushes queued. `written`: the item's `routed_columns`, when the caller
+    inserted it in this unit (instead of reading them back)."""
+    item: Row | Mapping[str, Any] | None = written
     if item is None:
-        return 0
+        item = await items_repo.get_item(uow, item_id)
+        if item is None:
+            return 0
     r = decide_route(routing_item(item, await _subscriptions(uow)), ctx.settings)
     urgent = is_urgent(item["urgency"])
     if r.circulation:

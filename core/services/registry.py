@@ -167,19 +167,17 @@ async def register_paper(
     async with ctx.db.unit_of_work() as uow:
         if envelope_no and await repo.envelope_used(uow, envelope_no):
             raise ConflictError(f"信封编号 {envelope_no} 已签收过，不能重复登记")
-        item_id = await repo.insert_item(
-            uow,
-            repo.NewItem(
-                received_at=at, year=year, month=month, channel=Channel.PAPER.value,
-                outcome=(Outcome.SEALED if sealed else Outcome.REGISTER).value,
-                kind=None if sealed else kind.value,
-                reason=Reason.TOP_SECRET.value if sealed else None, sender=facts.sender,
-                title=None if sealed else title.strip(), doc_number=facts.doc_number,
-                secrecy=secrecy, urgency=urgency, envelope_no=envelope_no,
-                deadline=due.isoformat() if due and not sealed else None,
-                created_by=actor, rule="paper", evidence="人工登记",
-            ),
+        new = repo.NewItem(
+            received_at=at, year=year, month=month, channel=Channel.PAPER.value,
+            outcome=(Outcome.SEALED if sealed else Outcome.REGISTER).value,
+            kind=None if sealed else kind.value,
+            reason=Reason.TOP_SECRET.value if sealed else None, sender=facts.sender,
+            title=None if sealed else title.strip(), doc_number=facts.doc_number,
+            secrecy=secrecy, urgency=urgency, envelope_no=envelope_no,
+            deadline=due.isoformat() if due and not sealed else None,
+            created_by=actor, rule="paper", evidence="人工登记",
         )
+        item_id = await repo.insert_item(uow, new)
         if sealed:
             await audit.append(
                 uow, at=now, actor=actor, action="register", subject=f"item:{item_id}",
@@ -197,7 +195,8 @@ async def register_paper(
                     "secrecy": secrecy, "urgency": urgency, "envelope_no": envelope_no,
                     "due": due.isoformat() if due else None},
         )
-        await push.route_item(ctx, uow, item_id=item_id, at=now)
+        await push.route_item(ctx, uow, item_id=item_id, at=now,
+                              written=push.routed_columns(new))
         await uow.commit()
     return Registered(item_id, kind.value, number, year, warnings=facts.warnings)
 

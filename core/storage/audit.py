@@ -7,7 +7,6 @@ and the last one's hash (`head`, `anchor_problems`)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,12 +14,12 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from core.clock import iso
-from core.storage import row_state
+from core.storage import json_text, row_state
 from core.storage.audit_hash import GENESIS, entry_hash
 from core.storage.db import Reader, Row, UnitOfWork
 
 #: `json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str)`, built once
-_DETAIL_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)
+_DETAIL_JSON = json_text.encoder(ensure_ascii=False, sort_keys=True, default=str)
 #: the entries a unit of work has appended and not yet written, per unit (the unit holds
 #: them only while it lives)
 _pending: WeakKeyDictionary[UnitOfWork, list[tuple[str, str, str, str, str]]] = (
@@ -44,7 +43,7 @@ async def append(
     function the writer connection registers. Entries of one unit on the same record
     carry the same state, read once.
     """
-    detail_text = _DETAIL_JSON.encode(detail or {})
+    detail_text = _DETAIL_JSON(detail or {})
     pending = _pending.get(uow)
     if pending is None:
         pending = _pending[uow] = []

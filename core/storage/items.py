@@ -4,6 +4,7 @@ look-ups over them. Services call these inside a unit of work or a reader."""
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,12 +12,13 @@ from typing import Any
 
 from core.clock import iso
 from core.model import Outcome
+from core.storage import json_text
 from core.storage.db import Reader, Row, UnitOfWork
 
 Conn = Reader | UnitOfWork
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: that __init__ sets each field by object.__setattr__
 class NewItem:
     received_at: datetime
     year: int
@@ -72,20 +74,28 @@ _ITEM_COLUMNS = (
 )
 
 
-_INSERT_ITEM = (f"INSERT INTO items ({', '.join(_ITEM_COLUMNS)})"
+#: the columns `insert_item` computes; the others are the NewItem's fields of their name
+_COMPUTED = ("received_at", "findings", "rcpt_tos", "tls", "decided_at")
+_COPIED = tuple(c for c in _ITEM_COLUMNS if c not in _COMPUTED)
+#: the copied columns first, in one C call (not a getattr per column)
+_copied = operator.attrgetter(*_COPIED)
+_INSERT_ITEM = (f"INSERT INTO items ({', '.join(_COPIED + _COMPUTED)})"
                 f" VALUES ({', '.join('?' for _ in _ITEM_COLUMNS)})")
+#: `json.dumps(value, ensure_ascii=False)`, the encoder built once
+_FINDINGS_JSON = json_text.encoder(ensure_ascii=False)
 
 
 async def insert_item(uow: UnitOfWork, item: NewItem) -> int:
-    computed = {"findings", "rcpt_tos", "decided_at"}
-    values: dict[str, Any] = {c: getattr(item, c) for c in _ITEM_COLUMNS if c not in computed}
-    values["received_at"] = iso(item.received_at)
-    values["findings"] = json.dumps(item.findings, ensure_ascii=False)
-    values["rcpt_tos"] = json.dumps(item.rcpt_tos) if item.rcpt_tos is not None else None
-    values["tls"] = int(item.tls)
-    # an item made decided (paper, or a test's) is decided when it is made
-    values["decided_at"] = None if item.outcome == Outcome.RECEIVED else values["received_at"]
-    item_id = await uow.insert(_INSERT_ITEM, [values[c] for c in _ITEM_COLUMNS])
+    received_at = iso(item.received_at)
+    item_id = await uow.insert(_INSERT_ITEM, (
+        *_copied(item),
+        received_at,
+        _FINDINGS_JSON(item.findings) if item.findings else "[]",
+        json.dumps(item.rcpt_tos) if item.rcpt_tos is not None else None,
+        int(item.tls),
+        # an item made decided (paper, or a test's) is decided when it is made
+        None if item.outcome == Outcome.RECEIVED else received_at,
+    ))
     # the counter and the search row come from the items_after_insert trigger
     if item.text:
         await index_text(uow, item_id, title=item.title, body=item.text)

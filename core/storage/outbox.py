@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from core.clock import iso
+from core.storage import json_text
 from core.storage.db import Reader, Row, UnitOfWork
 
 Conn = Reader | UnitOfWork
@@ -29,6 +30,11 @@ MAIL = "mail"
 PUSH = "push"
 #: chat event the bot expands into pushes with core.routing (payload: item_id)
 ROUTE = "route"
+
+
+#: `json.dumps(payload, ensure_ascii=False)`, the encoder built once (json.dumps builds
+#: one per call when given an option)
+_PAYLOAD_JSON = json_text.encoder(ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ async def enqueue(
     return await uow.insert(
         "INSERT INTO outbox (channel, event, item_id, target, payload, created_at, due_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (channel, event, item_id, str(target), json.dumps(payload, ensure_ascii=False),
+        (channel, event, item_id, str(target), _PAYLOAD_JSON(payload),
          iso(at), iso(due_at or at)),
     )
 
@@ -174,7 +180,7 @@ async def enqueue_push(
         " VALUES (?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (item_id, target, json_extract(payload, '$.purpose'))"
         f" WHERE channel = '{CHAT}' AND event = '{PUSH}' DO NOTHING",
-        (CHAT, PUSH, item_id, target, json.dumps(payload, ensure_ascii=False), iso(at),
+        (CHAT, PUSH, item_id, target, _PAYLOAD_JSON(payload), iso(at),
          iso(at)),
     )
     return cur.rowcount == 1

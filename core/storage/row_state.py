@@ -12,8 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any, Protocol
 
+from core.storage import json_text
 from core.storage.db import Row
 
 #: the record's columns, as staff know them (the names `jiyao check` reports)
@@ -60,20 +62,17 @@ async def records_of(q: _Query, subjects: Iterable[str]) -> dict[str, dict[str, 
             ids[parsed[0]].append(parsed[1])
     out: dict[str, dict[str, Any]] = {}
     if ids["item"]:
-        marks = ", ".join("?" * len(ids["item"]))
-        rows = await q.fetchall(
-            f"SELECT id AS _id, {', '.join(ITEM_FIELDS)} FROM items WHERE id IN ({marks})",
-            ids["item"])
+        items_sql, entries_sql = _item_queries(len(ids["item"]))
+        rows = await q.fetchall(items_sql, ids["item"])
         entries: dict[int, list[dict[str, Any]]] = {}
-        for e in await q.fetchall(
-                f"SELECT item_id AS _item, id, {', '.join(ENTRY_FIELDS)} FROM register_entries"
-                f" WHERE item_id IN ({marks}) ORDER BY id", ids["item"]):
+        for e in await q.fetchall(entries_sql, ids["item"]):
             entry = dict(e)
             entries.setdefault(entry.pop("_item"), []).append(entry)
         for row in rows:
             record = dict(row)
             ident = record.pop("_id")
-            out[f"item:{ident}"] = {**record, "entries": entries.get(ident, [])}
+            record["entries"] = entries.get(ident, [])
+            out[f"item:{ident}"] = record
     if ids["dispatch"]:
         marks = ", ".join("?" * len(ids["dispatch"]))
         for row in await q.fetchall(
@@ -84,13 +83,24 @@ async def records_of(q: _Query, subjects: Iterable[str]) -> dict[str, dict[str, 
     return out
 
 
+@lru_cache(maxsize=8)
+def _item_queries(n: int) -> tuple[str, str]:
+    """The two queries of `records_of` for `n` items (their text built once: every audit
+    entry on an item reads its record)."""
+    marks = ", ".join("?" * n)
+    items = f"SELECT id AS _id, {', '.join(ITEM_FIELDS)} FROM items WHERE id IN ({marks})"
+    entries = (f"SELECT item_id AS _item, id, {', '.join(ENTRY_FIELDS)} FROM register_entries"
+               f" WHERE item_id IN ({marks}) ORDER BY id")
+    return items, entries
+
+
 #: json.dumps(value, ensure_ascii=False, sort_keys=True, default=str), built once, with
 #: the column values' own types (text, integers, NULL) encoded directly: a full check
 #: fingerprints a million records
-_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str).encode
+_encode = json_text.encoder(ensure_ascii=False, sort_keys=True, default=str)
 _encode_text = json.encoder.encode_basestring
 #: json.dumps(fingerprint, sort_keys=True): the state an audit entry carries
-_encode_state = json.JSONEncoder(sort_keys=True).encode
+_encode_state = json_text.encoder(sort_keys=True)
 
 
 def _json(value: Any) -> str:
@@ -103,25 +113,64 @@ def _json(value: Any) -> str:
     return _encode(value)
 
 
+_sha256 = hashlib.sha256
+
+
 def _h(value: Any) -> str:
-    return hashlib.sha256(_json(value).encode("utf-8")).hexdigest()[:16]
+    """A column's (or a register entry's) hash: sha256 of its `_json`, 16 hex digits.
+    The common types are tested here, not in `_json` (one call less per column)."""
+    t = type(value)
+    if t is str:
+        text = _encode_text(value)
+    elif value is None:
+        return _NULL_HASH
+    elif t is int:
+        text = int.__repr__(value)
+    else:
+        text = _json(value)
+    return _sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+#: the hash of NULL, the most common column value (a paper item has no Message-ID, …)
+_NULL_HASH = _sha256(b"null").hexdigest()[:16]
 
 
 def fingerprint(record: dict[str, Any]) -> dict[str, str]:
     """A short hash per column (and per register entry): it names what changed without
     keeping the values in the log a second time."""
-    out = {k: _h(v) for k, v in record.items() if k != "entries"}
+    h = _h
+    out = {k: h(v) for k, v in record.items() if k != "entries"}
     for e in record.get("entries", ()):
-        out[f"entry:{e['id']}"] = _h(e)
+        out[f"entry:{e['id']}"] = h(e)
     return out
 
 
 async def state_of(q: _Query, subject: str) -> str | None:
     """The state the audit entry on `subject` carries (None for a non-record)."""
-    record = await record_of(q, subject)
-    if record is None:
+    parsed = _subject(subject)
+    if parsed is None:
         return None
+    if parsed[0] == "item":  # most entries: `records_of`'s two queries, for one item
+        items_sql, entries_sql = _item_queries(1)
+        rows = await q.fetchall(items_sql, (parsed[1],))
+        entries = await q.fetchall(entries_sql, (parsed[1],))
+        if not rows:
+            return None
+        record = dict(rows[0])
+        del record["_id"]
+        record["entries"] = [_entry(e) for e in entries]
+    else:
+        found = (await records_of(q, [subject])).get(subject)
+        if found is None:
+            return None
+        record = found
     return str(_encode_state(fingerprint(record)))
+
+
+def _entry(row: Row) -> dict[str, Any]:
+    entry = dict(row)
+    del entry["_item"]
+    return entry
 
 
 def changed(logged: str, record: dict[str, Any] | None) -> list[str]:
