@@ -75,10 +75,13 @@ class Jobs(_Scheduled):
 
     name = "定时任务"
 
-    def __init__(self, ctx: Context, *, escalate_every: float = ESCALATE_SECONDS,
-                 first_sweep: float = FIRST_SWEEP,
+    def __init__(self, ctx: Context, *, chat: bool = True,
+                 escalate_every: float = ESCALATE_SECONDS, first_sweep: float = FIRST_SWEEP,
                  first_escalate: float = FIRST_ESCALATE) -> None:
         self.ctx = ctx
+        #: False: no chat adapter runs, so no digest and no 特急 escalation (nobody would
+        #: get them, and staff would be told the duty list was reached)
+        self.chat = chat
         self.escalate_every = escalate_every
         self.first_sweep = first_sweep
         self.first_escalate = first_escalate
@@ -130,6 +133,9 @@ class Jobs(_Scheduled):
                           id="reminders",
                           next_run_time=now + timedelta(seconds=self.first_sweep),
                           **_JOB_KWARGS)
+        if not self.chat:
+            log.info("未启用聊天：定时任务只做提醒扫描（邮件催办、期限核对），不发日报，不升级特急提醒")
+            return
         scheduler.add_job(self.escalate, IntervalTrigger(seconds=self.escalate_every),
                           id="urgent", next_run_time=now + timedelta(seconds=self.first_escalate),
                           **_JOB_KWARGS)

@@ -76,14 +76,23 @@ def wecom_component(ctx: Context) -> Component | None:
     return wecom
 
 
+def _chat(ctx: Context) -> bool:
+    return ctx.settings.bot_token() is not None or ctx.settings.wecom.enabled
+
+
 def jobs_component(ctx: Context) -> Component | None:
-    """Reminders, the daily digest and 特急 escalation, whichever chat adapters run, or
-    none: 催办 by mail and the deadlines' reconciliation need no chat, and what is for
-    chat waits in the outbox for an adapter, as pushes do."""
+    """Reminders, the daily digest and 特急 escalation, whichever chat adapters run; with
+    none, the reminder sweep alone: 催办 by mail and the deadlines' reconciliation need no
+    chat (what it queues for chat waits in the outbox for an adapter, as pushes do)."""
     from jiyao.jobs import Jobs
 
-    jobs: Component = Jobs(ctx)
+    jobs: Component = Jobs(ctx, chat=_chat(ctx))
     return jobs
+
+
+def chat_jobs_component(ctx: Context) -> Component | None:
+    """`jiyao bot`'s jobs: none without a chat adapter (it then has nothing to run)."""
+    return jobs_component(ctx) if _chat(ctx) else None
 
 
 def nightly_check_component(ctx: Context) -> Component | None:
@@ -108,7 +117,7 @@ PARTS: dict[str, tuple[ComponentFactory, ...]] = {
     "intake": (pipeline_component, intake_component, mailer_component,
                nightly_check_component),
     "pipeline": (pipeline_only_component,),
-    "bot": (bot_component, wecom_component, jobs_component),
+    "bot": (bot_component, wecom_component, chat_jobs_component),
 }
 
 

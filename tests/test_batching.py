@@ -253,3 +253,29 @@ def test_a_telegram_batch_keeps_under_100_buttons_and_4096_characters() -> None:
             listing = render.plain_length(render.html_text(batch_message(g)))
             assert len(g) == 1 or listing <= TEXT_LIMIT
     assert max(len(g) for g in long) < 7
+
+
+async def test_a_filled_batch_with_rare_characters_is_still_delivered(
+    tmp_path: Path, fake: FakeTelegram
+) -> None:
+    """Titles naming a person with a rare character outside the BMP (赵孟𫖯, 𠮷): each
+    counts as two for Telegram. Every item must still reach the leader."""
+    settings = bot_settings(tmp_path / "data", fake)
+    ctx = await open_context(settings)
+    try:
+        ids = [(await registry.register_paper(
+            ctx, kind=Kind.BAN, sender="甘孜州财政局",
+            title=f"关于𠮷𠮷𠮷𠮷𠮷同志（赵孟𫖯𫖯𫖯𫖯）第{i}批省级财政衔接推进乡村振兴补助资金"
+                  "并做好项目资金监管和绩效评价工作以及配套资金到位情况专项检查的请示")).id
+            for i in range(40)]
+    finally:
+        await ctx.db.close()
+    async with running_bot(settings) as (ctx, _):
+        await settled(ctx, timeout=60)
+        async with ctx.db.reader() as r:
+            failed = await r.fetchall(
+                "SELECT id, last_error FROM outbox WHERE last_error IS NOT NULL")
+    sent = [c for c in fake.sent(CHANGWU) if "收件序号" in (c.text or "")]
+    listed = sorted(int(x) for c in sent for x in REF.findall(c.text or ""))
+    assert [dict(x) for x in failed] == []
+    assert listed == ids

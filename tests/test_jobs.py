@@ -37,7 +37,7 @@ def _card_text(m: object) -> str:
 
 async def test_an_office_gets_the_jobs_with_wecom_only_or_no_chat(tmp_path: Path,
                                                                    fake: FakeWeCom) -> None:
-    """Without any chat adapter the jobs still run: 催办 by mail needs none."""
+    """Without any chat adapter the reminder sweep still runs: 催办 by mail needs none."""
     settings = wecom_office(tmp_path / "data", fake)
     assert settings.bot_token() is None
     ctx = await open_context(settings)
@@ -45,7 +45,16 @@ async def test_an_office_gets_the_jobs_with_wecom_only_or_no_chat(tmp_path: Path
         assert isinstance(serve.jobs_component(ctx), Jobs)
         bare = settings.model_copy(update={"wecom": settings.wecom.model_copy(
             update={"enabled": False})})
-        assert isinstance(serve.jobs_component(dataclasses.replace(ctx, settings=bare)), Jobs)
+        bare_ctx = dataclasses.replace(ctx, settings=bare)
+        jobs = serve.jobs_component(bare_ctx)
+        assert isinstance(jobs, Jobs)
+        await jobs.start()
+        try:  # the sweep alone: no digest, no 特急 escalation with nobody to reach
+            assert jobs.scheduler is not None
+            assert [j.id for j in jobs.scheduler.get_jobs()] == ["reminders"]
+        finally:
+            await jobs.stop()
+        assert serve.chat_jobs_component(bare_ctx) is None  # `jiyao bot` has nothing to run
     finally:
         await ctx.db.close()
 

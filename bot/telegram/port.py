@@ -79,7 +79,7 @@ class TelegramPort:
         """The file with the text as its caption; a text too long for a caption goes first
         as its own message (with the buttons), the file after it as a reply."""
         mode = ParseMode.HTML if html else None
-        length = render.plain_length(text) if html else len(text)
+        length = render.plain_length(text) if html else render.length(text)
         if length <= render.CAPTION_LIMIT:
             async with self._slot(chat_id):
                 return await self.bot.send_document(chat_id, document=data, filename=filename,

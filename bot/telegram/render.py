@@ -136,9 +136,15 @@ def buttons_from_payload(rows: object) -> InlineKeyboardMarkup | None:
     return markup(actions_from_payload(rows))
 
 
+def length(text: str) -> int:
+    """What Telegram's limits count: UTF-16 code units (a character outside the BMP, a
+    rare name character such as 𠮷 or an emoji, counts two)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def plain_length(html_text: str) -> int:
-    """Characters Telegram counts for an HTML text (tags removed, entities decoded)."""
-    return len(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
+    """`length` of an HTML text as Telegram counts it (tags removed, entities decoded)."""
+    return length(html.unescape(re.sub(r"<[^>]+>", "", html_text)))
 
 
 # ------------------------------------------------------------------ command answers

@@ -226,6 +226,9 @@ class CallbackServer:
             raise ValueError("queue_size must be at least 2")
         self.journal = journal
         self._left: list[tuple[str, Received]] = []
+        self._left_done = asyncio.Event()
+        #: 1 while an event is being handled (counted in what a stop leaves)
+        self._busy = 0
         #: an event with its journal key ("" without a journal), or a refusal
         self._queue: asyncio.Queue[tuple[str, Received] | Refusal] = asyncio.Queue(queue_size)
         self._seen: OrderedDict[tuple[str, ...], float] = OrderedDict()
@@ -252,6 +255,7 @@ class CallbackServer:
         if left:
             log.warning("企业微信回调：上次停止前有 %d 条已收到未处理，现在处理", len(left))
         self._left = [(key, event_of(fields)) for key, fields in left]
+        self._left_done = asyncio.Event()
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
@@ -267,8 +271,8 @@ class CallbackServer:
             self._runner = None
         if self._worker is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._queue.join(), grace)
-            waiting = self._queue.qsize() + len(self._left)
+                await asyncio.wait_for(self._drained(), grace)
+            waiting = self._queue.qsize() + len(self._left) + self._busy
             if waiting and self.journal is not None:
                 log.warning("企业微信回调：停止时仍有 %d 条未处理，下次启动时处理", waiting)
             elif waiting:
@@ -286,14 +290,25 @@ class CallbackServer:
         await self.stop()
 
     # ------------------------------------------------------------ worker
+    async def _drained(self) -> None:
+        """Until what the last run left and everything queued since is handled."""
+        await self._left_done.wait()
+        await self._queue.join()
+
     async def _work(self) -> None:
         while self._left:  # what the last run kept and did not handle, first
-            await self._handle(self._left.pop(0))
+            left = self._left.pop(0)
+            self._busy = 1
+            await self._handle(left)
+            self._busy = 0
+        self._left_done.set()
         while True:
             item = await self._queue.get()
+            self._busy = 1
             try:
                 await self._handle(item)
             finally:
+                self._busy = 0
                 self._queue.task_done()
 
     async def _handle(self, item: tuple[str, Received] | Refusal) -> None:

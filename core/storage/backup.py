@@ -215,18 +215,25 @@ def restore(backup_dir: Path, data_dir: Path, *, replace: bool, stamp: str) -> R
     entries, problems = read_manifest(backup_dir)
     if problems:
         raise BackupInvalidError(problems)
+    _occupied(data_dir, replace=replace)  # before the lock: a refusal writes nothing
     with in_use.unused(data_dir):
         return _restore(backup_dir, entries, data_dir, replace=replace, stamp=stamp)
 
 
-def _restore(backup_dir: Path, entries: list[tuple[str, str]], data_dir: Path, *,
-             replace: bool, stamp: str) -> RestoreResult:
-    occupied = data_dir.is_dir() and any(p.name != in_use.LOCK_FILE for p in data_dir.iterdir())
+def _occupied(data_dir: Path, *, replace: bool) -> bool:
+    """Whether `data_dir` holds anything; refused unless `replace`."""
     if data_dir.exists() and not data_dir.is_dir():
         raise DataDirNotEmptyError(f"数据目录 {data_dir} 不是目录")
+    occupied = data_dir.is_dir() and any(p.name != in_use.LOCK_FILE for p in data_dir.iterdir())
     if occupied and not replace:
         raise DataDirNotEmptyError(
             f"数据目录 {data_dir} 不是空的，未恢复（确认要替换时加 --replace，原目录会被改名保留）")
+    return occupied
+
+
+def _restore(backup_dir: Path, entries: list[tuple[str, str]], data_dir: Path, *,
+             replace: bool, stamp: str) -> RestoreResult:
+    occupied = _occupied(data_dir, replace=replace)  # again, under the lock
     private_dir(data_dir.parent)
     tmp = _staging(data_dir.parent, f"restore-{data_dir.name}")
     try:

@@ -382,7 +382,8 @@ class Database:
 
     async def open(self) -> Database:
         private_dir(self.path.parent)
-        self._in_use = in_use.hold(self.path.parent)  # a restore waits for its release
+        # a restore waits for its release; it waits for a restore (off the loop)
+        self._in_use = await asyncio.to_thread(in_use.hold, self.path.parent)
         try:
             ensure_private_file(self.path)  # before SQLite makes it (and -wal, -shm) 0644
             await self._migrate()

@@ -26,15 +26,29 @@ def _open(data_dir: Path) -> int:
     return os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
 
 
-def hold(data_dir: Path) -> int:
-    """Hold the shared lock (blocks only while a restore holds it); the fd to release."""
-    fd = _open(data_dir)
+def _current(fd: int, data_dir: Path) -> bool:
+    """The locked file is still the directory's lock file: a restore that came first may
+    have moved the directory (and the file in it) away."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
+        now = os.stat(data_dir / LOCK_FILE)
+    except FileNotFoundError:
+        return False
+    held = os.fstat(fd)
+    return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
+
+
+def hold(data_dir: Path) -> int:
+    """Hold the shared lock (waits only while a restore holds it); the fd to release."""
+    while True:
+        fd = _open(data_dir)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            if _current(fd, data_dir):
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)  # locked a lock file a restore moved away: lock the new one
 
 
 def release(fd: int) -> None:
@@ -48,12 +62,17 @@ def unused(data_dir: Path) -> Iterator[None]:
     if not data_dir.is_dir():
         yield
         return
-    fd = _open(data_dir)
-    try:
+    while True:
+        fd = _open(data_dir)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            os.close(fd)
             raise DataDirInUseError(data_dir) from None
+        if _current(fd, data_dir):
+            break
+        os.close(fd)
+    try:
         yield
     finally:
         os.close(fd)
