@@ -37,10 +37,14 @@ class Inbox:
 
     async def done(self, key: str) -> None:
         async with self.ctx.db.unit_of_work() as uow:
-            await repo.done(uow, key, self.ctx.clock())
+            await repo.done(uow, self.channel, key, self.ctx.clock())
             await uow.commit()
 
     async def waiting(self) -> list[tuple[str, dict[str, str]]]:
-        """What was kept and not handled (a stop or a crash came first), oldest first."""
+        """What was kept and not handled (a stop or a crash came first), oldest first; asked
+        at each start, which also forgets what was handled long ago."""
+        async with self.ctx.db.unit_of_work() as uow:
+            await repo.forget_done(uow, self.ctx.clock() - KEEP_DONE)
+            await uow.commit()
         async with self.ctx.db.reader() as r:
             return await repo.waiting(r, self.channel)

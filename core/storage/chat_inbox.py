@@ -19,9 +19,9 @@ async def keep(uow: UnitOfWork, channel: str, key: str, fields: dict[str, str],
     return cur.rowcount == 1
 
 
-async def done(uow: UnitOfWork, key: str, at: datetime) -> None:
-    await uow.execute("UPDATE chat_inbox SET done_at = ? WHERE key = ? AND done_at IS NULL",
-                      (iso(at), key))
+async def done(uow: UnitOfWork, channel: str, key: str, at: datetime) -> None:
+    await uow.execute("UPDATE chat_inbox SET done_at = ? WHERE channel = ? AND key = ?"
+                      " AND done_at IS NULL", (iso(at), channel, key))
 
 
 async def waiting(r: Reader, channel: str) -> list[tuple[str, dict[str, str]]]:

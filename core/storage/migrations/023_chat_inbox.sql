@@ -5,10 +5,11 @@
 --           sender, time, key, task and choice)
 --   fields: the decrypted message's fields (JSON)
 CREATE TABLE chat_inbox (
-    key         TEXT PRIMARY KEY,
     channel     TEXT NOT NULL,
+    key         TEXT NOT NULL,
     fields      TEXT NOT NULL,
     received_at TEXT NOT NULL,
-    done_at     TEXT
+    done_at     TEXT,
+    PRIMARY KEY (channel, key)
 ) WITHOUT ROWID;
 CREATE INDEX chat_inbox_waiting ON chat_inbox (channel, received_at) WHERE done_at IS NULL;
