@@ -1,6 +1,6 @@
 """Benchmark of the SMTP intake (issue 12) against a bare aiosmtpd sink, same run.
 
-    nice -n 10 .venv/bin/python bench/intake.py                    # everything, 3 rounds
+    .venv/bin/python bench/intake.py                    # everything, 3 rounds
     .venv/bin/python bench/intake.py --rounds 1 --only corpus --corpus-messages 60   # quick
 
 Parts (--only smtp-source,corpus,lag,drain,rss; all by default):
@@ -10,12 +10,21 @@ smtp-source  Postfix's load generator (/usr/sbin/smtp-source -d -s 20 -m 2000 -l
              messages with 20 kB bodies) against the sink and against `jiyao intake`.
 corpus       A multi-process client (--procs processes × --conns aiosmtplib connections)
              sending the dev corpus, cycled, each copy under its own Message-ID.
-             In both parts the sink and jiyao are measured alternately within each round
-             (--rounds, default 3), after the same warm-up; rates min/median/max and the
-             ratio jiyao/sink per round. Each jiyao run is on a fresh data directory and,
-             afterwards, the database is read (read-only): every message answered 250 is
-             registered exactly once (items and distinct Message-IDs; for the corpus
-             client also the item ids of the 250 replies), then `jiyao check`.
+             In both parts each round (--rounds, default 3) measures a pair, back to
+             back: `jiyao intake` is started on a fresh data directory, warmed up
+             (--warm messages) and waited for until its pipeline has decided the warm-up
+             (workers started, imports done, nothing waiting); then the sink is started
+             and warmed up the same way; then the load runs against the sink and at once
+             (no start, no wait in between) against jiyao. So both sides of a ratio see
+             the same moments of the shared machine, and jiyao's measured run begins
+             with an idle pipeline, as the sink's does; the pipeline then catches up
+             behind the edge, which is what is being measured. Only after jiyao's run is
+             its pipeline waited for, to check: the database is read (read-only) and
+             every message answered 250 must be registered exactly once (items and
+             distinct Message-IDs; for the corpus client also the item ids of the 250
+             replies), then `jiyao check`. Rates min/median/max and the ratio jiyao/sink
+             of each pair. CPU ms/msg: the edge process alone (for jiyao also its
+             workers', during the same run, as "workers").
 lag          Corpus messages at a sustained --lag-rate (50/s) to `jiyao intake`: the
              client notes when each 250 arrives and the item id in it; the database says
              when the item was decided and numbered: items.decided_at and
@@ -39,8 +48,9 @@ reads the whole message and nothing more: no identity check, no fsync'd blob, no
 row, no parse. (aiosmtpd reads DATA a line at a time; jiyao's IntakeSMTP reads it a block
 at a time — `--sink-reader intake` gives the sink that reader instead.) `--workers N` is
 passed to every `jiyao intake` when it accepts the option (ignored by one-stage intake).
-`--uvloop` adds, in every round of smtp-source and corpus, a third server: `jiyao intake`
-with `[smtp] uvloop = true` (the sink stays on asyncio's loop).
+`--uvloop` adds, in every round of smtp-source and corpus, a second pair: the sink again,
+then at once `jiyao intake` with `[smtp] uvloop = true` (the sink stays on asyncio's loop);
+its ratio is to the sink of its own pair.
 """
 
 from __future__ import annotations
@@ -378,10 +388,11 @@ def status_kib(pid: int, name: str) -> int:
     raise RuntimeError(name)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its live descendants, all threads."""
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU time of a process (all threads) and, unless `children` is false,
+    of its live descendants."""
     total = 0.0
-    for p in [pid, *descendants(pid)]:
+    for p in [pid, *descendants(pid)] if children else [pid]:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
             total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -492,13 +503,17 @@ def pct(xs: list[float], q: float) -> float:
 @dataclass
 class Throughput:
     name: str
+    #: the sink measured just before each jiyao run, and just before each uvloop run
     sink: list[float] = field(default_factory=list)
     jiyao: list[float] = field(default_factory=list)
     sink_cpu: list[float] = field(default_factory=list)
     jiyao_cpu: list[float] = field(default_factory=list)
+    jiyao_workers_cpu: list[float] = field(default_factory=list)
     #: `jiyao intake` with `[smtp] uvloop = true` (--uvloop), in the same rounds
+    sink_uv: list[float] = field(default_factory=list)
     uvloop: list[float] = field(default_factory=list)
     uvloop_cpu: list[float] = field(default_factory=list)
+    uvloop_workers_cpu: list[float] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
     loads: list[str] = field(default_factory=list)
 
@@ -508,7 +523,7 @@ class Throughput:
 
     @property
     def uvloop_ratios(self) -> list[float]:
-        return [j / s for j, s in zip(self.uvloop, self.sink, strict=True)]
+        return [j / s for j, s in zip(self.uvloop, self.sink_uv, strict=True)]
 
 
 def _run_load(
@@ -518,38 +533,60 @@ def _run_load(
     if kind == "smtp-source":
         seconds = smtp_source(port, args.source_messages, args.source_sessions, args.source_size)
         return args.source_messages / seconds, None
-    sent = drive(port, messages(args.corpus_messages, tag), args.procs, args.conns)
+    raws = messages(args.corpus_messages, tag)
+    sent = drive(port, raws, args.procs, args.conns)
     return sent.rate, sent
 
 
+def _measured(
+    kind: str, proc: subprocess.Popen[bytes], port: int, args: argparse.Namespace, tag: str
+) -> tuple[float, Sent | None, float, float]:
+    """(rate, what the client saw, CPU ms/msg of the server process alone, and of its
+    descendants: the pipeline's workers) of one run."""
+    n = args.source_messages if kind == "smtp-source" else args.corpus_messages
+    own, everything = cpu_seconds(proc.pid, children=False), cpu_seconds(proc.pid)
+    rate, sent = _run_load(kind, port, args, tag)
+    own_ms = (cpu_seconds(proc.pid, children=False) - own) * 1000 / n
+    all_ms = (cpu_seconds(proc.pid) - everything) * 1000 / n
+    return rate, sent, own_ms, all_ms - own_ms
+
+
 def throughput(kind: str, args: argparse.Namespace, work: Path) -> Throughput:
+    """Per round, per jiyao variant: the sink's run, then at once jiyao's (see the top)."""
     result = Throughput(kind)
     n = args.source_messages if kind == "smtp-source" else args.corpus_messages
     for r in range(args.rounds):
         result.loads.append(load())
-        for server in ("sink", "jiyao", "uvloop") if args.uvloop else ("sink", "jiyao"):
-            port = free_port()
+        for server in ("jiyao", "uvloop") if args.uvloop else ("jiyao",):
             data = work / f"{kind}-{r}-{server}"
-            proc = (start_sink(port, args.sink_reader) if server == "sink"
-                    else start_jiyao(data, port, work / f"{kind}-{r}-{server}.log",
-                                     args.workers, uvloop=server == "uvloop"))
-            with running(proc):
+            port, sink_port = free_port(), free_port()
+            with running(start_jiyao(data, port, work / f"{kind}-{r}-{server}.log",
+                                     args.workers, uvloop=server == "uvloop")) as proc:
                 drive(port, messages(args.warm, f"warm{r}{server}"), 2, 2)
-                before = cpu_seconds(proc.pid)
-                rate, sent = _run_load(kind, port, args, tag := f"{kind[:3]}{r}x{os.getpid()}")
-                cpu_ms = (cpu_seconds(proc.pid) - before) * 1000 / n
-                if server != "sink":
-                    wait_drained(data, 1800)  # staged: the pipeline finishes before the check
+                wait_drained(data, 600)  # the workers started and warm, nothing waiting
+                with running(start_sink(sink_port, args.sink_reader)) as sink:
+                    drive(sink_port, messages(args.warm, f"warm{r}sink"), 2, 2)
+                    s_rate, _s, s_cpu, _w = _measured(kind, sink, sink_port, args,
+                                                      f"{kind[:3]}{r}s{os.getpid()}")
+                tag = f"{kind[:3]}{r}x{server[0]}{os.getpid()}"
+                rate, sent, cpu_ms, workers_ms = _measured(kind, proc, port, args, tag)
+                wait_drained(data, 1800)  # staged: the pipeline finishes before the check
+            sink_list = result.sink if server == "jiyao" else result.sink_uv
+            sink_list.append(s_rate)
+            result.sink_cpu.append(s_cpu)
             getattr(result, server).append(rate)
             getattr(result, server + "_cpu").append(cpu_ms)
-            print(f"  {kind} round {r + 1} {server:6s} {rate:7.1f} msg/s  "
-                  f"CPU {cpu_ms:.2f} ms/msg  ({result.loads[-1]})", flush=True)
-            if server != "sink":
-                like = f"%@{SOURCE_HOST}" if sent is None else f"{tag}.%"
-                ids = None if sent is None else [i for _w, i in sent.replies if i is not None]
-                result.checks.append(registered_once(data, like, n, ids))
-                print(f"    registered: {result.checks[-1]}", flush=True)
-                shutil.rmtree(data, ignore_errors=True)
+            getattr(result, server + "_workers_cpu").append(workers_ms)
+            print(f"  {kind} round {r + 1} sink   {s_rate:7.1f} msg/s  CPU {s_cpu:.2f} ms/msg"
+                  f"  ({result.loads[-1]})", flush=True)
+            print(f"  {kind} round {r + 1} {server:6s} {rate:7.1f} msg/s  CPU {cpu_ms:.2f} "
+                  f"ms/msg edge, {workers_ms:.2f} workers  ratio {rate / s_rate:.2f}  "
+                  f"({load()})", flush=True)
+            like = f"%@{SOURCE_HOST}" if sent is None else f"{tag}.%"
+            ids = None if sent is None else [i for _w, i in sent.replies if i is not None]
+            result.checks.append(registered_once(data, like, n, ids))
+            print(f"    registered: {result.checks[-1]}", flush=True)
+            shutil.rmtree(data, ignore_errors=True)
     return result
 
 
@@ -656,11 +693,15 @@ def throughput_lines(t: Throughput, args: argparse.Namespace) -> list[str]:
     bad = [c for c in t.checks if c.startswith("PROBLEM")]
     return [
         f"{t.name} ({what}), {args.rounds} rounds, msg/s min / median / max:",
-        f"  sink   {spread(t.sink):>24s}   CPU ms/msg {spread(t.sink_cpu, '{:.2f}')}",
-        f"  jiyao  {spread(t.jiyao):>24s}   CPU ms/msg {spread(t.jiyao_cpu, '{:.2f}')}",
-        f"  ratio jiyao/sink {spread(t.ratios, '{:.2f}'):>14s}   (target ≥ 0.8)",
+        (f"  sink   {spread(t.sink + t.sink_uv):>24s}   CPU ms/msg "
+         f"{spread(t.sink_cpu, '{:.2f}')}"),
+        (f"  jiyao  {spread(t.jiyao):>24s}   CPU ms/msg {spread(t.jiyao_cpu, '{:.2f}')} edge, "
+         f"{spread(t.jiyao_workers_cpu, '{:.2f}')} workers"),
+        (f"  ratio jiyao/sink {spread(t.ratios, '{:.2f}'):>14s}   (each to the sink run just "
+         "before it; target ≥ 0.8)"),
         *([(f"  jiyao with uvloop {spread(t.uvloop):>17s}   CPU ms/msg "
-           f"{spread(t.uvloop_cpu, '{:.2f}')}"),
+           f"{spread(t.uvloop_cpu, '{:.2f}')} edge, "
+           f"{spread(t.uvloop_workers_cpu, '{:.2f}')} workers"),
            f"  ratio uvloop/sink {spread(t.uvloop_ratios, '{:.2f}'):>13s}   (goal 1.0)"]
           if t.uvloop else []),
         "  registered once: " + ("; ".join(bad) if bad else f"every round ({t.checks[0]})"),

@@ -348,6 +348,10 @@ class Pipeline(_Strict):
     backlog_warn: int = Field(default=500, ge=1)
     #: seconds an idle worker waits before looking again
     poll_seconds: float = Field(default=0.2, gt=0)
+    #: how much lower each worker process's CPU priority is than the process that
+    #: started it (nice(2) increment; 0: the same): during a burst the edge answers its
+    #: senders first and the workers catch up behind
+    nice: int = Field(default=10, ge=0, le=19)
 
     def limit_of(self, step: str) -> float:
         return self.step_seconds.get(step, self.step_default)

@@ -106,16 +106,13 @@ def worker_main(
     logs.setup(f"%(asctime)s %(levelname)s %(name)s[w{index}]: %(message)s")
     return_large_buffers()
     # the edge first: a sender waits for its 250, a decision may wait a moment
-    with contextlib.suppress(OSError):
-        os.nice(WORKER_NICE)
+    if settings.pipeline.nice:
+        with contextlib.suppress(OSError):
+            os.nice(settings.pipeline.nice)
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
     component = functools.partial(inline_component, steps=steps, watch=watch)
     code = asyncio.run(serve.run(settings, (component,)))
     raise SystemExit(code)
-
-
-#: how much lower the workers' CPU priority is than the edge's (nice(2))
-WORKER_NICE = 10
 
 
 def _stop_with_parent(parent: int) -> None:

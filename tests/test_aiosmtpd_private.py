@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session
 
-from intake_daemon.smtp import IntakeSMTP
+from intake_daemon.smtp import _PLAIN_ADDRESS, IntakeSMTP
 from tests.test_lock import PYPROJECT, declared
 
 #: method → (coroutine?, its parameters as `inspect` shows them) as smtp.py calls it
@@ -74,6 +74,32 @@ def test_upstream_data_is_the_one_intake_smtp_replaces() -> None:
     # aiosmtpd dispatches DATA to the subclass's method and lists it in HELP
     assert IntakeSMTP.smtp_DATA is not SMTP.smtp_DATA
     assert IntakeSMTP.smtp_DATA.__smtp_syntax__ == "DATA"  # type: ignore[attr-defined]
+
+
+ADDRESSES = [
+    "<mta@relay.example>", "<mta@relay.example> SIZE=20480 BODY=8BITMIME",
+    "<a.b+c_d-e@x-y.z>  X=1", "<A@B>", "<a@x>SIZE=1", "<a@x> ", "<a@x>\tSIZE=1 ",
+    "<>", "", "<a..b@x>", "<.a@x>", "<a.@x>", "<a@x.>", "<a@.x>", "<a@x..y>",
+    "<a@[1.2.3.4]>", "< a@x>", "<a@x >", '<"q r"@x>', "<@r:a@x>", "<a@x> (c) SIZE=1",
+    "<a@x>(c)", "a@x", "a@x SIZE=1", "<a@x", "a@x>", "<a b@x>", "<a@x@y>", "<用户@例子.中国>",
+    "<" + "l" * 70 + "@x>", "<a@x> <b@y>", "<a@x>\r\n", "<a@x>é",
+]
+
+
+@pytest.mark.parametrize("local_part_limit", [0, 64])
+def test_the_address_fast_path_parses_as_aiosmtpd_does(local_part_limit: int) -> None:
+    """IntakeSMTP._getaddr (MAIL FROM, RCPT TO) gives what aiosmtpd's own gives, for the
+    plain addresses it takes the fast path on and for every other form."""
+    ours = IntakeSMTP(Recorder())
+    theirs = SMTP(Recorder())
+    ours.local_part_limit = theirs.local_part_limit = local_part_limit
+    for arg in ADDRESSES:
+        assert ours._getaddr(arg) == theirs._getaddr(arg), arg
+    fast = [a for a in ADDRESSES if _PLAIN_ADDRESS.fullmatch(a)]
+    assert "<mta@relay.example> SIZE=20480 BODY=8BITMIME" in fast  # the fast path is tried
+    assert len(fast) >= 7
+    assert str(inspect.signature(SMTP._getaddr)) == (
+        "(self, arg: str) -> Tuple[Optional[str], Optional[str]]")
 
 
 # ------------------------------------------------------------------ behaviour
@@ -176,6 +202,8 @@ async def test_data_reaches_the_hook_and_the_next_transaction_starts_clean(
     assert protocol.envelope is not None
     assert protocol.envelope.rcpt_tos == []
     assert isinstance(protocol._reader, asyncio.StreamReader)
+    # IntakeSMTP._read_lines raises the reader's line limit during DATA, and restores it
+    assert protocol._reader._limit == SMTP.line_length_limit  # type: ignore[attr-defined]
     assert isinstance(protocol._writer, asyncio.StreamWriter)
     assert protocol.transport is not None
     assert protocol.data_size_limit == 1000

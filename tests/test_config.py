@@ -80,6 +80,16 @@ def test_wrong_type(tmp_path: Path) -> None:
     assert "应为整数（收到 'abc'）" in str(err.value)
 
 
+@pytest.mark.parametrize("value", ["-1", "20", '"low"'])
+def test_pipeline_nice_is_validated(tmp_path: Path, value: str) -> None:
+    """`[pipeline] nice` is a nice(2) increment, 0-19: anything else is refused by name."""
+    assert load_settings(EXAMPLE).pipeline.nice == 10
+    path = _example_with("nice = 10", f"nice = {value}", tmp_path)
+    with pytest.raises(ConfigError) as err:
+        load_settings(path)
+    assert err.value.key == "pipeline.nice"
+
+
 @pytest.mark.parametrize(("old", "new", "key", "said"), [
     ("port = 2525", "prot = 2525", "smtp.prot", "未知的配置项"),
     ("port = 2525", "port = [", "-", "TOML 语法错误：第 "),

@@ -286,6 +286,24 @@ def test_content_hash_slice_by_slice_is_the_plain_hash(raw: bytes, limit: int, p
 
 
 @PROPERTY
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b":", b" "]),
+                max_size=60).map(b"".join), st.integers(2, 40), st.integers(1, 40))
+def test_header_block_looked_for_in_a_piece_first_is_the_plain_one(
+    raw: bytes, limit: int, first: int
+) -> None:
+    """header_block folds only the first piece when the blank line is in it: the same
+    block as folding the whole scan limit."""
+    saved = receive_service._HEADER_SCAN_LIMIT, receive_service._HEADER_FIRST
+    receive_service._HEADER_SCAN_LIMIT, receive_service._HEADER_FIRST = limit, first
+    try:
+        head = raw[:limit].replace(b"\r\n", b"\n")
+        end = head.find(b"\n\n")
+        assert receive_service.header_block(raw) == (head if end < 0 else head[: end + 1])
+    finally:
+        receive_service._HEADER_SCAN_LIMIT, receive_service._HEADER_FIRST = saved
+
+
+@PROPERTY
 @given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b":", b" ", b"\t", b"Received",
                                  b"Subject"]), max_size=60).map(b"".join),
        st.integers(2, 12), st.lists(st.integers(1, 9), min_size=1, max_size=20))

@@ -135,3 +135,43 @@ async def test_stopping_continues_a_stopped_worker_so_it_finishes_its_item(
             worker.kill()
         await procs.stop()
         await ctx.db.close()
+
+
+
+def _nice(pid: int) -> int:
+    """The nice value of a process: field 19 of /proc/PID/stat."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[16])
+
+
+@pytest.mark.parametrize(("nice", "workers"), [(7, 2), (0, 1)])
+async def test_workers_run_at_the_configured_lower_priority(
+    settings: Settings, nice: int, workers: int
+) -> None:
+    """`[pipeline] nice`: each started worker process runs that much lower in CPU priority
+    than the edge that started it (here 7, not the default 10), so during a burst the
+    edge's 250s come first; 0 leaves a worker at the edge's own priority (checked once
+    the worker has decided an item, so it is past its start)."""
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    tuned = _tuned(settings, workers=workers, nice=nice, poll_seconds=0.1)
+    ctx = await open_context(tuned)
+    (raw,) = _ban_messages(1, f"nice{nice}")
+    (item_id,) = await _accept_all(ctx, [raw])
+    procs = PipelineProcesses(ctx)
+    await procs.start()
+    try:
+        pids = [p.pid for p in procs._procs if p is not None and p.pid is not None]
+        assert len(pids) == workers
+
+        async def decided() -> bool:
+            (row,) = await _rows(ctx, "SELECT outcome FROM items WHERE id = ?", (item_id,))
+            return bool(row["outcome"] != "received")
+
+        async def niced() -> bool:
+            return all(_nice(pid) == expected for pid in pids)
+
+        await _until(decided, timeout=60)
+        await _until(niced, timeout=60)  # a worker still importing is not yet niced
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pids] == [expected] * workers
+    finally:
+        await procs.stop()
+        await ctx.db.close()

@@ -44,6 +44,8 @@ _TRACE_FIELDS = frozenset({
     b"authentication-results",
 })
 _HEADER_SCAN_LIMIT = 1 << 20
+#: the header block is looked for in this much first (`header_block`)
+_HEADER_FIRST = 1 << 12
 #: messages up to this size are hashed on the event loop (a thread hop costs more) and
 #: their bytes committed with their row (`raw_staged`: a blob file each would cost a
 #: create, two fsyncs and a rename at the edge); larger ones go to the blob store at once
@@ -71,9 +73,16 @@ class Received:
 
 def header_block(raw: bytes) -> bytes:
     """The header block (LF line ends) within the first MiB of the message."""
-    head = raw[:_HEADER_SCAN_LIMIT].replace(b"\r\n", b"\n")
-    end = head.find(b"\n\n")
-    return head if end < 0 else head[: end + 1]
+    # the first 4 KiB hold the header block of most messages: only they are folded then
+    # (a CR that ends the piece stays a CR, so a blank line found in it is the first)
+    for size in (min(_HEADER_SCAN_LIMIT, _HEADER_FIRST), _HEADER_SCAN_LIMIT):
+        head = raw[:size].replace(b"\r\n", b"\n")
+        end = head.find(b"\n\n")
+        if end >= 0:
+            return head[: end + 1]
+        if len(raw) <= size:
+            break
+    return head
 
 
 def header_fields(block: bytes) -> list[tuple[bytes, bytes]]:
