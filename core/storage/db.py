@@ -386,8 +386,10 @@ class Database:
 
     async def open(self) -> Database:
         private_dir(self.path.parent)
-        # a restore waits for its release; it waits for a restore (off the loop)
-        self._in_use = await asyncio.to_thread(in_use.hold, self.path.parent)
+        # a restore waits for its release; while a restore runs, this waits (off the loop)
+        self._in_use = in_use.hold(self.path.parent, wait=False)
+        if self._in_use is None:
+            self._in_use = await asyncio.to_thread(in_use.hold, self.path.parent)
         try:
             ensure_private_file(self.path)  # before SQLite makes it (and -wal, -shm) 0644
             await self._migrate()

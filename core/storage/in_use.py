@@ -37,14 +37,18 @@ def _current(fd: int, data_dir: Path) -> bool:
     return (held.st_dev, held.st_ino) == (now.st_dev, now.st_ino)
 
 
-def hold(data_dir: Path) -> int:
-    """Hold the shared lock (waits only while a restore holds it); the fd to release."""
+def hold(data_dir: Path, *, wait: bool = True) -> int | None:
+    """Hold the shared lock; the fd to release. It waits only while a restore holds the
+    lock, and without `wait` returns None then instead."""
     while True:
         fd = _open(data_dir)
         try:
-            fcntl.flock(fd, fcntl.LOCK_SH)
+            fcntl.flock(fd, fcntl.LOCK_SH if wait else fcntl.LOCK_SH | fcntl.LOCK_NB)
             if _current(fd, data_dir):
                 return fd
+        except BlockingIOError:
+            os.close(fd)
+            return None
         except BaseException:
             os.close(fd)
             raise
