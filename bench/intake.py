@@ -568,6 +568,7 @@ def throughput(kind: str, args: argparse.Namespace, work: Path) -> Throughput:
                     drive(sink_port, messages(args.warm, f"warm{r}sink"), 2, 2)
                     s_rate, _s, s_cpu, _w = _measured(kind, sink, sink_port, args,
                                                       f"{kind[:3]}{r}s{os.getpid()}")
+                    s_load = load()
                 tag = f"{kind[:3]}{r}x{server[0]}{os.getpid()}"
                 rate, sent, cpu_ms, workers_ms = _measured(kind, proc, port, args, tag)
                 wait_drained(data, 1800)  # staged: the pipeline finishes before the check
@@ -578,7 +579,7 @@ def throughput(kind: str, args: argparse.Namespace, work: Path) -> Throughput:
             getattr(result, server + "_cpu").append(cpu_ms)
             getattr(result, server + "_workers_cpu").append(workers_ms)
             print(f"  {kind} round {r + 1} sink   {s_rate:7.1f} msg/s  CPU {s_cpu:.2f} ms/msg"
-                  f"  ({result.loads[-1]})", flush=True)
+                  f"  ({s_load})", flush=True)
             print(f"  {kind} round {r + 1} {server:6s} {rate:7.1f} msg/s  CPU {cpu_ms:.2f} "
                   f"ms/msg edge, {workers_ms:.2f} workers  ratio {rate / s_rate:.2f}  "
                   f"({load()})", flush=True)
