@@ -59,7 +59,7 @@ def bot_component(ctx: Context) -> Component | None:
         if ctx.settings.wecom.enabled:
             log.info("未配置机器人令牌（JIYAO_BOT__TOKEN），Telegram 机器人未启动")
         else:
-            log.warning("未配置机器人令牌（JIYAO_BOT__TOKEN），机器人与定时提醒未启动")
+            log.warning("未配置机器人令牌（JIYAO_BOT__TOKEN），也未启用企业微信：不推送到聊天")
         return None
     from bot.telegram.app import ChatBot
 
