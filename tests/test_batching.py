@@ -184,6 +184,17 @@ def _shown_text(m: object) -> str:
     return str(getattr(m, "content", "") or "")
 
 
+async def _forty(settings: Settings, title: str) -> list[int]:
+    """Forty 办件 for 常务副州长 with long titles (`title` with the number at {}),
+    registered before any chat runs."""
+    ctx = await open_context(settings)
+    try:
+        return [(await registry.register_paper(ctx, kind=Kind.BAN, sender="甘孜州财政局",
+                                               title=title.format(i))).id for i in range(40)]
+    finally:
+        await ctx.db.close()
+
+
 async def test_a_telegram_backlog_longer_than_a_message_fills_each_and_waits_for_the_next(
     tmp_path: Path, fake: FakeTelegram
 ) -> None:
@@ -191,15 +202,9 @@ async def test_a_telegram_backlog_longer_than_a_message_fills_each_and_waits_for
     4,096 characters (not halved), the rest waits for the chat's next slot, and every item
     is listed exactly once."""
     settings = bot_settings(tmp_path / "data", fake)
-    ctx = await open_context(settings)
-    try:
-        ids = [(await registry.register_paper(
-            ctx, kind=Kind.BAN, sender="甘孜州财政局",
-            title=f"关于申请下达第{i}批省级财政衔接推进乡村振兴补助资金并做好项目资金监管"
-                  "和绩效评价工作以及配套资金到位情况专项检查的请示")).id
-            for i in range(40)]
-    finally:
-        await ctx.db.close()
+    ids = await _forty(settings, "关于申请下达第{}批省级财政衔接推进乡村振兴补助资金"
+                                 "并做好项目资金监管和绩效评价工作以及配套资金到位情况"
+                                 "专项检查的请示")
     async with running_bot(settings) as (ctx, _):
         await settled(ctx, timeout=60)
     sent = [c for c in fake.sent(CHANGWU) if "收件序号" in (c.text or "")]
@@ -261,15 +266,9 @@ async def test_a_filled_batch_with_rare_characters_is_still_delivered(
     """Titles naming a person with a rare character outside the BMP (赵孟𫖯, 𠮷): each
     counts as two for Telegram. Every item must still reach the leader."""
     settings = bot_settings(tmp_path / "data", fake)
-    ctx = await open_context(settings)
-    try:
-        ids = [(await registry.register_paper(
-            ctx, kind=Kind.BAN, sender="甘孜州财政局",
-            title=f"关于𠮷𠮷𠮷𠮷𠮷同志（赵孟𫖯𫖯𫖯𫖯）第{i}批省级财政衔接推进乡村振兴补助资金"
-                  "并做好项目资金监管和绩效评价工作以及配套资金到位情况专项检查的请示")).id
-            for i in range(40)]
-    finally:
-        await ctx.db.close()
+    ids = await _forty(settings, "关于𠮷𠮷𠮷𠮷𠮷同志（赵孟𫖯𫖯𫖯𫖯）第{}批省级财政衔接"
+                                 "推进乡村振兴补助资金并做好项目资金监管和绩效评价工作"
+                                 "以及配套资金到位情况专项检查的请示")
     async with running_bot(settings) as (ctx, _):
         await settled(ctx, timeout=60)
         async with ctx.db.reader() as r:

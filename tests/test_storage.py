@@ -85,11 +85,11 @@ async def test_failed_commit_fails_every_unit(tmp_path: Path) -> None:
             assert len(await r.fetchall("SELECT p FROM c")) == 1
 
 
-async def test_cancelled_committer_still_resolves_its_batch(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Cancelling the task that runs a batch's COMMIT neither loses the batch nor hangs
-    the units waiting on it."""
+def _slow_commits(monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Each batch's COMMIT takes 0.3 s on the writer thread; the event is set as it
+    starts."""
+    import time
+
     from core.storage import db as dbmod
 
     real = dbmod._commit_sync
@@ -98,12 +98,19 @@ async def test_cancelled_committer_still_resolves_its_batch(
 
     def slow_commit(conn: sqlite3.Connection, batch: object) -> None:
         loop.call_soon_threadsafe(committing.set)
-        import time
-
         time.sleep(0.3)
         real(conn, batch)  # type: ignore[arg-type]
 
     monkeypatch.setattr(dbmod, "_commit_sync", slow_commit)
+    return committing
+
+
+async def test_cancelled_committer_still_resolves_its_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelling the task that runs a batch's COMMIT neither loses the batch nor hangs
+    the units waiting on it."""
+    committing = _slow_commits(monkeypatch)
     async with Database(tmp_path / "x.db") as db:
         waiting = asyncio.create_task(_put(db, "k1"))
         await asyncio.sleep(0)  # k1 holds the lock while k2 queues behind it
@@ -123,20 +130,7 @@ async def test_a_unit_cancelled_while_it_waits_for_the_commit_leaves_the_batch_w
     """A kept unit whose task is cancelled while the batch's COMMIT runs raises
     CancelledError; its rows are still committed with the batch, and the other units'
     waits end as the COMMIT does."""
-    from core.storage import db as dbmod
-
-    real = dbmod._commit_sync
-    committing = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def slow_commit(conn: sqlite3.Connection, batch: object) -> None:
-        loop.call_soon_threadsafe(committing.set)
-        import time
-
-        time.sleep(0.3)
-        real(conn, batch)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(dbmod, "_commit_sync", slow_commit)
+    committing = _slow_commits(monkeypatch)
     async with Database(tmp_path / "x.db") as db:
         first = asyncio.create_task(_put(db, "k1"))
         await asyncio.sleep(0)  # k1 holds the lock while k2 and k3 queue behind it
