@@ -315,6 +315,7 @@ def legacy_render(book: Any) -> bytes:
     from openpyxl.utils import get_column_letter
 
     from core.books import display_width
+    from core.books.xlsx import print_setup
 
     wb = Workbook()
     first = wb.active
@@ -348,16 +349,7 @@ def legacy_render(book: Any) -> bytes:
             ws.column_dimensions[get_column_letter(i)].width = max(
                 6, min(column.max_width, widest) + 2)
         ws.freeze_panes = "A3"
-        ws.print_title_rows = "1:2"
-        ws.page_setup.orientation = "landscape"
-        ws.page_setup.paperSize = ws.PAPERSIZE_A4
-        ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0
-        ws.sheet_properties.pageSetUpPr.fitToPage = True
-        ws.print_options.horizontalCentered = True
-        ws.page_margins.left = ws.page_margins.right = 0.4
-        ws.page_margins.top = ws.page_margins.bottom = 0.6
-        ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+        print_setup(ws)
     wb.properties.title = book.title
     buf = io.BytesIO()
     wb.save(buf)

@@ -53,19 +53,12 @@ def column_widths(sheet: Sheet) -> list[float]:
             for c, w in zip(sheet.columns, widest, strict=True)]
 
 
-def _fill(ws: Any, sheet: Sheet) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+def print_setup(ws: Any) -> None:
+    """How a register prints: title and header rows on every page, landscape A4 fitted to
+    the width, centred, page numbers in the footer. `ws` is a normal or a write-only
+    sheet (which lacks the paper-size constants)."""
     from openpyxl.worksheet.worksheet import Worksheet
 
-    assert isinstance(ws, WriteOnlyWorksheet)
-    n = len(sheet.columns)
-    # the sheet's head (properties, pane, columns) is written with its first row
-    for i, width in enumerate(column_widths(sheet), start=1):
-        ws.column_dimensions[get_column_letter(i)].width = width
-    ws.freeze_panes = f"A{HEADER_ROW + 1}"
     ws.print_title_rows = f"{TITLE_ROW}:{HEADER_ROW}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
@@ -76,6 +69,21 @@ def _fill(ws: Any, sheet: Sheet) -> None:
     ws.page_margins.left = ws.page_margins.right = 0.4
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     ws.oddFooter.center.text = "第 &P 页，共 &N 页"
+
+
+def _fill(ws: Any, sheet: Sheet) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    assert isinstance(ws, WriteOnlyWorksheet)
+    n = len(sheet.columns)
+    # the sheet's head (properties, pane, columns) is written with its first row
+    for i, width in enumerate(column_widths(sheet), start=1):
+        ws.column_dimensions[get_column_letter(i)].width = width
+    ws.freeze_panes = f"A{HEADER_ROW + 1}"
+    print_setup(ws)
     ws.merged_cells.add(f"A{TITLE_ROW}:{get_column_letter(n)}{TITLE_ROW}")
     ws.row_dimensions[TITLE_ROW].height = 30
 
