@@ -45,6 +45,6 @@ class Inbox:
         at each start, which also forgets what was handled long ago."""
         async with self.ctx.db.unit_of_work() as uow:
             await repo.forget_done(uow, self.ctx.clock() - KEEP_DONE)
+            left = await repo.waiting(uow, self.channel)
             await uow.commit()
-        async with self.ctx.db.reader() as r:
-            return await repo.waiting(r, self.channel)
+        return left

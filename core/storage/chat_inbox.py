@@ -24,7 +24,7 @@ async def done(uow: UnitOfWork, channel: str, key: str, at: datetime) -> None:
                       " AND done_at IS NULL", (iso(at), channel, key))
 
 
-async def waiting(r: Reader, channel: str) -> list[tuple[str, dict[str, str]]]:
+async def waiting(r: Reader | UnitOfWork, channel: str) -> list[tuple[str, dict[str, str]]]:
     """Callbacks kept but not handled, oldest first."""
     rows = await r.fetchall(
         "SELECT key, fields FROM chat_inbox WHERE channel = ? AND done_at IS NULL"
