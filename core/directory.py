@@ -611,3 +611,17 @@ _SECTION_TAIL_RE = re.compile(r"[(（]?(?:收|亲收|收启|启)[)）]?")
 
 def _is_generic(name: str) -> bool:
     return name.startswith(_GENERIC_MARKS) or any(m in name for m in ("各", "有关", "直辖市"))
+
+
+_DIRECTORIES: dict[int, tuple[Settings, Directory]] = {}
+
+
+def directory_of(settings: Settings) -> Directory:
+    """The directory built from `settings`, built once per settings object."""
+    cached = _DIRECTORIES.get(id(settings))
+    if cached is None or cached[0] is not settings:
+        if len(_DIRECTORIES) > 8:
+            _DIRECTORIES.clear()
+        cached = (settings, Directory.from_settings(settings))
+        _DIRECTORIES[id(settings)] = cached
+    return cached[1]

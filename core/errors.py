@@ -67,3 +67,12 @@ class OcrUnavailableError(JiyaoError):
         self.problem = problem
         what = f"缺少模型文件 {'、'.join(missing)}" if missing else problem
         super().__init__(f"文字识别（OCR）不可用：{what}；请重新安装 rapidocr 与 onnxruntime")
+
+
+class StepFailedError(JiyaoError):
+    """A step raised or overran its time limit on an item."""
+
+    def __init__(self, step: str, error: str) -> None:
+        self.step = step
+        self.error = error
+        super().__init__(f"步骤 {step} 失败：{error}")

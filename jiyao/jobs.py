@@ -8,18 +8,17 @@ them (woken at once). Reminders are rows, not scheduler jobs, so a restart loses
 from __future__ import annotations
 
 import logging
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime, time, timedelta, tzinfo
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from core.reminder_plan import local_date
-from core.services import admin, circulation, reminders, stats
+from core.services import circulation, reminders, stats
 from core.services.context import Context
+from jiyao.scheduled import JOB_KWARGS, Scheduled
 
 log = logging.getLogger("jiyao.jobs")
 
@@ -27,12 +26,6 @@ log = logging.getLogger("jiyao.jobs")
 ESCALATE_SECONDS = 30.0
 #: seconds after start of the first sweep and the first look for 特急
 FIRST_SWEEP, FIRST_ESCALATE = 1.0, 5.0
-#: a run missed by more than misfire_grace_time (1 s by default) would be dropped: a late
-#: sweep must still run, once
-_JOB_KWARGS: dict[str, Any] = {"misfire_grace_time": None, "coalesce": True,
-                               "max_instances": 1}
-
-
 def digest_time(text: str, tz: tzinfo) -> time | None:
     """`[schedule] digest_time` (HH:MM) in the office's zone; None when malformed."""
     try:
@@ -45,31 +38,7 @@ def digest_time(text: str, tz: tzinfo) -> time | None:
         return None
 
 
-class _Scheduled(ABC):
-    """A `jiyao serve` component whose work runs on its own APScheduler scheduler, in the
-    office's zone; `schedule` adds its jobs."""
-
-    ctx: Context
-    scheduler: AsyncIOScheduler | None = None
-
-    @abstractmethod
-    def schedule(self, scheduler: AsyncIOScheduler) -> None: ...
-
-    async def start(self) -> None:
-        # APScheduler logs every run at INFO (the sweeper runs every minute)
-        logging.getLogger("apscheduler").setLevel(logging.WARNING)
-        scheduler = AsyncIOScheduler(timezone=self.ctx.settings.tz)
-        self.schedule(scheduler)
-        scheduler.start()
-        self.scheduler = scheduler
-
-    async def stop(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-
-
-class Jobs(_Scheduled):
+class Jobs(Scheduled):
     """The scheduled jobs as a `jiyao serve` component; `wakes` are the chat adapters'
     delivery loops (set by serve), woken when a job has queued something."""
 
@@ -132,51 +101,15 @@ class Jobs(_Scheduled):
         scheduler.add_job(self.sweep, IntervalTrigger(seconds=settings.schedule.sweep_seconds),
                           id="reminders",
                           next_run_time=now + timedelta(seconds=self.first_sweep),
-                          **_JOB_KWARGS)
+                          **JOB_KWARGS)
         if not self.chat:
             log.info("未启用聊天：定时任务只做提醒扫描（邮件催办、期限核对），不发日报，不升级特急提醒")
             return
         scheduler.add_job(self.escalate, IntervalTrigger(seconds=self.escalate_every),
                           id="urgent", next_run_time=now + timedelta(seconds=self.first_escalate),
-                          **_JOB_KWARGS)
+                          **JOB_KWARGS)
         at = digest_time(settings.schedule.digest_time, settings.tz)
         if at is not None:
             scheduler.add_job(self.digest, CronTrigger(hour=at.hour, minute=at.minute,
                                                        timezone=settings.tz),
-                              id="digest", **_JOB_KWARGS)
-
-
-class NightlyCheck(_Scheduled):
-    """`jiyao check --full` each night at `[schedule] check_time` (office time), in
-    `jiyao serve` and `jiyao intake` with or without chat: the incremental runs staff start
-    by hand stay cheap, and everything is re-verified daily. Problems are logged and go to
-    registry staff (admin.nightly_check)."""
-
-    name = "夜间完整性检查"
-
-    def __init__(self, ctx: Context) -> None:
-        self.ctx = ctx
-        hour, minute = (int(x) for x in ctx.settings.schedule.check_time.split(":"))
-        self.trigger = CronTrigger(hour=hour, minute=minute, timezone=ctx.settings.tz)
-
-    def next_run(self, now: datetime) -> datetime:
-        """The next `check_time` after `now`."""
-        at: datetime | None = self.trigger.get_next_fire_time(
-            None, now + timedelta(microseconds=1))
-        assert at is not None  # a daily trigger always fires again
-        return at
-
-    def schedule(self, scheduler: AsyncIOScheduler) -> None:
-        scheduler.add_job(self.run_once, self.trigger, id="nightly-check", **_JOB_KWARGS)
-
-    async def run_once(self) -> None:
-        try:
-            report = await admin.nightly_check(self.ctx)
-        except Exception:
-            log.exception("夜间完整性检查出错")
-            return
-        if report.problems:
-            log.error("夜间完整性检查发现 %d 个问题（已通知登记人员）：%s", len(report.problems),
-                      "；".join(report.problems[:10]))
-        else:
-            log.info("夜间完整性检查通过：%s", "；".join(report.checked))
+                              id="digest", **JOB_KWARGS)

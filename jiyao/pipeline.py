@@ -21,12 +21,15 @@ import time
 from collections.abc import Sequence
 from multiprocessing.context import BaseContext
 from multiprocessing.process import BaseProcess
+from typing import TYPE_CHECKING
 
 from core.config import Settings
-from core.services import pipeline
+from core.services import claims
 from core.services.context import Context
-from core.services.pipeline import STEPS, Step, Worker
 from jiyao import logs
+
+if TYPE_CHECKING:  # the steps, and the reading stack with them, only in a worker
+    from core.services.pipeline import Step, Worker
 
 log = logging.getLogger("jiyao.pipeline")
 
@@ -37,7 +40,11 @@ class InlinePipeline:
     name = "收文处理"
 
     def __init__(self, ctx: Context, *, worker: Worker | None = None) -> None:
-        self.worker = worker or Worker(ctx)
+        if worker is None:
+            from core.services.pipeline import Worker
+
+            worker = Worker(ctx)
+        self.worker = worker
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -96,7 +103,7 @@ class SharedWatch:
 
 def worker_main(
     settings: Settings, index: int, parent: int, watch: SharedWatch | None = None,
-    steps: Sequence[Step] = STEPS,
+    steps: Sequence[Step] | None = None,
 ) -> None:
     """A pipeline worker process (multiprocessing, spawn): one inline worker on its own
     loop, stopped by SIGTERM after the item in hand."""
@@ -123,9 +130,12 @@ def _stop_with_parent(parent: int) -> None:
 
 
 def inline_component(
-    ctx: Context, *, steps: Sequence[Step] = STEPS, watch: SharedWatch | None = None
+    ctx: Context, *, steps: Sequence[Step] | None = None, watch: SharedWatch | None = None
 ) -> InlinePipeline:
-    return InlinePipeline(ctx, worker=Worker(ctx, steps=steps, watch=watch))
+    """One worker on this loop running `steps` (None: the production STEPS)."""
+    from core.services.pipeline import STEPS, Worker
+
+    return InlinePipeline(ctx, worker=Worker(ctx, steps=steps or STEPS, watch=watch))
 
 
 #: seconds between the supervisor's looks at its workers
@@ -139,17 +149,19 @@ class PipelineProcesses:
     again; one still in a step past the step's limit and `[pipeline] lease_margin` (stuck
     where the step's timeout cannot reach, e.g. in C code holding the GIL, or stopped), or
     holding an item past its lease, is killed, so its item is tried again or shunted.
-    `steps`: what the workers run (the production STEPS; a test adds one)."""
+    `steps`: what the workers run (None: the production STEPS, imported by the workers
+    alone; a test adds one)."""
 
     name = "收文处理进程"
 
     def __init__(
-        self, ctx: Context, *, workers: int | None = None, steps: Sequence[Step] = STEPS
+        self, ctx: Context, *, workers: int | None = None,
+        steps: Sequence[Step] | None = None,
     ) -> None:
         self.ctx = ctx
         self.workers = workers if workers is not None else ctx.settings.pipeline.workers
         self._mp = multiprocessing.get_context("spawn")
-        self._steps = tuple(steps)
+        self._steps = tuple(steps) if steps is not None else None
         self._watches = [SharedWatch(self._mp) for _ in range(self.workers)]
         self._procs: list[BaseProcess | None] = [None] * self.workers
         self._task: asyncio.Task[None] | None = None
@@ -191,12 +203,12 @@ class PipelineProcesses:
                 proc.join(0)
                 self._spawn(i)
         pids = {p.pid for p in self._procs if p is not None and p.is_alive()}
-        for pid in await pipeline.overdue_holders(self.ctx):
+        for pid in await claims.overdue_holders(self.ctx):
             if pid in pids:
                 log.error("收文处理进程 pid %d 超过时限仍未完成，强制结束", pid)
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-        await pipeline.expire_dead_claims(self.ctx)
+        await claims.expire_dead_claims(self.ctx)
 
     async def _kill_stuck(self) -> None:
         """Kill a worker still in a step past its deadline, and end its claim with the
@@ -212,8 +224,8 @@ class PipelineProcesses:
             proc.kill()
             await asyncio.to_thread(proc.join, 5)
             self._watches[i].clear()
-            await pipeline.end_claims_of(self.ctx, proc.pid,
-                                         error=pipeline.stuck_error(step, limit))
+            await claims.end_claims_of(self.ctx, proc.pid,
+                                         error=claims.stuck_error(step, limit))
 
     async def stop(self) -> None:
         self._stopping = True
@@ -234,4 +246,4 @@ class PipelineProcesses:
                 log.error("收文处理进程 pid %s 未能按时停止，强制结束", p.pid)
                 p.kill()
                 await asyncio.to_thread(p.join, 5)
-        await pipeline.expire_dead_claims(self.ctx)
+        await claims.expire_dead_claims(self.ctx)

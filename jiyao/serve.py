@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from core.config import Settings
-from core.services import admin, push
+from core.services import push
 from core.services.context import Context, open_context
 from jiyao import logs
 
@@ -99,7 +99,7 @@ def nightly_check_component(ctx: Context) -> Component | None:
     if not ctx.settings.schedule.check_time:
         log.info("夜间完整性检查已停用（[schedule] check_time 为空）")
         return None
-    from jiyao.jobs import NightlyCheck
+    from jiyao.nightly import NightlyCheck
 
     return NightlyCheck(ctx)
 
@@ -170,7 +170,7 @@ async def run(settings: Settings, factories: Sequence[ComponentFactory]) -> int:
     logs.use_zone(settings.tz, settings.office.timezone)
     try:
         log.info("数据目录：%s", settings.storage.data_dir.resolve())
-        if removed := await admin.remove_stale_temps(ctx):
+        if removed := await asyncio.to_thread(ctx.blobs.remove_stale_temps):
             log.warning("已清除上次异常退出留下的临时文件 %d 个：%s", len(removed),
                         "、".join(str(p) for p in removed))
         if routed := await push.route_waiting(ctx):

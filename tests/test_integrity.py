@@ -16,7 +16,7 @@ from core.services.context import Context
 from core.services.receive import receive
 from core.storage import audit, integrity
 from core.storage.audit_hash import GENESIS, entry_hash
-from jiyao.jobs import NightlyCheck
+from jiyao.nightly import NightlyCheck
 from tests.conftest import run_cli
 from tests.intake_helpers import OFFICE, corpus, first, with_message_id
 

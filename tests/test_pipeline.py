@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from datetime import timedelta
 from typing import Any
 
 from core.config import Settings
-from core.services import admin, pipeline
+from core.services import admin, claims, pipeline
 from core.services.context import Context, open_context
 from core.services.decide import Work
 from core.services.pipeline import STEPS, Step, Worker
@@ -162,12 +163,12 @@ async def test_a_lease_of_a_dead_worker_is_taken_again(ctx: Context) -> None:
         await uow.execute(
             "UPDATE items SET claimed_by = ?, claim_until = '9999-01-01T00:00:00Z',"
             " attempts = 1 WHERE id = ?",
-            (f"{pipeline.socket.gethostname()}:999999999:x", item_id),
+            (f"{socket.gethostname()}:999999999:x", item_id),
         )
         await uow.commit()
     worker = Worker(ctx)
     assert not await worker.step_once()  # held: not claimable
-    assert await pipeline.expire_dead_claims(ctx) == 1
+    assert await claims.expire_dead_claims(ctx) == 1
     assert await worker.step_once()
     (row,) = await _rows(ctx, "SELECT outcome, attempts FROM items")
     assert row["outcome"] not in ("received", "shunted")

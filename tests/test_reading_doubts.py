@@ -13,6 +13,7 @@ from email.message import EmailMessage
 import pytest
 
 from core.config import Settings
+from core.directory import directory_of
 from core.model import Outcome, Reason
 from core.ocr import Box, OcrLine, OcrPage, OcrText, Piece
 from core.reading import doubts
@@ -21,7 +22,6 @@ from core.reading.documents import Extracted
 from core.reading.doubts import Confidence, Span
 from core.reading.fields import Field
 from core.reading.mail import parse_message
-from core.services.receive import directory_of
 from tests.data.fax import render
 from tests.data.fax.documents import COUNTY_REQUEST
 

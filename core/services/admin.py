@@ -316,11 +316,6 @@ async def nightly_check(ctx: Context) -> Verification:
     return report
 
 
-async def remove_stale_temps(ctx: Context) -> list[Path]:
-    """At start: the `.tmp-` files a killed writer left in the blob store, removed."""
-    return await asyncio.to_thread(ctx.blobs.remove_stale_temps)
-
-
 async def backup(ctx: Context, dest: Path) -> backups.BackupResult:
     """Back up the live data directory into the new directory `dest` (the database with
     the SQLite online backup API, every other file copied, a manifest of sha256 sums); an

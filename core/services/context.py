@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.files import private_dir
 from core.storage.blobs import BlobStore
 from core.storage.db import DB_FILE, Database
-from core.verification import DnsFn
+
+if TYPE_CHECKING:  # dkimpy and dnspython only where mail is verified (the pipeline)
+    from core.verification import DnsFn
 
 BLOB_DIR = "blobs"
 

@@ -23,7 +23,7 @@ from core import verification
 from core.chat.address import addresses_of
 from core.clock import parse_iso
 from core.config import Settings
-from core.directory import Directory
+from core.directory import Directory, directory_of
 from core.errors import JiyaoError, OcrUnavailableError, StorageError
 from core.model import Channel, Kind, Outcome, Reason
 from core.ocr import OcrText, check_text_layer, read_image_file, read_pdf
@@ -37,7 +37,6 @@ from core.services.context import Context
 from core.services.receive import (
     ACTOR,
     Received,
-    directory_of,
     header_block,
     header_fields,
 )

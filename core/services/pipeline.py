@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.chat.address import addresses_of
-from core.clock import parse_iso, system_clock
-from core.errors import ConflictError, JiyaoError, NotFoundError
+from core.clock import parse_iso
+from core.errors import ConflictError, NotFoundError, StepFailedError
 from core.model import Outcome
 from core.routing import registry_staff
-from core.services import decide, notices
+from core.services import claims, decide, notices
 from core.services.context import Context
 from core.services.decide import ClaimLostError, Work
 from core.services.receive import Received, log_item
@@ -46,9 +44,6 @@ from core.storage.db import Row, UnitOfWork
 log = logging.getLogger("jiyao.pipeline")
 
 ACTOR = "pipeline"
-#: leases and retry times are real time shared by processes, not the domain's clock
-#: (`ctx.clock`, which tests freeze): a lease must run out while the clock is frozen
-lease_clock = system_clock
 
 
 @dataclass(frozen=True)
@@ -69,15 +64,6 @@ STEPS: tuple[Step, ...] = (
 )
 
 
-class StepFailedError(JiyaoError):
-    """A step raised or overran its time limit on an item."""
-
-    def __init__(self, step: str, error: str) -> None:
-        self.step = step
-        self.error = error
-        super().__init__(f"步骤 {step} 失败：{error}")
-
-
 #: told when a step starts, with its name and the time (`time.monotonic`, the same in
 #: every process of the host) by which it must have ended: its limit plus `[pipeline]
 #: lease_margin`; and `(None, 0.0)` when it ended. A supervisor watches it to kill a
@@ -89,11 +75,6 @@ def lease_of(ctx: Context, steps: Sequence[Step]) -> timedelta:
     """How long a claim lasts: every step's limit, and the margin (`lease_margin`)."""
     limits = ctx.settings.pipeline
     return timedelta(seconds=sum(limits.limit_of(s.name) for s in steps) + limits.lease_margin)
-
-
-def stuck_error(step: str, limit: float) -> str:
-    """The reason kept on an item whose worker was killed stuck in `step`."""
-    return str(StepFailedError(step, f"超过时限 {limit:g} 秒仍未结束，处理进程无响应，已强制结束"))
 
 
 async def run_steps(
@@ -132,7 +113,7 @@ class Worker:
         watch: StepWatch | None = None,
     ) -> None:
         self.ctx = ctx
-        self.name = name or worker_name(f"{id(self):x}")
+        self.name = name or claims.worker_name(f"{id(self):x}")
         self.steps = tuple(steps)
         self.watch = watch
         self._wake = asyncio.Event()
@@ -151,7 +132,7 @@ class Worker:
             if time.monotonic() - swept > ORPHAN_SWEEP_SECONDS:
                 swept = time.monotonic()
                 try:
-                    await expire_dead_claims(self.ctx)
+                    await claims.expire_dead_claims(self.ctx)
                 except Exception:
                     log.exception("检查中断进程的认领失败")
             try:
@@ -179,7 +160,7 @@ class Worker:
             self._unsure = False
         await shunt_exhausted(self.ctx)
         settings = self.ctx.settings.pipeline
-        now = lease_clock()
+        now = claims.lease_clock()
         async with self.ctx.db.unit_of_work() as uow:
             claim = await queue.claim_next(
                 uow, worker=self.name, now=now, until=now + lease_of(self.ctx, self.steps),
@@ -210,74 +191,6 @@ class Worker:
 
 #: how often a worker looks for claims left by dead processes of this host
 ORPHAN_SWEEP_SECONDS = 10.0
-
-
-def worker_name(tag: str) -> str:
-    """`host:pid:tag`: whose claim it is, so that a dead process's claims can be found."""
-    return f"{socket.gethostname()}:{os.getpid()}:{tag}"
-
-
-def _pid_of(name: str) -> int | None:
-    """The pid of a claim's worker if it is a process of this host."""
-    host, _, rest = name.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return None
-    return int(pid_text)
-
-
-def _dead(name: str) -> bool:
-    """A claim of a process of this host that no longer runs."""
-    pid = _pid_of(name)
-    if pid is None:
-        return False  # another host's worker: its lease runs out on its own
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-async def overdue_holders(ctx: Context) -> list[int]:
-    """Pids of this host's workers holding an item past its lease (stuck)."""
-    async with ctx.db.reader() as r:
-        names = await queue.overdue_claimers(r, now=lease_clock())
-    return [pid for pid in map(_pid_of, names) if pid is not None]
-
-
-async def end_claims_of(ctx: Context, pid: int, *, error: str) -> int:
-    """End the claims of this host's worker process `pid`, killed by its supervisor, with
-    the reason kept on the item: the try stays counted, the item is claimed again at once
-    (or shunted when its tries are used up)."""
-    async with ctx.db.reader() as r:
-        names = [name for name in await queue.claimers(r) if _pid_of(name) == pid]
-    if not names:
-        return 0
-    n = 0
-    async with ctx.db.unit_of_work() as uow:
-        for name in names:
-            n += await queue.expire_claims(uow, name, error=error)
-        await uow.commit()
-    return n
-
-
-async def expire_dead_claims(ctx: Context) -> int:
-    """End the leases of workers of this host that died (SIGKILL, a crash): their items
-    are claimed again at once instead of after the lease."""
-    async with ctx.db.reader() as r:
-        dead = [name for name in await queue.claimers(r) if _dead(name)]
-    if not dead:
-        return 0
-    n = 0
-    async with ctx.db.unit_of_work() as uow:
-        for name in dead:
-            n += await queue.expire_claims(uow, name)
-        await uow.commit()
-    if n:
-        log.warning("%d 件收件的处理进程已中断，重新排队", n)
-    return n
 
 
 async def number_held(ctx: Context) -> dict[int, str]:
@@ -315,7 +228,7 @@ async def process(
         async with ctx.db.unit_of_work() as uow:
             await queue.release(
                 uow, claim.item_id, worker, error=str(exc),
-                retry_at=lease_clock() + timedelta(seconds=backoff),
+                retry_at=claims.lease_clock() + timedelta(seconds=backoff),
             )
             await uow.commit()
         if claim.attempts >= ctx.settings.pipeline.max_attempts:
@@ -329,7 +242,7 @@ async def process(
 
 async def shunt_exhausted(ctx: Context) -> list[int]:
     """Shunt every received item whose tries are used up and that nobody holds."""
-    now = lease_clock()
+    now = claims.lease_clock()
     limit = ctx.settings.pipeline.max_attempts
     async with ctx.db.reader() as r:  # mostly none: no write lock taken for nothing
         if not await queue.exhausted(r, now=now, max_attempts=limit):
@@ -373,8 +286,8 @@ async def _shunt(ctx: Context, uow: UnitOfWork, item: Row, *, now: datetime) -> 
 
 async def decide_now(ctx: Context, item_id: int, steps: Sequence[Step] = STEPS) -> Received:
     """Claim one received item and decide it in this task (tests, `receive`)."""
-    worker = worker_name(f"inline-{item_id}")
-    now = lease_clock()
+    worker = claims.worker_name(f"inline-{item_id}")
+    now = claims.lease_clock()
     async with ctx.db.unit_of_work() as uow:
         claim = await queue.claim_item(
             uow, item_id, worker=worker, now=now, until=now + lease_of(ctx, steps)
@@ -429,7 +342,7 @@ RATE_MINUTES = 5
 async def queue_status(ctx: Context) -> QueueStatus:
     since = ctx.clock() - timedelta(minutes=RATE_MINUTES)  # decided_at is the domain's time
     async with ctx.db.reader() as r:
-        row = await queue.status(r, now=lease_clock(), since=since)
+        row = await queue.status(r, now=claims.lease_clock(), since=since)
     return QueueStatus(
         received=int(row["received"]), in_progress=int(row["in_progress"]),
         shunted=int(row["shunted"]), oldest=row["oldest"],

@@ -24,8 +24,6 @@ from typing import Any
 
 from core import localtime
 from core.clock import iso, parse_iso
-from core.config import Settings
-from core.directory import Directory
 from core.model import Channel, Outcome
 from core.registers import local_year_month
 from core.services.context import Context
@@ -273,20 +271,6 @@ async def _as_received(conn: Reader | UnitOfWork, item: Row) -> Received:
         received=item["received_at"], duplicate=True,
         flags=tuple(f for f in item["flags"].split(",") if f),
     )
-
-
-_DIRECTORIES: dict[int, tuple[Settings, Directory]] = {}
-
-
-def directory_of(settings: Settings) -> Directory:
-    """The directory built from `settings`, built once per settings object."""
-    cached = _DIRECTORIES.get(id(settings))
-    if cached is None or cached[0] is not settings:
-        if len(_DIRECTORIES) > 8:
-            _DIRECTORIES.clear()
-        cached = (settings, Directory.from_settings(settings))
-        _DIRECTORIES[id(settings)] = cached
-    return cached[1]
 
 
 # ------------------------------------------------------------------ the use case

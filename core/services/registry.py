@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from core.directory import Directory
+from core.directory import Directory, directory_of
 from core.errors import ConflictError, InvalidInputError, NotFoundError
 from core.limits import MAX_ID, optional_text, required_text
 from core.model import Channel, Kind, Outcome, Reason
@@ -15,7 +15,6 @@ from core.reading.fields import canonical_doc_number
 from core.registers import check_year, local_year_month, parse_number
 from core.services import push
 from core.services.context import Context
-from core.services.receive import directory_of
 from core.storage import audit, registers
 from core.storage import items as repo
 from core.storage.db import Reader, Row, UnitOfWork
