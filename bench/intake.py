@@ -762,7 +762,7 @@ def main() -> int:
     ap.add_argument("--source-messages", type=int, default=2000)
     ap.add_argument("--source-sessions", type=int, default=20)
     ap.add_argument("--source-size", type=int, default=20480, help="smtp-source body bytes")
-    ap.add_argument("--corpus-messages", type=int, default=600)
+    ap.add_argument("--corpus-messages", type=int, default=2000)
     ap.add_argument("--procs", type=int, default=4, help="corpus client processes")
     ap.add_argument("--conns", type=int, default=5, help="connections per client process")
     ap.add_argument("--lag-messages", type=int, default=600)

@@ -352,6 +352,11 @@ class Pipeline(_Strict):
     #: started it (nice(2) increment; 0: the same): during a burst the edge answers its
     #: senders first and the workers catch up behind
     nice: int = Field(default=10, ge=0, le=19)
+    #: seconds a worker process started beside the edge waits at most, before its next
+    #: item, for a pause in the edge's accepting (a burst): its transactions would take
+    #: the database's write lock from the edge's group commit, and a sender waits for its
+    #: 250 while a decision can wait (0: no wait)
+    edge_first_seconds: float = Field(default=1.0, ge=0, le=60)
 
     def limit_of(self, step: str) -> float:
         return self.step_seconds.get(step, self.step_default)

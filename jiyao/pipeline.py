@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -101,9 +102,33 @@ class SharedWatch:
         self._deadline.value = 0.0
 
 
+class SharedRate:
+    """How fast the edge is accepting: a decaying average of its accepts (messages a
+    second, over about `SECONDS`), in shared memory the edge's process writes and its
+    workers read (`pipeline.EdgeRate`). No lock: a torn read of the two doubles costs one
+    look at most."""
+
+    SECONDS = 0.1
+
+    def __init__(self, mp: BaseContext) -> None:
+        self._at = mp.Value("d", 0.0, lock=False)
+        self._rate = mp.Value("d", 0.0, lock=False)
+
+    def _now(self, now: float) -> float:
+        return float(self._rate.value) * math.exp((self._at.value - now) / self.SECONDS)
+
+    def accepted(self) -> None:
+        now = time.monotonic()
+        self._rate.value = self._now(now) + 1.0 / self.SECONDS
+        self._at.value = now
+
+    def __call__(self) -> float:
+        return self._now(time.monotonic())
+
+
 def worker_main(
     settings: Settings, index: int, parent: int, watch: SharedWatch | None = None,
-    steps: Sequence[Step] | None = None,
+    steps: Sequence[Step] | None = None, rate: SharedRate | None = None,
 ) -> None:
     """A pipeline worker process (multiprocessing, spawn): one inline worker on its own
     loop, stopped by SIGTERM after the item in hand."""
@@ -117,7 +142,7 @@ def worker_main(
         with contextlib.suppress(OSError):
             os.nice(settings.pipeline.nice)
     threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
-    component = functools.partial(inline_component, steps=steps, watch=watch)
+    component = functools.partial(inline_component, steps=steps, watch=watch, rate=rate)
     code = asyncio.run(serve.run(settings, (component,)))
     raise SystemExit(code)
 
@@ -130,12 +155,14 @@ def _stop_with_parent(parent: int) -> None:
 
 
 def inline_component(
-    ctx: Context, *, steps: Sequence[Step] | None = None, watch: SharedWatch | None = None
+    ctx: Context, *, steps: Sequence[Step] | None = None, watch: SharedWatch | None = None,
+    rate: SharedRate | None = None,
 ) -> InlinePipeline:
     """One worker on this loop running `steps` (None: the production STEPS)."""
     from core.services.pipeline import STEPS, Worker
 
-    return InlinePipeline(ctx, worker=Worker(ctx, steps=steps or STEPS, watch=watch))
+    return InlinePipeline(ctx, worker=Worker(ctx, steps=steps or STEPS, watch=watch,
+                                             edge_rate=rate))
 
 
 #: seconds between the supervisor's looks at its workers
@@ -163,15 +190,22 @@ class PipelineProcesses:
         self._mp = multiprocessing.get_context("spawn")
         self._steps = tuple(steps) if steps is not None else None
         self._watches = [SharedWatch(self._mp) for _ in range(self.workers)]
+        self._rate = SharedRate(self._mp)
         self._procs: list[BaseProcess | None] = [None] * self.workers
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+
+    def wake(self) -> None:
+        """The edge accepted a message (wired by serve): in a burst the workers let it go
+        first (`[pipeline] edge_first_seconds`)."""
+        self._rate.accepted()
 
     def _spawn(self, index: int) -> None:
         self._watches[index].clear()
         proc = self._mp.Process(
             target=worker_main,
-            args=(self.ctx.settings, index, os.getpid(), self._watches[index], self._steps),
+            args=(self.ctx.settings, index, os.getpid(), self._watches[index], self._steps,
+                  self._rate),
             name=f"jiyao-pipeline-{index}",
             daemon=False,
         )

@@ -64,6 +64,16 @@ STEPS: tuple[Step, ...] = (
 )
 
 
+#: how many messages a second the edge is accepting just now (a decaying average), as
+#: the workers the edge's process started see it
+EdgeRate = Callable[[], float]
+#: an edge accepting faster than this is in a burst: a sustained 50 a second is not, a
+#: burst of senders is (a thousand and more)
+EDGE_BURST_RATE = 200.0
+#: seconds between a waiting worker's looks at the edge's rate
+EDGE_LOOK_SECONDS = 0.01
+
+
 #: told when a step starts, with its name and the time (`time.monotonic`, the same in
 #: every process of the host) by which it must have ended: its limit plus `[pipeline]
 #: lease_margin`; and `(None, 0.0)` when it ended. A supervisor watches it to kill a
@@ -110,12 +120,13 @@ class Worker:
 
     def __init__(
         self, ctx: Context, *, name: str | None = None, steps: Sequence[Step] = STEPS,
-        watch: StepWatch | None = None,
+        watch: StepWatch | None = None, edge_rate: EdgeRate | None = None,
     ) -> None:
         self.ctx = ctx
         self.name = name or claims.worker_name(f"{id(self):x}")
         self.steps = tuple(steps)
         self.watch = watch
+        self.edge_rate = edge_rate
         self._wake = asyncio.Event()
         self._warned_at = 0.0
         self._unsure = False  # a failure may have left a claim of ours behind
@@ -135,6 +146,7 @@ class Worker:
                     await claims.expire_dead_claims(self.ctx)
                 except Exception:
                     log.exception("检查中断进程的认领失败")
+            await self.edge_first()
             try:
                 did = await self.step_once()
             except Exception:
@@ -152,6 +164,17 @@ class Worker:
             await asyncio.wait(waits, timeout=poll, return_when=asyncio.FIRST_COMPLETED)
             for w in waits:
                 w.cancel()
+
+    async def edge_first(self) -> None:
+        """While the edge is accepting a burst, wait for it to end, at most `[pipeline]
+        edge_first_seconds`: the edge's group commit then has the write lock to itself."""
+        limit = self.ctx.settings.pipeline.edge_first_seconds
+        if self.edge_rate is None or not limit:
+            return
+        deadline = time.monotonic() + limit
+        # the rate is another process's: nothing here to await but time
+        while self.edge_rate() > EDGE_BURST_RATE and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(EDGE_LOOK_SECONDS)
 
     async def step_once(self) -> bool:
         """Shunt what has used up its tries, then take one item; False when none waits."""
