@@ -146,7 +146,9 @@ class Worker:
                     await claims.expire_dead_claims(self.ctx)
                 except Exception:
                     log.exception("检查中断进程的认领失败")
-            await self.edge_first()
+            await self.edge_first(stop)
+            if stop.is_set():
+                break
             try:
                 did = await self.step_once()
             except Exception:
@@ -165,15 +167,17 @@ class Worker:
             for w in waits:
                 w.cancel()
 
-    async def edge_first(self) -> None:
+    async def edge_first(self, stop: asyncio.Event | None = None) -> None:
         """While the edge is accepting a burst, wait for it to end, at most `[pipeline]
-        edge_first_seconds`: the edge's group commit then has the write lock to itself."""
+        edge_first_seconds` (or until `stop`): the edge's group commit then has the write
+        lock to itself."""
         limit = self.ctx.settings.pipeline.edge_first_seconds
         if self.edge_rate is None or not limit:
             return
         deadline = time.monotonic() + limit
         # the rate is another process's: nothing here to await but time
-        while self.edge_rate() > EDGE_BURST_RATE and time.monotonic() < deadline:  # noqa: ASYNC110
+        while (self.edge_rate() > EDGE_BURST_RATE and time.monotonic() < deadline  # noqa: ASYNC110
+               and not (stop is not None and stop.is_set())):
             await asyncio.sleep(EDGE_LOOK_SECONDS)
 
     async def step_once(self) -> bool:
