@@ -161,8 +161,8 @@ def inline_component(
     """One worker on this loop running `steps` (None: the production STEPS)."""
     from core.services.pipeline import STEPS, Worker
 
-    return InlinePipeline(ctx, worker=Worker(ctx, steps=steps or STEPS, watch=watch,
-                                             edge_rate=rate))
+    worker = Worker(ctx, steps=STEPS if steps is None else steps, watch=watch, edge_rate=rate)
+    return InlinePipeline(ctx, worker=worker)
 
 
 #: seconds between the supervisor's looks at its workers
@@ -195,7 +195,7 @@ class PipelineProcesses:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
 
-    def wake(self) -> None:
+    def accepted(self) -> None:
         """The edge accepted a message (wired by serve): in a burst the workers let it go
         first (`[pipeline] edge_first_seconds`)."""
         self._rate.accepted()

@@ -127,10 +127,17 @@ def _wire(components: Sequence[Component]) -> None:
     wakes: list[Callable[[], None]] = [
         getattr(c, "wake") for c in components if callable(getattr(c, "wake", None))  # noqa: B009
     ]
+    # told of each accept alone (the scheduled jobs' queueing is not one): worker
+    # processes the edge's process started, who let it go first in a burst
+    accepts: list[Callable[[], None]] = [
+        getattr(c, "accepted") for c in components  # noqa: B009
+        if callable(getattr(c, "accepted", None))
+    ]
+    on_accepted = wakes + accepts
     for c in components:
         handler = getattr(c, "handler", None)
-        if handler is not None and hasattr(handler, "on_accepted") and wakes:
-            handler.on_accepted = lambda: [wake() for wake in wakes]
+        if handler is not None and hasattr(handler, "on_accepted") and on_accepted:
+            handler.on_accepted = lambda: [hook() for hook in on_accepted]
         jobs_wakes = getattr(c, "wakes", None)
         if isinstance(jobs_wakes, list):
             jobs_wakes.extend(wakes)

@@ -11,6 +11,7 @@ from core.services.context import Context
 from core.services.pipeline import EDGE_BURST_RATE, Worker
 from intake_daemon.app import IntakeDaemon
 from jiyao import serve
+from jiyao.jobs import Jobs
 from jiyao.pipeline import PipelineProcesses, SharedRate
 from tests.test_pipeline import _tuned
 
@@ -54,7 +55,11 @@ async def test_the_edge_tells_the_worker_processes_it_started_of_each_accept(
     ctx: Context,
 ) -> None:
     processes, edge = PipelineProcesses(ctx, workers=0), IntakeDaemon(ctx)
-    serve._wire([processes, edge])  # as serve wires what it started
+    jobs = Jobs(ctx)
+    serve._wire([processes, edge, jobs])  # as serve wires what it started
+    for _ in range(40):
+        for wake in jobs.wakes:  # the scheduled jobs queued something: no accept
+            wake()
     assert processes._rate() == 0.0
     for _ in range(40):
         edge.handler.on_accepted()
