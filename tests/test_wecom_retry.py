@@ -6,6 +6,7 @@ Over loopback against tests/fake_wecom.py, with the real adapter and database.""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from core.retry import RetryPolicy
 from core.services import chat_inbox, instructions, lookup
 from core.services.context import Context
 from tests.bot_worker import ShiftedClock, deliver
+from tests.conftest import run_cli
 from tests.fake_wecom import FakeWeCom
 from tests.test_wecom_e2e import CHANGWU, WENSHU, card_of, press, say, texts
 from tests.wecom_helpers import (
@@ -166,6 +168,13 @@ async def test_a_permanent_failure_is_marked_failed_staff_are_told_and_it_is_not
         await asyncio.sleep(0.3)
         assert await chat_inbox.Inbox(ctx, "wecom").waiting() == []
     assert calls == 1
+    # staff see it in `jiyao queue`
+    shown = run_cli("queue", data_dir=tmp_path / "data")
+    assert shown.returncode == 0, shown.stderr
+    assert "聊天回调处理失败：1 条" in shown.stdout
+    assert f"wecom:{CHANGWU}  消息“请财政局抓紧研究。”  试 1 次：KeyError" in shown.stdout
+    as_json = json.loads(run_cli("queue", "--json", data_dir=tmp_path / "data").stdout)
+    assert [(c["user"], c["tries"]) for c in as_json["callbacks_failed"]] == [(CHANGWU, 1)]
 
 
 async def test_tries_running_out_mark_it_failed_and_tell_staff(

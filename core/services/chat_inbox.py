@@ -25,7 +25,7 @@ from core.storage import chat_inbox as repo
 from core.storage.chat_inbox import Kept
 from core.storage.db import UnitOfWork
 
-__all__ = ["Inbox", "Kept", "Waiting", "failed"]
+__all__ = ["Inbox", "Kept", "Waiting", "failed", "summary"]
 
 #: handled callbacks are forgotten after this (a platform retries within minutes)
 KEEP_DONE = timedelta(days=1)
@@ -157,7 +157,18 @@ def _person(ctx: Context, channel: str, user: str) -> str:
     return f"{name}（{label}）" if name and name != str(chat_id) else label
 
 
-async def failed(ctx: Context, channel: str | None = None) -> list[Kept]:
+async def failed(ctx: Context, channel: str | None = None, *, limit: int = 100) -> list[Kept]:
     """Callbacks given up, newest first: for staff to see (jiyao queue)."""
     async with ctx.db.reader() as r:
-        return await repo.failed(r, channel)
+        return await repo.failed(r, channel, limit=limit)
+
+
+def summary(kept: Kept) -> str:
+    """What a failed callback was, in a few words: 消息“…” or 按钮 a:12."""
+    f = kept.fields
+    if f.get("MsgType") == "text":
+        text = f.get("Content", "").replace("\n", " ")
+        return f"消息“{text[:30]}{'……' if len(text) > 30 else ''}”"
+    if f.get("EventKey"):
+        return f"按钮 {f['EventKey'][:64]}"
+    return f"回调 {f.get('MsgType', '')}/{f.get('Event', '')}"

@@ -25,6 +25,7 @@ class Kept:
     retry_at: datetime | None = None
     failed_at: datetime | None = None
     error: str | None = None
+    channel: str = ""
 
 
 def _kept(row: Row) -> Kept:
@@ -32,7 +33,7 @@ def _kept(row: Row) -> Kept:
                 int(row["attempts"]),
                 parse_iso(row["retry_at"]) if row["retry_at"] else None,
                 parse_iso(row["failed_at"]) if row["failed_at"] else None,
-                row["error"])
+                row["error"], str(row["channel"]))
 
 
 async def keep(uow: UnitOfWork, channel: str, key: str, fields: dict[str, str],
@@ -85,11 +86,12 @@ async def waiting(r: Reader | UnitOfWork, channel: str) -> list[Kept]:
     return [_kept(x) for x in rows]
 
 
-async def failed(r: Reader | UnitOfWork, channel: str | None = None) -> list[Kept]:
+async def failed(r: Reader | UnitOfWork, channel: str | None = None, *,
+                 limit: int = 100) -> list[Kept]:
     """Callbacks given up, newest first (all channels unless `channel`)."""
     rows = await r.fetchall(
         "SELECT * FROM chat_inbox WHERE failed_at IS NOT NULL AND (? IS NULL OR channel = ?)"
-        " ORDER BY failed_at DESC, key", (channel, channel))
+        " ORDER BY failed_at DESC, key LIMIT ?", (channel, channel, limit))
     return [_kept(x) for x in rows]
 
 
