@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
@@ -19,12 +20,12 @@ from bot.wecom.callback import is_transient
 from bot.wecom.client import BusyError, ContentError, RateLimitedError, TransportError
 from core.errors import InvalidInputError, StorageError
 from core.retry import RetryPolicy
-from core.services import chat_inbox, instructions, lookup
+from core.services import chat_inbox, handling, instructions, lookup
 from core.services.context import Context
 from tests.bot_worker import ShiftedClock, deliver
 from tests.conftest import run_cli
-from tests.fake_wecom import FakeWeCom
-from tests.test_wecom_e2e import CHANGWU, WENSHU, card_of, press, say, texts
+from tests.fake_wecom import FakeWeCom, Message
+from tests.test_wecom_e2e import CHANGWU, WENSHU, card_of, cards, keys, press, say, texts
 from tests.wecom_helpers import (
     WECOM_USERS,
     running_wecom,
@@ -83,7 +84,8 @@ async def test_wecom_busy_while_answering_a_pishi_is_tried_again_and_records_it_
     async with running_wecom(wecom_office(tmp_path / "data", fake),
                              callback_retry=QUICK) as (ctx, app):
         item_id = await prompted(ctx, fake, app)
-        fake.fail_next.append(-1)
+        # the leader's answer fails, not the notice to 文书处理室 sent meanwhile
+        fake.fail_next_to[CHANGWU] = deque([-1])
         await say(fake, app, CHANGWU, "请财政局抓紧研究，提出意见。", "7001")
         await wait_for(lambda: count(fake, CHANGWU, RECORDED) >= 1)
         await asyncio.sleep(0.3)  # time for a third handling to show, were there one
@@ -214,7 +216,7 @@ async def test_a_retry_waiting_at_a_stop_is_made_after_the_restart(
     settings = wecom_office(tmp_path / "data", fake)
     async with running_wecom(settings, callback_retry=SLOW) as (ctx, app):
         item_id = await prompted(ctx, fake, app)
-        fake.fail_next.append(-1)
+        fake.fail_next_to[CHANGWU] = deque([-1])
         await say(fake, app, CHANGWU, "请财政局抓紧研究，提出意见。", "7005")
 
         async def retry_kept() -> bool:
@@ -231,6 +233,39 @@ async def test_a_retry_waiting_at_a_stop_is_made_after_the_restart(
     assert [i["text"] for i in status.instructions] == ["请财政局抓紧研究，提出意见。"]
     assert count(fake, CHANGWU, RECORDED) == 1
     assert [r["done_at"] is not None for r in rows] == [True]
+
+
+async def test_accept_pressed_and_tried_again_after_a_lost_answer_records_one_pishi(
+    tmp_path: Path, fake: FakeWeCom
+) -> None:
+    """同意拟办 records a 批示 from a button press, which has no MsgId: the press tried again
+    after its answer failed must find that 批示 (by the press's key), not add a second."""
+    async with running_wecom(wecom_office(tmp_path / "data", fake),
+                             callback_retry=QUICK) as (ctx, app):
+        got = await deliver(ctx, "d008.eml")
+        await wecom_settled(ctx)
+        await handling.propose(ctx, ref=str(got.number), text="拟请综合科牵头办理",
+                               leader="常务副州长", units=["综合科"])
+        app.wake()
+
+        def proposal() -> Message | None:
+            return next((m for m in cards(fake, CHANGWU)
+                         if f"a:{got.item_id}" in keys(m)), None)
+
+        await wait_for(lambda: proposal() is not None)
+        card = proposal()
+        assert card is not None
+        fake.fail_next_to[CHANGWU] = deque([-1])
+        await press(fake, app, CHANGWU, card, f"a:{got.item_id}")
+        await wait_for(lambda: count(fake, CHANGWU, "已同意拟办") >= 1)
+        await asyncio.sleep(0.3)
+        status = await lookup.item_status(ctx, str(got.item_id))
+        assert app.server is not None
+        retried = app.server.retried
+    assert retried == 1
+    assert len(status.instructions) == 1
+    assert status.instructions[0]["text"].startswith("同意拟办意见：拟请综合科牵头办理")
+    assert count(fake, CHANGWU, "已同意拟办（第1条批示）") == 1
 
 
 def test_what_counts_as_transient() -> None:
