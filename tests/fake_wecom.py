@@ -123,6 +123,8 @@ class FakeWeCom:
         self.tokens_issued = 0
         #: errcodes the next message/send calls answer with (45009, -1 …)
         self.fail_next: deque[int] = deque()
+        #: errcodes the next message/send calls to one member answer with
+        self.fail_next_to: dict[str, deque[int]] = {}
         self._tokens: dict[str, _Token] = {}
         self._windows: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
@@ -227,6 +229,9 @@ class FakeWeCom:
         if body.get("agentid") != self.agent_id:
             return self._refuse("message/send", 40056, "invalid agentid")
         user = str(body.get("touser", ""))
+        if self.fail_next_to.get(user):
+            return self._refuse("message/send", self.fail_next_to[user].popleft(),
+                                "system busy")
         if user not in self.users:
             return self._refuse("message/send", 81013, "user & party & tag all invalid")
         msgtype = str(body.get("msgtype", ""))

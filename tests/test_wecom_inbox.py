@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.wecom.callback import CallbackServer, dedupe_key, journal_key, parse_xml
 from tests.fake_wecom import FakeWeCom
 from tests.test_wecom_callback import LEADER, Recorder
+
+
+@dataclass(frozen=True)
+class Left:
+    key: str
+    fields: dict[str, str]
+    due_in: float = 0.0
 
 
 class MemoryJournal:
@@ -24,8 +32,14 @@ class MemoryJournal:
     async def done(self, key: str) -> None:
         self.rows[key] = (self.rows[key][0], True)
 
-    async def waiting(self) -> list[tuple[str, dict[str, str]]]:
-        return [(k, f) for k, (f, d) in self.rows.items() if not d]
+    async def retry(self, key: str, error: str) -> float | None:
+        return None
+
+    async def failed(self, key: str, error: str) -> None:
+        self.rows[key] = (self.rows[key][0], True)
+
+    async def waiting(self) -> list[Left]:
+        return [Left(k, f) for k, (f, d) in self.rows.items() if not d]
 
 
 async def test_a_stop_gives_the_callbacks_left_from_the_last_run_their_grace_too() -> None:

@@ -16,11 +16,11 @@ from bot.wecom.client import WeComClient
 from bot.wecom.delivery import PER_USER_INTERVAL, POLL_SECONDS, TAKE_ITEMS, WeComDelivery
 from bot.wecom.handler import WeComHandler
 from bot.wecom.port import WeComPort
-from core.services.chat_inbox import Inbox
+from core import retry
+from core.services.chat_inbox import MAX_TRIES, RETRY, Inbox
 from core.services.context import Context
 
 log = logging.getLogger("bot.wecom")
-
 
 
 class WeComBot:
@@ -30,8 +30,13 @@ class WeComBot:
 
     def __init__(self, ctx: Context, *, poll: float | None = None,
                  per_user_interval: float | None = None,
-                 batch_items: int | None = None) -> None:
+                 batch_items: int | None = None,
+                 callback_retry: retry.RetryPolicy = RETRY,
+                 callback_tries: int = MAX_TRIES) -> None:
         self.ctx = ctx
+        #: how a callback whose handling failed transiently is tried again
+        self._retry = callback_retry
+        self._tries = callback_tries
         self._poll = poll
         self._interval = per_user_interval
         self._batch_items = batch_items
@@ -54,7 +59,8 @@ class WeComBot:
                                else PER_USER_INTERVAL),
             batch_items=self._batch_items or TAKE_ITEMS)
         self.server = callback_from(settings, WeComHandler(self.ctx, port, self.wake),
-                                    Inbox(self.ctx, "wecom"))
+                                    Inbox(self.ctx, "wecom", policy=self._retry,
+                                          tries=self._tries))
         await self.server.start()
         await self.delivery.start()
         log.info("企业微信已启动：回调 %s，接口 %s", self.server.url, settings.wecom.base_url)

@@ -12,6 +12,11 @@
 - With a `journal` (jiyao's: core.services.chat_inbox), each callback is kept durably
   before the 200 and marked handled after: what a stop or a crash left unhandled is
   handed over at the next start, and a retry is recognised across a restart.
+- A handling that raises is not marked handled. A transient failure (`is_transient`:
+  WeCom or the network briefly away, rate limits, the database busy) is tried again
+  after the journal's backoff, without holding up the callbacks behind it, in this run
+  or after a restart; anything else, or the last try, is marked failed by the journal
+  (which keeps the reason and tells registry staff).
 - Anything refused (bad signature, undecryptable, another corp or app, stale, malformed)
   is answered 4xx and reported to the handler as a `Refusal`, so the caller can audit it.
 
@@ -24,16 +29,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 from xml.etree import ElementTree as ET
 
 from aiohttp import web
 
+from bot.wecom.client import WeComError
 from bot.wecom.crypto import CryptoError, DecryptError, MsgCrypt, SignatureError
+from core.errors import StorageError
 
 log = logging.getLogger("bot.wecom.callback")
 
@@ -179,6 +187,20 @@ def dedupe_key(fields: Mapping[str, str]) -> tuple[str, ...]:
                         SELECTED_OPTION)))
 
 
+class Left(Protocol):
+    """A callback kept and not handled: its journal key, its fields, and the seconds until
+    its next try is due (0: now)."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def fields(self) -> Mapping[str, str]: ...
+
+    @property
+    def due_in(self) -> float: ...
+
+
 class Journal(Protocol):
     """Where callbacks are kept between their answer and their handling."""
 
@@ -188,8 +210,33 @@ class Journal(Protocol):
     async def done(self, key: str) -> None:
         """The callback was handled."""
 
-    async def waiting(self) -> list[tuple[str, dict[str, str]]]:
-        """Callbacks kept and not handled, oldest first."""
+    async def retry(self, key: str, error: str) -> float | None:
+        """A try failed transiently: seconds until the next one, or None when the tries ran
+        out (the journal then marks it failed and tells staff)."""
+
+    async def failed(self, key: str, error: str) -> None:
+        """A try failed for good: marked failed with `error`, staff told."""
+
+    async def waiting(self) -> Sequence[Left]:
+        """Callbacks kept, neither handled nor failed, oldest first."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that trying again later may cure: WeCom busy, rate-limited, its token or
+    the network away (`WeComError.retryable`), the database busy or its write refused,
+    a connection or a timeout. Anything else (a bug, bad input) is permanent."""
+    if isinstance(exc, WeComError):
+        return exc.retryable
+    if isinstance(exc, StorageError):
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return "locked" in text or "busy" in text
+    return isinstance(exc, TimeoutError | ConnectionError)
+
+
+def reason_of(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def journal_key(key: tuple[str, ...]) -> str:
@@ -213,6 +260,7 @@ class CallbackServer:
         queue_size: int = QUEUE_SIZE,
         clock: Callable[[], float] = time.time,
         journal: Journal | None = None,
+        transient: Callable[[BaseException], bool] = is_transient,
     ) -> None:
         self.crypt = crypt
         self.handler = handler
@@ -225,6 +273,12 @@ class CallbackServer:
         if queue_size < 2:
             raise ValueError("queue_size must be at least 2")
         self.journal = journal
+        self._transient = transient
+        #: retries waiting for their time (asyncio timer handles), cancelled at a stop
+        self._later: set[asyncio.TimerHandle] = set()
+        #: tries that failed transiently and were scheduled again; callbacks given up
+        self.retried = 0
+        self.failed = 0
         self._left: list[tuple[str, Received]] = []
         self._left_done = asyncio.Event()
         #: 1 while an event is being handled (counted in what a stop leaves)
@@ -251,10 +305,20 @@ class CallbackServer:
     async def start(self) -> None:
         """Listen (port 0 picks a free one, then `port` holds it) and start the worker."""
         # read before listening: a callback kept from now on comes through the queue
-        left = [] if self.journal is None else await self.journal.waiting()
+        left = [] if self.journal is None else list(await self.journal.waiting())
         if left:
             log.warning("企业微信回调：上次停止前有 %d 条已收到未处理，现在处理", len(left))
-        self._left = [(key, event_of(fields)) for key, fields in left]
+        self._left = []
+        for kept in left:
+            try:
+                event = event_of(kept.fields)
+            except _Refused as exc:  # kept by a run that parsed it: cannot be
+                await self._give_up(kept.key, f"{exc.reason}: {exc.detail}")
+                continue
+            if kept.due_in > 0:
+                self._schedule(kept.due_in, kept.key, event)
+            else:
+                self._left.append((kept.key, event))
         self._left_done = asyncio.Event()
         self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -269,10 +333,13 @@ class CallbackServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        later, self._later = self._later, set()
+        for handle in later:  # kept in the journal: the next start tries them
+            handle.cancel()
         if self._worker is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._drained(), grace)
-            waiting = self._queue.qsize() + len(self._left) + self._busy
+            waiting = self._queue.qsize() + len(self._left) + self._busy + len(later)
             if waiting and self.journal is not None:
                 log.warning("企业微信回调：停止时仍有 %d 条未处理，下次启动时处理", waiting)
             elif waiting:
@@ -321,15 +388,68 @@ class CallbackServer:
         key, event = item
         try:
             await self.handler.on_event(event)
-        except Exception:
-            # marked handled all the same: it would fail the same way at every start
-            log.exception("企业微信回调处理出错（%s）", type(event).__name__)
-        # (a stop that cancels the handling leaves it to the next start)
+        except Exception as exc:
+            # (a stop that cancels the handling leaves it to the next start)
+            await self._failed(key, event, exc)
+            return
         if self.journal is not None:
             try:
                 await self.journal.done(key)
             except Exception:
                 log.exception("企业微信回调：无法记为已处理，下次启动时将再处理")
+
+    async def _failed(self, key: str, event: Received, exc: Exception) -> None:
+        """A handling raised: try again later when that may help, else give it up."""
+        what = type(event).__name__
+        reason = reason_of(exc)
+        if self.journal is None:
+            log.error("企业微信回调处理出错（%s），无回调记录，不再重试", what, exc_info=exc)
+            self.failed += 1
+            return
+        if not self._transient(exc):
+            log.error("企业微信回调处理出错（%s），不再重试", what, exc_info=exc)
+            await self._give_up(key, reason)
+            return
+        try:
+            delay = await self.journal.retry(key, reason)
+        except Exception:
+            # still waiting in the journal: the next start tries it again
+            log.exception("企业微信回调处理出错（%s）且无法记录重试，下次启动时再处理：%s",
+                          what, reason)
+            return
+        if delay is None:
+            self.failed += 1
+            log.error("企业微信回调处理出错（%s），重试次数已用完，已记为失败并通知机要室：%s",
+                      what, reason)
+            return
+        self.retried += 1
+        log.warning("企业微信回调处理出错（%s），%.1f 秒后重试：%s", what, delay, reason)
+        self._schedule(delay, key, event)
+
+    async def _give_up(self, key: str, reason: str) -> None:
+        self.failed += 1
+        if self.journal is None:
+            return
+        try:
+            await self.journal.failed(key, reason)
+        except Exception:
+            log.exception("企业微信回调：无法记为失败，下次启动时将再处理")
+
+    def _schedule(self, delay: float, key: str, event: Received) -> None:
+        """Queue `event` again after `delay` seconds (while the server runs)."""
+        loop = asyncio.get_running_loop()
+        handle: asyncio.TimerHandle | None = None
+
+        def due() -> None:
+            assert handle is not None
+            self._later.discard(handle)
+            try:
+                self._queue.put_nowait((key, event))
+            except asyncio.QueueFull:  # a burst: a little later
+                self._schedule(1.0, key, event)
+
+        handle = loop.call_later(delay, due)
+        self._later.add(handle)
 
     # ------------------------------------------------------------ requests
     def _refuse(self, request: web.Request, refused: _Refused) -> web.Response:

@@ -8,16 +8,21 @@
   press; anything else gets a short hint.
 - Members the directory does not know are refused and audited; so are callbacks that fail
   their checks (forged signature, replay, another app).
+- A transient failure (callback.is_transient: WeCom busy or away while answering, the
+  database busy) is raised, so that the callback server tries the whole callback again
+  later; a second try repeats nothing that was recorded (a 批示 is known by its source
+  message: the text's MsgId, or the button press's key for 同意拟办).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 from bot.wecom import render
-from bot.wecom.callback import ButtonPressed, Received, Refusal, TextReceived
+from bot.wecom.callback import ButtonPressed, Received, Refusal, TextReceived, is_transient
 from bot.wecom.client import WeComError
 from bot.wecom.port import WeComPort
 from core.chat import answers
@@ -56,10 +61,14 @@ class WeComHandler:
         self.port = port
         self.wake = wake
 
-    async def _say(self, user: str, text: str) -> None:
+    async def _say(self, user: str, text: str, *, again: bool = True) -> None:
+        """Answer `user`; a transient failure is raised (the callback is tried again) unless
+        not `again`, a refusal retrying cannot cure is only logged."""
         try:
             await self.port.say(user, text)
         except WeComError as exc:
+            if again and exc.retryable:
+                raise
             log.warning("企业微信答复未能发送：%s", exc)
 
     async def _done(self, event: ButtonPressed, label: str) -> None:
@@ -83,7 +92,7 @@ class WeComHandler:
             what = f"button {event.key}" if isinstance(event, ButtonPressed) else "message"
             await access.refuse_address(self.ctx, channel=WECOM, address=event.user, what=what)
             log.warning("拒绝未授权的企业微信成员 %s", event.user[:64])
-            await self._say(event.user, REFUSAL)
+            await self._say(event.user, REFUSAL, again=False)  # audited: once
             return
         try:
             if isinstance(event, ButtonPressed):
@@ -97,6 +106,8 @@ class WeComHandler:
         except ConflictError as exc:
             await self._say(event.user, str(exc))
         except JiyaoError as exc:
+            if is_transient(exc):  # the database busy, WeCom away: tried again later
+                raise
             await self._say(event.user, f"未能完成：{exc}"[:500])
 
     # ------------------------------------------------------------ buttons
@@ -139,7 +150,8 @@ class WeComHandler:
                                          to=wecom_address(event.user))
         elif cb.action == ACCEPT and principal.can(Can.INSTRUCT):
             done = await instructions.accept_proposal(ctx, item_id=cb.item_id,
-                                                      chat_id=principal.chat_id)
+                                                      chat_id=principal.chat_id,
+                                                      source_message=press_source(event))
             await self._done(event, "已同意拟办")
             self.wake()
             await self._say(event.user, answers.accepted_answer(done))
@@ -166,13 +178,27 @@ class WeComHandler:
             await self._say(event.user, HINT if principal.is_leader else
                             "本应用接收推送与按钮操作；命令请在收文系统中使用。")
             return
+        # WeCom's MsgId is a 64-bit number: it keeps a retried callback from recording twice
+        source = int(event.msg_id) if event.msg_id.isdecimal() else None
+        if source is not None and source >= 2**63:
+            source = None
+        if source is not None:
+            # tried again after its 批示 was recorded (its answer failed): the prompt it
+            # answered is closed by now, so the 批示 is found by its message
+            again = await instructions.recorded_from(self.ctx, chat_id=principal.chat_id,
+                                                     source_message=source)
+            if again is not None:
+                await self._say(event.user, answers.instructed_answer(again))
+                return
         item_id: int | None = None
         named = named_item(text)
         if named is not None:
             try:
                 item_id = await instructions.item_of_ref(self.ctx, named.ref)
                 text = named.text
-            except (NotFoundError, JiyaoError):
+            except JiyaoError as exc:  # names none: perhaps a prompt's 批示 after all
+                if is_transient(exc):
+                    raise
                 item_id = None
         if item_id is None:
             item_id = await delivery.prompted_item(
@@ -181,12 +207,18 @@ class WeComHandler:
         if item_id is None:
             await self._say(event.user, HINT)
             return
-        # WeCom's MsgId is a 64-bit number: it keeps a retried callback from recording twice
-        source = int(event.msg_id) if event.msg_id.isdecimal() else None
-        if source is not None and source >= 2**63:
-            source = None
         done = await instructions.instruct(self.ctx, item_id=item_id, chat_id=principal.chat_id,
                                            text=text, source_message=source)
         if not done.duplicate:
             self.wake()
         await self._say(event.user, answers.instructed_answer(done))
+
+
+def press_source(event: ButtonPressed) -> int:
+    """The source message of a 批示 made by a button press, which has no MsgId: a negative
+    63-bit number from what a retry of the press has in common with it (a MsgId and a
+    Telegram message id are positive), so that the press tried twice records once."""
+    what = "\x1f".join((event.user, str(event.created), event.key, event.task_id,
+                         event.selected))
+    digest = hashlib.sha256(what.encode("utf-8")).digest()
+    return -(int.from_bytes(digest[:8], "big") >> 1) - 1

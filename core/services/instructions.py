@@ -136,6 +136,19 @@ def _instruction_notice(
     return "\n".join(lines)
 
 
+async def recorded_from(ctx: Context, *, chat_id: int, source_message: int) -> Instructed | None:
+    """The 批示 already recorded from this chat message (a platform's callback tried again
+    after its 批示 was recorded and its answer failed), as `instruct` returns a duplicate."""
+    async with ctx.db.unit_of_work() as uow:  # read only: rolled back
+        seen = await repo.instruction_from(uow, chat_id, source_message)
+        item = await items_repo.get_item(uow, int(seen["item_id"])) if seen else None
+    if seen is None or item is None:
+        return None
+    return Instructed(int(seen["item_id"]), seen["seq"], seen["leader"], seen["number"],
+                      seen["converted_from"], item_label(ctx.settings, item, seen["number"]),
+                      duplicate=True)
+
+
 #: the 批示 recorded when a leader accepts the registry's 拟办 with one button
 ACCEPTED = "同意拟办意见：{text}"
 

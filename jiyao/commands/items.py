@@ -10,9 +10,10 @@ from datetime import date, datetime, time
 from typing import Any
 
 from core.errors import InvalidInputError
-from core.localtime import stored_minute
+from core.localtime import minute, stored_minute
 from core.model import CHANNEL_ZH, OUTCOME_ZH, REASON_ZH, Outcome
-from core.services import pipeline, receive
+from core.services import chat_inbox, pipeline, receive
+from core.services.context import Context
 from jiyao.commands.common import (
     add_common,
     check_year,
@@ -55,18 +56,37 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     r.set_defaults(func=cmd_reprocess)
 
 
+#: failed chat callbacks `jiyao queue` lists
+QUEUE_FAILED = 10
+
+
 def cmd_queue(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    state = with_context(args, pipeline.queue_status)
+
+    async def both(ctx: Context) -> tuple[pipeline.QueueStatus, list[chat_inbox.Kept]]:
+        return (await pipeline.queue_status(ctx),
+                await chat_inbox.failed(ctx, limit=QUEUE_FAILED))
+
+    state, failed = with_context(args, both)
     if args.json:
-        emit_json(asdict(state))
+        emit_json({**asdict(state), "callbacks_failed": [
+            {"channel": k.channel, "user": k.fields.get("FromUserName", ""),
+             "what": chat_inbox.summary(k), "received": k.received_at.isoformat(),
+             "failed": k.failed_at.isoformat() if k.failed_at else None,
+             "tries": k.attempts, "error": k.error} for k in failed]})
         return 0
     sys.stdout.write(
         f"待处理：{state.received} 件（其中处理中 {state.in_progress} 件）\n"
         f"待人工处理：{state.shunted} 件（jiyao items --outcome shunted 查看）\n"
         f"最早等待：{stored_minute(state.oldest, settings.tz) or '无'}\n"
         f"处理速度：近 {pipeline.RATE_MINUTES} 分钟每分钟 {state.per_minute:.1f} 件\n"
+        f"聊天回调处理失败：{len(failed)}{'+' if len(failed) >= QUEUE_FAILED else ''} 条"
+        f"{'（领导的批示或按钮操作未能处理，请与其核实）' if failed else ''}\n"
     )
+    for k in failed:
+        at = minute(k.failed_at, settings.tz) if k.failed_at else ""
+        sys.stdout.write(f"  {at}  {k.channel}:{k.fields.get('FromUserName', '')[:64]}  "
+                         f"{chat_inbox.summary(k)}  试 {k.attempts} 次：{k.error or ''}\n")
     return 0
 
 
