@@ -166,6 +166,11 @@ async def test_a_permanent_failure_is_marked_failed_staff_are_told_and_it_is_not
     assert "“请财政局抓紧研究。”" in notice
     assert "重试无益" in notice
     assert "KeyError" in notice
+    # the leader is told too, without the error's text
+    (told,) = [t for t in texts(fake, CHANGWU) if "系统未能处理" in t]
+    assert "“请财政局抓紧研究。”" in told
+    assert "已告知文书处理室与您核实" in told
+    assert "KeyError" not in told
     async with running_wecom(settings, callback_retry=QUICK) as (ctx, app):
         await asyncio.sleep(0.3)
         assert await chat_inbox.Inbox(ctx, "wecom").waiting() == []
@@ -253,6 +258,7 @@ async def test_accept_pressed_and_tried_again_after_a_lost_answer_records_one_pi
                          if f"a:{got.item_id}" in keys(m)), None)
 
         await wait_for(lambda: proposal() is not None)
+        await wecom_settled(ctx)  # the card's file too: the failure is for the answer
         card = proposal()
         assert card is not None
         fake.fail_next_to[CHANGWU] = deque([-1])

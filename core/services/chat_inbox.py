@@ -18,8 +18,9 @@ from datetime import timedelta
 from core import retry
 from core.chat.address import Address, person_of
 from core.permissions import chat_name
+from core.routing import registry_staff
 from core.services.context import Context
-from core.services.notify import ACTOR_BOT, local_time, notify_staff
+from core.services.notify import ACTOR_BOT, local_time, notify_staff, registry_name
 from core.storage import audit
 from core.storage import chat_inbox as repo
 from core.storage.chat_inbox import Kept
@@ -115,19 +116,17 @@ class Inbox:
                     "exhausted": exhausted})
         await notify_staff(uow=uow, ctx=self.ctx, at=now, item_id=None,
                            text=self._notice(kept, error, tries, exhausted))
+        # and the sender, if known and not staff (told above), without the error's text
+        sender = person_of(self.ctx.settings, Address(self.channel,
+                                                      kept.fields.get("FromUserName", "")))
+        if sender is not None and sender not in registry_staff(self.ctx.settings):
+            await notify_staff(uow=uow, ctx=self.ctx, at=now, item_id=None, chats=(sender,),
+                               text=self._sender_notice(kept))
 
     def _notice(self, kept: Kept, error: str, tries: int, exhausted: bool) -> str:
         """The staff notice of a callback given up, in Chinese."""
-        f = kept.fields
-        user = f.get("FromUserName", "")
-        who = _person(self.ctx, self.channel, user)
-        if f.get("MsgType") == "text":
-            text = f.get("Content", "")
-            what = f"消息：“{text[:QUOTE]}{'……' if len(text) > QUOTE else ''}”"
-        elif f.get("EventKey"):
-            what = f"按钮操作（{f['EventKey'][:64]}）"
-        else:
-            what = f"回调（{f.get('MsgType', '')}/{f.get('Event', '')}）"
+        who = _person(self.ctx, self.channel, kept.fields.get("FromUserName", ""))
+        what = _what(kept.fields)
         why = (f"重试 {tries} 次仍未成功" if exhausted else "处理出错，重试无益")
         return "\n".join([
             (f"【聊天回调处理失败】{who}于 {local_time(self.ctx.settings, kept.received_at)}"
@@ -135,6 +134,13 @@ class Inbox:
             f"{why}，未能处理：{error[:200]}",
             "其中的批示或操作可能未记录，对方也可能未收到答复：请与其核实，必要时请其重新发送。",
         ])
+
+    def _sender_notice(self, kept: Kept) -> str:
+        """What the sender of a callback given up is told, in Chinese."""
+        registry = registry_name(self.ctx.settings)
+        return (f"您于 {local_time(self.ctx.settings, kept.received_at)}发来的"
+                f"{_what(kept.fields)}系统未能处理，已告知{registry}与您核实。"
+                f"如为批示或操作，请稍后重新发送，或直接告知{registry}。")
 
     async def waiting(self) -> list[Waiting]:
         """What was kept and not handled nor given up (a stop, a crash or a retry's wait
@@ -148,6 +154,16 @@ class Inbox:
         return [Waiting(k.key, k.fields, k.attempts,
                         max(0.0, (k.retry_at - now).total_seconds()) if k.retry_at else 0.0)
                 for k in left]
+
+
+def _what(f: Mapping[str, str]) -> str:
+    """A callback in a few words for a notice: 消息：“…”, 按钮操作（…）."""
+    if f.get("MsgType") == "text":
+        text = f.get("Content", "")
+        return f"消息：“{text[:QUOTE]}{'……' if len(text) > QUOTE else ''}”"
+    if f.get("EventKey"):
+        return f"按钮操作（{f['EventKey'][:64]}）"
+    return f"回调（{f.get('MsgType', '')}/{f.get('Event', '')}）"
 
 
 def _person(ctx: Context, channel: str, user: str) -> str:
