@@ -62,6 +62,23 @@ async def until(check: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> 
         await asyncio.sleep(0.02)
 
 
+class FailingInstruct:
+    """`instructions.instruct` replaced: raises `error` on the first `times` calls (None:
+    on every one), then records as the real one does; `calls` counts them."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, error: Exception,
+                 times: int | None = None) -> None:
+        self.error, self.times, self.calls = error, times, 0
+        self._real = instructions.instruct
+        monkeypatch.setattr(instructions, "instruct", self)
+
+    async def __call__(self, *args: Any, **kw: Any) -> instructions.Instructed:
+        self.calls += 1
+        if self.times is None or self.calls <= self.times:
+            raise self.error
+        return await self._real(*args, **kw)
+
+
 async def prompted(ctx: Context, fake: FakeWeCom, app: WeComBot) -> int:
     """A 办件 pushed to 常务副州长, who pressed 批示 and got the prompt: its item id."""
     got = await deliver(ctx, "d008.eml")
@@ -109,24 +126,15 @@ async def test_a_busy_database_is_tried_again_not_answered_as_a_failure(
     """The database refuses the 批示's write once (as when another process held the lock
     past the busy timeout): the leader is not told 未能完成, the callback is tried again
     and the 批示 recorded once."""
-    real = instructions.instruct
-    calls = 0
-
-    async def busy_once(*args: Any, **kw: Any) -> instructions.Instructed:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            raise StorageError("数据库写入失败：database is locked")
-        return await real(*args, **kw)
-
-    monkeypatch.setattr(instructions, "instruct", busy_once)
+    busy_once = FailingInstruct(monkeypatch, StorageError("数据库写入失败：database is locked"),
+                                times=1)
     async with running_wecom(wecom_office(tmp_path / "data", fake),
                              callback_retry=QUICK) as (ctx, app):
         item_id = await prompted(ctx, fake, app)
         await say(fake, app, CHANGWU, "同意。", "7002")
         await wait_for(lambda: count(fake, CHANGWU, RECORDED) >= 1)
         status = await lookup.item_status(ctx, str(item_id))
-    assert calls == 2
+    assert busy_once.calls == 2
     assert [i["text"] for i in status.instructions] == ["同意。"]
     assert count(fake, CHANGWU, "未能完成") == 0
 
@@ -136,14 +144,7 @@ async def test_a_permanent_failure_is_marked_failed_staff_are_told_and_it_is_not
 ) -> None:
     """A bug in the handling (not transient): tried once, marked failed with its reason,
     audited, 文书处理室 told in Chinese, and listed for staff; a restart does not try it."""
-    calls = 0
-
-    async def broken(*args: Any, **kw: Any) -> instructions.Instructed:
-        nonlocal calls
-        calls += 1
-        raise KeyError("seq")
-
-    monkeypatch.setattr(instructions, "instruct", broken)
+    broken = FailingInstruct(monkeypatch, KeyError("seq"))
     settings = wecom_office(tmp_path / "data", fake)
     async with running_wecom(settings, callback_retry=QUICK) as (ctx, app):
         await prompted(ctx, fake, app)
@@ -155,7 +156,7 @@ async def test_a_permanent_failure_is_marked_failed_staff_are_told_and_it_is_not
         async with ctx.db.reader() as r:
             audited = await r.fetchall(
                 "SELECT detail FROM audit WHERE action = 'chat.callback_failed'")
-    assert calls == 1
+    assert broken.calls == 1
     assert [(r["attempts"], r["done_at"], r["failed_at"] is not None) for r in rows] == [
         (1, None, True)]
     assert "KeyError" in rows[0]["error"]
@@ -174,7 +175,7 @@ async def test_a_permanent_failure_is_marked_failed_staff_are_told_and_it_is_not
     async with running_wecom(settings, callback_retry=QUICK) as (ctx, app):
         await asyncio.sleep(0.3)
         assert await chat_inbox.Inbox(ctx, "wecom").waiting() == []
-    assert calls == 1
+    assert broken.calls == 1
     # staff see it in `jiyao queue`
     shown = run_cli("queue", data_dir=tmp_path / "data")
     assert shown.returncode == 0, shown.stderr
@@ -189,14 +190,7 @@ async def test_tries_running_out_mark_it_failed_and_tell_staff(
 ) -> None:
     """The database stays busy for every try: after three the callback is failed, staff
     told how many tries were made; it is not tried a fourth time."""
-    calls = 0
-
-    async def busy(*args: Any, **kw: Any) -> instructions.Instructed:
-        nonlocal calls
-        calls += 1
-        raise StorageError("数据库写入失败：database is locked")
-
-    monkeypatch.setattr(instructions, "instruct", busy)
+    busy = FailingInstruct(monkeypatch, StorageError("数据库写入失败：database is locked"))
     async with running_wecom(wecom_office(tmp_path / "data", fake), callback_retry=QUICK,
                              callback_tries=3) as (ctx, app):
         await prompted(ctx, fake, app)
@@ -204,7 +198,7 @@ async def test_tries_running_out_mark_it_failed_and_tell_staff(
         await wait_for(lambda: count(fake, WENSHU, FAILED) >= 1)
         await asyncio.sleep(0.3)  # time for a fourth try to show, were there one
         rows = await inbox_rows(ctx)
-    assert calls == 3
+    assert busy.calls == 3
     assert [(r["attempts"], r["failed_at"] is not None) for r in rows] == [(3, True)]
     notice = next(t for t in texts(fake, WENSHU) if FAILED in t)
     assert "重试 3 次仍未成功" in notice
