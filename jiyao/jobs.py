@@ -26,6 +26,8 @@ log = logging.getLogger("jiyao.jobs")
 ESCALATE_SECONDS = 30.0
 #: seconds after start of the first sweep and the first look for 特急
 FIRST_SWEEP, FIRST_ESCALATE = 1.0, 5.0
+
+
 def digest_time(text: str, tz: tzinfo) -> time | None:
     """`[schedule] digest_time` (HH:MM) in the office's zone; None when malformed."""
     try:

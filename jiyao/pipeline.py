@@ -259,7 +259,7 @@ class PipelineProcesses:
             await asyncio.to_thread(proc.join, 5)
             self._watches[i].clear()
             await claims.end_claims_of(self.ctx, proc.pid,
-                                         error=claims.stuck_error(step, limit))
+                                       error=claims.stuck_error(step, limit))
 
     async def stop(self) -> None:
         self._stopping = True
